@@ -1,0 +1,4 @@
+export async function main(argv: string[]): Promise<number> {
+  console.error('spindle: not implemented yet', argv);
+  return 1;
+}
