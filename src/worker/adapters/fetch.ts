@@ -1,0 +1,241 @@
+// Runs a Web-standard fetch handler: `(request: Request, ctx) => Response | Promise<Response>`.
+//
+// Request: a real undici `Request` (absolute URL from scheme + Host + target, the raw header
+// pairs, `signal` = ctx.signal, a body only for methods other than GET/HEAD).
+// Response: status and headers (every Set-Cookie separately, via getSetCookie()), then the body:
+//   - fast path: a body made from a string / ArrayBuffer / typed array (new Response('hi'),
+//     Response.json(), Hono's c.text()/c.json()) is sent from undici's stored source without
+//     reading the ReadableStream (~2× cheaper than reading it); Content-Length is added if the
+//     app did not set one;
+//   - otherwise the ReadableStream is read and every chunk goes to sink.chunk() as it arrives,
+//     so SSE flows incrementally. On abort the stream is cancelled (the app's cancel() runs).
+// HEAD, 204, 304 and 1xx responses send no body chunks (the body, if any, is cancelled).
+// Transfer-Encoding and Keep-Alive response headers are dropped, and Connection unless it says
+// `close`: the master frames the response.
+
+import type { AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
+import { describeValue, ResponseGuard } from './guard.js';
+
+export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
+
+/**
+ * What a fetch handler gets as its second argument (the `{ fetch(request, ctx) }` convention)
+ * and also as its third (Hono's / Cloudflare's `executionCtx`, which needs `waitUntil` and
+ * `passThroughOnException`). So in Hono both `c.env.remoteAddress` and `c.executionCtx.waitUntil()`
+ * work.
+ */
+export interface FetchContext {
+  /** Keep work going after the response; loadApp's close() waits for it; a rejection is reported, not fatal. */
+  waitUntil(promise: unknown): void;
+  /** Cloudflare compatibility; a no-op (an exception always gives a 500 here). */
+  passThroughOnException(): void;
+  /** Same signal as request.signal: aborted on client disconnect or harakiri's graceful stage. */
+  signal: AbortSignal;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  scheme: 'http' | 'https';
+  workerId: number;
+  requestId: number;
+}
+
+/** Tracks `waitUntil` promises so close() can wait for them. */
+export class BackgroundTasks {
+  private readonly pending = new Set<Promise<unknown>>();
+  constructor(private readonly onError: (err: unknown) => void) {}
+  track(value: unknown): void {
+    const p = Promise.resolve(value).then(
+      () => { this.pending.delete(p); },
+      (err: unknown) => {
+        this.pending.delete(p);
+        this.onError(err);
+      },
+    );
+    this.pending.add(p);
+  }
+  get size(): number {
+    return this.pending.size;
+  }
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+}
+
+// undici keeps the value a body was made from in `response[Symbol(state)].body.source`. Probe
+// it once with a known value; if this Node's undici differs, the fast path just stays off.
+const kState: symbol | undefined = (() => {
+  try {
+    const probe = new Response('spindle-probe');
+    for (const s of Object.getOwnPropertySymbols(probe)) {
+      const v = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
+      if (v && typeof v === 'object' && v.body && v.body.source === 'spindle-probe') return s;
+    }
+  } catch {
+    /* no fast path */
+  }
+  return undefined;
+})();
+
+function storedSource(response: Response, body: ReadableStream): string | Uint8Array | undefined {
+  if (kState === undefined || body.locked || response.bodyUsed) return undefined;
+  const state = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: unknown } } | undefined>)[kState];
+  const b = state?.body;
+  if (!b || b.stream !== body) return undefined;
+  const src = b.source;
+  if (typeof src === 'string' || src instanceof Uint8Array) return src;
+  return undefined;
+}
+
+const textEncoder = new TextEncoder();
+
+function toChunk(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return textEncoder.encode(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`the response body stream produced ${describeValue(value)}; expected Uint8Array chunks`);
+}
+
+function findHost(headers: [string, string][]): string | undefined {
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i]![0];
+    if (name.length === 4 && name.toLowerCase() === 'host') return headers[i]![1];
+  }
+  return undefined;
+}
+
+function localAuthority(rd: RequestData): string {
+  const a = rd.localAddress.includes(':') ? `[${rd.localAddress}]` : rd.localAddress || 'localhost';
+  return rd.localPort ? `${a}:${rd.localPort}` : a;
+}
+
+export function buildRequest(rd: RequestData, signal: AbortSignal): Request {
+  const method = rd.method;
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: rd.headers, signal };
+  if (rd.body !== null && method !== 'GET' && method !== 'HEAD') init.body = rd.body;
+  const target = rd.url;
+  if (target.charCodeAt(0) !== 47 /* '/' */) {
+    // absolute-form ('http://host/path', sent to proxies) or asterisk-form ('OPTIONS *')
+    if (/^https?:\/\//i.test(target)) return new Request(target, init);
+  }
+  const path = target.charCodeAt(0) === 47 ? target : '/' + target;
+  const host = findHost(rd.headers);
+  if (host) {
+    try {
+      return new Request(`${rd.scheme}://${host}${path}`, init);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      // a Host header that is not a valid authority: fall back to the local address
+    }
+  }
+  return new Request(`${rd.scheme}://${localAuthority(rd)}${path}`, init);
+}
+
+function collectHeaders(h: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  let cookies = false;
+  for (const pair of h) {
+    const name = pair[0]; // lowercase, from Headers
+    if (name.length === 10 || name.length === 17) {
+      if (name === 'set-cookie') {
+        cookies = true;
+        continue;
+      }
+      // Framing is the master's business (Hono's streamSSE sets these, for instance).
+      if (name === 'transfer-encoding' || name === 'keep-alive') continue;
+      if (name === 'connection' && !/\bclose\b/i.test(pair[1])) continue;
+    }
+    out.push(pair);
+  }
+  if (cookies) {
+    if (typeof h.getSetCookie === 'function') for (const c of h.getSetCookie()) out.push(['set-cookie', c]);
+    else out.push(['set-cookie', h.get('set-cookie')!]);
+  }
+  return out;
+}
+
+function hasHeader(headers: [string, string][], lower: string): boolean {
+  for (const [name] of headers) if (name === lower) return true;
+  return false;
+}
+
+function isResponseLike(v: unknown): v is Response {
+  if (v instanceof Response) return true;
+  return (
+    typeof v === 'object' && v !== null && typeof (v as Response).status === 'number' &&
+    typeof (v as Response).headers === 'object' && (v as Response).headers !== null &&
+    typeof (v as Response).headers[Symbol.iterator] === 'function' && 'body' in v
+  );
+}
+
+/** Builds an AppHandler around a fetch function (called with `this` = thisArg). */
+export function makeFetchHandler(fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks): AppHandler {
+  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
+    new Promise<void>((resolve, reject) => {
+      if (ctx.signal.aborted) {
+        reject(ctx.signal.reason);
+        return;
+      }
+      const g = new ResponseGuard(sink, ctx, resolve, reject);
+      run(fetchFn, thisArg, background, rd, ctx, g).catch((err: unknown) => g.fail(err));
+    });
+}
+
+async function run(
+  fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks,
+  rd: RequestData, ctx: RequestContext, g: ResponseGuard,
+): Promise<void> {
+  const request = buildRequest(rd, ctx.signal);
+  const fctx: FetchContext = {
+    waitUntil: (p: unknown) => background.track(p),
+    passThroughOnException() {},
+    signal: ctx.signal,
+    remoteAddress: rd.remoteAddress,
+    remotePort: rd.remotePort,
+    localAddress: rd.localAddress,
+    localPort: rd.localPort,
+    scheme: rd.scheme,
+    workerId: ctx.workerId,
+    requestId: rd.id,
+  };
+  const response: unknown = await fetchFn.call(thisArg, request, fctx, fctx);
+  if (!g.open) return; // aborted while the app was working
+  if (!isResponseLike(response)) {
+    throw new TypeError(`the fetch handler returned ${describeValue(response)}; it must return a Response (or a promise of one)`);
+  }
+  const status = response.status;
+  if (status === 0 || (response as Response).type === 'error') {
+    throw new TypeError('the fetch handler returned Response.error()');
+  }
+  const headers = collectHeaders(response.headers);
+  const body = response.body;
+  const method = rd.method;
+  if (body === null || method === 'HEAD' || status === 204 || status === 304 || status < 200) {
+    if (body !== null) body.cancel().catch(() => {});
+    g.head(status, headers);
+    g.end();
+    return;
+  }
+  const src = storedSource(response, body);
+  if (src !== undefined) {
+    const bytes = typeof src === 'string' ? Buffer.from(src) : src;
+    if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(bytes.byteLength)]);
+    g.head(status, headers);
+    g.chunk(bytes);
+    g.end();
+    return;
+  }
+  g.head(status, headers);
+  const reader = body.getReader();
+  g.onAbort = (reason) => {
+    reader.cancel(reason).catch(() => {});
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (!g.open) return;
+    if (done) break;
+    g.chunk(toChunk(value));
+  }
+  g.end();
+}

@@ -1,0 +1,117 @@
+// One response in flight: forwards the adapter's output to the caller's ResponseSink exactly in
+// the order the contract allows (head once, chunks, end once), settles the handler's promise, and
+// turns an abort of ctx.signal into a rejection. Every adapter funnels its output through here,
+// so no adapter can call head twice or chunk after end, whatever the app does.
+
+import type { RequestContext, ResponseSink } from '../app-types.js';
+
+const WAITING = 0; // nothing sent yet
+const STREAMING = 1; // head sent, body may follow
+const DONE = 2; // end sent, promise resolved
+const FAILED = 3; // promise rejected (app error, abort, sink error); nothing more is sent
+
+export class ResponseGuard {
+  state = WAITING;
+  /** Called once when ctx.signal aborts while the response is incomplete (after rejecting). */
+  onAbort: ((reason: unknown) => void) | null = null;
+  private readonly sink: ResponseSink;
+  private readonly resolve: () => void;
+  private readonly reject: (err: unknown) => void;
+  private readonly signal: AbortSignal;
+  private readonly abortListener: () => void;
+
+  constructor(sink: ResponseSink, ctx: RequestContext, resolve: () => void, reject: (err: unknown) => void) {
+    this.sink = sink;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.signal = ctx.signal;
+    this.abortListener = () => this.abort();
+    this.signal.addEventListener('abort', this.abortListener, { once: true });
+  }
+
+  get open(): boolean {
+    return this.state < DONE;
+  }
+
+  get headSent(): boolean {
+    return this.state !== WAITING;
+  }
+
+  head(status: number, headers: [string, string][]): void {
+    if (this.state !== WAITING) return;
+    this.state = STREAMING;
+    try {
+      this.sink.head(status, headers);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  chunk(data: Uint8Array): void {
+    if (this.state !== STREAMING || data.byteLength === 0) return;
+    try {
+      this.sink.chunk(data);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  end(): void {
+    if (this.state !== STREAMING) return;
+    this.state = DONE;
+    this.signal.removeEventListener('abort', this.abortListener);
+    try {
+      this.sink.end();
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve();
+  }
+
+  fail(err: unknown): void {
+    if (this.state >= DONE) return;
+    this.state = FAILED;
+    this.signal.removeEventListener('abort', this.abortListener);
+    this.reject(err);
+  }
+
+  private abort(): void {
+    if (this.state >= DONE) return;
+    const reason = this.signal.reason ?? abortError();
+    this.fail(reason);
+    const hook = this.onAbort;
+    this.onAbort = null;
+    if (hook) hook(reason);
+  }
+}
+
+export function abortError(): Error {
+  const err = new Error('The request was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+/** A short description of a value for error messages: `a number (42)`, `an object with keys [a, b]`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'function': {
+      const name = (value as { name?: string }).name;
+      const keys = Object.keys(value);
+      return `a function${name ? ` named ${name}` : ''} taking ${(value as Function).length} argument(s)` +
+        (keys.length ? ` with properties [${keys.slice(0, 10).join(', ')}]` : '');
+    }
+    case 'object': {
+      const ctor = (value as object).constructor?.name;
+      const keys = Object.keys(value as object);
+      return `${ctor && ctor !== 'Object' ? `a ${ctor} instance` : 'an object'}` +
+        ` with keys [${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ', …' : ''}]`;
+    }
+    case 'string':
+      return `a string (${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)})`;
+    default:
+      return `a ${typeof value} (${String(value)})`;
+  }
+}

@@ -1,0 +1,67 @@
+// The contract between the worker thread entry (messaging, scoreboard) and the app adapters.
+// The master parses HTTP and ships each request to a worker as plain data (RequestData); the
+// adapter turns it into a call of the user's application and reports the response back as a
+// stream of events on a ResponseSink. No node: imports here, so any thread can use the types.
+
+export interface RequestData {
+  id: number;
+  method: string;
+  /** Origin-form target as received: '/path?query'. */
+  url: string;
+  /** '1.1' | '1.0' */
+  httpVersion: string;
+  /** Raw header pairs in order, names as received (lowercase is fine). */
+  headers: [string, string][];
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  scheme: 'http' | 'https';
+  /** Whole request body (already bounded by limit-post), null if none. */
+  body: Uint8Array | null;
+}
+
+export interface ResponseSink {
+  /** Status and headers; called exactly once, before any body. Header values may repeat (set-cookie). */
+  head(status: number, headers: [string, string][]): void;
+  /**
+   * A body chunk. Called as soon as the app produces it (streaming: SSE must flow incrementally).
+   * The bytes may be a view into memory the app or Node still uses (e.g. Buffer's shared pool):
+   * copy them (postMessage without a transfer list does) and never transfer `data.buffer`.
+   * Empty chunks are never delivered.
+   */
+  chunk(data: Uint8Array): void;
+  /** The response is complete. */
+  end(): void;
+}
+
+export interface RequestContext {
+  /** Aborted on client disconnect or harakiri's graceful stage. */
+  signal: AbortSignal;
+  workerId: number;
+}
+
+/**
+ * Runs one request. Resolves after `sink.end()`. Rejects if the app throws/rejects before
+ * `sink.head()` (the caller answers 500 and logs the stack) or after it (no more sink calls
+ * are made; the caller closes the connection). When `ctx.signal` aborts before the response
+ * is complete, the app is told (fetch: `request.signal`; node: req 'aborted'/'close', res
+ * 'close') and the promise rejects at once with the signal's reason; later output is dropped.
+ */
+export type AppHandler = (req: RequestData, sink: ResponseSink, ctx: RequestContext) => Promise<void>;
+
+export type AppKind = 'fetch' | 'node' | 'fastify' | 'koa';
+
+export interface LoadedApp {
+  handler: AppHandler;
+  kind: AppKind;
+  /**
+   * Release the app (Fastify's `close()`), and wait for pending fetch `ctx.waitUntil()` promises.
+   * Always present for the kinds loadApp returns; optional in the contract.
+   */
+  close?: () => Promise<void>;
+  /** Absolute path of the loaded module. */
+  path: string;
+  /** Which export was used and how it was recognised, e.g. "default export: Express app". */
+  description: string;
+}
