@@ -1,4 +1,90 @@
-export async function main(argv: string[]): Promise<number> {
-  console.error('spindle: not implemented yet', argv);
-  return 1;
+// The `spindle` command line. commander routes the sub-commands; the option flags themselves are
+// parsed from the option table (src/config/argv.ts), so every option is a flag with no second list.
+//
+//   spindle [APP] [options]          serve
+//   spindle check [APP] [options]    validate and print the effective configuration
+//   spindle --help | --version
+//
+// Later sub-commands (stats, top, reload, stop) register themselves in SUBCOMMANDS below.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { renderHelp } from '../config/doc.js';
+import { suggest } from '../config/suggest.js';
+import { EXIT } from '../errors.js';
+import { runServer } from '../master/run.js';
+import { runCheck } from './check.js';
+import { processIO, takeFlags, type CliIO } from './io.js';
+import { spindleVersion } from './version.js';
+
+export interface Subcommand {
+  description: string;
+  /** receives the arguments after the sub-command name; resolves with the exit code */
+  run: (argv: string[], io: CliIO) => Promise<number>;
+}
+
+/** Sub-commands by name. Add `stats`, `top`, `reload`, `stop` here. */
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+  check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
+};
+
+async function serve(argv: string[], io: CliIO): Promise<number> {
+  const { rest, found } = takeFlags(argv, ['--help', '-h']);
+  if (found.size > 0) {
+    io.out(renderHelp(spindleVersion()));
+    return EXIT.OK;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig({ argv: rest, env: process.env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`spindle: ${err.message}\n`);
+    return EXIT.CONFIG;
+  }
+  const app = loaded.config.app;
+  if (app && loaded.origins['app']?.name === 'APP' && !existsSync(resolve(loaded.config.chdir ?? '.', app))) {
+    const near = suggest(app, Object.keys(SUBCOMMANDS));
+    if (near.length > 0) {
+      io.err(`spindle: unknown command '${app}' (did you mean ${near.join(', ')}?)\n`);
+      return EXIT.CONFIG;
+    }
+  }
+  // runServer reports loaded.notes and loaded.warnings once, through the logger
+  return runServer(loaded);
+}
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = new Command('spindle')
+    .description('a uWSGI-style application server for Node.js')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .helpOption(false)
+    .version(spindleVersion(), '-V, --version')
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args: string[]) => { code = await serve(args, io); });
+  for (const [name, sub] of Object.entries(SUBCOMMANDS)) {
+    program
+      .command(name)
+      .description(sub.description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .passThroughOptions()
+      .argument('[args...]')
+      .action(async (args: string[]) => { code = await sub.run(args, io); });
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.code === 'commander.version' ? EXIT.OK : (err.exitCode || EXIT.CONFIG);
+    throw err;
+  }
+  return code;
 }

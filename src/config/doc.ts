@@ -1,0 +1,112 @@
+// Text generated from the option table: `spindle --help` and the README option reference.
+import { OPTION_LIST, SECTIONS, type OptionSpec, type SectionId } from './options.js';
+import { expectation, formatValue, metavar } from './values.js';
+import { envName } from './index.js';
+
+export function defaultText(spec: OptionSpec): string {
+  if (spec.defaultDoc) return spec.defaultDoc;
+  if (spec.repeat) return 'none';
+  if (spec.default === undefined) return 'unset';
+  return formatValue(spec, spec.default);
+}
+
+function bySection(): [SectionId, OptionSpec[]][] {
+  return (Object.keys(SECTIONS) as SectionId[]).map((id) => [id, OPTION_LIST.filter((o) => o.section === id)]);
+}
+
+function flagForms(spec: OptionSpec): string {
+  const mv = metavar(spec);
+  const names = [spec.name, ...(spec.aliases ?? [])]
+    .map((n) => (n.length === 1 ? `-${n}` : spec.type === 'bool' ? `--[no-]${n}` : `--${n}`));
+  return names.join(', ') + (mv ? ` ${mv}` : '');
+}
+
+const STATUS_TAG: Record<string, string> = { 'not-yet': ' [not supported yet]', 'python-only': ' [accepted, not needed on Node]', supported: '' };
+
+export function renderHelp(version: string): string {
+  const out: string[] = [];
+  out.push(`spindle ${version} - a uWSGI-style application server for Node.js`);
+  out.push('');
+  out.push('Usage:');
+  out.push('  spindle [APP] [options]           serve APP (a module exporting a fetch handler or a (req, res) handler)');
+  out.push('  spindle check [APP] [options]     validate the configuration and print it with the source of every value');
+  out.push('                                    (--json for machine-readable output); exit 0 when valid, 1 otherwise');
+  out.push('  spindle --help | --version');
+  out.push('');
+  out.push('Every option below is also an ini key ([spindle] or [uwsgi] section, e.g. `harakiri = 30`), an');
+  out.push('environment variable (SPINDLE_HARAKIRI=30) and a start() option (harakiri: 30). Later sources win:');
+  out.push('defaults < ini files < environment < flags < start(). Booleans: --vacuum, --no-vacuum, --vacuum=false.');
+  for (const [id, opts] of bySection()) {
+    if (opts.length === 0) continue;
+    out.push('');
+    out.push(`${SECTIONS[id]}:`);
+    for (const o of opts) {
+      const flags = `  ${flagForms(o)}`;
+      const tail = `${o.help}${o.repeat ? ' (repeatable)' : ''} [default: ${defaultText(o)}]${STATUS_TAG[o.status]}`;
+      out.push(flags.length <= 38 ? flags.padEnd(40) + tail : `${flags}\n${' '.repeat(40)}${tail}`);
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+/** The README section between <!-- options:start --> and <!-- options:end --> (markers excluded). */
+export function renderOptionsMarkdown(): string {
+  const out: string[] = [];
+  out.push('<!-- generated from src/config/options.ts by `node scripts/gen-options-doc.mjs`; do not edit by hand -->');
+  out.push('');
+  out.push('### Defaults, and why');
+  out.push('');
+  out.push('| option | Spindle default | uWSGI 2.0 default | the guide\'s value | reason |');
+  out.push('|---|---|---|---|---|');
+  for (const o of OPTION_LIST) {
+    if (!o.why && !o.guide) continue;
+    if (o.status === 'python-only') continue;
+    const uw = o.uwsgi === false ? '(Spindle only)' : (o.uwsgiDefault ?? 'same');
+    out.push(`| \`${o.name}\` | ${esc(defaultText(o))} | ${esc(uw)} | ${esc(o.guide ?? '-')} | ${esc(o.why ?? 'same as uWSGI')} |`);
+  }
+  out.push('');
+  out.push('### Option reference');
+  out.push('');
+  out.push('Status: **yes** = implemented; **not yet** = known but refused with CONFIG_NOT_SUPPORTED when set to a');
+  out.push('non-default value; **python-only** = accepted and reported as not needed on Node.');
+  for (const [id, opts] of bySection()) {
+    if (opts.length === 0) continue;
+    out.push('');
+    out.push(`#### ${SECTIONS[id]}`);
+    out.push('');
+    out.push('| option | aliases | type | default | env | status | description |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const o of opts) {
+      const aliases = (o.aliases ?? []).map((a) => `\`${a}\``).join(', ') || '';
+      const status = o.status === 'supported' ? 'yes' : o.status === 'not-yet' ? 'not yet' : 'python-only';
+      const uw = o.uwsgi === false ? ' Spindle-only.' : o.uwsgi ? ` uWSGI: \`${o.uwsgi}\`.` : '';
+      const why = o.status === 'python-only' && o.reason ? ` Not needed on Node: ${o.reason}.` : '';
+      const type = `${o.type}${o.repeat ? ', repeatable' : ''}`;
+      out.push(`| \`${o.name}\` | ${aliases} | ${esc(type)} | ${esc(defaultText(o))} | \`${envName(o.name)}\` | ${status} | ${esc(o.help)}; ${esc(expectation(o))}.${esc(uw)}${esc(why)} |`);
+    }
+  }
+  return out.join('\n');
+}
+
+export const README_START = '<!-- options:start -->';
+export const README_END = '<!-- options:end -->';
+
+/** Replace (or append) the generated section of a README text. */
+export function updateReadme(readme: string): string {
+  const block = `${README_START}\n${renderOptionsMarkdown()}\n${README_END}`;
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a >= 0 && b > a) return readme.slice(0, a) + block + readme.slice(b + README_END.length);
+  return `${readme.replace(/\s*$/, '')}\n\n${block}\n`;
+}
+
+/** The generated section currently in a README, or undefined when the markers are missing. */
+export function readmeSection(readme: string): string | undefined {
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) return undefined;
+  return readme.slice(a + README_START.length, b).replace(/^\n/, '').replace(/\n$/, '');
+}

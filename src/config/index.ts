@@ -1,0 +1,416 @@
+// The configuration loader: defaults < ini files < SPINDLE_* environment < command-line flags <
+// the programmatic overrides object. Everything is driven by the option table (options.ts).
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseArgv } from './argv.js';
+import { checkCache2Names } from './cache2.js';
+import { ConfigError, type ConfigProblem, type Origin } from './errors.js';
+import { parseIni } from './ini.js';
+import {
+  OPTION_LIST, allNames, camelCase, findOption, normalizeName,
+  type OptionSpec, type SpindleConfig,
+} from './options.js';
+import { suggest } from './suggest.js';
+import { ValueError, convertValue, formatValue } from './values.js';
+
+export { ConfigError, formatProblems, type ConfigProblem, type Origin } from './errors.js';
+export { parseAddress, type ParsedAddress } from './address.js';
+export {
+  OPTIONS, OPTION_LIST, SECTIONS, findOption, camelCase, normalizeName,
+  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type OptionName, type ConfigKey,
+} from './options.js';
+
+export interface LoadedConfig {
+  config: SpindleConfig;
+  /** keyed like `config` (camelCase); the origin of the value in effect */
+  origins: Record<string, Origin>;
+  warnings: string[];
+  notes: string[];
+}
+
+export interface LoadInput {
+  /** command-line arguments after the command (flags and the positional APP); default [] */
+  argv?: string[];
+  /** environment to read SPINDLE_* variables from (and $(VAR) in ini files); default process.env */
+  env?: Record<string, string | undefined>;
+  /** the start() object: camelCase or dashed names, typed values or strings */
+  overrides?: Record<string, unknown>;
+  /** directory relative ini paths are resolved against; default process.cwd() */
+  cwd?: string;
+}
+
+export interface InspectOptions {
+  /** false: do not refuse 'not-yet' options (for tests of parsing); default true */
+  enforceStatus?: boolean;
+}
+
+export interface InspectResult extends LoadedConfig {
+  problems: ConfigProblem[];
+}
+
+const LAYERS = { ini: 0, env: 1, flag: 2, api: 3 } as const;
+type Layer = (typeof LAYERS)[keyof typeof LAYERS];
+
+interface RawEntry {
+  spec: OptionSpec | undefined;
+  /** the key as written (ini key, flag name, env suffix, api key) */
+  key: string;
+  value: unknown;
+  origin: Origin;
+  layer: Layer;
+  bare?: boolean;
+}
+
+export const ENV_PREFIX = 'SPINDLE_';
+
+export function envName(option: string): string {
+  return ENV_PREFIX + option.toUpperCase().replace(/-/g, '_');
+}
+
+let displayCwd = process.cwd();
+
+/** 'guide.ini:14', 'env SPINDLE_HARAKIRI', 'flag --harakiri', 'argument APP', 'start() option harakiri', 'default' */
+export function formatOrigin(o: Origin | undefined, cwd = displayCwd): string {
+  if (!o) return 'unknown';
+  switch (o.kind) {
+    case 'default': return 'default';
+    case 'ini': {
+      const f = o.file ?? '?';
+      const rel = isAbsolute(f) ? relative(cwd, f) : f;
+      const shown = rel === '' || rel.startsWith('..') ? f : rel;
+      return o.line ? `${shown}:${o.line}` : shown;
+    }
+    case 'env': return `env ${o.name}`;
+    case 'flag': return o.name === 'APP' ? 'argument APP' : `flag ${o.name}`;
+    case 'api': return `start() option ${o.name}`;
+  }
+}
+
+/** Display a name in the style of the source it was typed in. */
+function styleName(name: string, origin: Origin): string {
+  switch (origin.kind) {
+    case 'env': return envName(name);
+    case 'flag': return name.length === 1 ? `-${name}` : `--${name}`;
+    case 'api': return origin.name && /[A-Z]/.test(origin.name) ? camelCase(name) : name;
+    default: return name;
+  }
+}
+
+function suggestionText(key: string, origin: Origin): string {
+  const found = suggest(normalizeName(key), allNames());
+  if (found.length === 0) return '';
+  const shown = found.map((n) => {
+    const spec = findOption(n)!;
+    const s = styleName(n, origin);
+    return spec.name === n ? s : `${s} (alias of ${styleName(spec.name, origin)})`;
+  });
+  return `; did you mean ${shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}`}?`;
+}
+
+function unknownMessage(e: RawEntry): string {
+  const where = formatOrigin(e.origin);
+  switch (e.origin.kind) {
+    case 'flag': return `unknown flag ${e.origin.name}${suggestionText(e.key, e.origin)}`;
+    case 'env': return `unknown environment variable ${e.origin.name}${suggestionText(e.key, e.origin)}`;
+    case 'api': return `${where}: unknown option '${e.key}'${suggestionText(e.key, e.origin)}`;
+    default: return `${where}: unknown option '${e.key}'${suggestionText(e.key, e.origin)}`;
+  }
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+}
+
+export function defaultValue(spec: OptionSpec): unknown {
+  if (spec.repeat) return [];
+  return spec.default;
+}
+
+/** Resolve every source and report everything; never throws (except for programming errors). */
+export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}): InspectResult {
+  const cwd = input.cwd ?? process.cwd();
+  displayCwd = cwd;
+  const env = input.env ?? process.env;
+  const enforceStatus = opts.enforceStatus ?? true;
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const raw: RawEntry[] = [];
+
+  // ── flags ──
+  const args = parseArgv(input.argv ?? []);
+  for (const p of args.problems) {
+    problems.push({ code: 'CONFIG_INVALID_VALUE', origin: { kind: 'flag', name: p.flag }, message: `flag ${p.message}` });
+  }
+  for (const f of args.entries) {
+    raw.push({ spec: f.spec ?? findOption(f.key), key: f.key, value: f.value, origin: { kind: 'flag', name: f.flag }, layer: LAYERS.flag });
+  }
+  if (args.positionals.length > 0) {
+    raw.push({ spec: findOption('app'), key: 'app', value: args.positionals[0], origin: { kind: 'flag', name: 'APP' }, layer: LAYERS.flag });
+  }
+  for (const extra of args.positionals.slice(1)) {
+    problems.push({ code: 'CONFIG_INVALID_VALUE', origin: { kind: 'flag', name: extra },
+      message: `unexpected argument '${extra}': only one APP can be given (flags of unknown options need --name=value)` });
+  }
+
+  // ── environment ──
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const key = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    const spec = findOption(key);
+    const origin: Origin = { kind: 'env', name };
+    // a repeatable option takes one item per line of the variable
+    const items = spec?.repeat ? value.split(/\r?\n/).filter((s) => s.trim() !== '') : [value];
+    for (const item of items) raw.push({ spec, key, value: item, origin, layer: LAYERS.env });
+  }
+
+  // ── programmatic overrides ──
+  for (const [key, value] of Object.entries(input.overrides ?? {})) {
+    if (value === undefined) continue;
+    const spec = findOption(key);
+    const origin: Origin = { kind: 'api', name: key };
+    if (Array.isArray(value)) {
+      if (spec && !spec.repeat) {
+        problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin,
+          message: `${formatOrigin(origin)}: ${spec.name} takes one value, got an array ${JSON.stringify(value)}` });
+        continue;
+      }
+      for (const item of value) raw.push({ spec, key, value: item, origin, layer: LAYERS.api });
+      if (value.length === 0 && spec) raw.push({ spec, key, value: EMPTY_LIST, origin, layer: LAYERS.api });
+    } else {
+      raw.push({ spec, key, value, origin, layer: LAYERS.api });
+    }
+  }
+
+  // ── ini files: the `ini` option from the highest of env / flags / api names the files ──
+  const iniSpec = findOption('ini')!;
+  const namedIni = winners(raw.filter((e) => e.spec === iniSpec));
+  const loadedFiles: string[] = [];
+  const iniEntries: RawEntry[] = [];
+  const loadFile = (path: string, base: string, namedBy: Origin, stack: string[]) => {
+    const abs = resolve(base, path);
+    if (stack.includes(abs)) {
+      problems.push({ code: 'CONFIG_FILE', option: 'ini', origin: namedBy,
+        message: `${formatOrigin(namedBy)}: ini file ${path} includes itself (${[...stack, abs].map((f) => relative(cwd, f) || f).join(' -> ')})` });
+      return;
+    }
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      problems.push({ code: 'CONFIG_FILE', option: 'ini', origin: namedBy,
+        message: `${formatOrigin(namedBy)}: cannot read ini file ${path}: ${why}` });
+      return;
+    }
+    loadedFiles.push(abs);
+    const parsed = parseIni(text, abs, env);
+    notes.push(...parsed.notes.map((n) => n.replace(abs, formatOrigin({ kind: 'ini', file: abs }))));
+    for (const p of parsed.problems) {
+      const origin: Origin = { kind: 'ini', file: abs, line: p.line };
+      problems.push({ code: 'CONFIG_FILE', origin, message: `${formatOrigin(origin)}: ${p.message}` });
+    }
+    const seen = new Map<OptionSpec, RawEntry>();
+    for (const ent of parsed.entries) {
+      const spec = findOption(ent.key);
+      const origin: Origin = { kind: 'ini', file: abs, line: ent.line };
+      if (spec === iniSpec) {
+        loadFile(ent.value, dirname(abs), origin, [...stack, abs]);
+        continue;
+      }
+      const entry: RawEntry = { spec, key: ent.key, value: ent.value, origin, layer: LAYERS.ini, bare: ent.bare };
+      if (spec && !spec.repeat) {
+        const prev = seen.get(spec);
+        if (prev) {
+          problems.push({ code: 'CONFIG_CONFLICT', option: spec.name, origin,
+            message: `${formatOrigin(origin)}: ${spec.name} is already set at line ${prev.origin.line} of the same file and is not repeatable; keep one of the two lines` });
+        }
+        seen.set(spec, entry);
+      }
+      iniEntries.push(entry);
+    }
+  };
+  for (const e of namedIni) {
+    if (typeof e.value !== 'string' || e.value.trim() === '') {
+      problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'ini', origin: e.origin,
+        message: `${formatOrigin(e.origin)}: ini expects a file path, got ${describeValue(e.value)}` });
+      continue;
+    }
+    loadFile(e.value, cwd, e.origin, []);
+  }
+  raw.unshift(...iniEntries);
+
+  // ── strict first: it decides whether unknown names are errors, wherever it is set ──
+  const strictSpec = findOption('strict')!;
+  let strict = true;
+  const strictWin = winners(raw.filter((e) => e.spec === strictSpec)).at(-1);
+  if (strictWin) {
+    try { strict = convertValue(strictSpec, strictWin.value) as boolean; } catch { /* reported below */ }
+  }
+
+  for (const e of raw) {
+    if (e.spec) continue;
+    const msg = unknownMessage(e);
+    if (strict) problems.push({ code: 'CONFIG_UNKNOWN_OPTION', origin: e.origin, message: msg });
+    else warnings.push(`${msg} (ignored because strict = false)`);
+  }
+
+  // ── resolve every option ──
+  const config: Record<string, unknown> = {};
+  const origins: Record<string, Origin> = {};
+  const explicit = new Set<string>();
+  for (const spec of OPTION_LIST) {
+    const key = camelCase(spec.name);
+    config[key] = defaultValue(spec);
+    origins[key] = { kind: 'default' };
+    if (spec === iniSpec) {
+      if (namedIni.length) {
+        config[key] = loadedFiles;
+        origins[key] = namedIni.at(-1)!.origin;
+        explicit.add(spec.name);
+      }
+      continue;
+    }
+    const win = winners(raw.filter((e) => e.spec === spec));
+    if (win.length === 0) continue;
+    explicit.add(spec.name);
+    const used = spec.repeat ? win : [win.at(-1)!];
+    const values: unknown[] = [];
+    let ok = true;
+    for (const e of used) {
+      if (e.value === EMPTY_LIST) continue;
+      const typed = e.origin.kind === 'flag' || e.origin.kind === 'env' ? e.origin.name! : e.key;
+      const name = normalizeName(e.key) === spec.name || e.key === camelCase(spec.name)
+        ? typed : `${typed} (alias of ${spec.name})`;
+      if (e.bare && spec.type !== 'bool') {
+        problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin: e.origin,
+          message: `${formatOrigin(e.origin)}: ${spec.name} needs a value (${spec.name} = ...)` });
+        ok = false;
+        continue;
+      }
+      try {
+        const v = convertValue(spec, e.value);
+        const err = spec.check?.(v);
+        if (err) {
+          problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin: e.origin,
+            message: `${formatOrigin(e.origin)}: invalid ${name} ${describeValue(e.value)}: ${err}` });
+          ok = false;
+        }
+        values.push(v);
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err;
+        problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin: e.origin,
+          message: `${formatOrigin(e.origin)}: invalid value ${describeValue(e.value)} for ${name}: ${err.message}` });
+        ok = false;
+      }
+    }
+    origins[key] = used.at(-1)!.origin;
+    if (!ok) continue;
+    config[key] = spec.repeat ? values : values[0];
+  }
+
+  // ── status: python-only notes, not-yet refusals ──
+  for (const spec of OPTION_LIST) {
+    if (!explicit.has(spec.name)) continue;
+    const key = camelCase(spec.name);
+    const origin = origins[key]!;
+    if (spec.status === 'python-only') {
+      notes.push(`${spec.name} (${formatOrigin(origin)}): not needed on Node: ${spec.reason ?? 'Python-only option'}`);
+    } else if (spec.status === 'not-yet' && enforceStatus && !isDeepStrictEqual(config[key], defaultValue(spec))) {
+      const dflt = defaultValue(spec);
+      problems.push({ code: 'CONFIG_NOT_SUPPORTED', option: spec.name, origin,
+        message: `${formatOrigin(origin)}: ${spec.name} is not supported yet (set to ${formatValue(spec, config[key])}); remove it${dflt === undefined || (Array.isArray(dflt) && dflt.length === 0) ? '' : ` or set it to its default ${formatValue(spec, dflt)}`}` });
+    }
+  }
+
+  checkConflicts(config as SpindleConfig, origins, explicit, problems, warnings);
+
+  // cheaper-initial: unset means "= cheaper" (uWSGI)
+  if (config['cheaperInitial'] === undefined && (config['cheaper'] as number) > 0) {
+    config['cheaperInitial'] = config['cheaper'];
+    origins['cheaperInitial'] = { kind: 'default', name: 'cheaper' };
+  }
+
+  return { config: config as SpindleConfig, origins, warnings, notes, problems };
+}
+
+const EMPTY_LIST = Symbol('empty list');
+
+/** The entries of the highest layer present (later layers win; within a layer, order is kept). */
+function winners(entries: RawEntry[]): RawEntry[] {
+  if (entries.length === 0) return [];
+  const top = Math.max(...entries.map((e) => e.layer));
+  return entries.filter((e) => e.layer === top);
+}
+
+function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, explicit: Set<string>,
+  problems: ConfigProblem[], warnings: string[]): void {
+  const at = (key: keyof SpindleConfig) => {
+    const o = origins[key];
+    return o && o.kind !== 'default' ? ` (${formatOrigin(o)})` : ' (default)';
+  };
+  const conflict = (option: string, key: keyof SpindleConfig, message: string) =>
+    problems.push({ code: 'CONFIG_CONFLICT', option, origin: origins[key], message });
+
+  if (c.master === false) {
+    problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'master', origin: origins['master'],
+      message: `${formatOrigin(origins['master'])}: master = false is not possible: Spindle always runs a master (the main thread owns the sockets and supervises the worker threads); remove the line` });
+  }
+  if (c.cheaper > 0 && c.cheaper >= c.processes) {
+    conflict('cheaper', 'cheaper', `cheaper = ${c.cheaper}${at('cheaper')} must be lower than processes = ${c.processes}${at('processes')}: cheaper is the minimum and processes the maximum number of workers`);
+  }
+  if (c.cheaperInitial !== undefined) {
+    if (c.cheaper === 0) {
+      conflict('cheaper-initial', 'cheaperInitial', `cheaper-initial = ${c.cheaperInitial}${at('cheaperInitial')} has no effect without cheaper; set cheaper (the minimum number of workers) or remove it`);
+    } else if (c.cheaperInitial < c.cheaper || c.cheaperInitial > c.processes) {
+      conflict('cheaper-initial', 'cheaperInitial', `cheaper-initial = ${c.cheaperInitial}${at('cheaperInitial')} must be between cheaper = ${c.cheaper} and processes = ${c.processes} (uWSGI would silently clamp it)`);
+    }
+  }
+  if (c.cheaperBusynessMin >= c.cheaperBusynessMax) {
+    conflict('cheaper-busyness-min', 'cheaperBusynessMin', `cheaper-busyness-min = ${c.cheaperBusynessMin}${at('cheaperBusynessMin')} must be lower than cheaper-busyness-max = ${c.cheaperBusynessMax}${at('cheaperBusynessMax')}`);
+  }
+  if (c.maxWorkerLifetime > 0 && c.minWorkerLifetime >= c.maxWorkerLifetime) {
+    conflict('min-worker-lifetime', 'minWorkerLifetime', `min-worker-lifetime = ${c.minWorkerLifetime}${at('minWorkerLifetime')} must be lower than max-worker-lifetime = ${c.maxWorkerLifetime}${at('maxWorkerLifetime')}`);
+  }
+  if (c.harakiriGracefulTimeout > 0 && c.harakiri === 0) {
+    conflict('harakiri-graceful-timeout', 'harakiriGracefulTimeout', `harakiri-graceful-timeout = ${c.harakiriGracefulTimeout}${at('harakiriGracefulTimeout')} has no effect with harakiri = 0${at('harakiri')}`);
+  }
+  if (c.maxRequestsDelta > 0 && c.maxRequests === 0) {
+    conflict('max-requests-delta', 'maxRequestsDelta', `max-requests-delta = ${c.maxRequestsDelta}${at('maxRequestsDelta')} has no effect with max-requests = 0${at('maxRequests')}`);
+  }
+  if (c.maxWorkerLifetimeDelta > 0 && c.maxWorkerLifetime === 0) {
+    conflict('max-worker-lifetime-delta', 'maxWorkerLifetimeDelta', `max-worker-lifetime-delta = ${c.maxWorkerLifetimeDelta}${at('maxWorkerLifetimeDelta')} has no effect with max-worker-lifetime = 0${at('maxWorkerLifetime')}`);
+  }
+  if (c.reloadOnRss > 0 && c.workerHeapLimit > 0 && c.reloadOnRss >= c.workerHeapLimit) {
+    conflict('reload-on-rss', 'reloadOnRss', `reload-on-rss = ${c.reloadOnRss}${at('reloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${at('workerHeapLimit')}, or the worker dies of the heap limit before it is recycled`);
+  }
+  if (c.evilReloadOnRss > 0 && c.workerHeapLimit > 0 && c.evilReloadOnRss >= c.workerHeapLimit) {
+    conflict('evil-reload-on-rss', 'evilReloadOnRss', `evil-reload-on-rss = ${c.evilReloadOnRss}${at('evilReloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${at('workerHeapLimit')}`);
+  }
+  if (Array.isArray(c.counter) && c.counter.length > c.countersMax) {
+    conflict('counter', 'counter', `${c.counter.length} counters are declared${at('counter')} but counters-max = ${c.countersMax}${at('countersMax')}`);
+  }
+  if (Array.isArray(c.cache2)) {
+    const dup = checkCache2Names(c.cache2);
+    if (dup) problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'cache2', origin: origins['cache2'], message: `${formatOrigin(origins['cache2'])}: ${dup}` });
+  }
+  // settings that would look active but are not: warnings
+  if (c.cheaper === 0) {
+    const idle = OPTION_LIST.filter((o) => o.name.startsWith('cheaper-') && explicit.has(o.name) && o.name !== 'cheaper-initial');
+    for (const o of idle) warnings.push(`${o.name} (${formatOrigin(origins[camelCase(o.name)])}) has no effect while cheaper = 0`);
+  }
+  if (c.chmodSocket !== undefined && ![...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/'))) {
+    warnings.push(`chmod-socket (${formatOrigin(origins['chmodSocket'])}) has no effect: no UNIX socket is configured`);
+  }
+  for (const k of ['stats-http', 'stats-minified'] as const) {
+    if (explicit.has(k) && c.stats === undefined) warnings.push(`${k} (${formatOrigin(origins[camelCase(k)])}) has no effect without stats`);
+  }
+}
+
+/** Load and validate the configuration; throws ConfigError listing every problem. */
+export function loadConfig(input: LoadInput = {}): LoadedConfig {
+  const r = inspectConfig(input);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { config: r.config, origins: r.origins, warnings: r.warnings, notes: r.notes };
+}

@@ -1,0 +1,386 @@
+// THE option table: the single source of truth for parsing (ini, env, flags, start() object),
+// defaults, validation, `spindle --help`, `spindle check` and the README option reference.
+//
+// One entry per option. To turn on an option whose feature has landed, change its `status` from
+// 'not-yet' to 'supported' (that is all it takes), then run `node scripts/gen-options-doc.mjs`
+// (after `npx tsc -p .`) to refresh the README.
+//
+// Fields:
+//   name      uWSGI-style dashed name (ini key; `--name` flag; SPINDLE_NAME env; camelCase in SpindleConfig)
+//   type      value type, see OptionType below; `repeat: true` makes the option a list (ini key / flag repeated)
+//   default   built-in default (absent = unset, i.e. `undefined` in SpindleConfig); `defaultDoc` documents a
+//             computed default
+//   aliases   other accepted names (everywhere); one-letter aliases are also `-x` short flags
+//   uwsgi     the uWSGI option this mirrors when the name differs; `false` = Spindle-only
+//   uwsgiDefault / guide / why
+//             uWSGI 2.0's default when Spindle's differs, the production guide's value, and the reason
+//             (these feed the README's "Defaults, and why" table)
+//   status    'supported' | 'python-only' (accepted, noted as not needed on Node) | 'not-yet' (known, refused
+//             with CONFIG_NOT_SUPPORTED when set to a non-default value)
+//   check     optional semantic validation hook: (value) => error text | undefined
+import { availableParallelism } from 'node:os';
+import { checkCache2 } from './cache2.js';
+
+export type OptionType =
+  | 'bool' // true/false/1/0/yes/no/on/off
+  | 'integer' // whole number
+  | 'seconds' // number of seconds, decimals allowed (0.5), non-negative
+  | 'milliseconds' // whole number of milliseconds
+  | 'size' // bytes; accepts 4096, 64k, 10M, 1G (binary multiples)
+  | 'megabytes' // whole number of MiB
+  | 'string'
+  | 'path' // a file system path (non-empty string)
+  | 'address' // host:port, :port, [::1]:port, or a UNIX socket path containing '/'
+  | 'mode' // octal file mode such as 660
+  | 'enum' // one of `choices`
+  | 'keyvalue' // KEY=VALUE (environment variable)
+  | 'kvlist'; // uWSGI key=value,key=value list → Record<string,string>
+
+export type OptionStatus = 'supported' | 'python-only' | 'not-yet';
+
+export const SECTIONS = {
+  general: 'General',
+  sockets: 'Sockets and HTTP',
+  lifecycle: 'Lifecycle',
+  workers: 'Workers and harakiri',
+  recycling: 'Worker recycling',
+  cheaper: 'Cheaper (adaptive worker count)',
+  procname: 'Process names',
+  logging: 'Logging',
+  shm: 'Shared memory: caches, locks, counters',
+  stats: 'Stats server',
+  mules: 'Mules and farms',
+  timers: 'Timers, crons and touch files',
+  misc: 'Offloading and privileges',
+  python: 'Python-only uWSGI options (accepted, not needed on Node)',
+} as const;
+export type SectionId = keyof typeof SECTIONS;
+
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: OptionType;
+  readonly section: SectionId;
+  readonly status: OptionStatus;
+  readonly help: string;
+  readonly default?: unknown;
+  readonly defaultDoc?: string;
+  readonly repeat?: boolean;
+  readonly aliases?: readonly string[];
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly uwsgi?: string | false;
+  readonly uwsgiDefault?: string;
+  readonly guide?: string;
+  readonly why?: string;
+  /** for python-only options: why Node does not need it */
+  readonly reason?: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly check?: (value: any) => string | undefined;
+}
+
+const CPUS = availableParallelism();
+
+export const OPTIONS = [
+  // ── general ────────────────────────────────────────────────────────────────────────────────
+  { name: 'ini', type: 'path', repeat: true, section: 'general', status: 'supported',
+    help: 'read options from this ini file ([spindle] and [uwsgi] sections); later files win' },
+  { name: 'strict', type: 'bool', default: true, section: 'general', status: 'supported',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'a typo must stop the server, not be silently ignored; strict=false turns unknown keys into warnings',
+    help: 'refuse unknown option names (false: warn instead)' },
+  { name: 'master', type: 'bool', default: true, section: 'general', status: 'supported',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'Spindle always runs a master thread (it owns the sockets and supervises the workers); false is an error',
+    help: 'always on: Spindle always has a master (accepted for uWSGI compatibility)' },
+  { name: 'app', type: 'string', aliases: ['module'], section: 'general', status: 'supported', uwsgi: 'module',
+    help: 'the application module to serve (also the positional APP argument)' },
+  { name: 'chdir', type: 'path', section: 'general', status: 'supported',
+    help: 'change to this directory before loading the app' },
+  { name: 'env', type: 'keyvalue', repeat: true, section: 'general', status: 'supported',
+    help: 'set an environment variable KEY=VALUE for the app' },
+
+  // ── sockets ────────────────────────────────────────────────────────────────────────────────
+  { name: 'http-socket', type: 'address', repeat: true, aliases: ['http', 'http11-socket'], section: 'sockets',
+    status: 'not-yet', defaultDoc: 'none (listens on 127.0.0.1:8000 and says so)',
+    help: 'serve HTTP/1.1 on this address (host:port, :port, [::1]:port or a UNIX path)' },
+  { name: 'uwsgi-socket', type: 'address', repeat: true, aliases: ['socket'], section: 'sockets', status: 'not-yet',
+    help: 'serve the uwsgi protocol (nginx uwsgi_pass) on this address' },
+  { name: 'chmod-socket', type: 'mode', section: 'sockets', status: 'not-yet',
+    help: 'file mode of UNIX sockets, octal (e.g. 660)' },
+  { name: 'pidfile', type: 'path', section: 'sockets', status: 'not-yet',
+    help: 'write the master pid to this file' },
+  { name: 'listen', type: 'integer', default: 1024, min: 1, max: 65535, section: 'sockets', status: 'not-yet',
+    uwsgiDefault: '100',
+    why: 'the backlog is a real queue in Spindle (held by the master); 1024 absorbs bursts and matches Linux somaxconn defaults',
+    help: 'bound of the backlog queue of requests waiting for a free worker' },
+  { name: 'buffer-size', type: 'size', default: 16384, defaultDoc: '16k', min: 1024, max: 1048576,
+    section: 'sockets', status: 'not-yet', uwsgiDefault: '4096',
+    why: "Node's default maximum header size is 16 KiB; 4 KiB rejects ordinary requests with large cookies",
+    help: 'maximum size of a request head (request line and headers)' },
+  { name: 'limit-post', type: 'size', default: 16777216, defaultDoc: '16M', min: 0, section: 'sockets',
+    status: 'not-yet', uwsgiDefault: '0 (unlimited)',
+    why: 'an unlimited body lets one client fill the memory; 16M is safe for APIs, 0 restores unlimited',
+    help: 'maximum request body size, answered with 413 when exceeded (0 = unlimited)' },
+  { name: 'socket-timeout', type: 'seconds', default: 10, min: 1, section: 'sockets', status: 'not-yet',
+    uwsgiDefault: '4',
+    why: 'Spindle waits in the master, not in a worker, so a longer wait for slow clients costs no worker',
+    help: 'timeout of each wait on a client socket (head, body, response write)' },
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────────────────
+  { name: 'die-on-term', type: 'bool', default: true, section: 'lifecycle', status: 'not-yet',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'SIGTERM means stop for every container runtime and process manager (uWSGI 2.1 agrees)',
+    help: 'shut down (gracefully) on SIGTERM instead of reloading' },
+  { name: 'need-app', type: 'bool', default: true, section: 'lifecycle', status: 'not-yet',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'a server without its app should fail at start-up (exit 22), not answer 500 forever (uWSGI 2.1 agrees)',
+    help: 'exit with status 22 when the app cannot be loaded' },
+  { name: 'vacuum', type: 'bool', default: true, section: 'lifecycle', status: 'not-yet',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'stale UNIX sockets and pidfiles break the next start',
+    help: 'remove UNIX sockets and the pidfile at exit' },
+  { name: 'worker-reload-mercy', type: 'seconds', default: 60, min: 0, section: 'lifecycle', status: 'not-yet',
+    guide: '60', help: 'how long a stopping worker may finish its requests before it is terminated' },
+
+  // ── workers and harakiri ───────────────────────────────────────────────────────────────────
+  { name: 'processes', type: 'integer', default: CPUS, defaultDoc: 'number of CPUs (os.availableParallelism())',
+    min: 1, max: 1024, aliases: ['workers', 'p'], section: 'workers', status: 'not-yet', uwsgiDefault: '1',
+    guide: '128',
+    why: 'one worker thread per CPU uses the machine; with cheaper it is the maximum',
+    help: 'number of worker threads (the maximum when cheaper is on)' },
+  { name: 'concurrency', type: 'integer', default: 1, min: 1, max: 10000, aliases: ['threads', 'async'],
+    section: 'workers', status: 'not-yet', uwsgi: 'threads / async',
+    help: "requests in flight per worker at once (uWSGI's threads and async cores map onto this)" },
+  { name: 'harakiri', type: 'seconds', default: 60, min: 0, section: 'workers', status: 'not-yet',
+    uwsgiDefault: '0 (off)', guide: '60',
+    why: 'a stuck request must not hold a worker forever; the guide\'s 60 s (0 = off)',
+    help: 'terminate a worker whose request runs longer than this and answer 504 (0 = off)' },
+  { name: 'harakiri-verbose', type: 'bool', default: false, section: 'workers', status: 'not-yet',
+    help: 'log more detail about harakiri victims' },
+  { name: 'harakiri-graceful-timeout', type: 'seconds', default: 0, min: 0, section: 'workers', status: 'not-yet',
+    help: 'on harakiri, first ask the worker to stop and wait this long before terminating it (0 = terminate at once)' },
+
+  // ── recycling ──────────────────────────────────────────────────────────────────────────────
+  { name: 'max-requests', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'not-yet',
+    guide: '1000',
+    why: 'a Node worker serves far more requests per second than a Python one and a respawn costs 30-150 ms of JIT warm-up, so request-count recycling is off; use max-worker-lifetime and reload-on-rss',
+    help: 'recycle a worker after this many requests (0 = off)' },
+  { name: 'max-requests-delta', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'not-yet',
+    help: 'add (worker id - 1) x this to max-requests, to stagger recycling' },
+  { name: 'max-worker-lifetime', type: 'seconds', default: 3600, min: 0, section: 'recycling', status: 'not-yet',
+    uwsgiDefault: '0 (off)', guide: '3600',
+    why: "the guide's value: recycling hourly bounds slow leaks at negligible cost",
+    help: 'recycle a worker after it has lived this long, after its current request (0 = off)' },
+  { name: 'max-worker-lifetime-delta', type: 'seconds', default: 0, min: 0, section: 'recycling', status: 'not-yet',
+    help: 'add (worker id - 1) x this to max-worker-lifetime, to stagger recycling' },
+  { name: 'min-worker-lifetime', type: 'seconds', default: 10, min: 0, section: 'recycling', status: 'not-yet',
+    help: 'never recycle a worker younger than this (must be lower than max-worker-lifetime)' },
+  { name: 'reload-on-rss', type: 'megabytes', default: 2048, min: 0, section: 'recycling', status: 'not-yet',
+    uwsgiDefault: '0 (off)', guide: '2048',
+    why: "the guide's value; on Node it measures the worker's own V8 heap (process RSS is shared by all threads)",
+    help: "recycle a worker whose V8 heap exceeds this many MB, after its current request (0 = off)" },
+  { name: 'evil-reload-on-rss', type: 'megabytes', default: 0, min: 0, section: 'recycling', status: 'not-yet',
+    help: 'terminate a worker at once when its V8 heap exceeds this many MB, dropping its requests (0 = off)' },
+  { name: 'worker-heap-limit', type: 'megabytes', default: 4096, min: 0, section: 'recycling', status: 'not-yet',
+    uwsgi: false,
+    why: 'Spindle-only: a V8 resourceLimits cap makes a runaway worker die alone instead of taking the process down',
+    help: 'V8 old-generation limit per worker in MB (0 = V8 default)' },
+
+  // ── cheaper ────────────────────────────────────────────────────────────────────────────────
+  { name: 'cheaper', type: 'integer', default: 0, min: 0, section: 'cheaper', status: 'not-yet', guide: '8',
+    help: 'minimum number of workers; enables adaptive scaling (0 = off; must be lower than processes)' },
+  { name: 'cheaper-initial', type: 'integer', min: 0, section: 'cheaper', status: 'not-yet',
+    defaultDoc: 'cheaper', guide: '16',
+    help: 'workers started at boot (between cheaper and processes)' },
+  { name: 'cheaper-step', type: 'integer', default: 1, min: 1, section: 'cheaper', status: 'not-yet', guide: '16',
+    help: 'workers to spawn at a time when scaling up' },
+  { name: 'cheaper-overload', type: 'seconds', default: 3, min: 1, section: 'cheaper', status: 'not-yet',
+    guide: '1', help: 'length of a busyness measuring window in seconds' },
+  { name: 'cheaper-algo', type: 'enum', choices: ['busyness', 'spare', 'backlog', 'manual'], default: 'busyness',
+    section: 'cheaper', status: 'not-yet', uwsgiDefault: 'spare', guide: 'busyness',
+    why: 'busyness (the guide\'s choice) scales on measured load instead of on "all workers busy" samples',
+    help: 'scaling algorithm' },
+  { name: 'cheaper-busyness-min', type: 'integer', default: 25, min: 0, max: 100, section: 'cheaper',
+    status: 'not-yet', guide: '20', help: 'average busyness (%) below which a worker is stopped' },
+  { name: 'cheaper-busyness-max', type: 'integer', default: 50, min: 0, max: 100, section: 'cheaper',
+    status: 'not-yet', guide: '70', help: 'average busyness (%) above which workers are spawned' },
+  { name: 'cheaper-busyness-multiplier', type: 'integer', default: 10, min: 1, section: 'cheaper',
+    status: 'not-yet', guide: '30', help: 'idle windows to wait before stopping a worker' },
+  { name: 'cheaper-busyness-penalty', type: 'integer', default: 2, min: 0, section: 'cheaper', status: 'not-yet',
+    help: 'added to the multiplier when workers were respawned too fast' },
+  { name: 'cheaper-busyness-verbose', type: 'bool', default: false, section: 'cheaper', status: 'not-yet',
+    help: 'log every busyness decision' },
+  { name: 'cheaper-busyness-backlog-alert', type: 'integer', default: 33, min: 0, section: 'cheaper',
+    status: 'not-yet', guide: '16', help: 'spawn emergency workers when more requests than this wait in the backlog' },
+  { name: 'cheaper-busyness-backlog-step', type: 'integer', default: 1, min: 1, section: 'cheaper',
+    status: 'not-yet', guide: '2', help: 'emergency workers to spawn at a time' },
+  { name: 'cheaper-busyness-backlog-multiplier', type: 'integer', default: 3, min: 1, section: 'cheaper',
+    status: 'not-yet', help: 'multiplier used while emergency workers run' },
+  { name: 'cheaper-busyness-backlog-nonzero', type: 'seconds', default: 60, min: 0, section: 'cheaper',
+    status: 'not-yet', help: 'spawn an emergency worker when the backlog has been non-empty this long' },
+
+  // ── process names ──────────────────────────────────────────────────────────────────────────
+  { name: 'auto-procname', type: 'bool', default: true, section: 'procname', status: 'not-yet',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'readable names in ps/top cost nothing',
+    help: 'name the process and worker threads (spindle master, spindle worker N)' },
+  { name: 'procname-prefix', type: 'string', section: 'procname', status: 'not-yet', guide: '"mysvc "',
+    help: 'prefix for every process/thread name' },
+  { name: 'procname-prefix-spaced', type: 'string', section: 'procname', status: 'not-yet',
+    help: 'prefix followed by a space' },
+  { name: 'procname-append', type: 'string', section: 'procname', status: 'not-yet',
+    help: 'suffix for every process/thread name' },
+  { name: 'procname-master', type: 'string', section: 'procname', status: 'not-yet',
+    help: 'name of the master process' },
+  { name: 'procname', type: 'string', section: 'procname', status: 'not-yet',
+    help: 'name of every process/thread (prefix and suffix still apply)' },
+
+  // ── logging ────────────────────────────────────────────────────────────────────────────────
+  { name: 'disable-logging', type: 'bool', default: true, section: 'logging', status: 'not-yet',
+    uwsgiDefault: 'false', guide: 'true',
+    why: 'a log line per request is expensive and noisy; errors are still logged (log-4xx, log-5xx)',
+    help: 'no request log line, except what log-4xx / log-5xx / log-slow force' },
+  { name: 'log-4xx', type: 'bool', default: true, section: 'logging', status: 'not-yet', uwsgiDefault: 'false',
+    guide: 'true', why: 'client errors are worth a line even when request logging is off',
+    help: 'log requests answered 400-499' },
+  { name: 'log-5xx', type: 'bool', default: true, section: 'logging', status: 'not-yet', uwsgiDefault: 'false',
+    guide: 'true', why: 'server errors are always worth a line',
+    help: 'log requests answered 500-599' },
+  { name: 'log-slow', type: 'milliseconds', default: 0, min: 0, section: 'logging', status: 'not-yet',
+    help: 'log requests slower than this many milliseconds (0 = off)' },
+  { name: 'log-level', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info', section: 'logging', status: 'not-yet', uwsgi: false, help: 'minimum level of log lines' },
+  { name: 'log-format', type: 'enum', choices: ['json', 'pretty', 'auto'], default: 'auto', section: 'logging',
+    status: 'not-yet', uwsgi: false,
+    help: "json lines, human-readable, or auto (pretty on a TTY); not uWSGI's %(var) template" },
+
+  // ── shared memory ──────────────────────────────────────────────────────────────────────────
+  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'not-yet', check: checkCache2,
+    help: 'create a shared cache: name=NAME,items=N[,blocksize=B,keysize=K,...]' },
+  { name: 'locks', type: 'integer', default: 0, min: 0, max: 65535, section: 'shm', status: 'not-yet',
+    help: 'number of extra user locks (locks 0..N exist)' },
+  { name: 'counter', type: 'string', repeat: true, section: 'shm', status: 'not-yet', uwsgi: false,
+    help: 'declare a named shared atomic counter' },
+  { name: 'counters-max', type: 'integer', default: 256, min: 1, max: 65536, section: 'shm', status: 'not-yet',
+    uwsgi: false, help: 'capacity of the shared counter table' },
+
+  // ── stats ──────────────────────────────────────────────────────────────────────────────────
+  { name: 'stats', type: 'address', section: 'stats', status: 'not-yet',
+    help: 'serve the stats JSON (uwsgitop-compatible) on this address' },
+  { name: 'stats-http', type: 'bool', default: false, section: 'stats', status: 'not-yet',
+    help: 'wrap the stats JSON in an HTTP response' },
+  { name: 'stats-minified', type: 'bool', default: false, aliases: ['stats-min'], section: 'stats',
+    status: 'not-yet', help: 'no indentation in the stats JSON' },
+
+  // ── mules ──────────────────────────────────────────────────────────────────────────────────
+  { name: 'mule', type: 'string', repeat: true, section: 'mules', status: 'not-yet',
+    help: 'add a mule running this module (empty = message/signal-only mule)' },
+  { name: 'mules', type: 'integer', default: 0, min: 0, max: 256, section: 'mules', status: 'not-yet',
+    help: 'add this many message/signal-only mules' },
+  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'not-yet',
+    help: 'group mules: NAME:1,2,...' },
+  { name: 'mule-harakiri', type: 'seconds', default: 0, min: 0, section: 'mules', status: 'not-yet',
+    help: 'terminate a mule whose task runs longer than this (0 = off)' },
+  { name: 'mule-msg-queue', type: 'integer', default: 1024, min: 1, section: 'mules', status: 'not-yet',
+    uwsgi: false, help: 'messages a mule queue holds before mule_msg() reports it full' },
+
+  // ── timers ─────────────────────────────────────────────────────────────────────────────────
+  { name: 'timer', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'raise a signal periodically: "SIGNUM SECONDS"' },
+  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
+  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'run a command: "minute=..,hour=..,unique=1,harakiri=N command"' },
+  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'like cron, but skipped while the previous run is still alive' },
+  { name: 'cron-harakiri', type: 'seconds', default: 0, min: 0, section: 'timers', status: 'not-yet',
+    help: 'kill cron commands that run longer than this (0 = off)' },
+  { name: 'touch-reload', type: 'path', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'gracefully reload when this file is touched' },
+  { name: 'touch-chain-reload', type: 'path', repeat: true, section: 'timers', status: 'not-yet',
+    help: 'reload workers one at a time when this file is touched' },
+
+  // ── misc ───────────────────────────────────────────────────────────────────────────────────
+  { name: 'offload-threads', type: 'integer', default: 0, min: 0, max: 256, section: 'misc', status: 'not-yet',
+    help: 'threads of the offload() pool for CPU-heavy work (0 = none)' },
+  { name: 'uid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this user' },
+  { name: 'gid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this group' },
+
+  // ── python-only ────────────────────────────────────────────────────────────────────────────
+  { name: 'enable-threads', type: 'bool', default: false, section: 'python', status: 'python-only',
+    guide: 'true', reason: 'it initialises the Python GIL; Node worker threads need nothing',
+    help: 'Python GIL initialisation' },
+  { name: 'single-interpreter', type: 'bool', default: false, section: 'python', status: 'python-only',
+    guide: 'true', reason: 'Python sub-interpreters do not exist on Node; each worker thread loads the app once',
+    help: 'one Python interpreter for all apps' },
+  { name: 'py-call-osafterfork', type: 'bool', default: false, section: 'python', status: 'python-only',
+    guide: 'true (misspelt py-callos-afterfork)',
+    reason: 'Spindle does not fork; signal handling stays with the master thread and the app is never forked',
+    help: "call Python's after-fork hook in workers" },
+  { name: 'lazy-apps', type: 'bool', default: false, section: 'python', status: 'python-only',
+    reason: 'every Spindle worker thread already loads the app itself, which is what lazy-apps does',
+    help: 'load the app in each worker instead of the master' },
+  { name: 'thunder-lock', type: 'bool', default: false, section: 'python', status: 'python-only',
+    reason: 'the master accepts every connection, so there is no accept() thundering herd to serialise',
+    help: 'serialise accept() between workers' },
+  { name: 'plugins', type: 'string', repeat: true, aliases: ['plugin'], section: 'python', status: 'python-only',
+    reason: 'Spindle has no plugins; the Node runtime is built in',
+    help: 'uWSGI plugins to load (e.g. python3)' },
+  { name: 'virtualenv', type: 'path', aliases: ['venv', 'home'], section: 'python', status: 'python-only',
+    reason: 'a Python virtualenv has no meaning for Node; dependencies come from node_modules',
+    help: 'Python virtualenv' },
+] as const satisfies readonly OptionSpec[];
+
+// ── types derived from the table ───────────────────────────────────────────────────────────────
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type NumericType = 'integer' | 'seconds' | 'milliseconds' | 'size' | 'megabytes';
+type Entry = (typeof OPTIONS)[number];
+type BaseValue<E> = E extends { type: 'bool' } ? boolean
+  : E extends { type: 'enum'; choices: readonly (infer C)[] } ? C
+  : E extends { type: 'kvlist' } ? Record<string, string>
+  : E extends { type: NumericType } ? number
+  : string;
+type OptionValue<E> = E extends { repeat: true } ? BaseValue<E>[]
+  : E extends { default: unknown } ? BaseValue<E>
+  : BaseValue<E> | undefined;
+
+/** The resolved configuration: one camelCase key per table entry; repeatable options are arrays. */
+export type SpindleConfig = { [E in Entry as Camel<E['name']>]: OptionValue<E> };
+export type OptionName = Entry['name'];
+export type ConfigKey = keyof SpindleConfig;
+
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** 'maxRequests' | 'max_requests' | 'MAX-REQUESTS' → 'max-requests' */
+export function normalizeName(name: string): string {
+  return name
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
+}
+
+export const OPTION_LIST: readonly OptionSpec[] = OPTIONS;
+
+const byName = new Map<string, OptionSpec>();
+const byCamel = new Map<string, OptionSpec>();
+for (const o of OPTION_LIST) {
+  for (const n of [o.name, ...(o.aliases ?? [])]) {
+    if (byName.has(n)) throw new Error(`option table: duplicate name or alias '${n}'`);
+    byName.set(n, o);
+    byCamel.set(camelCase(n), o);
+  }
+}
+
+/** Find an option by its name or an alias: dashed, camelCase or SNAKE_CASE (see normalizeName). */
+export function findOption(nameOrAlias: string): OptionSpec | undefined {
+  return byName.get(nameOrAlias) ?? byCamel.get(nameOrAlias) ?? byName.get(normalizeName(nameOrAlias));
+}
+
+/** Every accepted name: option names and aliases. */
+export function allNames(): string[] {
+  return [...byName.keys()];
+}
