@@ -1,0 +1,57 @@
+// Smoke run of the benchmark suite (bench/run.mjs --quick) so the harness never rots.
+// wrk is required: when it is missing this test FAILS with the install command (it does not skip).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// compiled to dist/test/bench-smoke.test.js: the repository root is two levels up
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function haveWrk(): boolean {
+  try { execFileSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    // SIGINT lets the harness kill its own process groups before it exits
+    const timer = setTimeout(() => { child.kill('SIGINT'); reject(new Error(`bench/run.mjs did not finish in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
+/** The markdown row of `setup` in the first results table, with a numeric req/s cell. */
+function reqPerSecond(markdown: string, setup: string): number {
+  const row = markdown.split('\n').find((l) => l.startsWith(`| ${setup} | `) && /^\| [\w-]+ \| [\d,]+ \|/.test(l));
+  assert.ok(row, `no numeric req/s row for ${setup} in the report:\n${markdown.slice(0, 4000)}`);
+  return Number(row.split('|')[2].trim().replace(/,/g, ''));
+}
+
+test('bench smoke: node-http and node-cluster, hello, quick', { timeout: 60_000 }, async () => {
+  assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
+  const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
+  try {
+    const out = path.join(dir, 'RESULTS.md');
+    const { code, output } = await runBench(
+      ['--quick', '--setups', 'node-http,node-cluster', '--workloads', 'hello', '--rounds', '1', '--out', out], 50_000);
+    assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);
+    const md = readFileSync(out, 'utf8');
+    for (const setup of ['node-http', 'node-cluster']) {
+      const rps = reqPerSecond(md, setup);
+      assert.ok(Number.isFinite(rps) && rps > 0, `${setup}: req/s ${rps}`);
+    }
+    assert.match(md, /## Targets \(issue 6\)/);
+    assert.match(md, /<details>/);
+    assert.match(readFileSync(path.join(dir, 'throughput.svg'), 'utf8'), /^<\?xml[\s\S]*<svg[\s\S]*<rect/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
