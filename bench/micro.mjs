@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Micro-benchmarks of issue 6 that set the floor Spindle's own numbers are compared with:
+//   - bare MessagePort round trip main <-> worker_thread (tiny, request-shaped, 1 MiB transferred, pipelined),
+//     and a SharedArrayBuffer + Atomics.wait/notify ping-pong (the lower bound of a "SAB ring");
+//   - bare worker_thread spawn-to-ready (importing the hello app) and idle memory per bare worker;
+//   - single-connection end-to-end latency of node-http vs spindle (wrk -c 1): the difference is what
+//     Spindle's dispatch hop costs a request, measured through the real CLI.
+// Spindle-internal figures (its own dispatch round trip, spawn-to-ready, idle heap per worker, harakiri
+// detection-to-answer, cache/lock) are HOOKS below: they report "pending" until the APIs exist.
+//
+//   node bench/micro.mjs [--quick] [--out FILE.md]
+import { Worker } from 'node:worker_threads';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { median, percentile } from './lib/stats.mjs';
+import { BENCH, SETUPS } from './lib/setups.mjs';
+import { installCleanup, spawnGroup, freePort, waitReady, hasCommand, sleep } from './lib/proc.mjs';
+import { runWrk } from './lib/wrk.mjs';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const OUT = argv.includes('--out') ? path.resolve(argv[argv.indexOf('--out') + 1]) : null;
+installCleanup();
+
+const ECHO_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+if (workerData && workerData.sab) {
+  const a = new Int32Array(workerData.sab);
+  // ping-pong on a[0]: main writes 1 and notifies, we answer 2 and notify
+  for (;;) {
+    Atomics.wait(a, 0, 0);
+    if (Atomics.load(a, 0) === -1) break;
+    Atomics.store(a, 0, 2); Atomics.notify(a, 0);
+    Atomics.wait(a, 0, 2);
+  }
+} else {
+  parentPort.on('message', (m) => {
+    if (m && m.body instanceof ArrayBuffer) parentPort.postMessage(m, [m.body]);
+    else parentPort.postMessage(m);
+  });
+}`;
+
+const REQUEST = {
+  id: 1, method: 'GET', url: '/api/items?page=2', remote: '127.0.0.1', remotePort: 54321,
+  headers: { host: '127.0.0.1:8000', 'user-agent': 'wrk', accept: '*/*', 'accept-encoding': 'gzip, deflate',
+    connection: 'keep-alive', 'x-request-id': 'b7e1c0de-0000-4000-8000-000000000001', cookie: 'session=abc123; theme=dark' },
+};
+
+async function portRoundTrip(label, makeMsg, n, { transfer = false } = {}) {
+  const w = new Worker(ECHO_WORKER, { eval: true });
+  await new Promise((r) => w.once('online', r));
+  const times = [];
+  let pending;
+  w.on('message', (m) => pending(m));
+  const one = (msg) => new Promise((resolve) => {
+    pending = resolve;
+    if (transfer) w.postMessage(msg, [msg.body]); else w.postMessage(msg);
+  });
+  for (let i = 0; i < Math.min(1000, n / 5); i++) await one(makeMsg(i)); // warm-up
+  for (let i = 0; i < n; i++) {
+    const msg = makeMsg(i);
+    const t0 = process.hrtime.bigint();
+    await one(msg);
+    times.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  await w.terminate();
+  return { label, n, p50: median(times), p99: percentile(times, 99), unit: 'µs/round trip' };
+}
+
+async function portPipelined(label, makeMsg, n, inflight) {
+  const w = new Worker(ECHO_WORKER, { eval: true });
+  await new Promise((r) => w.once('online', r));
+  let sent = 0, got = 0;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    w.on('message', () => { got++; if (sent < n) w.postMessage(makeMsg(sent++)); if (got === n) resolve(); });
+    for (; sent < Math.min(inflight, n); sent++) w.postMessage(makeMsg(sent));
+  });
+  const ms = performance.now() - t0;
+  await w.terminate();
+  return { label, n, p50: (ms * 1000) / n, p99: NaN, unit: `µs/message amortised (${inflight} in flight; ${Math.round(n / (ms / 1000)).toLocaleString('en-US')} round trips/s)` };
+}
+
+async function sabPingPong(n) {
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  const w = new Worker(ECHO_WORKER, { eval: true, workerData: { sab } });
+  await new Promise((r) => w.once('online', r));
+  const times = [];
+  const one = () => {
+    Atomics.store(a, 0, 1); Atomics.notify(a, 0);
+    Atomics.wait(a, 0, 1);       // until the worker writes 2
+    Atomics.store(a, 0, 0); Atomics.notify(a, 0);
+  };
+  for (let i = 0; i < 1000; i++) one();
+  for (let i = 0; i < n; i++) { const t0 = process.hrtime.bigint(); one(); times.push(Number(process.hrtime.bigint() - t0) / 1000); }
+  Atomics.store(a, 0, -1); Atomics.notify(a, 0);
+  await w.terminate();
+  return { label: 'SAB + Atomics.wait/notify ping-pong (main blocks; lower bound of a SAB ring)', n, p50: median(times), p99: percentile(times, 99), unit: 'µs/round trip' };
+}
+
+const READY_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const v8 = require('node:v8');
+import(workerData.app).then((m) => {
+  const app = m.default;
+  if (!app || typeof app.fetch !== 'function') throw new Error('no fetch handler');
+  const h = v8.getHeapStatistics();
+  parentPort.postMessage({ ready: true, heapUsed: h.used_heap_size, heapTotal: h.total_heap_size });
+});`;
+
+async function spawnToReady(n) {
+  const app = new URL(`file://${path.join(BENCH, 'apps', 'hello.mjs')}`).href;
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const w = new Worker(READY_WORKER, { eval: true, workerData: { app } });
+    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    times.push(performance.now() - t0);
+    await w.terminate();
+  }
+  return { n, p50: median(times), p90: percentile(times, 90), min: Math.min(...times) };
+}
+
+async function idleMemory(n) {
+  const app = new URL(`file://${path.join(BENCH, 'apps', 'hello.mjs')}`).href;
+  global.gc?.();
+  await sleep(200);
+  const before = process.memoryUsage().rss;
+  const workers = [], heaps = [];
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(READY_WORKER, { eval: true, workerData: { app } });
+    heaps.push(await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+    workers.push(w);
+  }
+  await sleep(500);
+  const after = process.memoryUsage().rss;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return {
+    n, rssPerWorkerMiB: (after - before) / n / 1024 ** 2,
+    heapUsedMiB: median(heaps.map((h) => h.heapUsed)) / 1024 ** 2, heapTotalMiB: median(heaps.map((h) => h.heapTotal)) / 1024 ** 2,
+  };
+}
+
+/** node-http vs spindle at one connection: p50/p99 of a lone request; the difference is Spindle's hop. */
+async function singleConnection(durationS) {
+  const res = [];
+  if (!hasCommand('wrk')) return [{ setup: '—', note: 'wrk missing: apt-get install -y wrk' }];
+  for (const setup of ['node-http', 'spindle']) {
+    const port = await freePort();
+    const { cmd, args } = SETUPS[setup].command({ port: String(port), workload: 'hello' });
+    const h = spawnGroup(cmd, args, { cpus: '0', label: setup });
+    const ready = await waitReady(`http://127.0.0.1:${port}/`, h, SETUPS[setup].startDeadlineMs ?? 15000);
+    try {
+      if (!ready.ok) {
+        const tail = h.out.text.trim().split('\n').slice(-4).join(' | ');
+        res.push({ setup, note: `${setup}: failed to start: ${ready.reason}${tail ? ` — ${tail}` : ''}` });
+        continue;
+      }
+      const w = await runWrk({ url: `http://127.0.0.1:${port}/`, connections: 1, durationS, cpus: '1' });
+      res.push({ setup, rps: w.parsed.rps, p50: w.parsed.p50, p99: w.parsed.p99 });
+    } finally { await h.stop(1000); }
+  }
+  return res;
+}
+
+// ---- Spindle hooks ---------------------------------------------------------------------------------
+// Each returns {status:'pending', need} until the Spindle side exists; then fill in the measurement.
+const SPINDLE_HOOKS = {
+  'dispatch round trip, Spindle path (master -> worker -> master, no HTTP)': async () =>
+    ({ status: 'pending', need: 'an internal entry (e.g. dist/src/master dispatcher + worker) that can be driven without a socket; until then see the single-connection end-to-end row above' }),
+  'worker spawn-to-ready, hello app (target ≤ 50 ms)': async () =>
+    ({ status: 'pending', need: 'worker spawn/ready timestamps in server.stats() (or a "worker ready" log line with the time since spawn)' }),
+  'idle memory per worker (target ≤ 10 MB, the worker\'s V8 heap)': async () =>
+    ({ status: 'pending', need: 'per-worker heap in server.stats() (scoreboard heap field)' }),
+  'harakiri detection-to-answer latency': async () =>
+    ({ status: 'pending', need: 'harakiri log line with deadline and answer time; client-side view is in bench/lifecycle.mjs' }),
+  'cache and lock figures (shared-memory issue)': async () =>
+    ({ status: 'pending', need: 'the shared-memory work, which owns bench/shm/' }),
+};
+
+// ---- main ------------------------------------------------------------------------------------------
+const fx = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const N = QUICK ? 2000 : 20000;
+const L = ['# Micro-benchmarks', '', `Command: \`node bench/micro.mjs ${argv.join(' ')}\` — Node ${process.version}, ${new Date().toISOString()}; ` +
+  'message micro-benchmarks run unpinned in one process; the single-connection rows pin the server to cpu 0 and wrk to cpu 1.', ''];
+
+const rt = [];
+rt.push(await portRoundTrip('MessagePort, tiny message (a number)', (i) => i, N));
+rt.push(await portRoundTrip('MessagePort, request-shaped object (method, url, 7 headers)', (i) => ({ ...REQUEST, id: i }), N));
+rt.push(await portRoundTrip('MessagePort, 1 MiB ArrayBuffer transferred both ways', () => ({ id: 0, body: new ArrayBuffer(1024 * 1024) }), Math.max(200, N / 20), { transfer: true }));
+rt.push(await portPipelined('MessagePort, request-shaped object, pipelined', (i) => ({ ...REQUEST, id: i }), N * 2, 64));
+rt.push(await sabPingPong(N));
+L.push('## Bare thread round trips', '', '| path | n | p50 | p99 | unit |', '|---|---:|---:|---:|---|');
+for (const r of rt) L.push(`| ${r.label} | ${r.n} | ${fx(r.p50, 2)} | ${fx(r.p99, 2)} | ${r.unit} |`);
+L.push('');
+
+const sp = await spawnToReady(QUICK ? 3 : 15);
+const mem = await idleMemory(QUICK ? 2 : 6);
+L.push('## Bare worker_thread baseline', '');
+L.push(`- spawn-to-ready (new Worker → hello app imported → first message): p50 ${fx(sp.p50)} ms, p90 ${fx(sp.p90)} ms, min ${fx(sp.min)} ms (n=${sp.n})`);
+L.push(`- idle memory per worker: process RSS +${fx(mem.rssPerWorkerMiB)} MiB per worker; the worker's own V8 heap ${fx(mem.heapUsedMiB)} MiB used / ${fx(mem.heapTotalMiB)} MiB total (n=${mem.n})`, '');
+
+const sc = await singleConnection(QUICK ? 1 : 5);
+L.push('## One connection, hello world (wrk -c 1 -t 1): what the dispatch hop costs a lone request', '');
+L.push('| setup | req/s | p50 ms | p99 ms | note |', '|---|---:|---:|---:|---|');
+for (const r of sc) L.push(`| ${r.setup} | ${fx(r.rps, 0)} | ${fx(r.p50, 3)} | ${fx(r.p99, 3)} | ${r.note ?? ''} |`);
+const a = sc.find((r) => r.setup === 'node-http'), b = sc.find((r) => r.setup === 'spindle');
+if (a?.p50 && b?.p50) L.push('', `Spindle − node-http at p50: ${fx((b.p50 - a.p50) * 1000, 0)} µs per request.`);
+L.push('');
+
+L.push('## Spindle hooks', '', '| measurement | status |', '|---|---|');
+for (const [name, fn] of Object.entries(SPINDLE_HOOKS)) {
+  const r = await fn();
+  L.push(`| ${name} | ${r.status === 'pending' ? `pending — needs ${r.need}` : r.value} |`);
+}
+L.push('');
+const md = L.join('\n');
+if (OUT) { writeFileSync(OUT, md); console.log(`micro: wrote ${OUT}`); }
+console.log(md);
