@@ -1,2 +1,8 @@
 // The package's public API: programmatic embedding (start) and the runtime API apps import.
 export { SpindleError, ERROR_CODES, EXIT } from './errors.js';
+export { cache, type Cache, type CacheStats, type SetOptions, type CacheKey } from './api/cache.js';
+export { lock, unlock, lockAsync, tryLock, isLocked, withLock, withLockAsync, listLocks, type LockResult, type LockInfo } from './api/lock.js';
+export { counter, listCounters, type Counter } from './api/counter.js';
+export { isInsideSpindle, installSharedCore, configureLocalCore } from './api/runtime.js';
+export { createSharedCore, attachSharedCore, type SharedCore, type SharedCoreHandle, type CoreSpec } from './shm/layout.js';
+export { parseCacheSpec, cacheMemoryBytes, type CacheSpec } from './shm/cache-spec.js';
