@@ -64,11 +64,11 @@ function causeText(err: unknown): string {
 
 function isSyntaxError(err: unknown): boolean {
   if (!(err instanceof SyntaxError)) return false;
-  const stack = err.stack ?? '';
-  // A parse/link error has no frames of the module's own code; a SyntaxError the module threw
-  // while running (JSON.parse at import time) has. CommonJS parse errors come from the compiler.
-  if (!/\n\s+at /.test(stack)) return true;
-  return /\bat (wrapSafe|internalCompileFunction|compileFunction|Module\._compile)\b/.test(stack) && !/\bat JSON\.parse\b/.test(stack);
+  // A parse or link error comes from the compiler/linker (or has no frames at all); a
+  // SyntaxError the module threw while running (JSON.parse at import time) starts in its code.
+  const frame = /\n\s+at ([^\n]*)/.exec(err.stack ?? '');
+  if (!frame) return true;
+  return /\b(wrapSafe|compileSourceTextModule|internalCompileFunction|compileFunction|ModuleJob\._instantiate|ModuleJob\._link)\b/.test(frame[1]!);
 }
 
 /**

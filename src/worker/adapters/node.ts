@@ -43,7 +43,9 @@ class FakeSocket extends EventEmitter {
   localAddress: string;
   localPort: number;
   encrypted?: true;
-  readable = false;
+  // on-finished (Express, body-parser, Koa) treats a request on an unreadable socket as finished
+  // and would skip reading its body; IncomingMessage only calls our no-op resume() because of it.
+  readable = true;
   writable = true;
   destroyed = false;
   connecting = false;
@@ -95,6 +97,7 @@ class FakeSocket extends EventEmitter {
   destroy(err?: Error): this {
     if (this.destroyed) return this;
     this.destroyed = true;
+    this.readable = false;
     this.writable = false;
     this.readyState = 'closed';
     const hook = this.onDestroy;
@@ -314,6 +317,7 @@ function wireResponse(res: Res, req: Req, sock: FakeSocket, g: ResponseGuard): v
     sock.onDestroy = null;
     if (!sock.destroyed) {
       sock.destroyed = true;
+      sock.readable = false;
       sock.writable = false;
       sock.readyState = 'closed';
       process.nextTick(() => sock.emit('close', true));
