@@ -52,9 +52,9 @@ export function parseArgv(argv: readonly string[], extraBoolFlags: readonly stri
       const base = findOption(name.slice(3));
       if (base) {
         if (base.type !== 'bool') {
-          out.problems.push({ flag: typed, message: `${typed}: ${base.name} is not a boolean option; give it a value instead (e.g. --${base.name} 0)` });
+          out.problems.push({ flag: typed, message: `${base.name} is not a boolean option; give it a value instead (e.g. --${base.name} 0)` });
         } else if (inline !== undefined) {
-          out.problems.push({ flag: typed, message: `${typed} takes no value (use --${base.name}=${inline})` });
+          out.problems.push({ flag: typed, message: `takes no value (use --${base.name}=${inline})` });
         } else {
           out.entries.push({ key: name.slice(3), value: 'false', flag: typed, spec: base });
         }
@@ -73,7 +73,7 @@ export function parseArgv(argv: readonly string[], extraBoolFlags: readonly stri
     if (value === undefined) {
       const next = argv[i + 1];
       if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        out.problems.push({ flag: typed, message: `${typed} needs a value: ${typed} <value> or ${typed}=<value>` });
+        out.problems.push({ flag: typed, message: `needs a value: ${typed} <value> or ${typed}=<value>` });
         continue;
       }
       value = next;

@@ -98,13 +98,17 @@ function styleName(name: string, origin: Origin): string {
 }
 
 function suggestionText(key: string, origin: Origin): string {
-  const found = suggest(normalizeName(key), allNames());
-  if (found.length === 0) return '';
-  const shown = found.map((n) => {
+  const norm = normalizeName(key);
+  const shown = suggest(norm, allNames()).map((n) => {
     const spec = findOption(n)!;
     const s = styleName(n, origin);
     return spec.name === n ? s : `${s} (alias of ${styleName(spec.name, origin)})`;
   });
+  if (origin.kind === 'flag' && norm.startsWith('no-')) {
+    const bools = allNames().filter((n) => findOption(n)!.type === 'bool' && n.length > 1);
+    shown.unshift(...suggest(norm.slice(3), bools).map((n) => `--no-${n}`));
+  }
+  if (shown.length === 0) return '';
   return `; did you mean ${shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}`}?`;
 }
 
@@ -141,7 +145,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
   // ── flags ──
   const args = parseArgv(input.argv ?? []);
   for (const p of args.problems) {
-    problems.push({ code: 'CONFIG_INVALID_VALUE', origin: { kind: 'flag', name: p.flag }, message: `flag ${p.message}` });
+    problems.push({ code: 'CONFIG_INVALID_VALUE', origin: { kind: 'flag', name: p.flag }, message: `flag ${p.flag}: ${p.message}` });
   }
   for (const f of args.entries) {
     raw.push({ spec: f.spec ?? findOption(f.key), key: f.key, value: f.value, origin: { kind: 'flag', name: f.flag }, layer: LAYERS.flag });
