@@ -6,9 +6,15 @@ import net from 'node:net';
 import http from 'node:http';
 
 const live = new Map(); // pgid -> label
+const extraCleanups = new Set();
+
+/** Register a synchronous cleanup (e.g. `pm2 kill` for a daemon outside our process groups). */
+export function addCleanup(fn) { extraCleanups.add(fn); return () => extraCleanups.delete(fn); }
 
 /** Kill every process group we started (SIGKILL), synchronously. Safe to call many times. */
 export function killAllSync() {
+  for (const fn of extraCleanups) { try { fn(); } catch { /* best effort */ } }
+  extraCleanups.clear();
   for (const pgid of live.keys()) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
   }
