@@ -4,8 +4,8 @@
 //   --harakiri 30   --harakiri=30   -p 4   -p4   --vacuum   --no-vacuum   --vacuum=false
 //   repeatable options: give the flag several times.   --  ends the flags.
 // An unknown flag is kept (with the flag as typed) so that the loader can report it with
-// suggestions, or only warn under strict=false; an unknown flag never consumes the next argument
-// (write --unknown=value).
+// suggestions, or only warn under strict=false. Like a known valued flag, it takes the next
+// argument as its value unless that starts with '-' (so `--harakri 30` is one mistake, not two).
 import { findOption, type OptionSpec } from './options.js';
 
 export interface FlagEntry { key: string; value: string; flag: string; spec?: OptionSpec }
@@ -62,7 +62,9 @@ export function parseArgv(argv: readonly string[], extraBoolFlags: readonly stri
       }
     }
     if (!spec) {
-      out.entries.push({ key: name, value: inline ?? 'true', flag: typed });
+      let value = inline;
+      if (value === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) value = argv[++i];
+      out.entries.push({ key: name, value: value ?? 'true', flag: typed });
       continue;
     }
     if (spec.type === 'bool') {

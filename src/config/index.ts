@@ -155,7 +155,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
   }
   for (const extra of args.positionals.slice(1)) {
     problems.push({ code: 'CONFIG_INVALID_VALUE', origin: { kind: 'flag', name: extra },
-      message: `unexpected argument '${extra}': only one APP can be given (flags of unknown options need --name=value)` });
+      message: `unexpected argument '${extra}': only one APP can be given` });
   }
 
   // ── environment ──
