@@ -190,7 +190,7 @@ export function normalizeCacheSpec(p: Partial<CacheSpec> & { name: string; items
   if (!Number.isInteger(items) || items < 1 || items > 1 << 24) invalid(`${where}: items=${items} must be 1..16777216`);
   const bitmap = p.bitmap ?? false;
   const blocks = p.blocks ?? items;
-  if (p.blocks !== undefined && !bitmap) {
+  if (p.blocks !== undefined && !bitmap && p.blocks !== items) {
     invalid(`${where}: blocks=${p.blocks} only makes sense with bitmap (without it every item owns exactly one block); add bitmap=1 or remove blocks`);
   }
   if (bitmap && blocks < 1) invalid(`${where}: blocks must be ≥ 1`);

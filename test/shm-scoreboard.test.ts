@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSharedCore, attachSharedCore } from '../src/shm/layout.js';
+import { LABEL_BYTES } from '../src/shm/scoreboard.js';
+
+test('scoreboard: spawn, request accounting, worker fields, respawn resets, exit', () => {
+  const core = createSharedCore({ workerSlots: 2, muleSlots: 1, locks: 0, counters: { max: 0, declared: [] }, caches: [] });
+  const sb = core.scoreboard;
+  assert.equal(sb.snapshot(0).state, 'empty');
+  assert.equal(sb.snapshot(2).kind, 'mule');
+  assert.equal(sb.snapshot(2).id, 1);
+  sb.spawned(0, 11, 1_700_000_000_000);
+  sb.setState(0, 'idle');
+  sb.requestStarted(0, 100, 30_100);
+  let s = sb.snapshot(0);
+  assert.equal(s.state, 'busy');
+  assert.equal(s.inFlight, 1);
+  assert.equal(s.inRequestSince, 100);
+  assert.equal(s.deadline, 30_100);
+  sb.requestFinished(0, 110, { durationMs: 10, txBytes: 500 });
+  sb.requestStarted(0, 200);
+  sb.requestFinished(0, 230, { durationMs: 30, txBytes: 100, exception: true });
+  const w = attachSharedCore(core.handle, { threadId: 11 }).scoreboard; // the worker's own view
+  w.setHeap(0, 12_345_678, 64 << 20);
+  w.setLabel(0, 'é'.repeat(60)); // 120 bytes → truncated on a character boundary
+  s = sb.snapshot(0);
+  assert.deepEqual(
+    [s.state, s.requests, s.deltaRequests, s.exceptions, s.tx, s.busyMs, s.avgRtMs, s.inFlight, s.inRequestSince, s.threadId, s.respawnCount],
+    ['idle', 2, 2, 1, 600, 40, 20, 0, 0, 11, 1],
+  );
+  assert.equal(s.heapUsed, 12_345_678);
+  assert.equal(s.label, 'é'.repeat(LABEL_BYTES / 2));
+  w.setLabel(0, 'ab€'.repeat(40));
+  assert.ok(new TextEncoder().encode(sb.snapshot(0).label).length <= LABEL_BYTES);
+  assert.ok(!sb.snapshot(0).label.includes('\uFFFD'));
+  sb.harakiri(0);
+  sb.exited(0, 'harakiri', 1, 1_700_000_001_000);
+  s = sb.snapshot(0);
+  assert.equal(s.state, 'dead');
+  assert.equal(s.lastExitReason, 'harakiri');
+  assert.equal(s.threadId, -1);
+  sb.spawned(0, 12, 1_700_000_002_000);
+  s = sb.snapshot(0);
+  assert.deepEqual([s.requests, s.deltaRequests, s.exceptions, s.harakiriCount, s.respawnCount, s.tx, s.heapUsed, s.label, s.lastExitReason],
+    [2, 0, 1, 1, 2, 600, 0, '', 'harakiri']);
+  sb.update(1, { requests: 7, state: 'cheap' });
+  assert.equal(sb.snapshot(1).requests, 7);
+  assert.equal(sb.state(1), 'cheap');
+  assert.throws(() => sb.snapshot(3), RangeError);
+  assert.equal(sb.snapshotAll().length, 3);
+});
+
+test('a worker killed mid-write does not wedge readers', () => {
+  const core = createSharedCore({ workerSlots: 1, muleSlots: 0, locks: 0, counters: { max: 0, declared: [] }, caches: [] });
+  core.scoreboard.spawned(0, 21, 0);
+  const i32 = (core.scoreboard as unknown as { i32: Int32Array }).i32;
+  Atomics.add(i32, 2, 1); // worker-group seq left odd, as by a thread terminated inside setLabel
+  const t = Date.now();
+  core.scoreboard.snapshot(0); // best effort after bounded retries
+  assert.ok(Date.now() - t < 500);
+  core.onThreadExit(21);
+  assert.equal(Atomics.load(i32, 2) & 1, 0);
+});
