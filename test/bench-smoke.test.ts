@@ -55,3 +55,25 @@ test('bench smoke: node-http and node-cluster, hello, quick', { timeout: 60_000 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Depends on the Spindle CLI (issue 3). When Spindle does not start, the harness reports
+// "spindle: failed to start: …" and exits 3, and this test fails with that output (it never skips).
+test('bench smoke: spindle beside node-http, hello, quick', { timeout: 60_000 }, async () => {
+  assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
+  const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
+  try {
+    const out = path.join(dir, 'RESULTS.md');
+    const { code, output } = await runBench(
+      ['--quick', '--setups', 'node-http,spindle', '--workloads', 'hello', '--rounds', '1', '--connections', '64', '--out', out], 50_000);
+    assert.doesNotMatch(output, /spindle: failed to start/, `the Spindle setup did not start:\n${output}`);
+    assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);
+    const md = readFileSync(out, 'utf8');
+    for (const setup of ['node-http', 'spindle']) {
+      const rps = reqPerSecond(md, setup);
+      assert.ok(Number.isFinite(rps) && rps > 0, `${setup}: req/s ${rps}`);
+    }
+    assert.match(md, /\| hello world, 64 conn: Spindle ≥ 1\.0× node:http single-thread \| [\d.]+× \|/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -166,9 +166,17 @@ export function renderMarkdown(summary, run, svgName) {
   if (fails.length || Object.keys(run.skipped).length || run.errors?.length) {
     L.push('### Skipped and failed setups', '');
     for (const [s, v] of Object.entries(run.skipped)) L.push(`- **${s}: skipped** — ${v.reason}. Install: \`${v.install}\``);
+    // one entry per setup and distinct message (ports, paths and workload names normalised)
+    const groups = new Map();
     for (const [key, msg] of fails) {
       const [s, w] = key.split('|');
-      L.push(`- **${s}: failed to start** (workload ${w}):`, '', '```', msg.trim().slice(-2000), '```', '');
+      const norm = msg.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').replace(/\S*\/bench\/apps\/\w+\.mjs/g, 'bench/apps/WORKLOAD.mjs').replace(new RegExp(`\\b${w}\\b`, 'g'), 'WORKLOAD');
+      const g = groups.get(`${s}\n${norm}`) ?? { s, msg, workloads: [] };
+      g.workloads.push(w);
+      groups.set(`${s}\n${norm}`, g);
+    }
+    for (const g of groups.values()) {
+      L.push(`- **${g.s}: failed to start** (workload${g.workloads.length > 1 ? 's' : ''} ${g.workloads.join(', ')}):`, '', '```', g.msg.trim().slice(-2000), '```', '');
     }
     for (const e of run.errors ?? []) L.push(`- **${e.setup}: measurement failed** (workload ${e.workload}, round ${e.round}): ${esc(e.message.slice(0, 500))}`);
     L.push('');
