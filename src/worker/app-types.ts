@@ -36,7 +36,11 @@ export interface ResponseSink {
 }
 
 export interface RequestContext {
-  /** Aborted on client disconnect or harakiri's graceful stage. */
+  /**
+   * Aborted on client disconnect or harakiri's graceful stage. Use a fresh AbortController per
+   * request: a fetch app's Request follows this signal, and undici only drops its listener when
+   * the Request is garbage-collected, so a long-lived shared signal would accumulate listeners.
+   */
   signal: AbortSignal;
   workerId: number;
 }

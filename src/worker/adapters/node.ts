@@ -346,7 +346,9 @@ function econnreset(cause: unknown): Error {
 function finishNT(res: Res, req: Req): void {
   res.emit('finish');
   // As Node's server does once a response is finished: drain an unread body, then 'close'.
-  if (!req._consuming && !req._readableState.resumeScheduled) req._dump();
+  // (_dump is IncomingMessage's; guard in case something re-parented Express's request prototype,
+  // as light-my-request does when it is used in the same thread.)
+  if (!req._consuming && !req._readableState.resumeScheduled && typeof req._dump === 'function') req._dump();
   process.nextTick(() => {
     if (!res._closed) {
       res.destroyed = true;
