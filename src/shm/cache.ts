@@ -107,6 +107,20 @@ export interface SetOptions {
 
 export type Clock = () => number;
 
+/**
+ * Bucket of a hash. djb33x (uWSGI's default) barely mixes its high bits into the low ones, so a
+ * power-of-two table of similar keys ("key-000…123") clusters; a murmur3-style finaliser spreads it.
+ */
+function bucketOf(hash: number, hashsize: number): number {
+  let h = hash | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % hashsize;
+}
+
 const none: { bytes: Uint8Array } = { bytes: new Uint8Array(0) };
 
 /** Per-thread handle on one shared cache. */
@@ -379,7 +393,7 @@ export class SharedCache {
     const it = this.it;
     const ks = this.spec.keysize;
     const k8 = this.keys8;
-    let p = this.ht[hash % this.spec.hashsize]!;
+    let p = this.ht[bucketOf(hash, this.spec.hashsize)]!;
     let guard = this.spec.items;
     while (p !== 0 && guard-- > 0) {
       const s = p - 1;
@@ -389,7 +403,7 @@ export class SharedCache {
         let i = 0;
         while (i < klen && k8[ko + i] === kb[i]) i++;
         if (i === klen) {
-          if (dropExpired && this.expired(s, this.now())) {
+          if (dropExpired && this.ie[s * ITEM_F64 + E_EXPIRES] !== 0 && this.expired(s, this.now())) {
             this.remove(s);
             this.f[F_EXPIRED]!++;
             return -1;
@@ -502,7 +516,7 @@ export class SharedCache {
     this.setExpiry(s, expires);
     this.ie[s * ITEM_F64 + E_STAMP] = ++this.f[F_STAMP]!;
     // link at the head of its bucket
-    const b = hash % this.spec.hashsize;
+    const b = bucketOf(hash, this.spec.hashsize);
     const head = this.ht[b]!;
     it[o + I_HNEXT] = head;
     it[o + I_HPREV] = 0;
@@ -612,7 +626,7 @@ export class SharedCache {
     const next = it[o + I_HNEXT]!;
     const prev = it[o + I_HPREV]!;
     if (prev !== 0) it[(prev - 1) * ITEM_I32 + I_HNEXT] = next;
-    else this.ht[(it[o + I_HASH]! >>> 0) % this.spec.hashsize] = next;
+    else this.ht[bucketOf(it[o + I_HASH]!, this.spec.hashsize)] = next;
     if (next !== 0) it[(next - 1) * ITEM_I32 + I_HPREV] = prev;
     if (this.spec.purgeLru) this.lruUnlink(s);
     if (this.spec.bitmap) this.freeBlocks(it[o + I_BLOCK]!, it[o + I_NBLK]!);
@@ -808,7 +822,7 @@ export class SharedCache {
           it[o + I_FLAGS] = 0;
           continue;
         }
-        const b = (it[o + I_HASH]! >>> 0) % spec.hashsize;
+        const b = bucketOf(it[o + I_HASH]!, spec.hashsize);
         const head = this.ht[b]!;
         it[o + I_HNEXT] = head;
         it[o + I_HPREV] = 0;
@@ -903,7 +917,7 @@ export class SharedCache {
         }
         const o = s * ITEM_I32;
         if (it[o + I_FLAGS] !== 1) p.push(`bucket ${b}: slot ${s} is not in use`);
-        if ((it[o + I_HASH]! >>> 0) % spec.hashsize !== b) p.push(`bucket ${b}: slot ${s} hashes elsewhere`);
+        if (bucketOf(it[o + I_HASH]!, spec.hashsize) !== b) p.push(`bucket ${b}: slot ${s} hashes elsewhere`);
         if (it[o + I_HPREV] !== prev) p.push(`bucket ${b}: slot ${s} prev link ${it[o + I_HPREV]} != ${prev}`);
         if (seen[s]) p.push(`slot ${s} reachable twice`);
         seen[s] = 1;

@@ -63,7 +63,7 @@ export function mutexLock(i32: Int32Array, at: number, me: number): boolean {
     }
   }
   i32[at + 2] = me;
-  return Atomics.exchange(i32, at + 1, 0) === 1;
+  return Atomics.load(i32, at + 1) === 1 && Atomics.exchange(i32, at + 1, 0) === 1;
 }
 
 /** Non-blocking acquire for the event-loop thread (Atomics.waitAsync). Resolves to "recovered". */
