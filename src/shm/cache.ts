@@ -16,6 +16,15 @@
 // Locking: one robust mutex per cache (mutex.ts). get takes it too: it may delete an expired item,
 // move the LRU and count hits, and a mutex costs two atomics when uncontended.
 //
+// Expiry: absolute epoch ms (Date.now(), or the injected clock) so every thread agrees; 0 = never.
+// An expired entry is never returned (checked on every read, and deleted there); `sweep()` (the
+// master, periodically; skipped for lazy_expire/no_expire caches) removes the rest. Unlike uWSGI,
+// expiry also works with purge_lru. A full cache first reclaims expired entries (at most once per
+// sweep_on_full seconds when that is set), then evicts (purge_lru), then clears (clear_on_full).
+//
+// The master thread must never block on a cache lock (a dead owner is only released by its own
+// onThreadExit): it uses sweep() (try-lock) and stats() (lock-free), not get/set.
+//
 // Thread death: every mutation of an item is bracketed by a journal record (journalSlot = the
 // item). Item headers are the source of truth; the hash chains, free stack, LRU list, bitmap and
 // count are derived data. An item's `used` flag is set last when inserting. If the lock is found
