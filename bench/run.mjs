@@ -6,7 +6,7 @@
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--warmup S] [--connections 64,256]
 //                      [--setups a,b] [--workloads x,y] [--pin shared|split|none] [--timeout S]
 //                      [--out bench/RESULTS.md]
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { installCleanup, spawnGroup, freePort, waitReady, treeCpu, hasCommand, sleep, httpGet } from './lib/proc.mjs';
 import { runWrk } from './lib/wrk.mjs';
@@ -27,7 +27,8 @@ const USAGE = `usage: node bench/run.mjs [options]
                         split: server on cpu 0 only, wrk on cpu 1; none: no taskset
   --timeout S           wrk per-request timeout (default 2, wrk's default)
   --out FILE            markdown report (default bench/RESULTS.md); FILE.json and throughput.svg beside it
-  --no-calibrate        skip measuring the cpu2ms work in Node and Python`;
+  --no-calibrate        skip measuring the cpu2ms work in Node and Python
+  --rerender [FILE.json] only re-render FILE.md and throughput.svg from a saved run (default bench/RESULTS.json)`;
 
 function parseCli(argv) {
   const o = { rounds: 3, duration: 10, warmup: 2, connections: [64, 256], setups: DEFAULT_SETUPS,
@@ -111,7 +112,20 @@ async function primer(url, workload) {
   }
 }
 
+/** Re-render RESULTS.md and throughput.svg from a saved RESULTS.json (after a change to the report code). */
+function rerender(jsonPath) {
+  const run = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  delete run.summary;
+  const out = jsonPath.replace(/\.json$/, '.md');
+  const summary = summarize(run);
+  const svgPath = path.join(path.dirname(out), 'throughput.svg');
+  writeFileSync(svgPath, renderSvg(summary, run));
+  writeFileSync(out, renderMarkdown(summary, run, path.basename(svgPath)));
+  console.log(`bench: re-rendered ${out}, ${svgPath} from ${jsonPath}`);
+}
+
 async function main() {
+  if (process.argv[2] === '--rerender') return rerender(path.resolve(process.argv[3] ?? path.join(BENCH, 'RESULTS.json')));
   const opts = parseCli(process.argv.slice(2));
   installCleanup();
   if (!hasCommand('wrk')) {

@@ -146,6 +146,7 @@ export function renderMarkdown(summary, run, svgName) {
   L.push(`- **Load:** wrk, 127.0.0.1 only, ${run.opts.rounds} round(s) × ${run.opts.duration} s per case after ${run.opts.warmup} s warm-up, ` +
     `connections ${run.opts.connections.join(', ')}, wrk \`--timeout ${run.opts.timeout}s\`; each setup is started fresh per round and workload; ` +
     `setups interleaved, order rotated every round.`);
+  L.push(`- **Noise:** the machine is shared with other work (load average at start ${m.loadavg}); absolute numbers move between runs — compare ratios within this run.`);
   L.push(`- **Ratios** are medians of per-round ratios against \`${run.baseline}\` measured in the same round; req/s, p50, p99 and CPU are medians over rounds; timeouts, socket errors and non-2xx are sums over rounds.`);
   if (run.calibration) {
     const f = (c) => (c?.error ? `error (${c.error})` : `${fx(c?.cpuMs, 3)} ms CPU / ${fx(c?.wallMs, 3)} ms wall`);
@@ -206,6 +207,9 @@ export function renderMarkdown(summary, run, svgName) {
   L.push('- Socket errors are connect + read + write errors: uWSGI harakiri shows up there (the connection is closed without a response) and so do servers that drop connections; non-2xx counts HTTP status ≥ 400 (e.g. Spindle\'s 504 for a hung request).');
   L.push('- CPU ms/req is the utime+stime of the server\'s whole process tree (master, workers, threads; reaped children included) during the measured window, divided by the requests completed. RSS is the sum over the tree\'s processes (threads share one RSS).');
   L.push('- uWSGI runs `--http-socket`, which serves one request per connection (no keep-alive; the app says `Connection: close` so wrk reconnects cleanly); Node setups use keep-alive. That is how the issue specifies the comparison.');
+  if (run.setups.some((s) => s.startsWith('uwsgi'))) {
+    L.push(`- uWSGI's default listen queue is 100: with 256 connections the accept queue can overflow, the kernel then drops the handshake and the client retries after ≥ 1 s, which shows in uWSGI's p99 and timeouts; \`uwsgi-listen1024\` raises it. uWSGI refuses a --listen above net.core.somaxconn (${run.machine.somaxconn} here${run.machine.somaxconn >= 1024 ? ', so no sysctl was needed' : ': raise it with sysctl -w net.core.somaxconn=1024'}).`);
+  }
   L.push('- In the io20ms workload a uWSGI sync worker is blocked for the whole 20 ms, and so is a piscina thread (one task per thread, piscina\'s default) — that is the honest comparison with Spindle at `concurrency 1`.');
   L.push('- This is a shared 2-core machine: expect run-to-run noise; compare ratios from the same run, not absolute numbers across runs.');
   L.push('');
@@ -243,7 +247,7 @@ export function renderSvg(summary, run) {
         const w = Math.max(1, (e.rps / max) * barMax);
         parts.push(`<rect x="${labelW}" y="${by}" width="${w.toFixed(1)}" height="${barH}" fill="${colors[e.setup]}"/>`);
         const lbl = `${kfmt(e.rps)}${Number.isFinite(e.ratio) ? ` (${e.ratio.toFixed(2)}×)` : ''}${e.timeouts ? `, ${e.timeouts} timeouts` : ''}`;
-        parts.push(`<text x="${labelW + w + 5}" y="${by + barH - 4}">${xmlEsc(lbl)}</text>`);
+        parts.push(`<text x="${(labelW + w + 5).toFixed(1)}" y="${by + barH - 4}">${xmlEsc(lbl)}</text>`);
       } else {
         parts.push(`<text x="${labelW}" y="${by + barH - 4}" fill="#999">${xmlEsc(e.status === 'failed' ? 'failed to start' : e.status)}</text>`);
       }
