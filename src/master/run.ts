@@ -1,6 +1,59 @@
-// Entry point of the server proper, called by the CLI once the configuration is loaded and valid.
-// Resolves with the process exit code. (Filled in by the serving work.)
-export async function runServer(loaded: unknown): Promise<number> {
-  void loaded;
-  throw new Error('runServer: not implemented yet');
+// The server as the `spindle` command runs it: start, own the process signals, exit with
+// uWSGI-compatible codes (0 stopped, 1 configuration error, 22 no app loaded).
+import { EXIT } from '../errors.js';
+import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { SpindleServer } from './server.js';
+import { settingsFromConfig } from './settings.js';
+import { AppLoadFailure } from './worker-handle.js';
+
+/** What runServer needs of a loaded configuration (structurally a LoadedConfig). */
+export interface RunnableConfig {
+  config: object;
+  notes: string[];
+  warnings: string[];
+}
+
+export async function runServer(loaded: RunnableConfig): Promise<number> {
+  const settings = settingsFromConfig(loaded.config);
+  const logFormat = resolveLogFormat(settings.logFormat, process.stdout.isTTY);
+  const log = createLogger({ level: settings.logLevel, format: logFormat });
+  for (const note of loaded.notes) log.info({ note }, 'config note');
+  for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
+  if (!settings.appPath) {
+    log.fatal({}, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
+    return EXIT.CONFIG;
+  }
+
+  const server = new SpindleServer({ settings, log, logFormat });
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => { stopped = resolve; });
+  const stop = (graceful: boolean, signal: string) => {
+    log.info({ signal }, graceful ? 'graceful shutdown requested' : 'quick shutdown requested');
+    void server.close({ graceful }).then(stopped);
+  };
+  const onTerm = () => {
+    if (settings.dieOnTerm) stop(true, 'SIGTERM');
+    else {
+      log.warn({ signal: 'SIGTERM' }, 'die-on-term is off: SIGTERM reloads the workers, as uWSGI 2.0 does (not recommended: container runtimes stop services with SIGTERM)');
+      void server.reload();
+    }
+  };
+  const onHup = () => { log.info({ signal: 'SIGHUP' }, 'reload requested'); void server.reload(); };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', () => stop(false, 'SIGINT'));
+  process.on('SIGQUIT', () => stop(false, 'SIGQUIT'));
+  process.on('SIGHUP', onHup);
+
+  try {
+    await server.start();
+  } catch (err) {
+    if (err instanceof AppLoadFailure) {
+      log.fatal({ reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
+      return EXIT.APP_LOAD;
+    }
+    log.fatal({ err }, 'could not start');
+    return EXIT.CONFIG;
+  }
+  await done;
+  return EXIT.OK;
 }

@@ -1,0 +1,125 @@
+// The HTTP listeners: TCP and UNIX sockets owned by the master, with the request-level limits
+// (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { parseAddress } from '../config/address.js';
+import type { Log } from '../log/logger.js';
+
+export interface ListenerOptions {
+  maxHeaderBytes: number;
+  socketTimeoutMs: number;
+  chmodSocket?: number;
+  log: Log;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
+  isBusy: (socket: Socket) => boolean;
+}
+
+export interface Listener {
+  server: Server;
+  /** As configured. */
+  spec: string;
+  /** As bound: 'http://127.0.0.1:8000' or 'unix:/path'. */
+  url: string;
+  host?: string;
+  port?: number;
+  unixPath?: string;
+  /** Identity of the socket file we created, so vacuum never removes someone else's. */
+  unixIno?: number;
+}
+
+export async function openListener(spec: string, opts: ListenerOptions): Promise<Listener> {
+  const addr = parseAddress(spec);
+  const server = createServer({
+    maxHeaderSize: opts.maxHeaderBytes,
+    headersTimeout: opts.socketTimeoutMs,
+    keepAliveTimeout: opts.socketTimeoutMs,
+    requestTimeout: 0, // the body is guarded by the inactivity timeout below, the response by harakiri
+    connectionsCheckingInterval: Math.min(1000, opts.socketTimeoutMs),
+    noDelay: true,
+  }, opts.onRequest);
+  // Inactivity: a connection that sends nothing for socket-timeout while we wait on it is closed
+  // (slowloris); one waiting on us (backlog, worker) is left alone.
+  server.setTimeout(opts.socketTimeoutMs, (socket: Socket) => {
+    if (opts.isBusy(socket)) return;
+    const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (res && !res.headersSent && !res.writableEnded) {
+      // Headers arrived but the body stalls: say so before closing.
+      const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
+      res.shouldKeepAlive = false;
+      res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+      return;
+    }
+    socket.destroy();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, why] = clientErrorStatus(err);
+    opts.log.warn({ status, client: socket.remoteAddress, code: err.code, reason: why }, 'bad request');
+    socket.end(rawResponse(status, why));
+  });
+
+  if (addr.kind === 'unix') {
+    await removeStaleSocket(addr.path);
+    await listen(server, { path: addr.path });
+    if (opts.chmodSocket !== undefined) chmodSync(addr.path, opts.chmodSocket);
+    return { server, spec, url: `unix:${addr.path}`, unixPath: addr.path, unixIno: lstatSync(addr.path).ino };
+  }
+  await listen(server, { host: addr.host, port: addr.port });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return { server, spec, url: `http://${host}:${port}`, host: addr.host, port };
+}
+
+function listen(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ ...where, backlog: 511 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // does not exist
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path} is in use by another server`);
+  unlinkSync(path);
+}
+
+function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'the request head is larger than buffer-size'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADERS_TIMEOUT':
+      return [408, 'the request head was not received within socket-timeout'];
+    default:
+      return [400, `malformed request (${err.code ?? err.message})`];
+  }
+}
+
+export function rawResponse(status: number, message: string): string {
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' }[status] ?? 'Error';
+  const body = `${status} ${reason}: ${message}\n`;
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}

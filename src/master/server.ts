@@ -1,0 +1,504 @@
+// The master: listeners, dispatch to worker slots through the backlog, responses back to the
+// clients, request logging, and the 100 ms cycle that drives harakiri and recycling.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { SpindleError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+import { openListener, type Listener } from '../front/listeners.js';
+import { Backlog } from './backlog.js';
+import { answer, cleanHeaders, type Exchange } from './exchange.js';
+import type { ServerSettings } from './settings.js';
+import { Supervisor } from './supervisor.js';
+import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
+import {
+  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
+  type FlatHeaders, type RequestMessage, type WorkerBoot, type WorkerMessage,
+} from '../worker/protocol.js';
+
+const DEFAULT_LISTENER = '127.0.0.1:8000';
+const TICK_MS = 100;
+const NO_BODY_STATUS = new Set([204, 304]);
+
+export interface ServerOptions {
+  settings: ServerSettings;
+  log: Log;
+  logFormat: 'json' | 'pretty';
+}
+
+export class SpindleServer {
+  readonly settings: ServerSettings;
+  readonly log: Log;
+  readonly supervisor: Supervisor;
+  private readonly backlog: Backlog;
+  private listeners: Listener[] = [];
+  private readonly busySockets = new WeakSet<Socket>();
+  private nextId = 1;
+  private tickTimer?: NodeJS.Timeout;
+  private appError = '';
+  private closing: Promise<void> | null = null;
+  private pidfileWritten = false;
+  private readonly startedAt = Date.now();
+  requestsTotal = 0;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.backlog = new Backlog(this.settings.backlogLimit);
+    this.supervisor = new Supervisor(this.settings, {
+      log: this.log,
+      onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
+      answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
+      pump: () => this.pump(),
+    }, (slot) => this.bootFor(slot));
+  }
+
+  /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
+  get addresses(): string[] {
+    return this.listeners.map((l) => l.url);
+  }
+
+  private bootFor(slot: number): WorkerBoot {
+    const name = this.settings.names.worker(slot);
+    return {
+      workerId: slot,
+      appPath: this.settings.appPath,
+      concurrency: this.settings.concurrency,
+      label: name,
+      threadName: threadName(name, slot),
+      logLevel: this.settings.logLevel,
+      logFormat: this.opts.logFormat,
+    };
+  }
+
+  /**
+   * Loads the app in every worker, then listens. With need-app (the default) an app that does not
+   * load is an AppLoadFailure before anything listens; without it the server listens and answers
+   * 503 until a reload loads the app.
+   */
+  async start(): Promise<void> {
+    if (this.settings.names.master) process.title = this.settings.names.master;
+    if (this.settings.chdir) process.chdir(this.settings.chdir);
+    for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
+    try {
+      await this.supervisor.startAll();
+    } catch (err) {
+      if (this.settings.needApp || !(err instanceof AppLoadFailure)) throw err;
+      this.appError = err.detail;
+      this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
+    }
+    const specs = this.settings.listeners.length ? this.settings.listeners : [DEFAULT_LISTENER];
+    if (!this.settings.listeners.length) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
+    try {
+      for (const spec of specs) {
+        this.listeners.push(await openListener(spec, {
+          maxHeaderBytes: this.settings.maxHeaderBytes,
+          socketTimeoutMs: this.settings.socketTimeoutMs,
+          chmodSocket: this.settings.chmodSocket,
+          log: this.log,
+          onRequest: (req, res) => this.onRequest(req, res),
+          isBusy: (socket) => this.busySockets.has(socket),
+        }));
+      }
+    } catch (err) {
+      await this.close({ graceful: false });
+      throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
+    }
+    this.writePidfile();
+    this.tickTimer = setInterval(() => this.supervisor.tick(), TICK_MS);
+    this.log.info({ addresses: this.addresses, workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
+  }
+
+  // ---- requests in -------------------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.closing) res.shouldKeepAlive = false;
+    const limit = this.settings.maxBodyBytes;
+    const lengthHeader = req.headers['content-length'];
+    const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
+    if (limit > 0 && declared > limit) {
+      this.reject413(req, res, declared);
+      return;
+    }
+    if (declared <= 0 && req.headers['transfer-encoding'] === undefined) {
+      this.accept(req, res, null);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (limit > 0 && size > limit) {
+        req.removeAllListeners('data');
+        this.reject413(req, res, size);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (res.writableEnded || res.destroyed) return;
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) { body.set(c, at); at += c.length; }
+      this.accept(req, res, size ? body : null);
+    });
+  }
+
+  private reject413(req: IncomingMessage, res: ServerResponse, size: number): void {
+    const ex = this.exchange(req, res, null);
+    res.shouldKeepAlive = false;
+    answer(ex, 413, `the request body (${size} bytes or more) is larger than limit-post (${this.settings.maxBodyBytes} bytes)`, ['connection', 'close']);
+    this.logRequest(ex);
+    res.once('finish', () => req.socket.destroySoon());
+  }
+
+  private exchange(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): Exchange {
+    return {
+      id: this.nextId++, req, res, method: req.method ?? 'GET', url: req.url ?? '/', body,
+      receivedAt: performance.now(), dispatchedAt: 0, deadline: 0, workerId: 0,
+      headSent: false, bytesOut: 0, status: 0, done: false,
+    };
+  }
+
+  private accept(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
+    const ex = this.exchange(req, res, body);
+    this.requestsTotal++;
+    res.once('close', () => {
+      if (ex.done || res.writableFinished) return;
+      ex.done = true; // the client went away first
+      ex.note = 'client-gone';
+      const h = ex.workerId ? this.supervisor.slots[ex.workerId] : null;
+      if (h?.inFlight.has(ex.id)) h.thread.postMessage([ABORT, ex.id]);
+    });
+    if (this.appError) {
+      answer(ex, 503, 'no application is loaded (need-app is off); fix the app and reload', ['retry-after', '5']);
+      this.logRequest(ex);
+      return;
+    }
+    this.busySockets.add(req.socket);
+    const h = this.pickWorker();
+    if (h) this.send(h, ex);
+    else if (this.backlog.full) this.overloaded(ex);
+    else this.backlog.push(ex);
+  }
+
+  private overloaded(ex: Exchange): void {
+    answer(ex, 503, `all workers are busy and the backlog is full (listen = ${this.settings.backlogLimit})`, ['retry-after', '1']);
+    this.settle(ex);
+  }
+
+  /** The least busy routable worker with a free slot. */
+  private pickWorker(): WorkerHandle | null {
+    let best: WorkerHandle | null = null;
+    const max = this.settings.concurrency;
+    for (const h of this.supervisor.slots) {
+      if (!h || h.state !== 'ready') continue;
+      const n = h.inFlight.size;
+      if (n >= max) continue;
+      if (n === 0) return h;
+      if (!best || n < best.inFlight.size) best = h;
+    }
+    return best;
+  }
+
+  private send(h: WorkerHandle, ex: Exchange): void {
+    const now = performance.now();
+    ex.workerId = h.slot;
+    ex.dispatchedAt = now;
+    ex.deadline = this.settings.harakiriMs > 0 ? now + this.settings.harakiriMs : 0;
+    h.inFlight.set(ex.id, ex);
+    const { req } = ex;
+    const socket = req.socket;
+    const msg: RequestMessage = [
+      REQ, ex.id, ex.method, ex.url, req.httpVersion, req.rawHeaders,
+      socket.remoteAddress ?? '', socket.remotePort ?? 0, socket.localAddress ?? '', socket.localPort ?? 0,
+      ex.body,
+    ];
+    // The body was assembled by us into its own buffer: move it rather than copy it.
+    if (ex.body && ex.body.byteLength >= 65536) h.thread.postMessage(msg, [ex.body.buffer as ArrayBuffer]);
+    else h.thread.postMessage(msg);
+  }
+
+  /** Dispatch waiting requests while workers have free slots. */
+  private pump(): void {
+    while (this.backlog.length > 0) {
+      const h = this.pickWorker();
+      if (!h) return;
+      const ex = this.backlog.shift();
+      if (!ex) return;
+      this.send(h, ex);
+    }
+  }
+
+  // ---- responses out -----------------------------------------------------------------------
+
+  private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
+    switch (m[0]) {
+      case FULL: {
+        const ex = h.inFlight.get(m[1]);
+        if (!ex) return;
+        if (!ex.done) this.writeFull(ex, m[2], m[3], m[4]);
+        this.complete(h, ex);
+        return;
+      }
+      case HEAD: {
+        const ex = h.inFlight.get(m[1]);
+        if (ex && !ex.done) this.writeHead(ex, m[2], m[3]);
+        return;
+      }
+      case CHUNK: {
+        const ex = h.inFlight.get(m[1]);
+        if (ex && !ex.done && ex.headSent) {
+          ex.bytesOut += m[2].byteLength;
+          ex.res.write(Buffer.from(m[2].buffer, m[2].byteOffset, m[2].byteLength));
+        }
+        return;
+      }
+      case END: {
+        const ex = h.inFlight.get(m[1]);
+        if (!ex) return;
+        if (!ex.done && ex.headSent) { ex.done = true; ex.res.end(); }
+        this.complete(h, ex);
+        return;
+      }
+      case FAIL: {
+        const ex = h.inFlight.get(m[1]);
+        if (!ex) return;
+        this.log.error({ worker: h.slot, method: ex.method, path: ex.url, err: { message: firstLine(m[3]), stack: m[3] } }, 'unhandled error in the app');
+        answer(ex, 500, 'the application failed while handling this request (see the server log)');
+        this.complete(h, ex);
+        return;
+      }
+      case CONTROL: {
+        const c = m[1];
+        if (c.kind === 'label') h.label = c.label;
+        else if (c.kind === 'heap') h.heapUsed = c.used;
+        else if (c.kind === 'harakiri') {
+          const ex = h.inFlight.get(c.requestId);
+          if (ex) {
+            const deadline = ex.dispatchedAt + c.seconds * 1000;
+            ex.deadline = ex.deadline > 0 ? Math.min(ex.deadline, deadline) : deadline;
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  private writeFull(ex: Exchange, status: number, headers: FlatHeaders, body: Uint8Array | null): void {
+    const isHead = ex.method === 'HEAD';
+    const flat = cleanHeaders(headers, isHead);
+    if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(body ? body.byteLength : 0));
+    if (this.closing) flat.push('connection', 'close');
+    try {
+      ex.res.writeHead(status, flat);
+    } catch (err) {
+      this.invalidResponse(ex, err);
+      return;
+    }
+    ex.done = true;
+    ex.headSent = true;
+    ex.status = status;
+    ex.bytesOut = body ? body.byteLength : 0;
+    if (body && !isHead) ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    else ex.res.end();
+  }
+
+  private writeHead(ex: Exchange, status: number, headers: FlatHeaders): void {
+    const flat = cleanHeaders(headers, true);
+    if (this.closing) flat.push('connection', 'close');
+    try {
+      ex.res.writeHead(status, flat);
+    } catch (err) {
+      this.invalidResponse(ex, err);
+      return;
+    }
+    ex.headSent = true;
+    ex.status = status;
+    ex.res.flushHeaders(); // a streamed response (SSE) shows its head before the first event
+  }
+
+  private invalidResponse(ex: Exchange, err: unknown): void {
+    this.log.error({ worker: ex.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head');
+    answer(ex, 500, 'the application returned an invalid response (see the server log)');
+  }
+
+  /** A request left its worker (answered, failed or abandoned by the client). */
+  private complete(h: WorkerHandle, ex: Exchange): void {
+    h.inFlight.delete(ex.id);
+    this.settle(ex);
+    this.supervisor.requestDone(h);
+    this.pump();
+  }
+
+  /** The exchange is over for the master: free its socket for idle checks and log it. */
+  private settle(ex: Exchange): void {
+    this.busySockets.delete(ex.req.socket);
+    this.logRequest(ex);
+  }
+
+  private answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void {
+    for (const ex of h.inFlight.values()) {
+      ex.note ??= note;
+      answer(ex, status, message);
+      this.settle(ex);
+    }
+    h.inFlight.clear();
+    this.pump();
+  }
+
+  private logRequest(ex: Exchange): void {
+    if (ex.note === 'client-gone' && !ex.status) return;
+    const s = this.settings;
+    const ms = performance.now() - ex.receivedAt;
+    const status = ex.status;
+    const forced = (status >= 400 && status < 500 && s.log4xx) || (status >= 500 && s.log5xx) ||
+      (s.logSlowMs > 0 && ms >= s.logSlowMs);
+    if (!s.logRequests && !forced) return;
+    const fields = {
+      method: ex.method, path: ex.url, status, bytes: ex.bytesOut, ms: Math.round(ms * 100) / 100,
+      worker: ex.workerId, client: ex.req.socket.remoteAddress, ...(ex.note ? { note: ex.note } : {}),
+    };
+    if (status >= 500) this.log.error(fields, 'request');
+    else if (status >= 400) this.log.warn(fields, 'request');
+    else this.log.info(fields, 'request');
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  /** Chain reload: every worker replaced by one that loads the app afresh, one at a time. */
+  async reload(): Promise<boolean> {
+    if (this.closing) return false;
+    if (this.appError) {
+      try {
+        await this.supervisor.startAll();
+        this.appError = '';
+        this.log.info({}, 'app loaded by reload');
+        return true;
+      } catch (err) {
+        this.appError = err instanceof AppLoadFailure ? err.detail : String(err);
+        this.log.error({ err: { message: firstLine(this.appError), stack: this.appError } }, 'reload: the app still does not load');
+        return false;
+      }
+    }
+    return this.supervisor.reload();
+  }
+
+  /**
+   * Stops accepting, then either lets in-flight and waiting requests finish (graceful, bounded by
+   * worker-reload-mercy) or answers them 503 at once; removes what vacuum should remove.
+   */
+  close(opts: { graceful: boolean }): Promise<void> {
+    if (this.closing) {
+      if (!opts.graceful) this.forceQuick = true;
+      return this.closing;
+    }
+    this.closing = this.shutdown(opts.graceful);
+    return this.closing;
+  }
+
+  private forceQuick = false;
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    this.log.info({ graceful, inFlight: this.inFlightCount(), backlog: this.backlog.length }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
+    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
+    for (const l of this.listeners) l.server.closeIdleConnections();
+    if (graceful) {
+      const deadline = performance.now() + this.settings.mercyMs;
+      while (this.backlog.length > 0 && performance.now() < deadline && !this.forceQuick) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    for (const ex of this.backlog.drain()) {
+      answer(ex, 503, 'the server is shutting down');
+      this.settle(ex);
+    }
+    const workersDone = this.supervisor.shutdown(graceful);
+    if (graceful) {
+      // A second SIGTERM/SIGINT turns a graceful shutdown into a quick one.
+      const quick = new Promise<void>((resolve) => {
+        const t = setInterval(() => { if (this.forceQuick) { clearInterval(t); resolve(); } }, 50);
+        void workersDone.then(() => { clearInterval(t); resolve(); });
+      });
+      await quick;
+      if (this.forceQuick) await this.supervisor.shutdown(false);
+    } else {
+      await workersDone;
+    }
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    for (const l of this.listeners) l.server.closeAllConnections();
+    await Promise.all(closed);
+    this.vacuum();
+    this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+  }
+
+  private inFlightCount(): number {
+    let n = 0;
+    for (const h of this.supervisor.live) n += h.inFlight.size;
+    return n;
+  }
+
+  private writePidfile(): void {
+    const path = this.settings.pidfile;
+    if (!path) return;
+    writeFileSync(path, `${process.pid}\n`);
+    this.pidfileWritten = true;
+  }
+
+  /** Removes the UNIX sockets and the pidfile we created, if they are still ours. */
+  private vacuum(): void {
+    if (!this.settings.vacuum) return;
+    for (const l of this.listeners) {
+      if (!l.unixPath) continue;
+      try {
+        if (lstatSync(l.unixPath).ino === l.unixIno) unlinkSync(l.unixPath);
+        else this.log.warn({ path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
+      } catch { /* already gone (node:net may remove it on close) */ }
+    }
+    const pid = this.settings.pidfile;
+    if (pid && this.pidfileWritten && existsSync(pid)) {
+      if (readFileSync(pid, 'utf8').trim() === String(process.pid)) unlinkSync(pid);
+      else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
+    }
+  }
+
+  stats(): ServerStats {
+    const now = performance.now();
+    return {
+      pid: process.pid,
+      addresses: this.addresses,
+      requests: this.requestsTotal,
+      backlog: this.backlog.length,
+      respawns: this.supervisor.respawns,
+      harakiris: this.supervisor.harakiris,
+      workers: this.supervisor.slots.slice(1).map((h, i) => ({
+        id: i + 1,
+        state: h ? h.state : 'empty',
+        threadId: h?.threadId ?? 0,
+        requests: h?.served ?? 0,
+        inFlight: h?.inFlight.size ?? 0,
+        label: h?.label ?? '',
+        heapUsed: h?.heapUsed ?? 0,
+        uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,
+      })),
+    };
+  }
+}
+
+export interface ServerStats {
+  pid: number;
+  addresses: string[];
+  requests: number;
+  backlog: number;
+  respawns: number;
+  harakiris: number;
+  workers: { id: number; state: string; threadId: number; requests: number; inFlight: number; label: string; heapUsed: number; uptimeMs: number }[];
+}
+
+/** The OS thread name: the worker's name if it fits Linux's 15 bytes, else 'spindle wN'. */
+function threadName(name: string, slot: number): string {
+  return name && Buffer.byteLength(name) <= 15 ? name : `spindle w${slot}`;
+}
+
+const firstLine = (s: string): string => s.split('\n', 1)[0] ?? s;

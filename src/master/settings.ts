@@ -1,0 +1,120 @@
+// What the master needs from the configuration, in runtime units (milliseconds, bytes). The one
+// place that knows the configuration's option names, so the rest of the master does not.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface ServerSettings {
+  appPath: string;
+  /** Directory to change to before the app loads (uWSGI chdir); the app path is relative to it. */
+  chdir?: string;
+  /** KEY=VALUE pairs set in the environment before the workers start. */
+  env: [string, string][];
+  processes: number;
+  concurrency: number;
+  listeners: string[];
+  chmodSocket?: number;
+  pidfile?: string;
+  backlogLimit: number;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  socketTimeoutMs: number;
+  dieOnTerm: boolean;
+  needApp: boolean;
+  vacuum: boolean;
+  mercyMs: number;
+  harakiriMs: number;
+  harakiriVerbose: boolean;
+  harakiriGraceMs: number;
+  maxRequests: number;
+  maxRequestsDelta: number;
+  maxLifetimeMs: number;
+  maxLifetimeDeltaMs: number;
+  minLifetimeMs: number;
+  reloadOnHeapBytes: number;
+  evilReloadOnHeapBytes: number;
+  heapLimitMb: number;
+  names: { master: string; worker: (id: number) => string };
+  logRequests: boolean;
+  log4xx: boolean;
+  log5xx: boolean;
+  logSlowMs: number;
+  logLevel: string;
+  logFormat: string;
+}
+
+type Config = Record<string, unknown>;
+
+const num = (c: Config, key: string, fallback: number): number =>
+  typeof c[key] === 'number' ? (c[key] as number) : fallback;
+const bool = (c: Config, key: string, fallback: boolean): boolean =>
+  typeof c[key] === 'boolean' ? (c[key] as boolean) : fallback;
+const str = (c: Config, key: string): string | undefined =>
+  typeof c[key] === 'string' && c[key] !== '' ? (c[key] as string) : undefined;
+const list = (c: Config, key: string): string[] =>
+  Array.isArray(c[key]) ? (c[key] as string[]) : typeof c[key] === 'string' ? [c[key] as string] : [];
+
+const MB = 1024 * 1024;
+
+export function settingsFromConfig(config: object, cwd = process.cwd()): ServerSettings {
+  const c = config as Config;
+  const app = str(c, 'app') ?? '';
+  const chmod = str(c, 'chmodSocket');
+  const chdir = str(c, 'chdir') ? resolve(cwd, str(c, 'chdir')!) : undefined;
+  return {
+    appPath: app ? resolve(chdir ?? cwd, app) : '',
+    chdir,
+    env: list(c, 'env').map((kv) => {
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i), kv.slice(i + 1)] as [string, string];
+    }),
+    processes: num(c, 'processes', availableParallelism()),
+    concurrency: num(c, 'concurrency', 1),
+    listeners: list(c, 'httpSocket'),
+    chmodSocket: chmod ? parseInt(chmod, 8) : undefined,
+    pidfile: str(c, 'pidfile') ? resolve(cwd, str(c, 'pidfile')!) : undefined,
+    backlogLimit: num(c, 'listen', 1024),
+    maxHeaderBytes: num(c, 'bufferSize', 16384),
+    maxBodyBytes: num(c, 'limitPost', 16 * MB),
+    socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
+    dieOnTerm: bool(c, 'dieOnTerm', true),
+    needApp: bool(c, 'needApp', true),
+    vacuum: bool(c, 'vacuum', true),
+    mercyMs: num(c, 'workerReloadMercy', 60) * 1000,
+    harakiriMs: num(c, 'harakiri', 60) * 1000,
+    harakiriVerbose: bool(c, 'harakiriVerbose', false),
+    harakiriGraceMs: num(c, 'harakiriGracefulTimeout', 0) * 1000,
+    maxRequests: num(c, 'maxRequests', 0),
+    maxRequestsDelta: num(c, 'maxRequestsDelta', 0),
+    maxLifetimeMs: num(c, 'maxWorkerLifetime', 3600) * 1000,
+    maxLifetimeDeltaMs: num(c, 'maxWorkerLifetimeDelta', 0) * 1000,
+    minLifetimeMs: num(c, 'minWorkerLifetime', 10) * 1000,
+    reloadOnHeapBytes: num(c, 'reloadOnRss', 2048) * MB,
+    evilReloadOnHeapBytes: num(c, 'evilReloadOnRss', 0) * MB,
+    heapLimitMb: num(c, 'workerHeapLimit', 4096),
+    names: processNames(c),
+    logRequests: !bool(c, 'disableLogging', true),
+    log4xx: bool(c, 'log4xx', true),
+    log5xx: bool(c, 'log5xx', true),
+    logSlowMs: num(c, 'logSlow', 0),
+    logLevel: str(c, 'logLevel') ?? 'info',
+    logFormat: str(c, 'logFormat') ?? 'auto',
+  };
+}
+
+/**
+ * Process and worker names as uWSGI builds them: `procname-prefix` + name + `procname-append`,
+ * `procname-prefix-spaced` adds the space, `procname` replaces every name, `procname-master` the
+ * master's. Without auto-procname (and no naming option) the master keeps its own title.
+ */
+function processNames(c: Config): ServerSettings['names'] {
+  const prefix = str(c, 'procnamePrefix') ?? (str(c, 'procnamePrefixSpaced') ? `${str(c, 'procnamePrefixSpaced')} ` : '');
+  const append = str(c, 'procnameAppend') ?? '';
+  const every = str(c, 'procname');
+  const master = str(c, 'procnameMaster');
+  const auto = bool(c, 'autoProcname', true) || Boolean(prefix || append || every || master);
+  const wrap = (name: string) => `${prefix}${name}${append}`;
+  return {
+    master: auto ? wrap(master ?? every ?? 'spindle master') : '',
+    worker: (id) => wrap(every ?? `spindle worker ${id}`),
+  };
+}

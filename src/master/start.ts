@@ -1,0 +1,46 @@
+// Programmatic embedding: `const server = await start({ app: './app.js', processes: 4 })`.
+// The object wins over SPINDLE_* environment variables and ini files named in it (`ini`).
+import { loadConfig, type SpindleConfig } from '../config/index.js';
+import { SpindleError } from '../errors.js';
+import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { SpindleServer, type ServerStats } from './server.js';
+import { settingsFromConfig } from './settings.js';
+import { AppLoadFailure } from './worker-handle.js';
+
+/** Options as in the option table, in camelCase (`httpSocket`) or dashed (`'http-socket'`). */
+export type StartOptions = Partial<SpindleConfig> & Record<string, unknown>;
+
+export interface RunningServer {
+  /** Bound addresses: 'http://127.0.0.1:8000', 'unix:/path'. */
+  readonly addresses: string[];
+  stats(): ServerStats;
+  /** Chain reload; resolves false when the new code does not load (the old workers keep serving). */
+  reload(): Promise<boolean>;
+  /** Graceful by default: in-flight requests finish (within worker-reload-mercy). */
+  close(opts?: { graceful?: boolean }): Promise<void>;
+}
+
+export async function start(options: StartOptions = {}): Promise<RunningServer> {
+  const loaded = loadConfig({ env: process.env, overrides: options });
+  const settings = settingsFromConfig(loaded.config);
+  if (!settings.appPath) throw new SpindleError('APP_LOAD', 'start(): no application given; pass { app: "path/to/app.js" }');
+  const logFormat = resolveLogFormat(settings.logFormat, process.stdout.isTTY);
+  const log = createLogger({ level: settings.logLevel, format: logFormat });
+  for (const note of loaded.notes) log.info({ note }, 'config note');
+  for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
+  const server = new SpindleServer({ settings, log, logFormat });
+  try {
+    await server.start();
+  } catch (err) {
+    if (err instanceof AppLoadFailure) {
+      throw new SpindleError('APP_LOAD', `the app could not be loaded: ${err.detail}`, { cause: err });
+    }
+    throw err;
+  }
+  return {
+    get addresses() { return server.addresses; },
+    stats: () => server.stats(),
+    reload: () => server.reload(),
+    close: (opts = {}) => server.close({ graceful: opts.graceful ?? true }),
+  };
+}

@@ -1,0 +1,299 @@
+// The worker slots and their lifecycle: start, crash respawn with back-off, recycling (max-requests,
+// lifetime, heap), harakiri, chain reload and shutdown. It never drops a request: whatever ends a
+// worker, its in-flight requests are answered through the host.
+import { performance } from 'node:perf_hooks';
+import type { Log } from '../log/logger.js';
+import type { ServerSettings } from './settings.js';
+import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
+import { STOP, ABORT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import type { Exchange } from './exchange.js';
+
+export interface SupervisorHost {
+  log: Log;
+  onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void;
+  /** Answer every request still in flight on `h` (the worker is gone or being killed). */
+  answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void;
+  /** Capacity appeared: dispatch from the backlog. */
+  pump(): void;
+  onThreadExit?(threadId: number): void;
+}
+
+/** A worker that lived at least this long after a crash resets the crash streak. */
+const HEALTHY_LIFETIME_MS = 10_000;
+const MAX_BACKOFF_MS = 10_000;
+
+export class Supervisor {
+  /** Current handle of each slot, index 1..processes (0 unused). */
+  readonly slots: (WorkerHandle | null)[];
+  /** Replacement being started for a slot whose current worker keeps serving meanwhile. */
+  private readonly pending: (WorkerHandle | null)[];
+  private readonly crashStreak: number[];
+  private readonly respawnTimers = new Map<number, NodeJS.Timeout>();
+  /** Every handle whose thread has not exited yet (current, retiring, zombie). */
+  readonly live = new Set<WorkerHandle>();
+  private reloading = false;
+  shuttingDown = false;
+  respawns = 0;
+  harakiris = 0;
+
+  constructor(
+    private readonly settings: ServerSettings,
+    private readonly host: SupervisorHost,
+    private readonly bootFor: (slot: number) => WorkerBoot,
+  ) {
+    const n = settings.processes + 1;
+    this.slots = new Array<WorkerHandle | null>(n).fill(null);
+    this.pending = new Array<WorkerHandle | null>(n).fill(null);
+    this.crashStreak = new Array<number>(n).fill(0);
+  }
+
+  /** Starts every slot and waits for all apps to load; throws the first AppLoadFailure. */
+  async startAll(): Promise<void> {
+    const handles: WorkerHandle[] = [];
+    for (let slot = 1; slot <= this.settings.processes; slot++) handles.push(this.spawn(slot));
+    handles.forEach((h) => { this.slots[h.slot] = h; });
+    try {
+      await Promise.all(handles.map((h) => h.ready));
+    } catch (err) {
+      await Promise.all(handles.map((h) => this.terminate(h, 'start-up failed')));
+      throw err;
+    }
+    this.host.log.info({ workers: handles.length, ms: Math.round(Math.max(...handles.map((h) => h.readyAt - h.spawnedAt))) }, 'workers ready');
+  }
+
+  routable(): WorkerHandle[] {
+    const out: WorkerHandle[] = [];
+    for (const h of this.slots) if (h && h.state === 'ready') out.push(h);
+    return out;
+  }
+
+  private spawn(slot: number): WorkerHandle {
+    const h = new WorkerHandle(slot, this.bootFor(slot), this.settings.heapLimitMb, (hh, m) => this.host.onWorkerMessage(hh, m));
+    this.live.add(h);
+    h.thread.once('exit', (code) => this.onExit(h, code));
+    return h;
+  }
+
+  /** A request on `h` completed: count it, and recycle or finish retiring if due. */
+  requestDone(h: WorkerHandle): void {
+    h.served++;
+    if (h.state === 'retiring' && h.inFlight.size === 0) {
+      h.thread.postMessage([STOP]);
+      return;
+    }
+    const { maxRequests, maxRequestsDelta } = this.settings;
+    if (maxRequests > 0 && h.state === 'ready' && h.served >= maxRequests + (h.slot - 1) * maxRequestsDelta) {
+      this.recycle(h, 'max-requests');
+    }
+  }
+
+  /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap. */
+  tick(now = performance.now()): void {
+    const s = this.settings;
+    for (const h of this.live) {
+      if (h.state === 'ready' || h.state === 'retiring') {
+        for (const ex of h.inFlight.values()) {
+          if (ex.deadline > 0 && now >= ex.deadline) {
+            this.onDeadline(h, ex, now);
+            break;
+          }
+        }
+      }
+      if (h.state !== 'ready') continue;
+      if (s.evilReloadOnHeapBytes > 0 && h.heapUsed >= s.evilReloadOnHeapBytes) {
+        this.kill(h, 'evil-reload-on-rss', 503, `worker ${h.slot} was recycled at once: its heap reached ${mb(h.heapUsed)} MB (evil-reload-on-rss)`);
+        continue;
+      }
+      const lived = now - h.readyAt;
+      if (lived < s.minLifetimeMs) continue;
+      if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
+        this.recycle(h, 'max-worker-lifetime');
+      } else if (s.reloadOnHeapBytes > 0 && h.heapUsed >= s.reloadOnHeapBytes) {
+        this.recycle(h, 'reload-on-rss');
+      }
+    }
+  }
+
+  private onDeadline(h: WorkerHandle, ex: Exchange, now: number): void {
+    const ran = Math.round(now - ex.dispatchedAt);
+    if (this.settings.harakiriGraceMs > 0 && !ex.note) {
+      // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
+      ex.note = 'harakiri-graceful';
+      ex.deadline = now + this.settings.harakiriGraceMs;
+      h.thread.postMessage([ABORT, ex.id]);
+      this.host.log.warn({ worker: h.slot, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
+      return;
+    }
+    this.harakiris++;
+    this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
+    this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`);
+  }
+
+  /**
+   * Ends `h` at once (harakiri, evil reload): its requests are answered with `status`, the thread
+   * is terminated, and a replacement starts immediately.
+   */
+  kill(h: WorkerHandle, reason: string, status: number, message: string): void {
+    if (this.slots[h.slot] === h) this.slots[h.slot] = null;
+    this.host.answerInFlight(h, status, message, reason);
+    void this.terminate(h, reason);
+    if (!this.shuttingDown) this.fill(h.slot);
+  }
+
+  /** Graceful recycle: the replacement starts first; the old worker retires once it is ready. */
+  recycle(h: WorkerHandle, reason: string): void {
+    if (this.pending[h.slot] || this.shuttingDown || h.state !== 'ready') return;
+    this.host.log.info({ worker: h.slot, reason, served: h.served, heapMb: mb(h.heapUsed) }, 'recycling worker');
+    void this.replace(h, reason);
+  }
+
+  private async replace(old: WorkerHandle, reason: string): Promise<boolean> {
+    const fresh = this.spawn(old.slot);
+    this.pending[old.slot] = fresh;
+    try {
+      await fresh.ready;
+    } catch (err) {
+      this.pending[old.slot] = null;
+      const detail = err instanceof AppLoadFailure ? err.detail : String(err);
+      this.host.log.error({ worker: old.slot, reason, err: { message: detail, stack: detail } }, 'replacement worker failed to load the app; the old worker keeps serving');
+      void this.terminate(fresh, 'failed to load');
+      return false;
+    }
+    this.pending[old.slot] = null;
+    if (this.shuttingDown) {
+      void this.terminate(fresh, 'shutdown');
+      return false;
+    }
+    if (this.slots[old.slot] === old) this.slots[old.slot] = fresh;
+    this.retire(old, reason);
+    this.host.pump();
+    return true;
+  }
+
+  /** No new requests for `h`; it exits when its requests are done, or is ended after the mercy. */
+  retire(h: WorkerHandle, reason: string): void {
+    if (h.state === 'exited' || h.state === 'zombie' || h.state === 'retiring') return;
+    if (this.slots[h.slot] === h) this.slots[h.slot] = null;
+    h.state = 'retiring';
+    h.endReason = reason;
+    if (h.inFlight.size === 0) h.thread.postMessage([STOP]);
+    h.mercyTimer = setTimeout(() => {
+      if (h.state !== 'retiring') return;
+      this.host.log.warn({ worker: h.slot, reason, inFlight: h.inFlight.size, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.host.answerInFlight(h, 503, 'the worker was stopped before this request finished (worker-reload-mercy expired)', 'mercy');
+      void this.terminate(h, `${reason} (mercy expired)`);
+    }, this.settings.mercyMs);
+    this.host.log.debug({ worker: h.slot, reason, inFlight: h.inFlight.size }, 'worker retiring');
+  }
+
+  /** Terminates the thread; marks it a zombie while terminate() waits on native code. */
+  async terminate(h: WorkerHandle, reason: string): Promise<void> {
+    if (h.state === 'exited') return;
+    h.endReason ??= reason;
+    h.state = 'zombie';
+    if (h.mercyTimer) clearTimeout(h.mercyTimer);
+    const slow = setTimeout(() => {
+      if (h.state === 'zombie') {
+        this.host.log.warn({ worker: h.slot, threadId: h.threadId, reason }, 'worker thread is stuck in native code and cannot be interrupted yet; it is a zombie until that call returns');
+      }
+    }, 1000);
+    slow.unref();
+    await h.thread.terminate();
+    clearTimeout(slow);
+  }
+
+  private onExit(h: WorkerHandle, code: number): void {
+    this.live.delete(h);
+    if (h.mercyTimer) clearTimeout(h.mercyTimer);
+    h.state = 'exited';
+    this.host.onThreadExit?.(h.threadId);
+    const expected = h.endReason !== undefined;
+    const reason = h.endReason ?? (h.lastError ? `crashed: ${h.lastError.message}` : `exited with code ${code}`);
+    h.endReason = reason;
+    if (h.inFlight.size > 0) {
+      this.host.answerInFlight(h, 502, `worker ${h.slot} died while handling this request (${reason})`, 'worker-died');
+    }
+    const lifetimeMs = h.readyAt ? Math.round(performance.now() - h.readyAt) : 0;
+    const fields = { worker: h.slot, threadId: h.threadId, reason, code, served: h.served, lifetimeMs };
+    if (expected) {
+      this.host.log.info(fields, 'worker exited');
+      return;
+    }
+    this.host.log.error({ ...fields, err: h.lastError }, 'worker died');
+    if (this.slots[h.slot] === h) this.slots[h.slot] = null;
+    if (this.shuttingDown || h.readyAt === 0) return; // a load failure is handled by whoever spawned it
+    this.crashStreak[h.slot] = lifetimeMs >= HEALTHY_LIFETIME_MS ? 1 : this.crashStreak[h.slot]! + 1;
+    this.fill(h.slot);
+  }
+
+  /** Starts a worker in an empty slot, after the crash back-off if the slot keeps crashing. */
+  private fill(slot: number): void {
+    if (this.shuttingDown || this.respawnTimers.has(slot) || this.slots[slot]) return;
+    const streak = this.crashStreak[slot]!;
+    const delay = streak <= 1 ? 0 : Math.min(100 * 2 ** (streak - 2), MAX_BACKOFF_MS);
+    if (delay > 0) this.host.log.warn({ worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
+    const timer = setTimeout(() => {
+      this.respawnTimers.delete(slot);
+      if (this.shuttingDown || this.slots[slot]) return;
+      const h = this.spawn(slot);
+      this.slots[slot] = h;
+      this.respawns++;
+      h.ready.then(
+        () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, 'worker respawned'); this.host.pump(); },
+        (err: unknown) => {
+          const detail = err instanceof AppLoadFailure ? err.detail : String(err);
+          this.host.log.error({ worker: slot, err: { message: detail, stack: detail } }, 'respawned worker failed to load the app');
+          if (this.slots[slot] === h) this.slots[slot] = null;
+          this.crashStreak[slot] = this.crashStreak[slot]! + 1;
+          void this.terminate(h, 'failed to load').then(() => this.fill(slot));
+        },
+      );
+    }, delay);
+    this.respawnTimers.set(slot, timer);
+  }
+
+  /**
+   * Chain reload: one slot at a time, start a worker with the app loaded afresh, and retire the
+   * old one once the new one is ready. Stops at the first load failure: the old workers keep
+   * serving. Resolves true when every slot was replaced.
+   */
+  async reload(): Promise<boolean> {
+    if (this.reloading || this.shuttingDown) return false;
+    this.reloading = true;
+    try {
+      this.host.log.info({ workers: this.settings.processes }, 'chain reload started');
+      for (let slot = 1; slot <= this.settings.processes; slot++) {
+        const old = this.slots[slot];
+        if (old && old.state === 'ready') {
+          if (!(await this.replace(old, 'reload'))) {
+            this.host.log.error({ worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
+            return false;
+          }
+        } else if (!old && !this.respawnTimers.has(slot)) {
+          this.fill(slot);
+        }
+      }
+      this.host.log.info({}, 'chain reload complete');
+      return true;
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  /** Graceful: every worker finishes its requests (within the mercy) and exits. Quick: terminate. */
+  async shutdown(graceful: boolean): Promise<void> {
+    this.shuttingDown = true;
+    for (const t of this.respawnTimers.values()) clearTimeout(t);
+    this.respawnTimers.clear();
+    for (const h of [...this.live]) {
+      if (graceful && (h.state === 'ready' || h.state === 'starting')) this.retire(h, 'shutdown');
+      else if (!graceful) {
+        this.host.answerInFlight(h, 503, 'the server is shutting down', 'shutdown');
+        void this.terminate(h, 'shutdown');
+      }
+    }
+    await Promise.all([...this.live].map((h) => h.exited));
+  }
+}
+
+const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);

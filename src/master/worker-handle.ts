@@ -1,0 +1,85 @@
+// One request worker thread as the master sees it. A slot (1..processes) holds one current
+// handle; during a recycle or reload the old handle retires beside its replacement.
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { Exchange } from './exchange.js';
+import { READY, LOAD_FAILED, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+
+export type HandleState =
+  | 'starting'   // loading the app
+  | 'ready'      // routable
+  | 'retiring'   // no new requests; exits when its requests are done (or mercy runs out)
+  | 'zombie'     // terminated by the master, thread not gone yet (stuck in native code)
+  | 'exited';
+
+export class AppLoadFailure extends Error {
+  constructor(readonly reason: string, readonly detail: string) {
+    super(detail);
+  }
+}
+
+const ENTRY = new URL('../worker/entry.js', import.meta.url);
+
+export class WorkerHandle {
+  readonly thread: Worker;
+  /** The thread's id (Worker.threadId reads -1 once the thread has exited). */
+  readonly threadId: number;
+  state: HandleState = 'starting';
+  readonly inFlight = new Map<number, Exchange>();
+  readonly spawnedAt = performance.now();
+  readonly spawnedAtEpoch = Date.now();
+  readyAt = 0;
+  served = 0;
+  heapUsed = 0;
+  label = '';
+  /** Why the master ended (or is ending) this worker; undefined while it runs normally. */
+  endReason?: string;
+  exitCode?: number;
+  lastError?: Error;
+  /** Resolves when the app is loaded; rejects with AppLoadFailure (or on an early exit). */
+  readonly ready: Promise<void>;
+  /** Resolves when the thread has exited. */
+  readonly exited: Promise<number>;
+  mercyTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly slot: number,
+    boot: WorkerBoot,
+    heapLimitMb: number,
+    onMessage: (h: WorkerHandle, m: WorkerMessage) => void,
+  ) {
+    this.label = boot.label;
+    this.thread = new Worker(ENTRY, {
+      workerData: boot,
+      resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },
+      name: boot.threadName,
+    });
+    this.threadId = this.thread.threadId;
+    let settle: { ok: () => void; fail: (e: Error) => void };
+    this.ready = new Promise<void>((ok, fail) => { settle = { ok, fail }; });
+    this.ready.catch(() => {}); // observed by whoever waits; never an unhandled rejection
+    this.exited = new Promise<number>((done) => this.thread.once('exit', done));
+    this.thread.on('message', (m: WorkerMessage) => {
+      if (m[0] === READY) {
+        this.state = 'ready';
+        this.readyAt = performance.now();
+        settle.ok();
+      } else if (m[0] === LOAD_FAILED) {
+        settle.fail(new AppLoadFailure(m[1], m[2]));
+      } else {
+        onMessage(this, m);
+      }
+    });
+    this.thread.on('error', (err) => { this.lastError = err; });
+    this.thread.once('exit', (code) => {
+      this.exitCode = code;
+      const why = this.lastError ? `${this.lastError.message}` : `exited with code ${code}`;
+      settle.fail(new AppLoadFailure('threw', `worker ${slot} died while loading the app: ${why}`));
+      this.state = 'exited';
+    });
+  }
+
+  get routable(): boolean {
+    return this.state === 'ready';
+  }
+}

@@ -1,0 +1,93 @@
+// The request worker thread: load the app once, then run the requests the master sends.
+import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { installThreadInfo, requestScope, setThreadName } from '../api/context.js';
+import { createLogger } from '../log/logger.js';
+import type { AppHandler, RequestData } from './app-types.js';
+import { loadApp, AppLoadError } from './load-app.js';
+import {
+  REQ, ABORT, STOP, READY, LOAD_FAILED, FAIL, CONTROL,
+  type RequestMessage, type WorkerBoot, type WorkerMessage,
+} from './protocol.js';
+import { PortSink } from './port-sink.js';
+
+const port = parentPort!;
+const boot = workerData as WorkerBoot;
+const log = createLogger({ level: boot.logLevel, format: boot.logFormat, base: { wid: boot.workerId } });
+
+const post = (msg: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(msg, transfer);
+
+installThreadInfo({ kind: 'worker', workerId: boot.workerId, send: (m) => post([CONTROL, m]) });
+setThreadName(boot.threadName);
+
+const inFlight = new Map<number, AbortController>();
+let stopping = false;
+
+function finishStop(): void {
+  // process.exit() in a worker ends this thread only; it also stops app timers and pools that
+  // would otherwise keep the thread alive.
+  process.exit(0);
+}
+
+function run(handler: AppHandler, m: RequestMessage): void {
+  const id = m[1];
+  const headers: [string, string][] = [];
+  const raw = m[5];
+  for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
+  const req: RequestData = {
+    id, method: m[2], url: m[3], httpVersion: m[4], headers,
+    remoteAddress: m[6], remotePort: m[7], localAddress: m[8], localPort: m[9],
+    scheme: 'http', body: m[10],
+  };
+  const abort = new AbortController();
+  inFlight.set(id, abort);
+  const sink = new PortSink(id, post);
+  requestScope.run({ id }, () => handler(req, sink, { signal: abort.signal, workerId: boot.workerId }))
+    .then(
+      () => { if (!sink.ended) sink.end(); },
+      (err: unknown) => {
+        sink.abandon();
+        post([FAIL, id, sink.headSent, err instanceof Error ? err.stack ?? err.message : String(err)]);
+      },
+    )
+    .finally(() => {
+      inFlight.delete(id);
+      if (stopping && inFlight.size === 0) finishStop();
+    });
+}
+
+async function main(): Promise<void> {
+  let handler: AppHandler;
+  try {
+    handler = (await loadApp(boot.appPath)).handler;
+  } catch (err) {
+    const reason = err instanceof AppLoadError ? err.reason : 'threw';
+    const cause = err instanceof AppLoadError ? err.cause : err;
+    const detail = cause instanceof Error ? cause.stack ?? cause.message : String(cause);
+    const message = err instanceof Error ? err.message : String(err);
+    post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
+    return;
+  }
+  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP]) => {
+    switch (m[0]) {
+      case REQ:
+        run(handler, m);
+        break;
+      case ABORT:
+        inFlight.get(m[1])?.abort(new Error('request aborted by the server (client gone or harakiri)'));
+        break;
+      case STOP:
+        stopping = true;
+        if (inFlight.size === 0) finishStop();
+        break;
+    }
+  });
+  post([READY]);
+  // The master recycles on this worker's own heap (reload-on-rss): report it every second.
+  const reportHeap = () => post([CONTROL, { kind: 'heap', used: getHeapStatistics().used_heap_size }]);
+  reportHeap();
+  setInterval(reportHeap, 1000).unref();
+  log.debug({ app: boot.appPath }, 'worker ready');
+}
+
+void main();

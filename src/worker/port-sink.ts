@@ -1,0 +1,97 @@
+// A ResponseSink that sends the response to the master. A response that completes within the
+// tick it started in (the common case) travels as one FULL message; one that is still producing
+// body after that tick is streamed as HEAD, CHUNK…, END, with chunks of one tick coalesced.
+import type { ResponseSink } from './app-types.js';
+import { FULL, HEAD, CHUNK, END, wireBytes, type FlatHeaders, type WorkerMessage } from './protocol.js';
+
+type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
+
+export class PortSink implements ResponseSink {
+  headSent = false;
+  ended = false;
+  private status = 0;
+  private headers: FlatHeaders | null = null;
+  private pending: Uint8Array[] = [];
+  private streaming = false;
+  private flushScheduled = false;
+  private abandoned = false;
+
+  constructor(private readonly id: number, private readonly post: Post) {}
+
+  head(status: number, headers: [string, string][]): void {
+    if (this.headers || this.abandoned) throw new Error('response head sent twice');
+    this.status = status;
+    const flat: FlatHeaders = [];
+    for (const [k, v] of headers) flat.push(k, v);
+    this.headers = flat;
+    this.scheduleFlush();
+  }
+
+  chunk(data: Uint8Array): void {
+    if (this.ended || this.abandoned) throw new Error('response body written after end');
+    if (!this.headers) throw new Error('response body written before head');
+    if (data.byteLength === 0) return;
+    this.pending.push(data);
+    this.scheduleFlush();
+  }
+
+  end(): void {
+    if (this.ended || this.abandoned) return;
+    if (!this.headers) throw new Error('response ended before head');
+    this.ended = true;
+    if (!this.streaming) {
+      const body = concat(this.pending);
+      this.pending = [];
+      this.headSent = true;
+      if (body) {
+        const { data, transfer } = wireBytes(body);
+        this.post([FULL, this.id, this.status, this.headers, data], transfer);
+      } else {
+        this.post([FULL, this.id, this.status, this.headers, null]);
+      }
+      return;
+    }
+    this.flush();
+    this.post([END, this.id]);
+  }
+
+  /** The handler failed: send nothing more for this request. */
+  abandon(): void {
+    this.abandoned = true;
+    this.pending = [];
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.ended && !this.abandoned) this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (!this.streaming) {
+      this.streaming = true;
+      this.headSent = true;
+      this.post([HEAD, this.id, this.status, this.headers!]);
+    }
+    const body = concat(this.pending);
+    this.pending = [];
+    if (body) {
+      const { data, transfer } = wireBytes(body);
+      this.post([CHUNK, this.id, data], transfer);
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array | null {
+  if (parts.length === 0) return null;
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { ControlMessage } from '../api/context.js';
+export type { ControlMessage };
+
+// The messages between the master and a request worker. Arrays, not objects: they are cloned on
+// every request, and a short array with a tag in slot 0 is the cheapest shape to clone.
+//
+// master → worker
+//   [REQ, id, method, url, httpVersion, rawHeaders, remoteAddress, remotePort, localAddress,
+//         localPort, body | null]
+//   [ABORT, id]                       client went away, or harakiri's graceful stage
+//   [STOP]                            finish what is in flight, then exit (recycle, reload, shutdown)
+// worker → master
+//   [READY]                           the app is loaded
+//   [LOAD_FAILED, reason, message]    the app could not be loaded
+//   [FULL, id, status, headers, body | null]   a complete response in one message
+//   [HEAD, id, status, headers]       start of a streamed response
+//   [CHUNK, id, data]
+//   [END, id]
+//   [FAIL, id, headSent, stack]       the handler threw
+//   [CONTROL, ...]                    control-plane messages (labels, harakiri override, …)
+
+export const REQ = 0;
+export const ABORT = 1;
+export const STOP = 2;
+
+export const READY = 10;
+export const LOAD_FAILED = 11;
+export const FULL = 12;
+export const HEAD = 13;
+export const CHUNK = 14;
+export const END = 15;
+export const FAIL = 16;
+export const CONTROL = 17;
+
+/** Flat header list as node:http accepts it in writeHead: [name, value, name, value, …]. */
+export type FlatHeaders = string[];
+
+export type RequestMessage = [
+  typeof REQ, number, string, string, string, string[], string, number, string, number,
+  Uint8Array | null,
+];
+
+export type WorkerMessage =
+  | [typeof READY]
+  | [typeof LOAD_FAILED, string, string]
+  | [typeof FULL, number, number, FlatHeaders, Uint8Array | null]
+  | [typeof HEAD, number, number, FlatHeaders]
+  | [typeof CHUNK, number, Uint8Array]
+  | [typeof END, number]
+  | [typeof FAIL, number, boolean, string]
+  | [typeof CONTROL, ControlMessage];
+
+
+/** What the master hands a worker thread at spawn (workerData). */
+export interface WorkerBoot {
+  workerId: number;
+  appPath: string;
+  concurrency: number;
+  label: string;
+  threadName: string;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  shared?: unknown;
+}
+
+/** Bodies at least this large travel as a transferred copy instead of a structured clone. */
+const TRANSFER_AT = 64 * 1024;
+
+/**
+ * Bytes ready to post, and what to transfer. Cloning a typed array clones the entire buffer under
+ * it (a pooled Buffer drags 8 KiB along), so a partial view is cut out first. The caller's buffer
+ * is never transferred (the app may reuse it); large bodies are copied once and the copy moved.
+ */
+export function wireBytes(view: Uint8Array): { data: Uint8Array; transfer: ArrayBuffer[] } {
+  if (view.byteLength >= TRANSFER_AT) {
+    const copy = view.slice();
+    return { data: copy, transfer: [copy.buffer] };
+  }
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength &&
+    !(view.buffer instanceof SharedArrayBuffer);
+  return { data: whole ? view : view.slice(), transfer: [] };
+}

@@ -1,0 +1,139 @@
+// Runs the real `spindle` CLI for integration tests: ephemeral ports, JSON log lines parsed as
+// they arrive, polling with deadlines, and a cleanup that never leaves a process behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { request as httpRequest, Agent } from 'node:http';
+import { connect } from 'node:net';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = `${ROOT}bin/spindle.js`;
+export const fixture = (rel: string): string => `${ROOT}test/fixtures/${rel}`;
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+export interface Running {
+  proc: ChildProcess;
+  /** First listening address, e.g. http://127.0.0.1:40123 */
+  url: string;
+  addresses: string[];
+  lines: LogLine[];
+  stderr: () => string;
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+
+/** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number } = {}): Promise<Running> {
+  const proc = spawn(process.execPath, [BIN, ...args, '--log-format', 'json'], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  const lines: LogLine[] = [];
+  let err = '';
+  let buf = '';
+  const waiters = new Set<() => void>();
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try { lines.push(JSON.parse(line) as LogLine); } catch { lines.push({ msg: line, raw: true }); }
+    }
+    for (const w of waiters) w();
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; for (const w of waiters) w(); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => { running.delete(proc); for (const w of waiters) w(); resolve({ code, signal }); });
+  });
+  let exitedNow = false;
+  void exited.then(() => { exitedNow = true; });
+
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 15000, what = 'log line'): Promise<LogLine> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find(pred);
+        if (hit) { cleanup(); resolve(hit); return true; }
+        if (exitedNow) { cleanup(); reject(new Error(`spindle exited before ${what}\nstdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${err}`)); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out waiting for ${what}\nstdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${err}`)); }, timeoutMs);
+      const cleanup = () => { clearTimeout(timer); waiters.delete(w); };
+      const w = () => { check(); };
+      if (!check()) waiters.add(w);
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (!exitedNow) proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 20000);
+    const r = await exited;
+    clearTimeout(timer);
+    return r;
+  };
+
+  const r: Running = { proc, url: '', addresses: [], lines, stderr: () => err, waitForLog, exited, stop };
+  if (opts.expectExit) return r;
+  try {
+    const serving = await waitForLog((l) => l.msg === 'spindle is serving', opts.timeoutMs ?? 20000, "'spindle is serving'");
+    r.addresses = serving.addresses as string[];
+    r.url = r.addresses.find((a) => a.startsWith('http://')) ?? '';
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return r;
+}
+
+export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+/** One HTTP request with node:http (no pooling unless an agent is given). */
+export function get(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: Agent; socketPath?: string; timeoutMs?: number } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET',
+      headers: opts.headers, agent: opts.agent ?? false, socketPath: opts.socketPath,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(opts.timeoutMs ?? 30000, () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Sends raw bytes and returns everything the server sends back until it closes (or timeout). */
+export function raw(url: string, data: string | Buffer, timeoutMs = 10000): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: u.hostname, port: Number(u.port) });
+    let out = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve(out); }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => { out += d; });
+    sock.on('close', () => { clearTimeout(timer); resolve(out); });
+    sock.on('error', (e) => { clearTimeout(timer); if (out) resolve(out); else reject(e); });
+    sock.write(data);
+  });
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+type Maybe<T> = T | null | undefined | false;
+export async function until<T>(fn: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 10000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,115 @@
+// Process lifecycle through the real CLI: need-app, worker deaths and crash loops, signals,
+// UNIX sockets with vacuum, pidfile, process names.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSpindle, get, fixture, until } from './helpers/spindle.js';
+
+const APP = fixture('serve/app.mjs');
+
+for (const [kind, file, reason] of [
+  ['a missing file', 'apps/does-not-exist.mjs', 'not-found'],
+  ['a syntax error', 'apps/broken-syntax.mjs', 'syntax'],
+  ['an exception at import', 'apps/broken-throws.mjs', 'threw'],
+  ['no usable export', 'apps/broken-no-export.mjs', 'no-export'],
+] as const) {
+  test(`need-app: ${kind} exits 22 before listening, with the cause`, async () => {
+    const s = await startSpindle([fixture(file), '--http-socket', '127.0.0.1:0', '--processes', '1'], { expectExit: true });
+    const { code } = await s.exited;
+    assert.equal(code, 22);
+    const fatal = s.lines.find((l) => l.level === 'fatal');
+    assert.ok(fatal, 'a fatal line explains why');
+    assert.equal(fatal.reason, reason);
+    assert.ok(!s.lines.some((l) => l.msg === 'spindle is serving'));
+  });
+}
+
+test('need-app = false: serves 503 with the reason until the app loads', async () => {
+  const s = await startSpindle([fixture('serve/crash-on-load.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '1', '--need-app=false']);
+  try {
+    const r = await get(`${s.url}/`);
+    assert.equal(r.status, 503);
+    assert.match(r.body.toString(), /no application is loaded/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a worker dying mid-request: 502 for its request, the worker is respawned', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1']);
+  try {
+    const r = await get(`${s.url}/exit`);
+    assert.equal(r.status, 502);
+    assert.match(r.body.toString(), /died/);
+    await s.waitForLog((l) => l.msg === 'worker respawned');
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a crash loop is slowed down by an exponential back-off', async () => {
+  const s = await startSpindle([fixture('serve/exit-on-request.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '1']);
+  try {
+    for (let i = 0; i < 4; i++) {
+      const r = await until(async () => { const x = await get(`${s.url}/`); return x.status === 502 ? x : null; }, 15000, 'a 502');
+      assert.equal(r.status, 502);
+    }
+    const delays = s.lines.filter((l) => l.msg === 'worker keeps dying; delaying its respawn').map((l) => Number(l.delayMs));
+    assert.ok(delays.length >= 2, `back-off lines: ${delays.join(',')}`);
+    for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! > delays[i - 1]!, `delays grow: ${delays.join(',')}`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('SIGTERM drains an in-flight request, then exits 0', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1']);
+  const inflight = get(`${s.url}/slow?ms=1000&announce=1`);
+  await s.waitForLog((l) => l.msg === 'app: slow request started');
+  const [r, exit] = await Promise.all([inflight, s.stop('SIGTERM')]);
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /slept/);
+  assert.equal(exit.code, 0);
+  assert.ok(s.lines.some((l) => l.msg === 'graceful shutdown: draining requests' && Number(l.inFlight) === 1));
+});
+
+test('SIGINT: quick shutdown, exit 0', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2']);
+  assert.equal((await get(`${s.url}/`)).status, 200);
+  const { code } = await s.stop('SIGINT');
+  assert.equal(code, 0);
+  assert.ok(s.lines.some((l) => l.msg === 'spindle stopped'));
+});
+
+test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-'));
+  const sock = join(dir, 'app.sock');
+  const pid = join(dir, 'app.pid');
+  try {
+    const s = await startSpindle([APP, '--http-socket', sock, '--chmod-socket', '660', '--pidfile', pid, '--processes', '1']);
+    assert.equal(statSync(sock).mode & 0o777, 0o660);
+    assert.equal(readFileSync(pid, 'utf8').trim(), String(s.proc.pid));
+    const r = await get('http://localhost/', { socketPath: sock });
+    assert.equal(r.status, 200);
+    await s.stop('SIGTERM');
+    assert.ok(!existsSync(sock), 'vacuum removed the socket');
+    assert.ok(!existsSync(pid), 'vacuum removed the pidfile');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('process and worker names: procname-prefix on the master, thread names for ps -L', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--procname-prefix', 'mysvc ']);
+  try {
+    const pid = s.proc.pid!;
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^mysvc spindle master/);
+    const names = readdirSync(`/proc/${pid}/task`).map((t) => { try { return readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
+    assert.ok(names.includes('spindle w1') && names.includes('spindle w2'), `thread names: ${names.join(', ')}`);
+  } finally {
+    await s.stop();
+  }
+});
