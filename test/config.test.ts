@@ -464,11 +464,11 @@ describe('errors', () => {
   });
   test('cache2 check hook: required keys, unknown keys with suggestions, numbers', () => {
     assert.equal(checkCache2({ name: 'a', items: '10' }), undefined);
-    assert.match(checkCache2({ items: '10' })!, /needs name=NAME/);
-    assert.match(checkCache2({ name: 'a' })!, /needs items=N/);
+    assert.match(checkCache2({ items: '10' })!, /name is required/);
+    assert.match(checkCache2({ name: 'a' })!, /items is required/);
     assert.match(checkCache2({ name: 'a', items: '10', blocksiz: '5' })!, /unknown cache2 key 'blocksiz' \(did you mean blocksize/);
-    assert.match(checkCache2({ name: 'a', items: 'x' })!, /items=x: expected a non-negative integer/);
-    assert.match(checkCache2({ name: 'a', items: '1', hash: 'md5' })!, /hash=md5: expected djb33x or murmur2/);
+    assert.match(checkCache2({ name: 'a', items: 'x' })!, /items="x" is not a whole number/);
+    assert.match(checkCache2({ name: 'a', items: '1', hash: 'md5' })!, /hash="md5" is not a known hash; use djb33x or murmur2/);
     const ps = problems({ argv: ['--cache2', 'name=a,itemz=5'] });
     assert.match(ps[0]!.message, /flag --cache2: invalid --cache2 'name=a,itemz=5': unknown cache2 key 'itemz' \(did you mean items/);
   });

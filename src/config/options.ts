@@ -266,13 +266,13 @@ export const OPTIONS = [
     help: "json lines, human-readable, or auto (pretty on a TTY); not uWSGI's %(var) template" },
 
   // ── shared memory ──────────────────────────────────────────────────────────────────────────
-  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'not-yet', check: checkCache2,
+  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'supported', check: checkCache2,
     help: 'create a shared cache: name=NAME,items=N[,blocksize=B,keysize=K,...]' },
-  { name: 'locks', type: 'integer', default: 0, min: 0, max: 65535, section: 'shm', status: 'not-yet',
+  { name: 'locks', type: 'integer', default: 0, min: 0, max: 65535, section: 'shm', status: 'supported',
     help: 'number of extra user locks (locks 0..N exist)' },
-  { name: 'counter', type: 'string', repeat: true, section: 'shm', status: 'not-yet', uwsgi: false,
+  { name: 'counter', type: 'string', repeat: true, section: 'shm', status: 'supported', uwsgi: false,
     help: 'declare a named shared atomic counter' },
-  { name: 'counters-max', type: 'integer', default: 256, min: 1, max: 65536, section: 'shm', status: 'not-yet',
+  { name: 'counters-max', type: 'integer', default: 256, min: 1, max: 65536, section: 'shm', status: 'supported',
     uwsgi: false, help: 'capacity of the shared counter table' },
 
   // ── stats ──────────────────────────────────────────────────────────────────────────────────

@@ -11,6 +11,8 @@ import { Backlog } from './backlog.js';
 import { answer, cleanHeaders, type Exchange } from './exchange.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
+import { createSharedCore, type SharedCore } from '../shm/layout.js';
+import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
@@ -31,6 +33,8 @@ export class SpindleServer {
   readonly settings: ServerSettings;
   readonly log: Log;
   readonly supervisor: Supervisor;
+  /** Caches, locks, counters and the scoreboard, shared with every worker. */
+  readonly core: SharedCore;
   private readonly backlog: Backlog;
   private listeners: Listener[] = [];
   private readonly busySockets = new WeakSet<Socket>();
@@ -46,12 +50,14 @@ export class SpindleServer {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
+    this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: 0 });
     this.supervisor = new Supervisor(this.settings, {
       log: this.log,
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
       answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
       pump: () => this.pump(),
-    }, (slot) => this.bootFor(slot));
+      onThreadExit: (threadId) => this.onThreadExit(threadId),
+    }, (slot) => this.bootFor(slot), this.core.scoreboard);
   }
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
@@ -69,7 +75,16 @@ export class SpindleServer {
       threadName: threadName(name, slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
+      shared: this.core.handle,
     };
+  }
+
+  /** A thread died: release the locks it held, repair what it was writing (robust locks). */
+  private onThreadExit(threadId: number): void {
+    const report = this.core.onThreadExit(threadId);
+    if (report.locks.length || report.caches.length || report.counterTable) {
+      this.log.warn({ threadId, locks: report.locks, caches: report.caches }, 'a dead thread held shared locks: released; the next owner is told the data may be inconsistent');
+    }
   }
 
   /**
@@ -80,6 +95,9 @@ export class SpindleServer {
   async start(): Promise<void> {
     if (this.settings.names.master) process.title = this.settings.names.master;
     if (this.settings.chdir) process.chdir(this.settings.chdir);
+    installSharedCore(this.core); // the runtime API works in the master too
+    const mem = this.core.memoryReport();
+    if (mem.caches.length) this.log.info({ caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
     try {
       await this.supervisor.startAll();
@@ -106,7 +124,11 @@ export class SpindleServer {
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.writePidfile();
-    this.tickTimer = setInterval(() => this.supervisor.tick(), TICK_MS);
+    let ticks = 0;
+    this.tickTimer = setInterval(() => {
+      this.supervisor.tick();
+      if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
+    }, TICK_MS);
     this.log.info({ addresses: this.addresses, workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
@@ -208,6 +230,7 @@ export class SpindleServer {
     ex.dispatchedAt = now;
     ex.deadline = this.settings.harakiriMs > 0 ? now + this.settings.harakiriMs : 0;
     h.inFlight.set(ex.id, ex);
+    this.core.scoreboard.requestStarted(h.slot - 1, now, ex.deadline);
     const { req } = ex;
     const socket = req.socket;
     const msg: RequestMessage = [
@@ -267,7 +290,7 @@ export class SpindleServer {
         if (!ex) return;
         this.log.error({ worker: h.slot, method: ex.method, path: ex.url, err: { message: firstLine(m[3]), stack: m[3] } }, 'unhandled error in the app');
         answer(ex, 500, 'the application failed while handling this request (see the server log)');
-        this.complete(h, ex);
+        this.complete(h, ex, true);
         return;
       }
       case CONTROL: {
@@ -325,8 +348,10 @@ export class SpindleServer {
   }
 
   /** A request left its worker (answered, failed or abandoned by the client). */
-  private complete(h: WorkerHandle, ex: Exchange): void {
+  private complete(h: WorkerHandle, ex: Exchange, failed = false): void {
     h.inFlight.delete(ex.id);
+    const now = performance.now();
+    this.core.scoreboard.requestFinished(h.slot - 1, now, { durationMs: now - ex.dispatchedAt, txBytes: ex.bytesOut, exception: failed });
     this.settle(ex);
     this.supervisor.requestDone(h);
     this.pump();

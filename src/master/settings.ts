@@ -2,6 +2,8 @@
 // place that knows the configuration's option names, so the rest of the master does not.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { parseCacheSpec } from '../shm/cache-spec.js';
+import type { CoreSpec } from '../shm/layout.js';
 
 export interface ServerSettings {
   appPath: string;
@@ -40,6 +42,8 @@ export interface ServerSettings {
   logSlowMs: number;
   logLevel: string;
   logFormat: string;
+  /** The shared-memory core (caches, locks, counters); worker and mule slot counts are set by the server. */
+  shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
 }
 
 type Config = Record<string, unknown>;
@@ -98,6 +102,11 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     logSlowMs: num(c, 'logSlow', 0),
     logLevel: str(c, 'logLevel') ?? 'info',
     logFormat: str(c, 'logFormat') ?? 'auto',
+    shm: {
+      caches: (Array.isArray(c.cache2) ? (c.cache2 as Record<string, string>[]) : []).map(parseCacheSpec),
+      locks: num(c, 'locks', 0),
+      counters: { max: num(c, 'countersMax', 256), declared: list(c, 'counter') },
+    },
   };
 }
 

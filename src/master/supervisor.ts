@@ -7,6 +7,7 @@ import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
 import { STOP, ABORT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Exchange } from './exchange.js';
+import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 
 export interface SupervisorHost {
   log: Log;
@@ -40,6 +41,7 @@ export class Supervisor {
     private readonly settings: ServerSettings,
     private readonly host: SupervisorHost,
     private readonly bootFor: (slot: number) => WorkerBoot,
+    private readonly board: Scoreboard,
   ) {
     const n = settings.processes + 1;
     this.slots = new Array<WorkerHandle | null>(n).fill(null);
@@ -70,6 +72,8 @@ export class Supervisor {
   private spawn(slot: number): WorkerHandle {
     const h = new WorkerHandle(slot, this.bootFor(slot), this.settings.heapLimitMb, (hh, m) => this.host.onWorkerMessage(hh, m));
     this.live.add(h);
+    this.board.spawned(slot - 1, h.threadId, h.spawnedAtEpoch);
+    h.ready.then(() => { if (h.state === 'ready') this.board.setState(slot - 1, 'idle'); }, () => {});
     h.thread.once('exit', (code) => this.onExit(h, code));
     return h;
   }
@@ -125,6 +129,7 @@ export class Supervisor {
       return;
     }
     this.harakiris++;
+    this.board.harakiri(h.slot - 1);
     this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
     this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`);
   }
@@ -210,6 +215,10 @@ export class Supervisor {
     const expected = h.endReason !== undefined;
     const reason = h.endReason ?? (h.lastError ? `crashed: ${h.lastError.message}` : `exited with code ${code}`);
     h.endReason = reason;
+    // The slot's scoreboard entry belongs to the newest thread in it; an old one leaving after its
+    // replacement started must not overwrite it.
+    const current = this.slots[h.slot];
+    if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
     if (h.inFlight.size > 0) {
       this.host.answerInFlight(h, 502, `worker ${h.slot} died while handling this request (${reason})`, 'worker-died');
     }
@@ -294,6 +303,20 @@ export class Supervisor {
     }
     await Promise.all([...this.live].map((h) => h.exited));
   }
+}
+
+/** The scoreboard's reason code for a worker's end (free text in the log, a code in stats). */
+function exitReason(reason: string, err?: Error): ExitReason {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
+  if (reason.startsWith('harakiri')) return 'harakiri';
+  if (reason.includes('mercy')) return 'killed';
+  if (reason === 'max-requests') return 'recycle-requests';
+  if (reason.includes('reload-on-rss')) return 'recycle-heap';
+  if (reason === 'max-worker-lifetime') return 'recycle-lifetime';
+  if (reason === 'reload') return 'reload';
+  if (reason === 'cheaper') return 'cheaped';
+  if (reason === 'shutdown') return 'normal';
+  return 'error';
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);

@@ -2,6 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, requestScope, setThreadName } from '../api/context.js';
+import { installSharedCore } from '../api/runtime.js';
+import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLogger } from '../log/logger.js';
 import type { AppHandler, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
@@ -17,7 +19,17 @@ const log = createLogger({ level: boot.logLevel, format: boot.logFormat, base: {
 
 const post = (msg: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(msg, transfer);
 
-installThreadInfo({ kind: 'worker', workerId: boot.workerId, send: (m) => post([CONTROL, m]) });
+// The shared core is installed before the app loads, so its import-time code can use the cache.
+const core = installSharedCore(boot.shared as SharedCoreHandle);
+const slot = boot.workerId - 1;
+installThreadInfo({
+  kind: 'worker',
+  workerId: boot.workerId,
+  send: (m) => {
+    if (m.kind === 'label') core.scoreboard.setLabel(slot, m.label);
+    post([CONTROL, m]);
+  },
+});
 setThreadName(boot.threadName);
 
 const inFlight = new Map<number, AbortController>();
@@ -84,7 +96,11 @@ async function main(): Promise<void> {
   });
   post([READY]);
   // The master recycles on this worker's own heap (reload-on-rss): report it every second.
-  const reportHeap = () => post([CONTROL, { kind: 'heap', used: getHeapStatistics().used_heap_size }]);
+  const reportHeap = () => {
+    const heap = getHeapStatistics();
+    core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit);
+    post([CONTROL, { kind: 'heap', used: heap.used_heap_size }]);
+  };
   reportHeap();
   setInterval(reportHeap, 1000).unref();
   log.debug({ app: boot.appPath }, 'worker ready');

@@ -60,7 +60,8 @@ export interface WorkerBoot {
   threadName: string;
   logLevel: string;
   logFormat: 'json' | 'pretty';
-  shared?: unknown;
+  /** The SharedCoreHandle of the master's shared memory. */
+  shared: unknown;
 }
 
 /** Bodies at least this large travel as a transferred copy instead of a structured clone. */
