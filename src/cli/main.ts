@@ -15,6 +15,7 @@ import { suggest } from '../config/suggest.js';
 import { EXIT } from '../errors.js';
 import { runServer } from '../master/run.js';
 import { runCheck } from './check.js';
+import { signalServer } from './control.js';
 import { processIO, takeFlags, type CliIO } from './io.js';
 import { spindleVersion } from './version.js';
 
@@ -27,6 +28,8 @@ export interface Subcommand {
 /** Sub-commands by name. Add `stats`, `top`, `reload`, `stop` here. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
+  reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile)', run: (a, io) => signalServer(a, io, 'reload') },
+  stop: { description: 'stop a running server gracefully (SIGTERM via --pidfile; --quick: SIGINT)', run: (a, io) => signalServer(a, io, 'stop') },
 };
 
 async function serve(argv: string[], io: CliIO): Promise<number> {

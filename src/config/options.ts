@@ -104,8 +104,8 @@ export const OPTIONS = [
   { name: 'http-socket', type: 'address', repeat: true, aliases: ['http', 'http11-socket'], section: 'sockets',
     status: 'supported', defaultDoc: 'none (listens on 127.0.0.1:8000 and says so)',
     help: 'serve HTTP/1.1 on this address (host:port, :port, [::1]:port or a UNIX path)' },
-  { name: 'uwsgi-socket', type: 'address', repeat: true, aliases: ['socket'], section: 'sockets', status: 'not-yet',
-    help: 'serve the uwsgi protocol (nginx uwsgi_pass) on this address' },
+  { name: 'uwsgi-socket', type: 'address', repeat: true, aliases: ['socket'], section: 'sockets', status: 'supported',
+    help: "serve the uwsgi protocol (nginx uwsgi_pass) on this address; ':port' means 127.0.0.1 here (unlike http-socket); UWSGI_* request variables are never honoured" },
   { name: 'chmod-socket', type: 'mode', section: 'sockets', status: 'supported',
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
   { name: 'pidfile', type: 'path', section: 'sockets', status: 'supported',
@@ -156,10 +156,10 @@ export const OPTIONS = [
     uwsgiDefault: '0 (off)', guide: '60',
     why: 'a stuck request must not hold a worker forever; the guide\'s 60 s (0 = off)',
     help: 'terminate a worker whose request runs longer than this and answer 504 (0 = off)' },
-  { name: 'harakiri-verbose', type: 'bool', default: false, section: 'workers', status: 'not-yet',
-    help: 'log more detail about harakiri victims' },
+  { name: 'harakiri-verbose', type: 'bool', default: false, section: 'workers', status: 'supported',
+    help: "before terminating a harakiri victim, log its JavaScript stack (read through the inspector)" },
   { name: 'harakiri-graceful-timeout', type: 'seconds', default: 0, min: 0, section: 'workers', status: 'supported',
-    help: 'on harakiri, first ask the worker to stop and wait this long before terminating it (0 = terminate at once)' },
+    help: "on harakiri, first fire the request's AbortSignal and wait this long for the worker to settle before terminating it (0 = terminate at once)" },
 
   // ── recycling ──────────────────────────────────────────────────────────────────────────────
   { name: 'max-requests', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'supported',
@@ -276,12 +276,15 @@ export const OPTIONS = [
     uwsgi: false, help: 'capacity of the shared counter table' },
 
   // ── stats ──────────────────────────────────────────────────────────────────────────────────
-  { name: 'stats', type: 'address', section: 'stats', status: 'not-yet',
-    help: 'serve the stats JSON (uwsgitop-compatible) on this address' },
-  { name: 'stats-http', type: 'bool', default: false, section: 'stats', status: 'not-yet',
-    help: 'wrap the stats JSON in an HTTP response' },
+  { name: 'stats', type: 'address', aliases: ['stats-server'], section: 'stats', status: 'supported',
+    help: 'serve the stats JSON (uwsgitop-compatible, one document per connection) on this address; loopback or a UNIX path unless stats-public' },
+  { name: 'stats-http', type: 'bool', default: false, section: 'stats', status: 'supported',
+    help: 'speak HTTP on the stats address: / (the JSON), /metrics (Prometheus), /health/live, /health/ready' },
   { name: 'stats-minified', type: 'bool', default: false, aliases: ['stats-min'], section: 'stats',
-    status: 'not-yet', help: 'no indentation in the stats JSON' },
+    status: 'supported', help: 'no indentation in the stats JSON' },
+  { name: 'stats-public', type: 'bool', default: false, section: 'stats', status: 'supported', uwsgi: false,
+    why: 'the stats show request URLs and headers; uWSGI binds wherever it is told, Spindle needs this to leave loopback',
+    help: 'allow the stats server on a non-loopback address (:port, 0.0.0.0, a LAN address or host name)' },
 
   // ── mules ──────────────────────────────────────────────────────────────────────────────────
   { name: 'mule', type: 'string', repeat: true, section: 'mules', status: 'not-yet',

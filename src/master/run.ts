@@ -21,7 +21,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
   if (!settings.appPath) {
     log.fatal({}, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
-    return EXIT.CONFIG;
+    return EXIT.APP_LOAD;
   }
 
   const server = new SpindleServer({ settings, log, logFormat });

@@ -7,10 +7,13 @@ import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from '
 import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { openListener, type Listener } from '../front/listeners.js';
+import { openUwsgiListener } from '../front/uwsgi-listener.js';
 import { Backlog } from './backlog.js';
 import { answer, cleanHeaders, type Exchange } from './exchange.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
+import { Scaler, type ScaleResult, type CheaperStats } from './scaler.js';
+import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
@@ -45,6 +48,9 @@ export class SpindleServer {
   private pidfileWritten = false;
   private readonly startedAt = Date.now();
   requestsTotal = 0;
+  /** Adaptive worker count (cheaper); null when cheaper = 0. */
+  readonly scaler: Scaler | null = null;
+  private fifo: MasterFifo | null = null;
 
   constructor(private readonly opts: ServerOptions) {
     this.settings = opts.settings;
@@ -58,6 +64,7 @@ export class SpindleServer {
       pump: () => this.pump(),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
+    if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length);
   }
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
@@ -106,11 +113,22 @@ export class SpindleServer {
       this.appError = err.detail;
       this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
-    const specs = this.settings.listeners.length ? this.settings.listeners : [DEFAULT_LISTENER];
-    if (!this.settings.listeners.length) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
+    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
+    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
+    if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
       for (const spec of specs) {
         this.listeners.push(await openListener(spec, {
+          maxHeaderBytes: this.settings.maxHeaderBytes,
+          socketTimeoutMs: this.settings.socketTimeoutMs,
+          chmodSocket: this.settings.chmodSocket,
+          log: this.log,
+          onRequest: (req, res) => this.onRequest(req, res),
+          isBusy: (socket) => this.busySockets.has(socket),
+        }));
+      }
+      for (const spec of this.settings.uwsgiListeners) {
+        this.listeners.push(await openUwsgiListener(spec, {
           maxHeaderBytes: this.settings.maxHeaderBytes,
           socketTimeoutMs: this.settings.socketTimeoutMs,
           chmodSocket: this.settings.chmodSocket,
@@ -124,9 +142,18 @@ export class SpindleServer {
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.writePidfile();
+    if (this.settings.masterFifo) {
+      try {
+        this.fifo = MasterFifo.open(this.settings.masterFifo, this, this.log);
+      } catch (err) {
+        await this.close({ graceful: false });
+        throw err;
+      }
+    }
     let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.supervisor.tick();
+      this.scaler?.tick();
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
     this.log.info({ addresses: this.addresses, workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
@@ -230,6 +257,7 @@ export class SpindleServer {
     ex.dispatchedAt = now;
     ex.deadline = this.settings.harakiriMs > 0 ? now + this.settings.harakiriMs : 0;
     h.inFlight.set(ex.id, ex);
+    this.scaler?.busyChanged(h);
     this.core.scoreboard.requestStarted(h.slot - 1, now, ex.deadline);
     const { req } = ex;
     const socket = req.socket;
@@ -288,6 +316,13 @@ export class SpindleServer {
       case FAIL: {
         const ex = h.inFlight.get(m[1]);
         if (!ex) return;
+        if (ex.note === 'harakiri-graceful') {
+          // The app settled after its AbortSignal fired: no thread to kill, the deadline answer stands.
+          this.log.warn({ worker: h.slot, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
+          answer(ex, 504, 'the request ran past its harakiri limit and was aborted');
+          this.complete(h, ex);
+          return;
+        }
         this.log.error({ worker: h.slot, method: ex.method, path: ex.url, err: { message: firstLine(m[3]), stack: m[3] } }, 'unhandled error in the app');
         answer(ex, 500, 'the application failed while handling this request (see the server log)');
         this.complete(h, ex, true);
@@ -350,6 +385,7 @@ export class SpindleServer {
   /** A request left its worker (answered, failed or abandoned by the client). */
   private complete(h: WorkerHandle, ex: Exchange, failed = false): void {
     h.inFlight.delete(ex.id);
+    this.scaler?.busyChanged(h);
     const now = performance.now();
     this.core.scoreboard.requestFinished(h.slot - 1, now, { durationMs: now - ex.dispatchedAt, txBytes: ex.bytesOut, exception: failed });
     this.settle(ex);
@@ -370,6 +406,7 @@ export class SpindleServer {
       this.settle(ex);
     }
     h.inFlight.clear();
+    this.scaler?.busyChanged(h);
     this.pump();
   }
 
@@ -426,6 +463,7 @@ export class SpindleServer {
   private forceQuick = false;
 
   private async shutdown(graceful: boolean): Promise<void> {
+    this.fifo?.close();
     this.log.info({ graceful, inFlight: this.inFlightCount(), backlog: this.backlog.length }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
     for (const l of this.listeners) l.server.closeIdleConnections();
@@ -488,6 +526,27 @@ export class SpindleServer {
     }
   }
 
+  /**
+   * Manual scaling (cheaper): +N starts up to N workers in the lowest cheap slots, −N stops up to
+   * N idle workers gracefully (never below `cheaper`; stops that find every worker busy are retried
+   * at the next checks). Throws SERVER_STATE when cheaper is off.
+   */
+  scale(delta: number): ScaleResult {
+    if (!this.scaler) throw new SpindleError('SERVER_STATE', 'scale() needs adaptive scaling: set cheaper (the minimum number of workers) below processes');
+    if (!Number.isInteger(delta)) throw new SpindleError('SERVER_STATE', `scale(${String(delta)}): the delta must be a whole number of workers`);
+    return this.scaler.scale(delta);
+  }
+
+  /** The master FIFO's + and -. */
+  scaleFromFifo(delta: number): void {
+    if (!this.scaler) {
+      this.log.warn({ delta }, 'master-fifo: + and - need adaptive scaling (cheaper > 0); ignored');
+      return;
+    }
+    this.log.info({ delta }, 'master-fifo: scale requested');
+    this.scaler.scale(delta);
+  }
+
   stats(): ServerStats {
     const now = performance.now();
     return {
@@ -506,7 +565,9 @@ export class SpindleServer {
         label: h?.label ?? '',
         heapUsed: h?.heapUsed ?? 0,
         uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,
+        cheap: this.supervisor.cheap.has(i + 1),
       })),
+      cheaper: this.scaler ? this.scaler.stats() : null,
     };
   }
 }
@@ -518,7 +579,10 @@ export interface ServerStats {
   backlog: number;
   respawns: number;
   harakiris: number;
-  workers: { id: number; state: string; threadId: number; requests: number; inFlight: number; label: string; heapUsed: number; uptimeMs: number }[];
+  /** cheap: the slot is stopped by the cheaper (no worker; started again when load rises). */
+  workers: { id: number; state: string; threadId: number; requests: number; inFlight: number; label: string; heapUsed: number; uptimeMs: number; cheap: boolean }[];
+  /** Adaptive scaling, null when cheaper = 0. */
+  cheaper: CheaperStats | null;
 }
 
 /** The OS thread name: the worker's name if it fits Linux's 15 bytes, else 'spindle wN'. */

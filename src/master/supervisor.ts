@@ -8,6 +8,7 @@ import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
 import { STOP, ABORT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Exchange } from './exchange.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
+import { dumpWorkerStack } from './stack-dump.js';
 
 export interface SupervisorHost {
   log: Log;
@@ -22,6 +23,8 @@ export interface SupervisorHost {
 /** A worker that lived at least this long after a crash resets the crash streak. */
 const HEALTHY_LIFETIME_MS = 10_000;
 const MAX_BACKOFF_MS = 10_000;
+/** After a replacement failed to load, the old worker is not recycled again for this long. */
+const RECYCLE_RETRY_MS = 10_000;
 
 export class Supervisor {
   /** Current handle of each slot, index 1..processes (0 unused). */
@@ -36,6 +39,10 @@ export class Supervisor {
   shuttingDown = false;
   respawns = 0;
   harakiris = 0;
+  /** Worker threads that ended, by reason (stats, /metrics). */
+  readonly exitsByReason = new Map<ExitReason, number>();
+  /** Slots the cheaper keeps empty: not started at boot, not refilled, skipped by reload. */
+  readonly cheap = new Set<number>();
 
   constructor(
     private readonly settings: ServerSettings,
@@ -52,7 +59,7 @@ export class Supervisor {
   /** Starts every slot and waits for all apps to load; throws the first AppLoadFailure. */
   async startAll(): Promise<void> {
     const handles: WorkerHandle[] = [];
-    for (let slot = 1; slot <= this.settings.processes; slot++) handles.push(this.spawn(slot));
+    for (let slot = 1; slot <= this.settings.processes; slot++) if (!this.cheap.has(slot)) handles.push(this.spawn(slot));
     handles.forEach((h) => { this.slots[h.slot] = h; });
     try {
       await Promise.all(handles.map((h) => h.ready));
@@ -131,23 +138,33 @@ export class Supervisor {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
     this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
-    this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`);
+    this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`, this.settings.harakiriVerbose);
   }
 
   /**
    * Ends `h` at once (harakiri, evil reload): its requests are answered with `status`, the thread
    * is terminated, and a replacement starts immediately.
    */
-  kill(h: WorkerHandle, reason: string, status: number, message: string): void {
+  kill(h: WorkerHandle, reason: string, status: number, message: string, dumpStack = false): void {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
     this.host.answerInFlight(h, status, message, reason);
-    void this.terminate(h, reason);
+    h.state = 'zombie'; // no more requests; the clients are answered before any stack dump
+    h.endReason ??= reason;
     if (!this.shuttingDown) this.fill(h.slot);
+    if (!dumpStack) {
+      void this.terminate(h, reason);
+      return;
+    }
+    void dumpWorkerStack(h.threadId).then((stack) => {
+      this.host.log.error({ worker: h.slot, threadId: h.threadId, stack: stack ?? ['unavailable: the thread did not pause (stuck in native code?)'] }, 'HARAKIRI: JavaScript stack of the stuck worker');
+      return this.terminate(h, reason);
+    });
   }
 
   /** Graceful recycle: the replacement starts first; the old worker retires once it is ready. */
   recycle(h: WorkerHandle, reason: string): void {
     if (this.pending[h.slot] || this.shuttingDown || h.state !== 'ready') return;
+    if (performance.now() < h.recycleRetryAt) return; // its replacement failed to load a moment ago
     this.host.log.info({ worker: h.slot, reason, served: h.served, heapMb: mb(h.heapUsed) }, 'recycling worker');
     void this.replace(h, reason);
   }
@@ -161,6 +178,7 @@ export class Supervisor {
       this.pending[old.slot] = null;
       const detail = err instanceof AppLoadFailure ? err.detail : String(err);
       this.host.log.error({ worker: old.slot, reason, err: { message: detail, stack: detail } }, 'replacement worker failed to load the app; the old worker keeps serving');
+      old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'failed to load');
       return false;
     }
@@ -217,6 +235,8 @@ export class Supervisor {
     h.endReason = reason;
     // The slot's scoreboard entry belongs to the newest thread in it; an old one leaving after its
     // replacement started must not overwrite it.
+    const exitCode = exitReason(reason, h.lastError);
+    this.exitsByReason.set(exitCode, (this.exitsByReason.get(exitCode) ?? 0) + 1);
     const current = this.slots[h.slot];
     if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
     if (h.inFlight.size > 0) {
@@ -237,7 +257,7 @@ export class Supervisor {
 
   /** Starts a worker in an empty slot, after the crash back-off if the slot keeps crashing. */
   private fill(slot: number): void {
-    if (this.shuttingDown || this.respawnTimers.has(slot) || this.slots[slot]) return;
+    if (this.shuttingDown || this.respawnTimers.has(slot) || this.slots[slot] || this.cheap.has(slot)) return;
     const streak = this.crashStreak[slot]!;
     const delay = streak <= 1 ? 0 : Math.min(100 * 2 ** (streak - 2), MAX_BACKOFF_MS);
     if (delay > 0) this.host.log.warn({ worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
@@ -259,6 +279,46 @@ export class Supervisor {
       );
     }, delay);
     this.respawnTimers.set(slot, timer);
+  }
+
+  // ---- cheaper (driven by master/scaler.ts) ----
+
+  get isReloading(): boolean {
+    return this.reloading;
+  }
+
+  /** A replacement (recycle, reload) is being started for this slot. */
+  replacing(slot: number): boolean {
+    return this.pending[slot] !== null;
+  }
+
+  /** Cheaper: starts a worker in the cheap, empty `slot`. */
+  wake(slot: number): boolean {
+    if (this.shuttingDown || !this.cheap.has(slot) || this.slots[slot] || this.pending[slot]) return false;
+    this.cheap.delete(slot);
+    this.crashStreak[slot] = 0;
+    const h = this.spawn(slot);
+    this.slots[slot] = h;
+    h.ready.then(
+      () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, 'worker started'); this.host.pump(); },
+      (err: unknown) => {
+        const detail = err instanceof AppLoadFailure ? err.detail : String(err);
+        this.host.log.error({ worker: slot, err: { message: detail, stack: detail } }, 'a worker started by the cheaper failed to load the app; its slot stays cheap');
+        if (this.slots[slot] === h) this.slots[slot] = null;
+        if (!this.shuttingDown) this.cheap.add(slot);
+        void this.terminate(h, 'failed to load');
+      },
+    );
+    return true;
+  }
+
+  /** Cheaper: the worker of `slot` finishes its requests and exits; the slot stays empty (cheap). */
+  cheapen(slot: number): boolean {
+    const h = this.slots[slot];
+    if (this.shuttingDown || !h || h.state !== 'ready' || this.pending[slot]) return false;
+    this.cheap.add(slot);
+    this.retire(h, 'cheaper');
+    return true;
   }
 
   /**

@@ -41,6 +41,8 @@ export class WorkerHandle {
   /** Resolves when the thread has exited. */
   readonly exited: Promise<number>;
   mercyTimer?: NodeJS.Timeout;
+  /** performance.now() before which a failed recycle is not retried. */
+  recycleRetryAt = 0;
 
   constructor(
     readonly slot: number,

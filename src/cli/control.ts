@@ -1,0 +1,47 @@
+// `spindle reload` and `spindle stop`: signal a running server found through its pidfile, as
+// uWSGI's --reload/--stop do. The pidfile comes from --pidfile or from the configuration
+// (--ini, SPINDLE_PIDFILE), so `spindle reload --ini app.ini` finds the server that ini started.
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { EXIT } from '../errors.js';
+import { takeFlags, type CliIO } from './io.js';
+
+export async function signalServer(argv: string[], io: CliIO, what: 'reload' | 'stop'): Promise<number> {
+  const { rest, found } = takeFlags(argv, ['--quick', '--full']);
+  if (found.has('--full')) {
+    io.err('spindle reload --full (a process-level reload) is not supported yet; `spindle reload` replaces every worker\n');
+    return EXIT.CONFIG;
+  }
+  let pidfile: string | undefined;
+  try {
+    pidfile = loadConfig({ argv: rest, env: process.env }).config.pidfile;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`spindle ${what}: ${err.message}\n`);
+    return EXIT.CONFIG;
+  }
+  if (!pidfile) {
+    io.err(`spindle ${what}: no pidfile: give --pidfile FILE (or --ini FILE naming one); the server must run with a pidfile\n`);
+    return EXIT.CONFIG;
+  }
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidfile, 'utf8').trim());
+  } catch (err) {
+    io.err(`spindle ${what}: cannot read ${pidfile}: ${(err as Error).message}\n`);
+    return EXIT.CONFIG;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) {
+    io.err(`spindle ${what}: ${pidfile} does not hold a process id\n`);
+    return EXIT.CONFIG;
+  }
+  const signal = what === 'reload' ? 'SIGHUP' : found.has('--quick') ? 'SIGINT' : 'SIGTERM';
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    io.err(`spindle ${what}: cannot signal process ${pid} from ${pidfile}: ${(err as Error).message}\n`);
+    return EXIT.CONFIG;
+  }
+  io.out(`spindle ${what}: sent ${signal} to ${pid}\n`);
+  return EXIT.OK;
+}
