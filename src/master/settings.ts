@@ -15,6 +15,8 @@ export interface ServerSettings {
   concurrency: number;
   listeners: string[];
   chmodSocket?: number;
+  /** uwsgi-socket addresses (nginx uwsgi_pass); ':port' binds 127.0.0.1. */
+  uwsgiListeners: string[];
   pidfile?: string;
   backlogLimit: number;
   maxHeaderBytes: number;
@@ -81,6 +83,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
     dieOnTerm: bool(c, 'dieOnTerm', true),
+    uwsgiListeners: list(c, 'uwsgiSocket'),
     needApp: bool(c, 'needApp', true),
     vacuum: bool(c, 'vacuum', true),
     mercyMs: num(c, 'workerReloadMercy', 60) * 1000,

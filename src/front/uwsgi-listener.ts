@@ -1,0 +1,426 @@
+// The uwsgi protocol front (`uwsgi-socket`, alias `socket`): what nginx's `uwsgi_pass` speaks.
+//
+// Wire format (uWSGI 2.0, proto/uwsgi.c): a 4-byte header — modifier1 (u8), datasize (u16 LE),
+// modifier2 (u8) — then `datasize` bytes of vars: (u16 LE key size, key, u16 LE value size, value)*,
+// then exactly CONTENT_LENGTH bytes of body. The answer is a plain HTTP response (no uwsgi framing)
+// and the connection is closed after it, as uWSGI 2.0 does.
+//
+// Each packet becomes a real `http.IncomingMessage` + `http.ServerResponse` bound to the socket and
+// goes through the same `onRequest` as the HTTP listeners, so limits, dispatch, harakiri and logging
+// are shared. Differences from uWSGI, on purpose:
+//   - UWSGI_* request variables (UWSGI_FILE, UWSGI_SCRIPT, UWSGI_CHDIR, UWSGI_SETENV, …) are never
+//     honoured: nothing in a request loads code or changes the server (logged once when seen).
+//   - ':port' binds 127.0.0.1, not every interface (http-socket ':port' means 0.0.0.0). An explicit
+//     non-loopback host is honoured, with a warning at start-up.
+//   - A malformed packet is answered with a short HTTP 400/431 naming the problem (nginx relays it;
+//     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
+import { Server, IncomingMessage, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { parseAddress } from '../config/address.js';
+import type { Log } from '../log/logger.js';
+import { rawResponse, type Listener } from './listeners.js';
+
+export const UWSGI_HEADER_SIZE = 4;
+/** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
+export const HTTP_ON_UWSGI_DATASIZE = 21573;
+
+export interface UwsgiPacket {
+  modifier1: number;
+  modifier2: number;
+  /** Key/value pairs in wire order; keys as ASCII, values as latin1 (byte-preserving, like node:http). */
+  vars: [string, string][];
+  /** Bytes of header + vars: where the body starts. */
+  size: number;
+}
+
+export type ParseResult =
+  | { kind: 'more' }
+  | { kind: 'ok'; packet: UwsgiPacket }
+  | { kind: 'error'; status: 400 | 431; reason: string };
+
+/**
+ * Parses the head of a uwsgi request (header + vars) from the start of `buf`. `maxSize` is
+ * buffer-size: the vars block may not be larger (uWSGI: "invalid request block size").
+ * Returns 'more' until the whole vars block is in; never throws.
+ */
+export function parseUwsgiPacket(buf: Buffer, maxSize: number): ParseResult {
+  if (buf.length < UWSGI_HEADER_SIZE) return { kind: 'more' };
+  const modifier1 = buf[0]!;
+  const datasize = buf.readUInt16LE(1);
+  const modifier2 = buf[3]!;
+  if (looksLikeHttp(buf)) return httpOnUwsgi(buf);
+  if (datasize > maxSize) {
+    return { kind: 'error', status: 431, reason: `invalid request block size: ${datasize} (max ${maxSize}): the uwsgi vars block is larger than buffer-size; raise buffer-size` };
+  }
+  if (modifier1 !== 0) {
+    return { kind: 'error', status: 400, reason: `unavailable modifier requested: ${modifier1} (Spindle serves modifier1 0, nginx's default; check uwsgi_modifier1)` };
+  }
+  const size = UWSGI_HEADER_SIZE + datasize;
+  if (buf.length < size) return { kind: 'more' };
+  const vars: [string, string][] = [];
+  let at = UWSGI_HEADER_SIZE;
+  while (at < size) {
+    if (at + 2 > size) return truncated(at - UWSGI_HEADER_SIZE, 'a key size');
+    const keyLen = buf.readUInt16LE(at);
+    at += 2;
+    if (keyLen === 0) return { kind: 'error', status: 400, reason: 'uwsgi key cannot be null (an empty variable name in the vars block)' };
+    if (at + keyLen > size) return truncated(at - UWSGI_HEADER_SIZE, `a key of ${keyLen} bytes`);
+    const key = buf.toString('latin1', at, at + keyLen);
+    at += keyLen;
+    if (at + 2 > size) return truncated(at - UWSGI_HEADER_SIZE, `the value size of ${key}`);
+    const valLen = buf.readUInt16LE(at);
+    at += 2;
+    if (at + valLen > size) return truncated(at - UWSGI_HEADER_SIZE, `the ${valLen}-byte value of ${key}`);
+    vars.push([key, buf.toString('latin1', at, at + valLen)]);
+    at += valLen;
+  }
+  return { kind: 'ok', packet: { modifier1, modifier2, vars, size } };
+}
+
+function truncated(offset: number, what: string): ParseResult {
+  return { kind: 'error', status: 400, reason: `invalid uwsgi request (current strsize: ${offset}): the vars block ends inside ${what}` };
+}
+
+/** A real packet starts with modifier1 (0 for requests), never with an HTTP method's letters. */
+const HTTP_START = /^(?:GET |HEAD|POST|PUT |DELE|OPTI|PATC|CONN|TRAC|PRI )/;
+
+function looksLikeHttp(buf: Buffer): boolean {
+  return HTTP_START.test(buf.toString('latin1', 0, UWSGI_HEADER_SIZE));
+}
+
+function httpOnUwsgi(buf: Buffer): ParseResult {
+  const datasize = buf.readUInt16LE(1);
+  return {
+    kind: 'error', status: 400,
+    reason: `an HTTP request was sent to a uwsgi socket (datasize ${datasize}): point HTTP clients at http-socket, or put nginx with uwsgi_pass in front`,
+  };
+}
+
+/** The request as the master sees it, built from the vars. */
+export interface UwsgiRequestHead {
+  method: string;
+  url: string;
+  httpVersion: string;
+  /** Flat [name, value, …] pairs, lower-case names, as IncomingMessage.rawHeaders. */
+  rawHeaders: string[];
+  contentLength: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  /** UWSGI_* variables present (never honoured). */
+  ignored: string[];
+}
+
+/** Body framing on a uwsgi socket is CONTENT_LENGTH; a forwarded client framing header would lie. */
+const DROPPED_HEADERS = new Set(['transfer-encoding', 'content-length', 'content-type']);
+
+/** Maps the CGI-style vars to a request head; an error text when they cannot make a request. */
+export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { error: string } {
+  const cgi = new Map<string, string>();
+  const rawHeaders: string[] = [];
+  const ignored: string[] = [];
+  let hasHost = false;
+  for (const [key, value] of vars) {
+    if (key.startsWith('HTTP_')) {
+      const name = key.slice(5).toLowerCase().replaceAll('_', '-');
+      if (name === '' || DROPPED_HEADERS.has(name)) continue;
+      if (name === 'host') hasHost = true;
+      rawHeaders.push(name, value);
+    } else if (key.startsWith('UWSGI_')) {
+      ignored.push(key);
+    } else if (!cgi.has(key)) {
+      cgi.set(key, value);
+    }
+  }
+  const lengthText = (cgi.get('CONTENT_LENGTH') ?? '').trim();
+  if (lengthText !== '' && !/^\d{1,15}$/.test(lengthText)) return { error: `invalid CONTENT_LENGTH '${lengthText.slice(0, 40)}'` };
+  const contentLength = lengthText === '' ? 0 : Number(lengthText);
+  const contentType = cgi.get('CONTENT_TYPE') ?? '';
+  if (contentType !== '') rawHeaders.push('content-type', contentType);
+  if (lengthText !== '') rawHeaders.push('content-length', String(contentLength));
+  if (!hasHost && cgi.get('SERVER_NAME')) {
+    const port = cgi.get('SERVER_PORT');
+    rawHeaders.push('host', port && port !== '80' ? `${cgi.get('SERVER_NAME')}:${port}` : cgi.get('SERVER_NAME')!);
+  }
+  let url = cgi.get('REQUEST_URI') ?? '';
+  if (url === '') {
+    const path = cgi.get('PATH_INFO') || '/';
+    const qs = cgi.get('QUERY_STRING') ?? '';
+    url = qs ? `${path}?${qs}` : path;
+  }
+  const protocol = /^HTTP\/(\d)\.(\d)$/.exec(cgi.get('SERVER_PROTOCOL') ?? '');
+  const port = Number(cgi.get('REMOTE_PORT'));
+  return {
+    method: (cgi.get('REQUEST_METHOD') || 'GET').toUpperCase(),
+    url,
+    httpVersion: protocol ? `${protocol[1]}.${protocol[2]}` : '1.0',
+    rawHeaders,
+    contentLength,
+    remoteAddress: cgi.get('REMOTE_ADDR') || undefined,
+    remotePort: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined,
+    ignored,
+  };
+}
+
+/** Builds a uwsgi request packet (tests, tools). */
+export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: number; modifier2?: number } = {}): Buffer {
+  const parts: Buffer[] = [];
+  for (const [k, v] of vars) {
+    const kb = Buffer.from(k, 'latin1');
+    const vb = Buffer.from(v, 'latin1');
+    const head = Buffer.alloc(2);
+    head.writeUInt16LE(kb.length);
+    const vhead = Buffer.alloc(2);
+    vhead.writeUInt16LE(vb.length);
+    parts.push(head, kb, vhead, vb);
+  }
+  const data = Buffer.concat(parts);
+  if (data.length > 65535) throw new RangeError(`the vars block (${data.length} bytes) does not fit a uwsgi packet (max 65535)`);
+  const header = Buffer.alloc(UWSGI_HEADER_SIZE);
+  header[0] = opts.modifier1 ?? 0;
+  header.writeUInt16LE(data.length, 1);
+  header[3] = opts.modifier2 ?? 0;
+  return Buffer.concat([header, data]);
+}
+
+// ---- the listener ------------------------------------------------------------------------------
+
+export interface UwsgiListenerOptions {
+  maxHeaderBytes: number;
+  socketTimeoutMs: number;
+  chmodSocket?: number;
+  log: Log;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  isBusy: (socket: Socket) => boolean;
+}
+
+interface Conn {
+  socket: Socket;
+  req?: IncomingMessage;
+  res?: ServerResponse;
+  bodyDone: boolean;
+  /** Answered early: the rest of the body is read and thrown away before closing. */
+  draining?: boolean;
+  /** Body bytes still expected. */
+  missing?: () => number;
+}
+
+/**
+ * An http.Server whose connections speak uwsgi instead of HTTP/1.1: the 'connection' handler is
+ * replaced, and close()/closeIdleConnections()/closeAllConnections() act on our own connections,
+ * so the master closes it exactly like an HTTP listener.
+ */
+export class UwsgiServer extends Server {
+  private readonly conns = new Set<Conn>();
+  private warnedUwsgiVars = false;
+
+  constructor(private readonly opts: UwsgiListenerOptions) {
+    super();
+    this.removeAllListeners('connection');
+    this.on('connection', (socket: Socket) => this.onConnection(socket));
+  }
+
+  override closeIdleConnections(): void {
+    for (const c of this.conns) if (!c.req) c.socket.destroy();
+  }
+
+  override closeAllConnections(): void {
+    for (const c of this.conns) c.socket.destroy();
+  }
+
+  private onConnection(socket: Socket): void {
+    const conn: Conn = { socket, bodyDone: false };
+    this.conns.add(conn);
+    socket.on('error', () => { /* ECONNRESET and friends: 'close' follows */ });
+    socket.on('close', () => {
+      this.conns.delete(conn);
+      if (conn.req && !conn.bodyDone) conn.req.destroy();
+    });
+    socket.setTimeout(this.opts.socketTimeoutMs, () => this.onTimeout(conn));
+    // nginx never half-closes a uwsgi connection: an end from the peer means it is gone (client
+    // abort). Destroying the socket closes the response, which tells the worker to abort.
+    socket.on('end', () => {
+      const { req, res } = conn;
+      if (req && !conn.bodyDone && !conn.draining) {
+        this.opts.log.warn({ client: socket.remoteAddress, missing: conn.missing?.() }, 'uwsgi peer closed the connection before the whole body arrived');
+        req.destroy();
+      }
+      if (!res?.writableFinished) socket.destroy();
+    });
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const r = parseUwsgiPacket(buf, this.opts.maxHeaderBytes);
+      if (r.kind === 'more') return;
+      socket.off('data', onData);
+      if (r.kind === 'error') {
+        this.reject(socket, r.status, r.reason);
+        return;
+      }
+      socket.pause();
+      this.begin(conn, r.packet, buf.subarray(r.packet.size));
+    };
+    socket.on('data', onData);
+  }
+
+  private reject(socket: Socket, status: 400 | 431, reason: string): void {
+    this.opts.log.error({ status, client: socket.remoteAddress ?? 'unix', reason }, 'bad uwsgi request: connection closed');
+    socket.removeAllListeners('data');
+    socket.on('data', () => { /* drain until closed */ });
+    socket.end(rawResponse(status, reason));
+    socket.destroySoon();
+  }
+
+  private begin(conn: Conn, packet: UwsgiPacket, rest: Buffer): void {
+    const { socket } = conn;
+    const head = requestFromVars(packet.vars);
+    if ('error' in head) {
+      this.reject(socket, 400, head.error);
+      return;
+    }
+    if (head.ignored.length && !this.warnedUwsgiVars) {
+      this.warnedUwsgiVars = true;
+      this.opts.log.warn({ vars: head.ignored }, 'uwsgi request variables UWSGI_* are ignored: Spindle never loads code or changes settings from a request (logged once)');
+    }
+    // One request per connection: the peer nginx names is the client.
+    if (head.remoteAddress !== undefined) Object.defineProperty(socket, 'remoteAddress', { value: head.remoteAddress, configurable: true });
+    if (head.remotePort !== undefined) Object.defineProperty(socket, 'remotePort', { value: head.remotePort, configurable: true });
+
+    const req = new IncomingMessage(socket);
+    req.method = head.method;
+    req.url = head.url;
+    req.httpVersion = head.httpVersion;
+    req.httpVersionMajor = Number(head.httpVersion[0]);
+    req.httpVersionMinor = Number(head.httpVersion[2]);
+    setHeaders(req, head.rawHeaders);
+    const res = new ServerResponse(req);
+    // Close-delimited response, then close: what uWSGI 2.0 does and nginx expects from uwsgi.
+    res.shouldKeepAlive = false;
+    res.useChunkedEncodingByDefault = false;
+    res.assignSocket(socket);
+    res.on('finish', () => socket.end());
+    conn.req = req;
+    conn.res = res;
+
+    let remaining = head.contentLength;
+    // A request answered before its body was read (413 for limit-post) must still read the body:
+    // nginx is sending it, and closing on it makes nginx answer 502 instead of relaying our answer
+    // (uWSGI's "you must read the body" rule). The master closes with destroySoon(); here that
+    // means: discard the rest of the body (bounded by socket-timeout), then close.
+    const destroySoon = socket.destroySoon.bind(socket);
+    socket.destroySoon = () => {
+      if (conn.bodyDone) { destroySoon(); return; }
+      conn.draining = true;
+      socket.end();
+      socket.resume();
+    };
+    const feed = (chunk: Buffer) => {
+      if (conn.bodyDone) return; // bytes beyond CONTENT_LENGTH are ignored
+      const part = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
+      remaining -= part.length;
+      if (part.length && !conn.draining && !req.push(part)) socket.pause(); // resumed by req._read
+      if (remaining === 0) {
+        conn.bodyDone = true;
+        req.complete = true;
+        req.push(null);
+        if (conn.draining) destroySoon();
+      }
+    };
+    if (remaining === 0) feed(Buffer.alloc(0));
+    else if (rest.length) feed(rest);
+    // Keep reading after the body too, so that a peer that goes away (nginx on client abort) is seen.
+    socket.on('data', feed);
+    conn.missing = () => remaining;
+    this.emit('request', req, res);
+    socket.resume();
+  }
+
+  private onTimeout(conn: Conn): void {
+    const { socket, res } = conn;
+    if (this.opts.isBusy(socket)) return;
+    if (!conn.req) {
+      this.opts.log.warn({ client: socket.remoteAddress ?? 'unix' }, 'uwsgi request head not received within socket-timeout: connection closed');
+      socket.destroy();
+      return;
+    }
+    if (res && !conn.bodyDone && !res.headersSent && !res.writableEnded) {
+      const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
+      res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    socket.destroy();
+  }
+}
+
+/** Headers with node:http's own merging rules (set-cookie arrays, ', ' joins, duplicates dropped). */
+function setHeaders(req: IncomingMessage, raw: string[]): void {
+  const internal = req as IncomingMessage & { _addHeaderLines?: (h: string[], n: number) => void };
+  if (typeof internal._addHeaderLines === 'function') {
+    internal._addHeaderLines(raw, raw.length);
+    return;
+  }
+  req.rawHeaders = raw;
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const prev = headers[name];
+    if (name === 'set-cookie') headers[name] = [...((prev as string[] | undefined) ?? []), value];
+    else headers[name] = prev === undefined ? value : `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  req.headers = headers;
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+/** Opens one uwsgi-socket: `:port` means 127.0.0.1 here (see the file comment). */
+export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions): Promise<Listener> {
+  const text = spec.trim();
+  const addr = parseAddress(text.startsWith(':') ? `127.0.0.1${text}` : text);
+  const server = new UwsgiServer(opts);
+  server.on('request', opts.onRequest);
+  if (addr.kind === 'unix') {
+    await removeStaleSocket(addr.path);
+    await listen(server, { path: addr.path });
+    if (opts.chmodSocket !== undefined) chmodSync(addr.path, opts.chmodSocket);
+    return { server, spec, url: `uwsgi+unix:${addr.path}`, unixPath: addr.path, unixIno: lstatSync(addr.path).ino };
+  }
+  if (!isLoopback(addr.host)) {
+    opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
+  }
+  await listen(server, { host: addr.host, port: addr.port });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return { server, spec, url: `uwsgi://${host}:${port}`, host: addr.host, port };
+}
+
+function listen(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ ...where, backlog: 511 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path} is in use by another server`);
+  unlinkSync(path);
+}
