@@ -33,3 +33,19 @@ export function parseAddress(s: string): ParsedAddress {
   // ':port' means every interface, as in uWSGI. 0 = an ephemeral port (tests use it).
   return { kind: 'tcp', host: host === '' ? '0.0.0.0' : host, port };
 }
+
+/**
+ * Is this address reachable only from this machine? UNIX paths, 127.0.0.0/8, ::1 and `localhost`
+ * are; `:port` (every interface), other IPs and host names (they may resolve anywhere) are not.
+ */
+export function isLocalOnlyAddress(s: string): boolean {
+  let a: ParsedAddress;
+  try {
+    a = parseAddress(s);
+  } catch {
+    return false;
+  }
+  if (a.kind === 'unix') return true;
+  const h = a.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

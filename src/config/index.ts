@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseArgv } from './argv.js';
+import { isLocalOnlyAddress } from './address.js';
 import { checkCache2Names } from './cache2.js';
 import { ConfigError, type ConfigProblem, type Origin } from './errors.js';
 import { parseIni } from './ini.js';
@@ -407,7 +408,10 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
   if (c.chmodSocket !== undefined && ![...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/'))) {
     warnings.push(`chmod-socket (${formatOrigin(origins['chmodSocket'])}) has no effect: no UNIX socket is configured`);
   }
-  for (const k of ['stats-http', 'stats-minified'] as const) {
+  if (typeof c.stats === 'string' && !c.statsPublic && !isLocalOnlyAddress(c.stats)) {
+    conflict('stats', 'stats', `stats = ${c.stats}${at('stats')} is not a loopback address or UNIX path: the stats show request URLs, headers and internals to anyone who connects; bind it to 127.0.0.1:PORT, or set stats-public = true to expose it on purpose`);
+  }
+  for (const k of ['stats-http', 'stats-minified', 'stats-public'] as const) {
     if (explicit.has(k) && c.stats === undefined) warnings.push(`${k} (${formatOrigin(origins[camelCase(k)])}) has no effect without stats`);
   }
 }

@@ -43,6 +43,8 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   process.on('SIGINT', () => stop(false, 'SIGINT'));
   process.on('SIGQUIT', () => stop(false, 'SIGQUIT'));
   process.on('SIGHUP', onHup);
+  // uWSGI: SIGUSR1 prints the stats. (A listener also keeps Node from opening the inspector on it.)
+  process.on('SIGUSR1', () => { log.info({ stats: server.statsDocument() }, 'stats'); });
 
   try {
     await server.start();

@@ -12,6 +12,8 @@ import { Backlog } from './backlog.js';
 import { answer, cleanHeaders, type Exchange } from './exchange.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
+import { RequestObserver, buildStats, type ServerObservation, type StatsDocument } from './stats.js';
+import { StatsServer } from './stats-server.js';
 import { Scaler, type ScaleResult, type CheaperStats } from './scaler.js';
 import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
@@ -48,6 +50,9 @@ export class SpindleServer {
   private pidfileWritten = false;
   private readonly startedAt = Date.now();
   requestsTotal = 0;
+  /** Status classes, latency histogram and percentiles of finished requests (stats, /metrics). */
+  readonly observer = new RequestObserver();
+  private statsServer: StatsServer | null = null;
   /** Adaptive worker count (cheaper); null when cheaper = 0. */
   readonly scaler: Scaler | null = null;
   private fifo: MasterFifo | null = null;
@@ -150,13 +155,22 @@ export class SpindleServer {
         throw err;
       }
     }
+    if (this.settings.stats) {
+      try {
+        this.statsServer = new StatsServer(this, { ...this.settings.stats, log: this.log });
+        await this.statsServer.listen();
+      } catch (err) {
+        await this.close({ graceful: false });
+        throw new SpindleError('SERVER_STATE', `cannot serve stats on ${this.settings.stats.address}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     let ticks = 0;
     this.tickTimer = setInterval(() => {
       this.supervisor.tick();
-      this.scaler?.tick();
+      if (!this.closing) this.scaler?.tick();
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
-    this.log.info({ addresses: this.addresses, workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
+    this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
   // ---- requests in -------------------------------------------------------------------------
@@ -225,6 +239,13 @@ export class SpindleServer {
       this.logRequest(ex);
       return;
     }
+    if (this.supervisor.shuttingDown) {
+      // A keep-alive client sent one more request after the workers began to stop.
+      res.shouldKeepAlive = false;
+      answer(ex, 503, 'the server is shutting down', ['retry-after', '1']);
+      this.logRequest(ex);
+      return;
+    }
     this.busySockets.add(req.socket);
     const h = this.pickWorker();
     if (h) this.send(h, ex);
@@ -233,6 +254,7 @@ export class SpindleServer {
   }
 
   private overloaded(ex: Exchange): void {
+    this.observer.backlogFull();
     answer(ex, 503, `all workers are busy and the backlog is full (listen = ${this.settings.backlogLimit})`, ['retry-after', '1']);
     this.settle(ex);
   }
@@ -411,6 +433,7 @@ export class SpindleServer {
   }
 
   private logRequest(ex: Exchange): void {
+    this.observer.observe(ex.status, performance.now() - ex.receivedAt);
     if (ex.note === 'client-gone' && !ex.status) return;
     const s = this.settings;
     const ms = performance.now() - ex.receivedAt;
@@ -492,6 +515,7 @@ export class SpindleServer {
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
+    await this.statsServer?.close();
     this.vacuum();
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
   }
@@ -545,6 +569,25 @@ export class SpindleServer {
     }
     this.log.info({ delta }, 'master-fifo: scale requested');
     this.scaler.scale(delta);
+  }
+
+  /** The facts the stats document is built from (src/master/stats.ts). */
+  observation(): ServerObservation {
+    return {
+      backlog: this.backlog.length,
+      backlogLimit: this.settings.backlogLimit,
+      listeners: this.listeners.map((l) => ({ spec: l.spec, url: l.url })),
+      serving: this.tickTimer !== undefined,
+      shuttingDown: this.closing !== null,
+      appError: this.appError,
+      startedAt: this.startedAt,
+      requestsTotal: this.requestsTotal,
+    };
+  }
+
+  /** The uWSGI-compatible stats document (what `stats ADDR` serves and SIGUSR1 logs). */
+  statsDocument(): StatsDocument {
+    return buildStats(this);
   }
 
   stats(): ServerStats {

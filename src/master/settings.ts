@@ -44,6 +44,8 @@ export interface ServerSettings {
   logSlowMs: number;
   logLevel: string;
   logFormat: string;
+  /** The stats server (stats, stats-http, stats-minified, stats-public); undefined when off. */
+  stats?: { address: string; http: boolean; minified: boolean; public: boolean };
   /** The shared-memory core (caches, locks, counters); worker and mule slot counts are set by the server. */
   shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
 }
@@ -105,6 +107,12 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     logSlowMs: num(c, 'logSlow', 0),
     logLevel: str(c, 'logLevel') ?? 'info',
     logFormat: str(c, 'logFormat') ?? 'auto',
+    stats: str(c, 'stats') ? {
+      address: str(c, 'stats')!.includes('/') ? resolve(cwd, str(c, 'stats')!) : str(c, 'stats')!,
+      http: bool(c, 'statsHttp', false),
+      minified: bool(c, 'statsMinified', false),
+      public: bool(c, 'statsPublic', false),
+    } : undefined,
     shm: {
       caches: (Array.isArray(c.cache2) ? (c.cache2 as Record<string, string>[]) : []).map(parseCacheSpec),
       locks: num(c, 'locks', 0),

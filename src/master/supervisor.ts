@@ -235,8 +235,8 @@ export class Supervisor {
     h.endReason = reason;
     // The slot's scoreboard entry belongs to the newest thread in it; an old one leaving after its
     // replacement started must not overwrite it.
-    const exitCode = exitReason(reason, h.lastError);
-    this.exitsByReason.set(exitCode, (this.exitsByReason.get(exitCode) ?? 0) + 1);
+    const ended = exitReason(reason, h.lastError);
+    this.exitsByReason.set(ended, (this.exitsByReason.get(ended) ?? 0) + 1);
     const current = this.slots[h.slot];
     if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
     if (h.inFlight.size > 0) {
