@@ -1,6 +1,7 @@
 // The package's public API: programmatic embedding (start) and the runtime API apps import.
 export { SpindleError, ERROR_CODES, EXIT } from './errors.js';
 export { start, type StartOptions, type RunningServer } from './master/start.js';
+export type { ScaleResult } from './master/scaler.js';
 export { workerId, setProcname, getProcname, setHarakiri } from './api/context.js';
 export { cache, type Cache, type CacheStats, type SetOptions, type CacheKey } from './api/cache.js';
 export { lock, unlock, lockAsync, tryLock, isLocked, withLock, withLockAsync, listLocks, type LockResult, type LockInfo } from './api/lock.js';

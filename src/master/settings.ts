@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCacheSpec } from '../shm/cache-spec.js';
 import type { CoreSpec } from '../shm/layout.js';
+import type { AlgoName, CheaperOptions } from '../cheaper/types.js';
 
 export interface ServerSettings {
   appPath: string;
@@ -37,6 +38,10 @@ export interface ServerSettings {
   reloadOnHeapBytes: number;
   evilReloadOnHeapBytes: number;
   heapLimitMb: number;
+  /** Adaptive worker count (cheaper > 0); null when off. */
+  cheaper: CheaperOptions | null;
+  /** uWSGI master FIFO: single-byte commands (+ - r c q Q); undefined when off. */
+  masterFifo?: string;
   names: { master: string; worker: (id: number) => string };
   logRequests: boolean;
   log4xx: boolean;
@@ -100,6 +105,8 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     reloadOnHeapBytes: num(c, 'reloadOnRss', 2048) * MB,
     evilReloadOnHeapBytes: num(c, 'evilReloadOnRss', 0) * MB,
     heapLimitMb: num(c, 'workerHeapLimit', 4096),
+    cheaper: cheaperOptions(c, num(c, 'processes', availableParallelism())),
+    masterFifo: str(c, 'masterFifo') ? resolve(cwd, str(c, 'masterFifo')!) : undefined,
     names: processNames(c),
     logRequests: !bool(c, 'disableLogging', true),
     log4xx: bool(c, 'log4xx', true),
@@ -136,5 +143,31 @@ function processNames(c: Config): ServerSettings['names'] {
   return {
     master: auto ? wrap(master ?? every ?? 'spindle master') : '',
     worker: (id) => wrap(every ?? `spindle worker ${id}`),
+  };
+}
+
+/** The cheaper options in runtime units; null when cheaper = 0 (a fixed pool of processes). */
+function cheaperOptions(c: Config, processes: number): CheaperOptions | null {
+  const min = num(c, 'cheaper', 0);
+  if (min <= 0) return null;
+  return {
+    algo: (str(c, 'cheaperAlgo') ?? 'busyness') as AlgoName,
+    min,
+    processes,
+    initial: num(c, 'cheaperInitial', min),
+    step: num(c, 'cheaperStep', 1),
+    overload: num(c, 'cheaperOverload', 3),
+    checkIntervalMs: 1000,
+    busyness: {
+      min: num(c, 'cheaperBusynessMin', 25),
+      max: num(c, 'cheaperBusynessMax', 50),
+      multiplier: num(c, 'cheaperBusynessMultiplier', 10),
+      penalty: num(c, 'cheaperBusynessPenalty', 2),
+      backlogAlert: num(c, 'cheaperBusynessBacklogAlert', 33),
+      backlogStep: num(c, 'cheaperBusynessBacklogStep', 1),
+      backlogMultiplier: num(c, 'cheaperBusynessBacklogMultiplier', 3),
+      backlogNonzeroMs: num(c, 'cheaperBusynessBacklogNonzero', 60) * 1000,
+      verbose: bool(c, 'cheaperBusynessVerbose', false),
+    },
   };
 }

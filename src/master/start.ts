@@ -4,6 +4,7 @@ import { loadConfig, type SpindleConfig } from '../config/index.js';
 import { SpindleError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { SpindleServer, type ServerStats } from './server.js';
+import type { ScaleResult } from './scaler.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
 
@@ -16,6 +17,12 @@ export interface RunningServer {
   stats(): ServerStats;
   /** Chain reload; resolves false when the new code does not load (the old workers keep serving). */
   reload(): Promise<boolean>;
+  /**
+   * Adaptive scaling by hand (needs cheaper > 0): +N starts up to N workers in the lowest cheap
+   * slots, −N gracefully stops up to N idle workers, never below cheaper nor above processes.
+   * Stops that find every worker busy are retried at the next checks (`owed`).
+   */
+  scale(delta: number): ScaleResult;
   /** Graceful by default: in-flight requests finish (within worker-reload-mercy). */
   close(opts?: { graceful?: boolean }): Promise<void>;
 }
@@ -41,6 +48,7 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
     get addresses() { return server.addresses; },
     stats: () => server.stats(),
     reload: () => server.reload(),
+    scale: (delta) => server.scale(delta),
     close: (opts = {}) => server.close({ graceful: opts.graceful ?? true }),
   };
 }

@@ -1,0 +1,167 @@
+// Cheaper in the master: measures each slot's busy time exactly (the master dispatches every
+// request and sees every response), builds snapshots for the pure algorithms in src/cheaper,
+// and applies their decisions through the supervisor: spawn into the lowest cheap slots, stop a
+// victim gracefully (it finishes its requests; its slot stays cheap and is not refilled).
+//
+// Busy time: a slot is busy while at least one request is in flight on a worker of that slot
+// (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency; during
+// a recycle the retiring and the new worker of a slot count together). The counter is read
+// continuously: an in-progress request contributes its elapsed time up to the moment of reading.
+import { performance } from 'node:perf_hooks';
+import type { Log } from '../log/logger.js';
+import { Cheaper } from '../cheaper/cheaper.js';
+import { Busyness } from '../cheaper/busyness.js';
+import type { CheaperOptions, Decision, LogRecord, SlotView, Snapshot } from '../cheaper/types.js';
+import type { Supervisor } from './supervisor.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+export interface ScaleResult {
+  /** Slots a worker was started in. */
+  started: number[];
+  /** Slots whose worker is stopping (gracefully). */
+  stopped: number[];
+  /** Stops still owed because every worker was busy (retried at each check). */
+  owed: number;
+  /** Active workers after this call. */
+  active: number;
+}
+
+export interface CheaperStats {
+  algo: string;
+  /** cheaper: the minimum */
+  min: number;
+  /** processes: the maximum */
+  max: number;
+  /** Workers running (not cheap). */
+  active: number;
+  /** Workers started / stopped by the cheaper since start. */
+  spawns: number;
+  cheaps: number;
+  /** Stops owed because every worker was busy. */
+  owed: number;
+  /** busyness: average of the last window (%), -1 before the first; undefined for other algorithms. */
+  busyness?: number;
+  /** busyness: current multiplier and emergency workers. */
+  multiplier?: number;
+  emergency?: number;
+}
+
+export class Scaler {
+  readonly cheaper: Cheaper;
+  private readonly busyCount: number[];
+  private readonly busySince: number[];
+  private readonly busyTotal: number[];
+  private readonly busyHandles = new WeakSet<WorkerHandle>();
+  private lastCheck = Number.NEGATIVE_INFINITY;
+  spawns = 0;
+  cheaps = 0;
+
+  constructor(
+    readonly opts: CheaperOptions,
+    private readonly supervisor: Supervisor,
+    private readonly log: Log,
+    private readonly backlog: () => number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.cheaper = new Cheaper(opts);
+    const n = opts.processes + 1;
+    this.busyCount = new Array<number>(n).fill(0);
+    this.busySince = new Array<number>(n).fill(0);
+    this.busyTotal = new Array<number>(n).fill(0);
+    for (let slot = opts.initial + 1; slot <= opts.processes; slot++) supervisor.cheap.add(slot);
+    log.info({ algo: opts.algo, cheaper: opts.min, initial: opts.initial, processes: opts.processes, step: opts.step, overload: opts.overload }, 'cheaper: adaptive worker count on');
+  }
+
+  /** Call after every change of `h.inFlight` (dispatch, response, answered on worker loss). */
+  busyChanged(h: WorkerHandle): void {
+    const busy = h.inFlight.size > 0;
+    if (busy === this.busyHandles.has(h)) return;
+    const slot = h.slot;
+    const now = this.clock();
+    if (busy) {
+      this.busyHandles.add(h);
+      if (this.busyCount[slot]!++ === 0) this.busySince[slot] = now;
+    } else {
+      this.busyHandles.delete(h);
+      if (--this.busyCount[slot]! === 0) this.busyTotal[slot]! += now - this.busySince[slot]!;
+    }
+  }
+
+  /** Cumulative busy milliseconds of `slot`, including running requests up to `now`. */
+  busyMs(slot: number, now = this.clock()): number {
+    return this.busyTotal[slot]! + (this.busyCount[slot]! > 0 ? now - this.busySince[slot]! : 0);
+  }
+
+  isCheap(slot: number): boolean {
+    return this.supervisor.cheap.has(slot);
+  }
+
+  snapshot(now = this.clock()): Snapshot {
+    const active: SlotView[] = [];
+    const free: number[] = [];
+    const sup = this.supervisor;
+    for (let slot = 1; slot <= this.opts.processes; slot++) {
+      const h = sup.slots[slot];
+      if (h) {
+        active.push({
+          id: slot,
+          busy: h.inFlight.size > 0,
+          busyMs: this.busyMs(slot, now),
+          spawnedAt: h.spawnedAt,
+          stoppable: h.state === 'ready' && !sup.replacing(slot),
+        });
+      } else if (sup.cheap.has(slot)) {
+        free.push(slot);
+      }
+    }
+    return { active, free, backlog: this.backlog() };
+  }
+
+  /** From the master's 100 ms cycle: one cheaper check per check interval (1 s). */
+  tick(now = this.clock()): void {
+    if (now - this.lastCheck < this.opts.checkIntervalMs) return;
+    if (this.supervisor.shuttingDown || this.supervisor.isReloading) return;
+    this.lastCheck = now;
+    this.apply(this.cheaper.check(this.snapshot(now), now));
+  }
+
+  /** Manual scaling: +N / −N workers, within cheaper..processes. */
+  scale(delta: number): ScaleResult {
+    if (this.supervisor.shuttingDown) return { started: [], stopped: [], owed: 0, active: this.activeCount() };
+    const d = this.cheaper.scale(this.snapshot(), delta);
+    const { started, stopped } = this.apply(d);
+    return { started, stopped, owed: d.deferred, active: this.activeCount() };
+  }
+
+  stats(): CheaperStats {
+    const a = this.cheaper.algorithm;
+    return {
+      algo: a.name, min: this.opts.min, max: this.opts.processes, active: this.activeCount(),
+      spawns: this.spawns, cheaps: this.cheaps, owed: this.cheaper.pending < 0 ? -this.cheaper.pending : 0,
+      ...(a instanceof Busyness ? { busyness: a.lastAverage, multiplier: a.multiplier, emergency: a.emergency } : {}),
+    };
+  }
+
+  private activeCount(): number {
+    let n = 0;
+    for (let slot = 1; slot <= this.opts.processes; slot++) if (this.supervisor.slots[slot]) n++;
+    return n;
+  }
+
+  private apply(d: Decision): { started: number[]; stopped: number[] } {
+    for (const r of d.records) this.write(r);
+    const started: number[] = [];
+    const stopped: number[] = [];
+    for (const slot of d.spawn) if (this.supervisor.wake(slot)) started.push(slot);
+    for (const slot of d.cheap) if (this.supervisor.cheapen(slot)) stopped.push(slot);
+    this.spawns += started.length;
+    this.cheaps += stopped.length;
+    return { started, stopped };
+  }
+
+  private write(r: LogRecord): void {
+    if (r.verbose && !this.opts.busyness.verbose) return;
+    if (r.level === 'warn') this.log.warn({ ...r.fields }, r.msg);
+    else this.log.info({ ...r.fields }, r.msg);
+  }
+}
