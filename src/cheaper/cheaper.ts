@@ -79,7 +79,7 @@ export class Cheaper {
       return { spawn, cheap: [], reason: spawn.length ? reason : '', deferred: 0, records };
     }
     if (delta < 0) {
-      let want = Math.min(-delta, maxStops);
+      let want = -delta;
       const room = Math.max(0, active - this.opts.min);
       if (want > room) {
         if (!room) records.push({ verbose: true, level: 'info', msg: 'cheaper: already at the minimum (cheaper)', fields: { active, cheaper: this.opts.min } });
@@ -87,7 +87,7 @@ export class Cheaper {
       }
       const cheap: number[] = [];
       const candidates = [...s.active];
-      while (cheap.length < want) {
+      while (cheap.length < Math.min(want, maxStops)) {
         const v = pickVictim(candidates);
         if (!v) break;
         cheap.push(v.id);
@@ -96,7 +96,7 @@ export class Cheaper {
       const short = want - cheap.length;
       if (short > 0) {
         this.pending -= short;
-        records.push({ verbose: true, level: 'info', msg: 'cheaper: every worker is busy; the stop is retried at the next check', fields: { owed: short, active } });
+        records.push({ verbose: true, level: 'info', msg: 'cheaper: stops owed (every other worker busy, or one stop per check); retried at the next check', fields: { owed: short, active } });
       }
       if (cheap.length) {
         records.push({ verbose: false, level: 'info', msg: 'cheaper: stopping workers', fields: { slots: cheap, reason, active, toActive: active - cheap.length, backlog: s.backlog } });
