@@ -68,7 +68,7 @@ function isSyntaxError(err: unknown): boolean {
   // SyntaxError the module threw while running (JSON.parse at import time) starts in its code.
   const frame = /\n\s+at ([^\n]*)/.exec(err.stack ?? '');
   if (!frame) return true;
-  return /\b(wrapSafe|compileSourceTextModule|internalCompileFunction|compileFunction|ModuleJob\._instantiate|ModuleJob\._link)\b/.test(frame[1]!);
+  return /\b(wrapSafe|compileSourceTextModule|internalCompileFunction|compileFunction|ModuleJob\.(?:_instantiate|_link))|#(?:asyncInstantiate|instantiate|link)\b/.test(frame[1]!);
 }
 
 /**

@@ -226,15 +226,43 @@ async function run(
     g.end();
     return;
   }
-  g.head(status, headers);
   const reader = body.getReader();
   g.onAbort = (reason) => {
     reader.cancel(reason).catch(() => {});
   };
-  for (;;) {
-    const { done, value } = await reader.read();
+  // A body that is complete within this tick (a fixed body where the fast path is unavailable,
+  // e.g. Node 24's undici) is sent with a Content-Length; one still producing after the tick is
+  // streamed (SSE), its head going out with what was read so far.
+  const early: Uint8Array[] = [];
+  let tickPassed = false;
+  const tick = new Promise<undefined>((resolve) => setImmediate(() => { tickPassed = true; resolve(undefined); }));
+  let pending: Promise<{ done: boolean; value?: unknown }> | null = null;
+  let done = false;
+  while (!tickPassed) {
+    pending ??= reader.read();
+    const next = await Promise.race([pending, tick]);
     if (!g.open) return;
-    if (done) break;
+    if (!next) break; // the tick passed first: `pending` is still outstanding and is read below
+    pending = null;
+    if (next.done) { done = true; break; }
+    early.push(toChunk(next.value));
+  }
+  if (done) {
+    let size = 0;
+    for (const c of early) size += c.byteLength;
+    if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(size)]);
+    g.head(status, headers);
+    for (const c of early) g.chunk(c);
+    g.end();
+    return;
+  }
+  g.head(status, headers);
+  for (const c of early) g.chunk(c);
+  for (;;) {
+    const { done: finished, value } = await (pending ?? reader.read());
+    pending = null;
+    if (!g.open) return;
+    if (finished) break;
     g.chunk(toChunk(value));
   }
   g.end();
