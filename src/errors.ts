@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   COUNTER_NAME: 'a counter name that is empty or too long',
   NOT_IN_SPINDLE: 'an API that only works inside a Spindle server',
   SERVER_STATE: 'an operation the server cannot do in its current state',
+  TARGET_INVALID: 'a timer, cron, signal or mule target that does not exist',
+  OFFLOAD_TIMEOUT: 'an offload() task that ran past its timeout (its thread was terminated)',
+  OFFLOAD_FAILED: 'an offload() task that threw or could not be loaded',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,15 +3,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import { SpindleError } from '../errors.js';
+import type { BgControl } from './bg-protocol.js';
 
 /** Control-plane messages from a worker to the master; the request hot path never uses them. */
 export type ControlMessage =
   | { kind: 'label'; label: string }
   | { kind: 'harakiri'; requestId: number; seconds: number }
-  | { kind: 'heap'; used: number };
+  | { kind: 'heap'; used: number }
+  | BgControl;
 
 interface ThreadInfo {
-  kind: 'worker' | 'none';
+  kind: 'worker' | 'mule' | 'none';
   workerId: number;
   send: (msg: ControlMessage) => void;
 }
@@ -20,6 +22,11 @@ let thread: ThreadInfo = { kind: 'none', workerId: 0, send: () => {} };
 let label = '';
 
 export const requestScope = new AsyncLocalStorage<{ id: number }>();
+
+/** This thread's kind and master link (the background API sends through it). */
+export function threadInfo(): Readonly<ThreadInfo> {
+  return thread;
+}
 
 /** Called once by the worker thread's entry. */
 export function installThreadInfo(info: ThreadInfo): void {

@@ -20,6 +20,7 @@
 //   check     optional semantic validation hook: (value) => error text | undefined
 import { availableParallelism } from 'node:os';
 import { checkCache2 } from './cache2.js';
+import { checkCronLine, checkCron2Line, checkFarm, checkTimerLine } from './cron.js';
 
 export type OptionType =
   | 'bool' // true/false/1/0/yes/no/on/off
@@ -289,36 +290,37 @@ export const OPTIONS = [
     help: 'allow the stats server on a non-loopback address (:port, 0.0.0.0, a LAN address or host name)' },
 
   // ── mules ──────────────────────────────────────────────────────────────────────────────────
-  { name: 'mule', type: 'string', repeat: true, section: 'mules', status: 'not-yet',
-    help: 'add a mule running this module (empty = message/signal-only mule)' },
-  { name: 'mules', type: 'integer', default: 0, min: 0, max: 256, section: 'mules', status: 'not-yet',
-    help: 'add this many message/signal-only mules' },
-  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'not-yet',
+  { name: 'mule', type: 'string', repeat: true, section: 'mules', status: 'supported',
+    help: 'add a mule running this module (its default export gets an async iterator of messages; empty = a generic mule)' },
+  { name: 'mules', type: 'integer', default: 0, min: 0, max: 256, section: 'mules', status: 'supported',
+    help: 'add this many generic mules (they run mulefunc calls, handlers and onMuleMessage())' },
+  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'supported', check: checkFarm,
     help: 'group mules: NAME:1,2,...' },
-  { name: 'mule-harakiri', type: 'seconds', default: 0, min: 0, section: 'mules', status: 'not-yet',
-    help: 'terminate a mule whose task runs longer than this (0 = off)' },
-  { name: 'mule-msg-queue', type: 'integer', default: 1024, min: 1, section: 'mules', status: 'not-yet',
-    uwsgi: false, help: 'messages a mule queue holds before mule_msg() reports it full' },
+  { name: 'mule-harakiri', type: 'seconds', default: 0, min: 0, section: 'mules', status: 'supported',
+    help: 'terminate (and respawn) a mule that handles one message or handler run longer than this (0 = off)' },
+  { name: 'mule-msg-queue', type: 'integer', default: 1024, min: 1, section: 'mules', status: 'supported',
+    uwsgi: false, help: 'messages each mule queue holds before muleMsg() resolves false (uWSGI bounds bytes with mule-msg-size)' },
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────────
-  { name: 'timer', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+  { name: 'timer', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkTimerLine,
     help: 'raise a signal periodically: "SIGNUM SECONDS"' },
-  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
     help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
-  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCron2Line,
     help: 'run a command: "minute=..,hour=..,unique=1,harakiri=N command"' },
-  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'not-yet',
+  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
     help: 'like cron, but skipped while the previous run is still alive' },
-  { name: 'cron-harakiri', type: 'seconds', default: 0, min: 0, section: 'timers', status: 'not-yet',
-    help: 'kill cron commands that run longer than this (0 = off)' },
+  { name: 'cron-harakiri', type: 'seconds', default: 0, min: 0, section: 'timers', status: 'supported',
+    help: 'kill cron commands (their process group) that run longer than this (0 = off)' },
   { name: 'touch-reload', type: 'path', repeat: true, section: 'timers', status: 'not-yet',
     help: 'gracefully reload when this file is touched' },
   { name: 'touch-chain-reload', type: 'path', repeat: true, section: 'timers', status: 'not-yet',
     help: 'reload workers one at a time when this file is touched' },
 
   // ── misc ───────────────────────────────────────────────────────────────────────────────────
-  { name: 'offload-threads', type: 'integer', default: 0, min: 0, max: 256, section: 'misc', status: 'not-yet',
-    help: 'threads of the offload() pool for CPU-heavy work (0 = none)' },
+  { name: 'offload-threads', type: 'integer', default: 2, min: 0, max: 256, section: 'misc', status: 'supported',
+    uwsgiDefault: '0', why: "Spindle's offload() is a CPU pool for handlers (uWSGI's offload threads move static files); its threads start on first use",
+    help: 'threads of the offload() pool for CPU-heavy work (0 = offload() refuses)' },
   { name: 'uid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this user' },
   { name: 'gid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this group' },
 

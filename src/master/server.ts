@@ -19,6 +19,7 @@ import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
+import { Background } from './background.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
   type FlatHeaders, type RequestMessage, type WorkerBoot, type WorkerMessage,
@@ -56,12 +57,14 @@ export class SpindleServer {
   /** Adaptive worker count (cheaper); null when cheaper = 0. */
   readonly scaler: Scaler | null = null;
   private fifo: MasterFifo | null = null;
+  /** Timers, crons, signals, mules and offload (stats: background.stats()). */
+  readonly background: Background;
 
   constructor(private readonly opts: ServerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
-    this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: 0 });
+    this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.supervisor = new Supervisor(this.settings, {
       log: this.log,
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
@@ -69,6 +72,7 @@ export class SpindleServer {
       pump: () => this.pump(),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
+    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
     if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length);
   }
 
@@ -118,6 +122,7 @@ export class SpindleServer {
       this.appError = err.detail;
       this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
+    this.background.start();
     const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
     const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
     if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
@@ -295,6 +300,7 @@ export class SpindleServer {
 
   /** Dispatch waiting requests while workers have free slots. */
   private pump(): void {
+    this.background.pump();
     while (this.backlog.length > 0) {
       const h = this.pickWorker();
       if (!h) return;
@@ -354,6 +360,7 @@ export class SpindleServer {
         const c = m[1];
         if (c.kind === 'label') h.label = c.label;
         else if (c.kind === 'heap') h.heapUsed = c.used;
+        else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
         else if (c.kind === 'harakiri') {
           const ex = h.inFlight.get(c.requestId);
           if (ex) {
@@ -487,6 +494,7 @@ export class SpindleServer {
 
   private async shutdown(graceful: boolean): Promise<void> {
     this.fifo?.close();
+    this.background.stopScheduling();
     this.log.info({ graceful, inFlight: this.inFlightCount(), backlog: this.backlog.length }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
     for (const l of this.listeners) l.server.closeIdleConnections();
@@ -512,6 +520,7 @@ export class SpindleServer {
     } else {
       await workersDone;
     }
+    await this.background.close(graceful && !this.forceQuick);
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCacheSpec } from '../shm/cache-spec.js';
 import type { CoreSpec } from '../shm/layout.js';
+import { parseCronLine, parseCron2Line, parseFarm, parseTimerLine, type CommandCron } from '../config/cron.js';
 import type { AlgoName, CheaperOptions } from '../cheaper/types.js';
 
 export interface ServerSettings {
@@ -53,6 +54,8 @@ export interface ServerSettings {
   stats?: { address: string; http: boolean; minified: boolean; public: boolean };
   /** The shared-memory core (caches, locks, counters); worker and mule slot counts are set by the server. */
   shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
+  /** Timers, crons, mules and offload (src/master/background.ts). */
+  background: BackgroundSettings;
 }
 
 type Config = Record<string, unknown>;
@@ -125,6 +128,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
       locks: num(c, 'locks', 0),
       counters: { max: num(c, 'countersMax', 256), declared: list(c, 'counter') },
     },
+    background: backgroundSettings(c, chdir ?? cwd),
   };
 }
 
@@ -169,5 +173,40 @@ function cheaperOptions(c: Config, processes: number): CheaperOptions | null {
       backlogNonzeroMs: num(c, 'cheaperBusynessBacklogNonzero', 60) * 1000,
       verbose: bool(c, 'cheaperBusynessVerbose', false),
     },
+  };
+}
+
+export interface BackgroundSettings {
+  /** Mules in id order (1..): `mule` lines first (program = absolute path, '' = generic), then `mules`. */
+  mules: { id: number; program: string; farms: string[] }[];
+  farms: { name: string; mules: number[] }[];
+  muleHarakiriMs: number;
+  muleQueue: number;
+  /** `timer = "SIGNUM SECONDS"` */
+  signalTimers: { signal: number; seconds: number }[];
+  commandCrons: CommandCron[];
+  cronHarakiriMs: number;
+  offloadThreads: number;
+}
+
+function backgroundSettings(c: Config, base: string): BackgroundSettings {
+  const farms = list(c, 'farm').map(parseFarm);
+  const mules = [
+    ...list(c, 'mule').map((p) => (p.trim() ? resolve(base, p.trim()) : '')),
+    ...new Array<string>(num(c, 'mules', 0)).fill(''),
+  ].map((program, i) => ({ id: i + 1, program, farms: farms.filter((f) => f.mules.includes(i + 1)).map((f) => f.name) }));
+  return {
+    mules,
+    farms,
+    muleHarakiriMs: num(c, 'muleHarakiri', 0) * 1000,
+    muleQueue: num(c, 'muleMsgQueue', 1024),
+    signalTimers: list(c, 'timer').map(parseTimerLine),
+    commandCrons: [
+      ...list(c, 'cron').map((l) => parseCronLine(l)),
+      ...list(c, 'uniqueCron').map((l) => parseCronLine(l, true)),
+      ...list(c, 'cron2').map(parseCron2Line),
+    ],
+    cronHarakiriMs: num(c, 'cronHarakiri', 0) * 1000,
+    offloadThreads: num(c, 'offloadThreads', 2),
   };
 }

@@ -12,6 +12,8 @@ import {
   type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from './protocol.js';
 import { PortSink } from './port-sink.js';
+import { onBgMessage } from '../api/bg-thread.js';
+import { BG, type BgToThread } from '../api/bg-protocol.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
@@ -31,6 +33,9 @@ installThreadInfo({
   },
 });
 setThreadName(boot.threadName);
+// Background work (timer/signal runs, replies to muleMsg/offload): listening before the app loads,
+// so calls made at import time get their replies.
+port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
 
 const inFlight = new Map<number, AbortController>();
 let stopping = false;

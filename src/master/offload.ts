@@ -1,0 +1,57 @@
+// The offload pool: piscina 5 in the master, `offload-threads` threads started on first use
+// (idle ones stop after 30 s). A task's timeout is an AbortSignal.timeout(): piscina terminates
+// the thread running it and starts a replacement. Note: the timeout also counts time spent
+// waiting for a free pool thread.
+import { Piscina } from 'piscina';
+import type { Log } from '../log/logger.js';
+import type { OffloadTask } from '../api/bg-protocol.js';
+
+const TASK = new URL('../worker/offload-task.js', import.meta.url);
+
+export class OffloadPool {
+  private pool?: Piscina;
+  completed = 0;
+  failed = 0;
+  timedOut = 0;
+
+  constructor(
+    private readonly threads: number,
+    private readonly defaultTimeoutMs: number,
+    private readonly shared: unknown,
+    private readonly log: Log,
+  ) {}
+
+  async run(task: OffloadTask, args: unknown[], timeoutMs: number): Promise<{ ok: true; value: unknown } | { ok: false; code: string; error: string }> {
+    if (this.threads <= 0) return { ok: false, code: 'SERVER_STATE', error: 'offload() needs offload-threads > 0' };
+    this.pool ??= new Piscina({
+      filename: TASK.href, minThreads: 0, maxThreads: this.threads, idleTimeout: 30_000,
+      workerData: { shared: this.shared },
+    });
+    const ms = timeoutMs < 0 ? this.defaultTimeoutMs : timeoutMs;
+    try {
+      const value: unknown = await this.pool.run({ task, args }, ms > 0 ? { signal: AbortSignal.timeout(ms) } : {});
+      this.completed++;
+      return { ok: true, value };
+    } catch (err) {
+      const e = err as Error;
+      if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+        this.timedOut++;
+        this.log.warn({ timeoutMs: ms, task: 'src' in task ? '(function)' : `${task.module}#${task.export}` }, 'offload task timed out: its thread was terminated');
+        return { ok: false, code: 'OFFLOAD_TIMEOUT', error: `offload task ran past its ${ms} ms timeout; its thread was terminated` };
+      }
+      this.failed++;
+      return { ok: false, code: 'OFFLOAD_FAILED', error: e.stack ?? e.message ?? String(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.pool) await this.pool.destroy();
+  }
+
+  stats(): { threads: number; running: number; queued: number; completed: number; failed: number; timedOut: number } {
+    return {
+      threads: this.pool?.threads.length ?? 0, running: this.pool ? this.pool.threads.length - this.pool.idleThreads : 0,
+      queued: this.pool?.queueSize ?? 0, completed: this.completed, failed: this.failed, timedOut: this.timedOut,
+    };
+  }
+}

@@ -1,0 +1,76 @@
+// A mule thread: attach the shared core, import the app (so its mulefunc, signal and timer
+// handlers exist here too, as in uWSGI's non-lazy mode), then either run the mule program
+// (`mule = path.js`: its default export gets an async iterator of messages) or the generic loop
+// (`mules = N`: run mulefunc calls, hand plain messages to onMuleMessage()).
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { installThreadInfo, setThreadName } from '../api/context.js';
+import { installSharedCore } from '../api/runtime.js';
+import { onBgMessage, runCall, sendToMaster } from '../api/bg-thread.js';
+import { installMule, messages, nextItem, getMsg, getPlainHandler } from '../api/mule.js';
+import { BG, type BgToThread } from '../api/bg-protocol.js';
+import { CONTROL } from './protocol.js';
+import type { SharedCoreHandle } from '../shm/layout.js';
+import { createLogger } from '../log/logger.js';
+
+export interface MuleBoot {
+  muleId: number;
+  /** absolute path of the mule program, '' for a generic mule */
+  program: string;
+  appPath: string;
+  farms: string[];
+  threadName: string;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  shared: unknown;
+}
+
+const port = parentPort!;
+const boot = workerData as MuleBoot;
+const log = createLogger({ level: boot.logLevel, format: boot.logFormat, base: { mule: boot.muleId } });
+
+installSharedCore(boot.shared as SharedCoreHandle);
+installThreadInfo({ kind: 'mule', workerId: 0, send: (m) => port.postMessage([CONTROL, m]) });
+installMule({ id: boot.muleId, farms: boot.farms });
+setThreadName(boot.threadName);
+port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
+
+async function generic(): Promise<void> {
+  for (;;) {
+    const item = await nextItem();
+    if (item === null) return;
+    if (item === undefined) continue;
+    try {
+      if (item.t === 'call') {
+        await runCall(item);
+      } else {
+        const h = getPlainHandler();
+        if (h) await h(item.value);
+        else log.error({ mule: boot.muleId, type: typeof item.value }, 'generic mule received a plain message but the app registered no onMuleMessage() handler: dropped');
+      }
+    } catch (err) {
+      log.error({ err }, 'mule task failed');
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if (boot.appPath) await import(pathToFileURL(boot.appPath).href);
+  sendToMaster({ op: 'ready' });
+  if (!boot.program) {
+    await generic();
+    process.exit(0);
+  }
+  const ns = (await import(pathToFileURL(boot.program).href)) as Record<string, unknown>;
+  const program = ns.default;
+  if (typeof program !== 'function') {
+    throw new Error(`mule program ${boot.program} must export default an (async) function (messages, ctx) => …`);
+  }
+  await program(messages(), { id: boot.muleId, farms: boot.farms, getMsg });
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  log.error({ err }, 'mule failed');
+  process.exit(1);
+});
