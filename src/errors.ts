@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   CACHE_VALUE_TOO_LARGE: 'a cache value larger than the cache can hold',
   CACHE_FULL: 'a full cache without an eviction policy',
   CACHE_UNKNOWN: 'a cache name that is not configured',
+  CACHE_STORE: 'a cache store file that cannot be read or written, is corrupt, or was saved with another geometry',
   CACHE_NOT_A_NUMBER: 'a math operation on a value that is not a 64-bit integer',
   LOCK_INVALID: 'a lock number outside 0..locks',
   LOCK_NOT_HELD: 'unlocking a lock the caller does not hold',

@@ -35,7 +35,11 @@ test('defaults and every key', () => {
 
 test('errors name the key, the value and the known keys', () => {
   assert.throws(() => parseCacheSpec({ name: 'a', items: '1', itmes: '5' }), bad(/unknown key "itmes" \(="5"\); known keys: name, items/));
-  assert.throws(() => parseCacheSpec({ name: 'a', items: '1', store: '/tmp/x' }), bad(/"store".*not supported/));
+  assert.throws(() => parseCacheSpec({ name: 'a', items: '1', store: '' }), bad(/store needs a file path/));
+  assert.throws(() => parseCacheSpec({ name: 'a', items: '1', store_sync: '5' }), bad(/only make sense with store/));
+  assert.deepEqual(
+    (({ store, storeSync, storeDelete }) => ({ store, storeSync, storeDelete }))(parseCacheSpec({ name: 'a', items: '1', store: '/tmp/x', storesync: '5', store_delete: '1' })),
+    { store: '/tmp/x', storeSync: 5, storeDelete: true });
   assert.throws(() => parseCacheSpec({ name: 'a', items: '10k' }), bad(/items="10k" is not a whole number/));
   assert.throws(() => parseCacheSpec({ name: 'a', items: '0' }), bad(/items=0 is out of range 1\.\./));
   assert.throws(() => parseCacheSpec({ name: 'a', items: '1', keysize: '70000' }), bad(/keysize=70000 is out of range/));

@@ -8,8 +8,8 @@ import { takeFlags, type CliIO } from './io.js';
 
 export async function signalServer(argv: string[], io: CliIO, what: 'reload' | 'stop'): Promise<number> {
   const { rest, found } = takeFlags(argv, ['--quick', '--full']);
-  if (found.has('--full')) {
-    io.err('spindle reload --full (a process-level reload) is not supported yet; `spindle reload` replaces every worker\n');
+  if (found.has('--full') && what !== 'reload') {
+    io.err(`spindle ${what}: --full only applies to reload\n`);
     return EXIT.CONFIG;
   }
   let pidfile: string | undefined;
@@ -35,7 +35,9 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
     io.err(`spindle ${what}: ${pidfile} does not hold a process id\n`);
     return EXIT.CONFIG;
   }
-  const signal = what === 'reload' ? 'SIGHUP' : found.has('--quick') ? 'SIGINT' : 'SIGTERM';
+  // reload: SIGHUP = chain reload of the workers (uWSGI); --full: SIGUSR2 = a new process takes
+  // over the sockets (nginx's binary upgrade). stop: SIGTERM graceful, --quick SIGINT.
+  const signal = what === 'reload' ? (found.has('--full') ? 'SIGUSR2' : 'SIGHUP') : found.has('--quick') ? 'SIGINT' : 'SIGTERM';
   try {
     process.kill(pid, signal);
   } catch (err) {

@@ -32,7 +32,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
   stats: { description: 'print the stats document of a running server once (ADDR, or the stats option of --ini)', run: (a, io) => runStats(a, io) },
   top: { description: 'live per-worker view of a running server, like uwsgitop (q quits)', run: (a) => runTop(a) },
-  reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile)', run: (a, io) => signalServer(a, io, 'reload') },
+  reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile); --full: a new process takes over the sockets (SIGUSR2)', run: (a, io) => signalServer(a, io, 'reload') },
   stop: { description: 'stop a running server gracefully (SIGTERM via --pidfile; --quick: SIGINT)', run: (a, io) => signalServer(a, io, 'stop') },
 };
 

@@ -2,9 +2,10 @@
 // (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { parseAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
+import { bindUnixSocket, listenOnInherited, type InheritedSocket } from './inherit.js';
 
 export interface ListenerOptions {
   maxHeaderBytes: number;
@@ -14,6 +15,8 @@ export interface ListenerOptions {
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
   isBusy: (socket: Socket) => boolean;
+  /** Full reload: listen on this socket from the previous process instead of binding. */
+  inherited?: InheritedSocket;
 }
 
 export interface Listener {
@@ -27,6 +30,8 @@ export interface Listener {
   unixPath?: string;
   /** Identity of the socket file we created, so vacuum never removes someone else's. */
   unixIno?: number;
+  /** Closing the handle unlinks the UNIX path (bound without a temporary name; see inherit.ts). */
+  unlinksOnClose?: boolean;
 }
 
 export async function openListener(spec: string, opts: ListenerOptions): Promise<Listener> {
@@ -64,11 +69,16 @@ export async function openListener(spec: string, opts: ListenerOptions): Promise
     socket.end(rawResponse(status, why));
   });
 
+  if (opts.inherited) {
+    const i = opts.inherited;
+    await listenOnInherited(server, i);
+    // unixIno stays unset until the handover completes (vacuum leaves a file it cannot prove ours)
+    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
+  }
   if (addr.kind === 'unix') {
     await removeStaleSocket(addr.path);
-    await listen(server, { path: addr.path });
-    if (opts.chmodSocket !== undefined) chmodSync(addr.path, opts.chmodSocket);
-    return { server, spec, url: `unix:${addr.path}`, unixPath: addr.path, unixIno: lstatSync(addr.path).ino };
+    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
+    return { server, spec, url: `unix:${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
   }
   await listen(server, { host: addr.host, port: addr.port });
   const bound = server.address();

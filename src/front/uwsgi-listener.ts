@@ -16,10 +16,11 @@
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { parseAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
 import { rawResponse, type Listener } from './listeners.js';
+import { bindUnixSocket, listenOnInherited, type InheritedSocket } from './inherit.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -192,6 +193,8 @@ export interface UwsgiListenerOptions {
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   isBusy: (socket: Socket) => boolean;
+  /** Full reload: listen on this socket from the previous process instead of binding. */
+  inherited?: InheritedSocket;
 }
 
 interface Conn {
@@ -380,11 +383,15 @@ export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions
   const addr = parseAddress(text.startsWith(':') ? `127.0.0.1${text}` : text);
   const server = new UwsgiServer(opts);
   server.on('request', opts.onRequest);
+  if (opts.inherited) {
+    const i = opts.inherited;
+    await listenOnInherited(server, i);
+    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
+  }
   if (addr.kind === 'unix') {
     await removeStaleSocket(addr.path);
-    await listen(server, { path: addr.path });
-    if (opts.chmodSocket !== undefined) chmodSync(addr.path, opts.chmodSocket);
-    return { server, spec, url: `uwsgi+unix:${addr.path}`, unixPath: addr.path, unixIno: lstatSync(addr.path).ino };
+    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
+    return { server, spec, url: `uwsgi+unix:${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
   }
   if (!isLoopback(addr.host)) {
     opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');

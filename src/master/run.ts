@@ -5,6 +5,7 @@ import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
+import { HandoverClient, ProcessRecycler } from './full-reload.js';
 
 /** What runServer needs of a loaded configuration (structurally a LoadedConfig). */
 export interface RunnableConfig {
@@ -24,9 +25,13 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     return EXIT.APP_LOAD;
   }
 
-  const server = new SpindleServer({ settings, log, logFormat });
+  const handover = HandoverClient.fromEnv(log) ?? undefined;
+  const server = new SpindleServer({ settings, log, logFormat, handover });
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => { stopped = resolve; });
+  // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).
+  const recycler = new ProcessRecycler(server, log, { onRetired: () => stopped() });
+  process.on('SIGUSR2', () => { log.info({ signal: 'SIGUSR2' }, 'full reload requested'); void recycler.fullReload('SIGUSR2'); });
   const stop = (graceful: boolean, signal: string) => {
     log.info({ signal }, graceful ? 'graceful shutdown requested' : 'quick shutdown requested');
     void server.close({ graceful }).then(stopped);
@@ -49,6 +54,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   try {
     await server.start();
   } catch (err) {
+    await handover?.failed(err instanceof AppLoadFailure ? `the app could not be loaded: ${err.detail.split('\n', 1)[0]}` : (err as Error).message);
     if (err instanceof AppLoadFailure) {
       log.fatal({ reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
       return EXIT.APP_LOAD;
@@ -56,6 +62,8 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     log.fatal({ err }, 'could not start');
     return EXIT.CONFIG;
   }
+  await handover?.serving();
+  recycler.start();
   await done;
   return EXIT.OK;
 }

@@ -20,6 +20,8 @@ import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import { Background } from './background.js';
+import { CacheStores } from './cache-stores.js';
+import type { HandoverClient } from './full-reload.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
   type FlatHeaders, type RequestMessage, type WorkerBoot, type WorkerMessage,
@@ -33,6 +35,8 @@ export interface ServerOptions {
   settings: ServerSettings;
   log: Log;
   logFormat: 'json' | 'pretty';
+  /** Started by a full reload: take the listening sockets from the previous process. */
+  handover?: HandoverClient;
 }
 
 export class SpindleServer {
@@ -43,6 +47,10 @@ export class SpindleServer {
   readonly core: SharedCore;
   private readonly backlog: Backlog;
   private listeners: Listener[] = [];
+  /** cache2 `store` files (src/master/cache-stores.ts). */
+  readonly cacheStores: CacheStores;
+  /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
+  private handedOver: ReadonlySet<Listener> | null = null;
   private readonly busySockets = new WeakSet<Socket>();
   private nextId = 1;
   private tickTimer?: NodeJS.Timeout;
@@ -65,6 +73,7 @@ export class SpindleServer {
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
+    this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {
       log: this.log,
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
@@ -115,16 +124,23 @@ export class SpindleServer {
     const mem = this.core.memoryReport();
     if (mem.caches.length) this.log.info({ caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
+    if (!this.opts.handover) await this.cacheStores.restore(); // full reload: when the sockets arrive
     try {
       await this.supervisor.startAll();
     } catch (err) {
-      if (this.settings.needApp || !(err instanceof AppLoadFailure)) throw err;
+      // a full reload never replaces a working process by one without its app, need-app or not
+      if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) throw err;
       this.appError = err.detail;
       this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
     this.background.start();
     const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
     const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
+    const handover = this.opts.handover;
+    if (handover) {
+      await handover.receive();
+      await this.cacheStores.restore(); // the snapshot the old process wrote right before the handover
+    }
     if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
       for (const spec of specs) {
@@ -135,6 +151,7 @@ export class SpindleServer {
           log: this.log,
           onRequest: (req, res) => this.onRequest(req, res),
           isBusy: (socket) => this.busySockets.has(socket),
+          inherited: handover?.take('http', spec),
         }));
       }
       for (const spec of this.settings.uwsgiListeners) {
@@ -145,13 +162,16 @@ export class SpindleServer {
           log: this.log,
           onRequest: (req, res) => this.onRequest(req, res),
           isBusy: (socket) => this.busySockets.has(socket),
+          inherited: handover?.take('uwsgi', spec),
         }));
       }
+      await handover?.adopted(this.listeners);
     } catch (err) {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.writePidfile();
+    this.cacheStores.startSync();
     if (this.settings.masterFifo) {
       try {
         this.fifo = MasterFifo.open(this.settings.masterFifo, this, this.log);
@@ -525,8 +545,26 @@ export class SpindleServer {
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
     await this.statsServer?.close();
+    if (!this.handedOver) await this.cacheStores.saveAtExit();
     this.vacuum();
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+  }
+
+  /** The listening sockets (full reload hands them to the new process). */
+  get listenerList(): readonly Listener[] {
+    return this.listeners;
+  }
+
+  /** Full reload: the new process binds the stats address next. */
+  async releaseStatsServer(): Promise<void> {
+    const stats = this.statsServer;
+    this.statsServer = null;
+    await stats?.close();
+  }
+
+  /** Full reload, old side: these sockets and the pidfile belong to the new process now. */
+  handOver(keep: readonly Listener[]): void {
+    this.handedOver = new Set(keep);
   }
 
   private inFlightCount(): number {
@@ -546,14 +584,14 @@ export class SpindleServer {
   private vacuum(): void {
     if (!this.settings.vacuum) return;
     for (const l of this.listeners) {
-      if (!l.unixPath) continue;
+      if (!l.unixPath || this.handedOver?.has(l)) continue;
       try {
         if (lstatSync(l.unixPath).ino === l.unixIno) unlinkSync(l.unixPath);
         else this.log.warn({ path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
       } catch { /* already gone (node:net may remove it on close) */ }
     }
     const pid = this.settings.pidfile;
-    if (pid && this.pidfileWritten && existsSync(pid)) {
+    if (pid && this.pidfileWritten && !this.handedOver && existsSync(pid)) {
       if (readFileSync(pid, 'utf8').trim() === String(process.pid)) unlinkSync(pid);
       else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
     }

@@ -56,6 +56,19 @@ export interface ServerSettings {
   shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
   /** Timers, crons, mules and offload (src/master/background.ts). */
   background: BackgroundSettings;
+  /** Full reload and its triggers (src/master/full-reload.ts, touch-files.ts). */
+  processRecycle: ProcessRecycleSettings;
+}
+
+export interface ProcessRecycleSettings {
+  /** reload-on-process-rss in bytes (0 = off). */
+  rssBytes: number;
+  /** max-process-lifetime (0 = off). */
+  lifetimeMs: number;
+  /** full-reload-timeout */
+  timeoutMs: number;
+  touchReload: string[];
+  touchChainReload: string[];
 }
 
 type Config = Record<string, unknown>;
@@ -124,11 +137,19 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
       public: bool(c, 'statsPublic', false),
     } : undefined,
     shm: {
-      caches: (Array.isArray(c.cache2) ? (c.cache2 as Record<string, string>[]) : []).map(parseCacheSpec),
+      caches: (Array.isArray(c.cache2) ? (c.cache2 as Record<string, string>[]) : []).map(parseCacheSpec)
+        .map((spec) => (spec.store ? { ...spec, store: resolve(cwd, spec.store) } : spec)),
       locks: num(c, 'locks', 0),
       counters: { max: num(c, 'countersMax', 256), declared: list(c, 'counter') },
     },
     background: backgroundSettings(c, chdir ?? cwd),
+    processRecycle: {
+      rssBytes: num(c, 'reloadOnProcessRss', 0) * MB,
+      lifetimeMs: num(c, 'maxProcessLifetime', 0) * 1000,
+      timeoutMs: num(c, 'fullReloadTimeout', 60) * 1000,
+      touchReload: list(c, 'touchReload').map((p) => resolve(cwd, p)),
+      touchChainReload: list(c, 'touchChainReload').map((p) => resolve(cwd, p)),
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { SpindleServer, type ServerStats } from './server.js';
 import type { ScaleResult } from './scaler.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
+import { ProcessRecycler } from './full-reload.js';
 
 /** Options as in the option table, in camelCase (`httpSocket`) or dashed (`'http-socket'`). */
 export type StartOptions = Partial<SpindleConfig> & Record<string, unknown>;
@@ -15,8 +16,12 @@ export interface RunningServer {
   /** Bound addresses: 'http://127.0.0.1:8000', 'unix:/path'. */
   readonly addresses: string[];
   stats(): ServerStats;
-  /** Chain reload; resolves false when the new code does not load (the old workers keep serving). */
-  reload(): Promise<boolean>;
+  /**
+   * Chain reload; resolves false when the new code does not load (the old workers keep serving).
+   * `{ full: true }` (a new process taking over the sockets, as `spindle reload --full`) is refused
+   * with SERVER_STATE: it would replace the process that embeds the server, with its own state.
+   */
+  reload(opts?: { full?: boolean }): Promise<boolean>;
   /**
    * Adaptive scaling by hand (needs cheaper > 0): +N starts up to N workers in the lowest cheap
    * slots, −N gracefully stops up to N idle workers, never below cheaper nor above processes.
@@ -44,10 +49,17 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
     }
     throw err;
   }
+  const recycler = new ProcessRecycler(server, log, { embedded: true }); // touch-chain-reload only
+  recycler.start();
   return {
     get addresses() { return server.addresses; },
     stats: () => server.stats(),
-    reload: () => server.reload(),
+    reload: async (opts = {}) => {
+      if (opts.full) {
+        throw new SpindleError('SERVER_STATE', 'reload({ full: true }) replaces the whole process, which an embedded server must not do to its host; use reload() (a chain reload of the workers), or run the spindle command, whose full reload is SIGUSR2 / spindle reload --full');
+      }
+      return server.reload();
+    },
     scale: (delta) => server.scale(delta),
     close: (opts = {}) => server.close({ graceful: opts.graceful ?? true }),
   };

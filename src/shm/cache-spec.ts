@@ -38,11 +38,17 @@ export interface CacheSpec {
   hash: CacheHash;
   /** number of hash buckets. */
   hashsize: number;
+  /** file the cache is saved to (shutdown, full reload, store_sync) and restored from at start. */
+  store?: string;
+  /** also save every N seconds (0 = only at shutdown and full reload). */
+  storeSync?: number;
+  /** a store file that does not match (geometry changed, corrupt) is discarded instead of refused. */
+  storeDelete?: boolean;
 }
 
 interface KeyDef {
   canonical: keyof CacheSpec;
-  kind: 'string' | 'int' | 'flag' | 'hash' | 'bigint';
+  kind: 'string' | 'int' | 'flag' | 'hash' | 'bigint' | 'path';
   min?: number;
   max?: number;
 }
@@ -71,15 +77,15 @@ const KEYS: Record<string, KeyDef> = {
   hash: { canonical: 'hash', kind: 'hash' },
   hashsize: { canonical: 'hashsize', kind: 'int', min: 1, max: 1 << 24 },
   hash_size: { canonical: 'hashsize', kind: 'int', min: 1, max: 1 << 24 },
+  store: { canonical: 'store', kind: 'path' },
+  store_sync: { canonical: 'storeSync', kind: 'int', min: 0, max: 86400 * 365 },
+  storesync: { canonical: 'storeSync', kind: 'int', min: 0, max: 86400 * 365 },
+  store_delete: { canonical: 'storeDelete', kind: 'flag' },
+  storedelete: { canonical: 'storeDelete', kind: 'flag' },
 };
 
 /** Keys uWSGI has that make no sense here: rejected with the reason. */
 const UNSUPPORTED: Record<string, string> = {
-  store: 'persistent cache files are not supported (the cache lives in a SharedArrayBuffer)',
-  store_sync: 'persistent cache files are not supported',
-  storesync: 'persistent cache files are not supported',
-  store_delete: 'persistent cache files are not supported',
-  storedelete: 'persistent cache files are not supported',
   node: 'UDP cache replication is not supported',
   nodes: 'UDP cache replication is not supported',
   udp: 'UDP cache replication is not supported',
@@ -158,6 +164,10 @@ export function parseCacheSpec(fields: Record<string, string>): CacheSpec {
       case 'int':
         (out as Record<string, unknown>)[def.canonical] = parseInt10(k0, v, def, where);
         break;
+      case 'path':
+        if (v.trim() === '') invalid(`${where}: ${k0} needs a file path (store=/var/lib/app/cache.store)`);
+        out.store = v.trim();
+        break;
       case 'flag':
         (out as Record<string, unknown>)[def.canonical] = parseFlag(k0, v, where);
         break;
@@ -210,7 +220,11 @@ export function normalizeCacheSpec(p: Partial<CacheSpec> & { name: string; items
     noExpire: p.noExpire ?? false,
     hash: p.hash ?? 'djb33x',
     hashsize: p.hashsize ?? Math.min(1 << 20, Math.max(64, nextPow2(items))),
+    ...(p.store !== undefined ? { store: p.store, storeSync: p.storeSync ?? 0, storeDelete: p.storeDelete ?? false } : {}),
   };
+  if (p.store === undefined && (p.storeSync || p.storeDelete)) {
+    invalid(`${where}: store_sync and store_delete only make sense with store=FILE; add store or remove them`);
+  }
   if (!NAME_RE.test(spec.name)) invalid(`${where}: name=${JSON.stringify(spec.name)} must be 1..64 characters of A-Z a-z 0-9 _ . : -`);
   if (spec.keysize < 1 || spec.keysize > 65535) invalid(`${where}: keysize=${spec.keysize} must be 1..65535`);
   if (spec.blocksize < 1) invalid(`${where}: blocksize=${spec.blocksize} must be ≥ 1`);

@@ -84,6 +84,11 @@ function offsets(spec: CoreSpec): Offsets {
   return { scoreboard, locks, counters, caches, total: o };
 }
 
+/** Byte offset of every cache region in the core's buffer, in configuration order (cache-store.ts). */
+export function cacheRegionOffsets(spec: CoreSpec): number[] {
+  return offsets(spec).caches;
+}
+
 function bad(msg: string): never {
   throw new SpindleError('CONFIG_INVALID_VALUE', msg);
 }

@@ -1,0 +1,70 @@
+// Listening sockets that can be handed to another process (full reload, src/master/full-reload.ts).
+//
+// TCP: the listening handle is sent over the IPC channel (SCM_RIGHTS); the new process listens on
+// its copy and the old one closes its own descriptor, which leaves the socket (and its accept
+// queue) open in the new process. Nothing is ever refused.
+//
+// UNIX: libuv unlinks a socket's path when the handle that bound it is closed (uv__pipe_close), so
+// an old process that stops accepting would delete the path the new one serves on. A UNIX socket is
+// therefore bound under a temporary name in the same directory and renamed into place: libuv only
+// remembers (and at close unlinks) the temporary name, which no longer exists. The path appears
+// atomically, already with its chmod-socket mode. When the temporary name would not fit a socket
+// address (sun_path, 107 bytes), the socket is bound directly and marked `unlinksOnClose`; a full
+// reload then refuses with the reason instead of breaking the socket.
+import { chmodSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Server } from 'node:net';
+
+/** A listening socket received from the previous process (full reload). */
+export interface InheritedSocket {
+  /** The raw TCP or Pipe handle, as received with the IPC message. */
+  handle: object;
+  /** As bound by the first process: 'http://127.0.0.1:8000', 'unix:/path', 'uwsgi://…'. */
+  url: string;
+  host?: string;
+  port?: number;
+  unixPath?: string;
+}
+
+const MAX_SUN_PATH = 103; // bytes, leaving room below Linux's 108 (107 + NUL) and macOS's 104
+let tmpSeq = 0;
+
+function listen(server: Server, where: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(where, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Binds a UNIX socket at `path` (which must not exist: the caller removed a stale one) through a
+ * temporary name. Returns the socket file's inode and whether closing the handle unlinks `path`.
+ */
+export async function bindUnixSocket(server: Server, path: string, mode: number | undefined, backlog: number): Promise<{ ino: number; unlinksOnClose: boolean }> {
+  const tmp = join(dirname(path), `.sp-${process.pid}-${++tmpSeq}.${basename(path)}`.slice(0, 40));
+  if (Buffer.byteLength(tmp) > MAX_SUN_PATH) {
+    await listen(server, { path, backlog });
+    if (mode !== undefined) chmodSync(path, mode);
+    return { ino: lstatSync(path).ino, unlinksOnClose: true };
+  }
+  try { unlinkSync(tmp); } catch { /* not there */ }
+  await listen(server, { path: tmp, backlog });
+  try {
+    if (mode !== undefined) chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    server.close();
+    try { unlinkSync(tmp); } catch { /* gone */ }
+    throw err;
+  }
+  return { ino: lstatSync(path).ino, unlinksOnClose: false };
+}
+
+/** Starts accepting on a handle received from the previous process. */
+export function listenOnInherited(server: Server, inherited: InheritedSocket): Promise<void> {
+  return listen(server, inherited.handle);
+}

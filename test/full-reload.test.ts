@@ -1,0 +1,245 @@
+// Full reload (process-level recycling) through the real CLI: a new Spindle process takes over the
+// listening sockets (TCP and UNIX), the old one drains and exits, the pidfile follows, and nothing
+// fails or is refused meanwhile. Every process a test starts is killed in its finally (the new
+// processes are detached: each leads its own process group).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startSpindle, get, fixture, until, BIN, type Running, type LogLine } from './helpers/spindle.js';
+
+const APP = fixture('serve/app.mjs');
+const CACHE_APP = fixture('full-reload/cache-app.mjs');
+const TOOK_OVER = 'full reload: this process took over';
+
+function readPid(file: string): number {
+  try { return Number(readFileSync(file, 'utf8').trim()); } catch { return 0; }
+}
+
+/** Alive and not a zombie (an exited process whose parent has not reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Kills every process the run started: the first one, and each new one's whole process group. */
+async function cleanup(s: Running, extra: number[] = []): Promise<void> {
+  const pids = new Set<number>(extra);
+  for (const l of s.lines) if (typeof l.newPid === 'number') pids.add(l.newPid);
+  for (const pid of pids) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  await s.stop('SIGKILL');
+  await until(() => [...pids].every((p) => !alive(p)), 10000, 'every spindle process gone');
+}
+
+function tookOver(s: Running): LogLine[] {
+  return s.lines.filter((l) => l.msg === TOOK_OVER);
+}
+
+/** Triggers a full reload and waits until the new process serves, the pidfile names it and the old one is gone. */
+async function fullReload(s: Running, pidfile: string, trigger: (oldPid: number) => void): Promise<number> {
+  const oldPid = readPid(pidfile);
+  const n = tookOver(s).length;
+  trigger(oldPid);
+  const line = await until(() => tookOver(s)[n], 60000, `full reload #${n + 1} (${oldPid} -> ?)`);
+  assert.equal(line.oldPid, oldPid);
+  const newPid = line.newPid as number;
+  assert.notEqual(newPid, oldPid);
+  await until(() => readPid(pidfile) === newPid, 10000, `the pidfile names ${newPid}`);
+  await until(() => !alive(oldPid), 30000, `the old process ${oldPid} exits`);
+  assert.ok(s.lines.some((l) => l.pid === oldPid && l.msg === 'full reload: the old process has drained and exits'), `${oldPid} drained and exited`);
+  return newPid;
+}
+
+/** Connects over and over until stopped; counts refusals (nothing else is measured). */
+function prober(target: { port: number } | { path: string }): { stop: () => Promise<{ ok: number; refused: string[] }> } {
+  let running = true;
+  let ok = 0;
+  const refused: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      await new Promise<void>((resolve) => {
+        const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+        sock.once('connect', () => { ok++; sock.destroy(); resolve(); });
+        sock.once('error', (e: NodeJS.ErrnoException) => { refused.push(e.code ?? e.message); resolve(); });
+      });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return { ok, refused }; } };
+}
+
+test('5 full reloads in a row under load: zero failed requests, never refused, pidfile follows, old processes exit', { timeout: 240000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const sock = join(dir, 'http.sock');
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--http-socket', sock, '--processes', '2', '--pidfile', pidfile, '--worker-reload-mercy', '10']);
+  const firstPid = s.proc.pid!;
+  try {
+    assert.equal(readPid(pidfile), firstPid);
+    const port = Number(new URL(s.url).port);
+    const tcpProbe = prober({ port });
+    const unixProbe = prober({ path: sock });
+    const load = autocannon({ url: `${s.url}/`, connections: 8, duration: 600 }) as Promise<autocannon.Result> & { stop(): void };
+    const pids = [firstPid];
+    try {
+      for (let i = 0; i < 5; i++) pids.push(await fullReload(s, pidfile, (pid) => process.kill(pid, 'SIGUSR2')));
+    } finally {
+      load.stop();
+    }
+    const result = await load;
+    const tcp = await tcpProbe.stop();
+    const unix = await unixProbe.stop();
+    assert.equal((await s.exited).code, 0, 'the first process exited 0');
+    assert.equal(new Set(pids).size, 6);
+    for (const pid of pids.slice(0, 5)) assert.ok(!alive(pid), `old process ${pid} is gone`);
+    assert.ok(alive(pids[5]!), 'the newest process serves');
+    assert.match((await get(`${s.url}/`)).body.toString(), /hello from worker/);
+    assert.equal((await get('http://localhost/', { socketPath: sock })).status, 200, 'the UNIX socket still serves');
+    assert.ok(result.requests.total > 0);
+    assert.equal(result.errors, 0, 'connection errors during full reloads');
+    assert.equal(result.timeouts, 0, 'timeouts during full reloads');
+    assert.equal(result.non2xx, 0, 'non-2xx answers during full reloads');
+    assert.deepEqual(tcp.refused, [], 'TCP connections refused');
+    assert.deepEqual(unix.refused, [], 'UNIX connections refused');
+    for (const l of s.lines.filter((x) => x.msg === TOOK_OVER)) assert.equal(l.reason, 'SIGUSR2');
+    console.log(`# full reload load: ${result.requests.total} requests over 5 full reloads (pids ${pids.join(' -> ')}), ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx; probes: ${tcp.ok} TCP and ${unix.ok} UNIX connects, 0 refused`);
+    // the newest process shuts down normally: vacuum removes the socket and the pidfile it owns
+    process.kill(pids[5]!, 'SIGTERM');
+    await until(() => !alive(pids[5]!), 20000, 'the newest process stops');
+    assert.ok(!existsSync(sock), 'socket vacuumed by its last owner');
+    assert.ok(!existsSync(pidfile), 'pidfile vacuumed by its last owner');
+  } finally {
+    await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a full reload whose new process cannot load the app keeps the old process serving; spindle reload --full', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const app = join(dir, 'app.mjs');
+  writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
+  const s = await startSpindle([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  try {
+    writeFileSync(app, 'export default { fetch: ( => nope };\n');
+    const out = execFileSync(process.execPath, [BIN, 'reload', '--full', '--pidfile', pidfile], { encoding: 'utf8' });
+    assert.match(out, new RegExp(`sent SIGUSR2 to ${s.proc.pid}`));
+    const failed = await until(() => s.lines.find((l) => l.msg?.startsWith('full reload failed')), 60000, 'full reload failed');
+    assert.equal(failed.oldPid, s.proc.pid);
+    assert.match(String(failed.why), /exited \(code 22: the app could not be loaded\)|the app could not be loaded/);
+    await until(() => !alive(failed.newPid as number), 10000, 'the failed new process is gone');
+    assert.equal(readPid(pidfile), s.proc.pid, 'the pidfile still names the old process');
+    const r = await get(`${s.url}/`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'v1\n');
+    // fixed: the next full reload goes through and serves the new code
+    writeFileSync(app, "export default { fetch: () => new Response('v2\\n') };\n");
+    await fullReload(s, pidfile, () => execFileSync(process.execPath, [BIN, 'reload', '--full', '--pidfile', pidfile]));
+    assert.equal((await get(`${s.url}/`)).body.toString(), 'v2\n');
+  } finally {
+    await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('touch-reload replaces the process; touch-chain-reload replaces the workers', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const full = join(dir, 'reload.touch');
+  const chain = join(dir, 'chain.touch');
+  writeFileSync(full, '');
+  writeFileSync(chain, '');
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--pidfile', pidfile, '--touch-reload', full, '--touch-chain-reload', chain]);
+  try {
+    const later = (n: number) => new Date(Date.now() + n * 1000);
+    utimesSync(chain, later(5), later(5));
+    await until(() => s.lines.find((l) => l.msg === 'chain reload complete'), 60000, 'chain reload after a touch');
+    assert.equal(readPid(pidfile), s.proc.pid, 'a chain reload keeps the process');
+    const slow = get(`${s.url}/slow?ms=1500`); // in flight on the old process during the handover
+    const newPid = await fullReload(s, pidfile, () => utimesSync(full, later(10), later(10)));
+    const drained = await slow;
+    assert.equal(drained.status, 200, 'a request in flight on the old process finishes');
+    assert.equal(tookOver(s)[0]!.reason, 'touch-reload');
+    assert.ok(s.lines.some((l) => l.msg === 'touch-reload: full reload' && (l.files as string[])[0] === full));
+    // the new process read the touched time at start: no second reload
+    assert.equal(readPid(pidfile), newPid);
+    assert.match((await get(`${s.url}/`)).body.toString(), /hello from worker/);
+  } finally {
+    await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cache2 store: keys survive a full reload and a restart; geometry change and corruption are refused; store_delete discards', { timeout: 180000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const store = join(dir, 'c.store');
+  const cache2 = (extra = '') => `name=c,items=64,blocksize=256,keysize=32,store=${store}${extra}`;
+  const args = (extra = '') => [CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--pidfile', pidfile, '--cache2', cache2(extra)];
+  const s = await startSpindle(args());
+  const others: number[] = [];
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await get(`${s.url}/set?k=k${i}&v=value-${i}`)).status, 200);
+    const newPid = await fullReload(s, pidfile, (pid) => process.kill(pid, 'SIGUSR2'));
+    for (let i = 0; i < 20; i++) {
+      const r = await get(`${s.url}/get?k=k${i}`);
+      assert.equal(r.body.toString(), `value-${i}`, `k${i} after the full reload`);
+    }
+    assert.ok(s.lines.some((l) => l.msg === 'cache restored from its store' && l.pid === newPid && l.entries === 20));
+    // a write after the reload, then a normal stop: saved at shutdown, restored at the next start
+    assert.equal((await get(`${s.url}/set?k=late&v=after`)).status, 200);
+    process.kill(newPid, 'SIGTERM');
+    await until(() => !alive(newPid), 20000, 'the new process stops');
+    assert.ok(existsSync(store));
+
+    const again = await startSpindle(args());
+    others.push(again.proc.pid!);
+    try {
+      assert.equal((await get(`${again.url}/get?k=late`)).body.toString(), 'after');
+      assert.equal((await get(`${again.url}/get?k=k7`)).body.toString(), 'value-7');
+    } finally {
+      await again.stop('SIGTERM');
+    }
+
+    // another geometry: refused, naming the file and what differs
+    const bigger = await startSpindle([CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--cache2', `name=c,items=65,blocksize=256,keysize=32,store=${store}`], { expectExit: true });
+    others.push(bigger.proc.pid!);
+    assert.equal((await bigger.exited).code, 1);
+    const why = JSON.stringify(bigger.lines);
+    assert.match(why, /saved with another geometry/);
+    assert.match(why, /items 64 in the file, 65 now/);
+    assert.ok(why.includes(store));
+
+    // a corrupt file: refused; with store_delete it is discarded and the cache starts empty
+    const fd = openSync(store, 'r+');
+    writeSync(fd, Buffer.from([0xff, 0xfe]), 0, 2, fstatSync(fd).size - 100);
+    closeSync(fd);
+    const corrupt = await startSpindle(args(), { expectExit: true });
+    others.push(corrupt.proc.pid!);
+    assert.equal((await corrupt.exited).code, 1);
+    assert.match(JSON.stringify(corrupt.lines), /is corrupt \(its checksum does not match\)/);
+    const discard = await startSpindle(args(',store_delete=1'));
+    others.push(discard.proc.pid!);
+    try {
+      assert.ok(discard.lines.some((l) => l.msg === 'cache store discarded (store_delete): starting with an empty cache'));
+      assert.equal((await get(`${discard.url}/get?k=late`)).status, 404);
+    } finally {
+      await discard.stop('SIGTERM');
+    }
+  } finally {
+    await cleanup(s, others);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
