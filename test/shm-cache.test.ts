@@ -295,6 +295,42 @@ test('a journal record left by an interrupted operation is repaired by the next 
   assert.equal(c.stats().repairs, 1);
 });
 
+test('a repair run inside get/set/has/delete/inc works on the caller\'s key, not the last repaired one', () => {
+  // repair() runs inside lock(), after the caller's key was encoded: it must not reuse that buffer.
+  for (const bitmap of [false, true]) {
+    const core = createSharedCore({ workerSlots: 0, muleSlots: 0, locks: 0, counters: { max: 0, declared: [] }, caches: [normalizeCacheSpec({ name: 'x', items: 8, blocksize: 16, keysize: 16, purgeLru: !bitmap, bitmap, ...(bitmap ? { blocks: 32 } : {}) })] });
+    const c = core.cache();
+    let tid = 10;
+    const killHolder = (): void => {
+      const dead = attachSharedCore(core.handle, { threadId: ++tid });
+      (dead.cache() as unknown as { lock(): void }).lock();
+      assert.deepEqual(core.onThreadExit(tid).caches, ['x']);
+    };
+    c.set('k1', 'v1');
+    c.set('a-longer-key', 'v2'); // the highest slot: the last key a repair looks at
+    const repairs = (): number => c.stats().repairs;
+    const ops: [string, () => void][] = [
+      ['get', () => assert.equal(c.get('k1'), 'v1')],
+      ['getBytes', () => assert.deepEqual(c.getBytes('k1'), new TextEncoder().encode('v1'))],
+      ['has', () => assert.equal(c.has('k1'), true)],
+      ['set', () => assert.equal(c.set('new', 'x'), true)],
+      ['add', () => assert.equal(c.add('k2', 'y'), true)],
+      ['inc', () => assert.equal(c.inc('n'), 1n)],
+      ['getNumber', () => assert.equal(c.getNumber('n'), 1n)],
+      ['delete', () => assert.equal(c.delete('k2'), true)],
+    ];
+    for (const [name, op] of ops) {
+      const before = repairs();
+      killHolder();
+      op();
+      assert.equal(repairs(), before + 1, `${name}: repaired once`);
+      assert.deepEqual(c.verify(), [], `${name}: consistent`);
+    }
+    assert.deepEqual(c.keys().sort(), ['a-longer-key', 'k1', 'n', 'new']);
+    for (const k of c.keys()) assert.notEqual(c.get(k), undefined, k);
+  }
+});
+
 test('the checker detects corruption', () => {
   const c = make({ items: 8, blocksize: 8, keysize: 8, purgeLru: true });
   c.set('a', '1');

@@ -8,7 +8,7 @@ import { checkValue } from './fixtures/shm/values.js';
 
 const WORKER = new URL('./fixtures/shm/worker.js', import.meta.url);
 
-function makeCore(): SharedCore {
+function makeCore(clock?: () => number): SharedCore {
   return createSharedCore({
     workerSlots: 4,
     muleSlots: 0,
@@ -18,7 +18,7 @@ function makeCore(): SharedCore {
       normalizeCacheSpec({ name: 'main', items: 64, blocksize: 64, blocks: 400, bitmap: true, keysize: 32, clearOnFull: true }),
       normalizeCacheSpec({ name: 'lru', items: 24, blocksize: 400, keysize: 32, purgeLru: true }),
     ],
-  });
+  }, { clock });
 }
 
 function run(core: SharedCore, mode: string, id: number, iterations: number): Promise<Record<string, unknown>> {
@@ -58,8 +58,13 @@ test('concurrent set/get on shared keys never returns a value nobody wrote', asy
   assert.deepEqual(c.verify(), []);
 });
 
-test('threads terminated at random points leave every cache consistent and every lock usable', async () => {
-  const core = makeCore();
+// A hang (a worker that never gets ready, a terminate() that never settles) fails instead of
+// blocking the run forever; a normal run takes a few seconds.
+test('threads terminated at random points leave every cache consistent and every lock usable', { timeout: 300_000 }, async () => {
+  // The checking (main) thread reads with a clock frozen for the whole check, so an entry with a
+  // TTL cannot expire between keys() listing it and get() reading it (the workers use Date.now).
+  let frozen: number | undefined;
+  const core = makeCore(() => frozen ?? Date.now());
   const rounds = 20;
   let recoveredLocks = 0;
   let recoveredCaches = 0;
@@ -71,6 +76,7 @@ test('threads terminated at random points leave every cache consistent and every
       const ready = new Promise<void>((resolve, reject) => {
         w.on('message', (m: { ready?: boolean }) => (m.ready ? resolve() : msgs.push(m)));
         w.on('error', reject);
+        w.on('exit', (code) => reject(new Error(`chaos worker exited (code ${code}) before it was ready`)));
       });
       return { w, tid: w.threadId, ready, msgs };
     });
@@ -85,14 +91,19 @@ test('threads terminated at random points leave every cache consistent and every
       recoveredCaches += rep.caches.length;
     }
     for (const x of ws) for (const m of x.msgs) assert.fail(`worker reported ${JSON.stringify(m)}`);
+    frozen = Date.now();
     for (const c of core.caches) {
       const p = c.verify(); // repairs first if a dead owner left the table dirty
       problems = problems.concat(p.map((s) => `round ${round} ${c.name}: ${s}`));
+      // every listed key must be readable, and its value must be one some writer wrote whole
       for (const k of c.keys()) {
+        const v = c.get(k);
+        assert.notEqual(v, undefined, `round ${round}: ${c.name}/${k} is listed by keys() but get() misses it (${p.join('; ')})`);
         if (k === 'num') continue;
-        assert.ok(checkValue(k, c.get(k)!), `round ${round}: torn value survived in ${c.name}/${k}`);
+        assert.ok(checkValue(k, v!), `round ${round}: torn value survived in ${c.name}/${k}`);
       }
     }
+    frozen = undefined;
     for (let n = 0; n <= core.locks.max; n++) {
       const r = core.locks.tryLock(n);
       assert.ok(r, `round ${round}: lock ${n} unusable`);

@@ -83,6 +83,8 @@ const E_STAMP = 1;
 const J_NONE = 0;
 const J_SLOT = 1;
 const J_CLEAR = 2;
+/** LRU relink only: repair rebuilds the list, drops nothing. */
+const J_LRU = 11;
 const MAGIC = 0x53434832; // "SCH2"
 
 if (CACHE_HDR_I32 < H_REPAIRS + 1 || CACHE_HDR_F64 < F_EXPIRED + 1 || ITEM_I32 < 10 || ITEM_F64 < 2) {
@@ -151,6 +153,11 @@ export class SharedCache {
   private readonly now: Clock;
   private readonly hashFn: (b: Uint8Array, len: number) => number;
   private readonly kScratch = new Scratch(256);
+  /**
+   * repair()/validItem()/verify() work on their own scratch: repair runs inside lock(), i.e. in the
+   * middle of a get/set/… whose caller key bytes live in kScratch/kOut.
+   */
+  private readonly rScratch = new Scratch(256);
   private readonly vScratch = new Scratch(256);
   private readonly kOut: { bytes: Uint8Array } = { bytes: none.bytes };
   private readonly vOut: { bytes: Uint8Array } = { bytes: none.bytes };
@@ -216,7 +223,7 @@ export class SharedCache {
     const klen = this.key(key);
     this.lock();
     try {
-      return this.find(klen, this.hashFn(this.kOut.bytes, klen), true) >= 0;
+      return this.find(this.kOut.bytes, klen, this.hashFn(this.kOut.bytes, klen), true) >= 0;
     } finally {
       this.unlock();
     }
@@ -236,7 +243,7 @@ export class SharedCache {
     const klen = this.key(key);
     this.lock();
     try {
-      const s = this.find(klen, this.hashFn(this.kOut.bytes, klen), false);
+      const s = this.find(this.kOut.bytes, klen, this.hashFn(this.kOut.bytes, klen), false);
       if (s < 0) return false;
       const live = !this.expired(s, this.now());
       this.remove(s);
@@ -386,7 +393,7 @@ export class SharedCache {
 
   /** find + expiry check (expired → removed, miss) + hit/miss accounting + LRU touch. */
   private lookup(klen: number): number {
-    const s = this.find(klen, this.hashFn(this.kOut.bytes, klen), true);
+    const s = this.find(this.kOut.bytes, klen, this.hashFn(this.kOut.bytes, klen), true);
     if (s < 0) {
       this.f[F_MISSES]!++;
       return -1;
@@ -397,8 +404,7 @@ export class SharedCache {
   }
 
   /** Chain walk. With dropExpired an expired match is deleted and -1 returned. */
-  private find(klen: number, hash: number, dropExpired: boolean): number {
-    const kb = this.kOut.bytes;
+  private find(kb: Uint8Array, klen: number, hash: number, dropExpired: boolean): number {
     const it = this.it;
     const ks = this.spec.keysize;
     const k8 = this.keys8;
@@ -444,7 +450,7 @@ export class SharedCache {
     try {
       const now = this.now();
       const expires = ttl === undefined ? -1 : ttl === 0 ? 0 : now + ttl * 1000;
-      const s = this.find(klen, hash, true);
+      const s = this.find(this.kOut.bytes, klen, hash, true);
       if (s >= 0) {
         if (onlyIfAbsent) return false;
         return this.overwrite(s, this.vOut.bytes, vlen, expires, now);
@@ -670,14 +676,19 @@ export class SharedCache {
     it[o + I_LPREV] = 0;
   }
 
-  /** Move to the most-recent end. Only relinks: a torn relink is rebuilt from stamps on repair. */
+  /**
+   * Move to the most-recent end. Only relinks: a torn relink is rebuilt from stamps on repair.
+   * Inside an open J_SLOT record (overwrite, math) that record stays: ending it here would let a
+   * death later in the same operation go unjournaled.
+   */
   private touch(s: number): void {
     this.ie[s * ITEM_F64 + E_STAMP] = ++this.f[F_STAMP]!;
     if (this.h[H_LRUTAIL] === s + 1) return;
-    Atomics.store(this.h, H_JOP, J_SLOT + 10); // LRU-only journal: repair rebuilds, drops nothing
+    const outer = Atomics.load(this.h, H_JOP) !== J_NONE;
+    if (!outer) Atomics.store(this.h, H_JOP, J_LRU);
     this.lruUnlink(s);
     this.lruAppend(s);
-    Atomics.store(this.h, H_JOP, J_NONE);
+    if (!outer) Atomics.store(this.h, H_JOP, J_NONE);
   }
 
   private sweepLocked(now: number): number {
@@ -736,7 +747,7 @@ export class SharedCache {
     try {
       const now = this.now();
       const expires = ttl === undefined ? -1 : ttl === 0 ? 0 : now + ttl * 1000;
-      const s = this.find(klen, hash, true);
+      const s = this.find(this.kOut.bytes, klen, hash, true);
       const r = apply(s >= 0 ? this.readNum(s, key) : this.spec.mathInitial);
       this.num64[0] = r;
       if (s >= 0) {
@@ -793,6 +804,7 @@ export class SharedCache {
     const js = Atomics.load(h, H_JSLOT) - 1;
     if (op === J_CLEAR) {
       this.resetTable();
+      this.f[F_NEXTEXP] = Infinity;
     } else {
       if (op === J_SLOT && js >= 0 && js < spec.items) it[js * ITEM_I32 + I_FLAGS] = 0;
       this.ht.fill(0);
@@ -823,10 +835,9 @@ export class SharedCache {
         }
         // duplicate key? (cannot happen with the journal, but never trust a dead thread)
         const klen = it[o + I_KLEN]!;
-        const kb = this.kScratch.ensure(klen);
+        const kb = this.rScratch.ensure(klen);
         kb.set(this.keys8.subarray(s * spec.keysize, s * spec.keysize + klen));
-        this.kOut.bytes = kb;
-        if (this.find(klen, it[o + I_HASH]! >>> 0, false) >= 0) {
+        if (this.find(kb, klen, it[o + I_HASH]!, false) >= 0) {
           if (spec.bitmap) this.freeBlocks(it[o + I_BLOCK]!, it[o + I_NBLK]!);
           it[o + I_FLAGS] = 0;
           continue;
@@ -874,7 +885,7 @@ export class SharedCache {
       if (n !== Math.ceil(vlen / spec.blocksize) || st < 0 || st + n > spec.blocks) return false;
     } else if (it[o + I_BLOCK] !== s || it[o + I_NBLK] !== 1) return false;
     const kb = this.keys8.subarray(s * spec.keysize, s * spec.keysize + klen);
-    const copy = this.kScratch.ensure(klen);
+    const copy = this.rScratch.ensure(klen);
     copy.set(kb);
     return (this.hashFn(copy, klen) | 0) === it[o + I_HASH];
   }
