@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSpindle, get, fixture, until, BIN, ROOT, type Running } from './helpers/spindle.js';
@@ -241,13 +241,15 @@ print('\\n'.join(out))
     const has = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
     assert.equal(has.status, 0, 'tmux is needed for this test: apt-get install -y tmux');
     await get(`${s.url}/label?name=${encodeURIComponent('top "label"')}`); // labels reset when a worker respawns
-    const sock = `spindle-top-${process.pid}`;
-    const tmux = (...a: string[]) => spawnSync('tmux', ['-L', sock, '-f', '/dev/null', ...a], { encoding: 'utf8' });
+    const tdir = mkdtempSync(join(tmpdir(), 'spindle-top-'));
+    const tmux = (...a: string[]) => spawnSync('tmux', ['-S', join(tdir, 'tmux.sock'), '-f', '/dev/null', ...a], { encoding: 'utf8' });
     try {
-      const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} top ${statsAddr.replace('tcp://', '')}`;
+      // the shell records top's exit status in a file (output written as a pane dies can be lost)
+      const statusFile = join(tdir, 'status');
+      const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} top ${statsAddr.replace('tcp://', '')}; echo $? > ${JSON.stringify(statusFile)}`;
       const started = tmux('new-session', '-d', '-x', '120', '-y', '30', '-s', 'top', '-c', ROOT, cmd);
       assert.equal(started.status, 0, started.stderr);
-      tmux('set-option', '-t', 'top', 'remain-on-exit', 'on');
+      tmux('set-option', '-t', 'top', 'remain-on-exit', 'on'); // keep the screen readable after the shell exits
       const screen = await until(() => {
         const c = tmux('capture-pane', '-p', '-t', 'top').stdout;
         return /WID/.test(c) && /^\s+1\s+\S+\s+\d+/m.test(c) && /^\s+2\s+\S+\s+\d+/m.test(c) && /RPS: \d/.test(c) ? c : null;
@@ -256,18 +258,23 @@ print('\\n'.join(out))
       assert.match(screen, /WID\s+%\s+REQ\s+RPS\s+EXC\s+STATUS\s+AVG\s+HEAP\s+RESPWN\s+HC\s+LASTSPWN\s+LABEL/);
       assert.match(screen, /top "label"/, 'the label column');
       assert.match(screen, /\bidle\b/);
-      // a refresh shows new requests
+      // it refreshes: new requests appear in the header
+      const before = Number(/req: (\d+)/.exec(screen)![1]);
       await Promise.all(Array.from({ length: 5 }, () => get(`${s.url}/`)));
+      await until(() => Number(/req: (\d+)/.exec(tmux('capture-pane', '-p', '-t', 'top').stdout)?.[1] ?? 0) >= before + 5, 10000, 'a refreshed screen');
       tmux('send-keys', '-t', 'top', 'q');
-      const dead = await until(() => {
-        const r = tmux('display-message', '-p', '-t', 'top', '#{pane_dead} #{pane_dead_status}').stdout.trim();
-        return r.startsWith('1 ') ? r : null;
-      }, 10000, 'top to exit after q');
-      assert.equal(dead, '1 0', 'exit status 0');
+      const status = await until(() => {
+        const text = existsSync(statusFile) ? readFileSync(statusFile, 'utf8') : '';
+        return text.endsWith('\n') ? text.trim() : null;
+      }, 10000, 'top to exit after q').catch((err: Error) => {
+        throw new Error(`${err.message}; the screen:\n${tmux('capture-pane', '-p', '-t', 'top').stdout.trim()}`);
+      });
+      assert.equal(status, '0', 'exit status 0');
       const after = tmux('capture-pane', '-p', '-t', 'top').stdout;
       assert.doesNotMatch(after, /WID/, 'the alternate screen is gone: the terminal is restored');
     } finally {
       tmux('kill-server');
+      rmSync(tdir, { recursive: true, force: true });
     }
   });
 });
