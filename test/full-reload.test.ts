@@ -33,14 +33,19 @@ function alive(pid: number): boolean {
 
 /** Kills every process the run started: the first one, and each new one's whole process group. */
 async function cleanup(s: Running, extra: number[] = []): Promise<void> {
-  const pids = new Set<number>(extra);
-  for (const l of s.lines) if (typeof l.newPid === 'number') pids.add(l.newPid);
-  for (const pid of pids) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  }
   await s.stop('SIGKILL');
-  await until(() => [...pids].every((p) => !alive(p)), 10000, 'every spindle process gone');
+  const pids = new Set<number>(extra);
+  // repeat: a process may have started another one (automatic triggers) before it was killed
+  for (let round = 0; round < 5; round++) {
+    const before = pids.size;
+    for (const l of s.lines) if (typeof l.newPid === 'number') pids.add(l.newPid);
+    for (const pid of pids) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await until(() => [...pids].every((p) => !alive(p)), 10000, 'every spindle process gone');
+    if (round > 0 && pids.size === before) break;
+  }
 }
 
 function tookOver(s: Running): LogLine[] {
@@ -241,5 +246,23 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
   } finally {
     await cleanup(s, others);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('max-process-lifetime and reload-on-process-rss trigger a full reload, logged with the reason and both pids', { timeout: 120000 }, async () => {
+  for (const [flag, value, reason] of [['--max-process-lifetime', '2', 'max-process-lifetime'], ['--reload-on-process-rss', '1', 'reload-on-process-rss']] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+    const pidfile = join(dir, 'spindle.pid');
+    const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile, flag, value]);
+    try {
+      const newPid = await fullReload(s, pidfile, () => {});
+      const started = s.lines.find((l) => l.msg === 'full reload: started a new process')!;
+      assert.deepEqual([started.reason, started.oldPid, started.newPid], [reason, s.proc.pid, newPid]);
+      assert.equal(tookOver(s)[0]!.reason, reason);
+      assert.ok(s.lines.some((l) => l.msg === `${reason}: full reload` && l.pid === s.proc.pid));
+    } finally {
+      await cleanup(s);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
