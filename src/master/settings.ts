@@ -16,9 +16,9 @@ export interface ServerSettings {
   processes: number;
   concurrency: number;
   listeners: string[];
-  chmodSocket?: number;
   /** uwsgi-socket addresses (nginx uwsgi_pass); ':port' binds 127.0.0.1. */
   uwsgiListeners: string[];
+  chmodSocket?: number;
   pidfile?: string;
   backlogLimit: number;
   maxHeaderBytes: number;
@@ -99,6 +99,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     processes: num(c, 'processes', availableParallelism()),
     concurrency: num(c, 'concurrency', 1),
     listeners: list(c, 'httpSocket'),
+    uwsgiListeners: list(c, 'uwsgiSocket'),
     chmodSocket: chmod ? parseInt(chmod, 8) : undefined,
     pidfile: str(c, 'pidfile') ? resolve(cwd, str(c, 'pidfile')!) : undefined,
     backlogLimit: num(c, 'listen', 1024),
@@ -106,7 +107,6 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
     dieOnTerm: bool(c, 'dieOnTerm', true),
-    uwsgiListeners: list(c, 'uwsgiSocket'),
     needApp: bool(c, 'needApp', true),
     vacuum: bool(c, 'vacuum', true),
     mercyMs: num(c, 'workerReloadMercy', 60) * 1000,
