@@ -13,7 +13,7 @@
 // reload then refuses with the reason instead of breaking the socket.
 import { chmodSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Server } from 'node:net';
+import { connect, type Server } from 'node:net';
 
 /** A listening socket received from the previous process (full reload). */
 export interface InheritedSocket {
@@ -29,7 +29,8 @@ export interface InheritedSocket {
 const MAX_SUN_PATH = 103; // bytes, leaving room below Linux's 108 (107 + NUL) and macOS's 104
 let tmpSeq = 0;
 
-function listen(server: Server, where: object): Promise<void> {
+/** server.listen() as a promise that rejects on a bind error (EADDRINUSE, EACCES, …). */
+export function listen(server: Server, where: object): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
@@ -38,6 +39,24 @@ function listen(server: Server, where: object): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
+export async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // does not exist
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path} is in use by another server`);
+  unlinkSync(path);
 }
 
 /**

@@ -1,11 +1,10 @@
 // The HTTP listeners: TCP and UNIX sockets owned by the master, with the request-level limits
 // (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { parseAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
-import { bindUnixSocket, listenOnInherited, type InheritedSocket } from './inherit.js';
+import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
 
 export interface ListenerOptions {
   maxHeaderBytes: number;
@@ -80,41 +79,14 @@ export async function openListener(spec: string, opts: ListenerOptions): Promise
     const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
     return { server, spec, url: `unix:${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
   }
-  await listen(server, { host: addr.host, port: addr.port });
+  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
   const bound = server.address();
   const port = typeof bound === 'object' && bound ? bound.port : addr.port;
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   return { server, spec, url: `http://${host}:${port}`, host: addr.host, port };
 }
 
-function listen(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen({ ...where, backlog: 511 }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
 
-/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return; // does not exist
-  }
-  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`${path} is in use by another server`);
-  unlinkSync(path);
-}
 
 function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   switch (err.code) {

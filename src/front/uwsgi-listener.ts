@@ -15,12 +15,10 @@
 //   - A malformed packet is answered with a short HTTP 400/431 naming the problem (nginx relays it;
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { parseAddress } from '../config/address.js';
-import type { Log } from '../log/logger.js';
-import { rawResponse, type Listener } from './listeners.js';
-import { bindUnixSocket, listenOnInherited, type InheritedSocket } from './inherit.js';
+import { rawResponse, type Listener, type ListenerOptions } from './listeners.js';
+import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket } from './inherit.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -186,16 +184,8 @@ export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: 
 
 // ---- the listener ------------------------------------------------------------------------------
 
-export interface UwsgiListenerOptions {
-  maxHeaderBytes: number;
-  socketTimeoutMs: number;
-  chmodSocket?: number;
-  log: Log;
-  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  isBusy: (socket: Socket) => boolean;
-  /** Full reload: listen on this socket from the previous process instead of binding. */
-  inherited?: InheritedSocket;
-}
+/** The same options as an HTTP listener's. */
+export type UwsgiListenerOptions = ListenerOptions;
 
 interface Conn {
   socket: Socket;
@@ -396,38 +386,11 @@ export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions
   if (!isLoopback(addr.host)) {
     opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
   }
-  await listen(server, { host: addr.host, port: addr.port });
+  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
   const bound = server.address();
   const port = typeof bound === 'object' && bound ? bound.port : addr.port;
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   return { server, spec, url: `uwsgi://${host}:${port}`, host: addr.host, port };
 }
 
-function listen(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen({ ...where, backlog: 511 }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
 
-/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`${path} is in use by another server`);
-  unlinkSync(path);
-}

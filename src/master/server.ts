@@ -397,33 +397,30 @@ export class SpindleServer {
     const isHead = ex.method === 'HEAD';
     const flat = cleanHeaders(headers, isHead);
     if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(body ? body.byteLength : 0));
-    if (this.closing) flat.push('connection', 'close');
-    try {
-      ex.res.writeHead(status, flat);
-    } catch (err) {
-      this.invalidResponse(ex, err);
-      return;
-    }
+    if (!this.startResponse(ex, status, flat)) return;
     ex.done = true;
-    ex.headSent = true;
-    ex.status = status;
     ex.bytesOut = body ? body.byteLength : 0;
     if (body && !isHead) ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     else ex.res.end();
   }
 
   private writeHead(ex: Exchange, status: number, headers: FlatHeaders): void {
-    const flat = cleanHeaders(headers, true);
+    if (!this.startResponse(ex, status, cleanHeaders(headers, true))) return;
+    ex.res.flushHeaders(); // a streamed response (SSE) shows its head before the first event
+  }
+
+  /** Writes the status line and headers; false (and a 500) when the app's head is invalid. */
+  private startResponse(ex: Exchange, status: number, flat: FlatHeaders): boolean {
     if (this.closing) flat.push('connection', 'close');
     try {
       ex.res.writeHead(status, flat);
     } catch (err) {
       this.invalidResponse(ex, err);
-      return;
+      return false;
     }
     ex.headSent = true;
     ex.status = status;
-    ex.res.flushHeaders(); // a streamed response (SSE) shows its head before the first event
+    return true;
   }
 
   private invalidResponse(ex: Exchange, err: unknown): void {

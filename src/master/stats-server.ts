@@ -6,9 +6,10 @@
 //   GET /health/ready  200 while a worker accepts and the server is not shutting down, else 503
 // It is served by the master's event loop from lock-free reads; it never waits on a worker.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, connect, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { parseAddress, isLocalOnlyAddress } from '../config/address.js';
+import { listen, removeStaleSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
 
@@ -139,31 +140,4 @@ export class StatsServer {
   }
 }
 
-function listen(server: NetServer, where: { path: string } | { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(where, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
 
-/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`${path} is in use by another server`);
-  unlinkSync(path);
-}
