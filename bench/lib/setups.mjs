@@ -86,6 +86,12 @@ export const SETUPS = {
     startDeadlineMs: 20000,
     command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx) }),
   },
+  'spindle-c16': {
+    describe: 'Spindle, 2 worker threads each taking up to 16 requests at once (--concurrency 16: the Node-style async worker; default is 1, uWSGI\'s sync model)',
+    unavailable: () => null,
+    startDeadlineMs: 20000,
+    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--concurrency', '16']) }),
+  },
   'spindle-cheaper': {
     describe: 'Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers)',
     unavailable: () => null,

@@ -195,7 +195,7 @@ export class SpindleServer {
       if (!this.closing) this.scaler?.tick();
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
-    this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
+    this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
   // ---- requests in -------------------------------------------------------------------------
