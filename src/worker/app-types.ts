@@ -37,12 +37,30 @@ export interface ResponseSink {
 
 export interface RequestContext {
   /**
-   * Aborted on client disconnect or harakiri's graceful stage. Use a fresh AbortController per
-   * request: a fetch app's Request follows this signal, and undici only drops its listener when
-   * the Request is garbage-collected, so a long-lived shared signal would accumulate listeners.
+   * Aborted on client disconnect or harakiri's graceful stage. A fresh signal per request, never
+   * one shared across requests: a fetch app's Request follows this signal, and undici only drops
+   * its listener when the Request is garbage-collected, so a long-lived shared signal would
+   * accumulate listeners. May be a getter that creates the AbortController on first access (see
+   * `lazyAbort`): adapters read it only when the app asks for a signal.
    */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   workerId: number;
+  /**
+   * Optional cheap view of the same abort state (the worker entry passes a RequestAbort). When
+   * present, adapters use it instead of `signal`, so no AbortSignal exists unless the app wants one.
+   */
+  readonly lazyAbort?: AbortState;
+}
+
+export type AbortHook = (reason: unknown) => void;
+
+/** Abort state without an AbortSignal: a flag, the reason, and internal callbacks. */
+export interface AbortState {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** Calls `hook(reason)` once when the request aborts (never if it already has). */
+  listen(hook: AbortHook): void;
+  unlisten(hook: AbortHook): void;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from './protocol.js';
 import { PortSink } from './port-sink.js';
+import { RequestAbort } from './request-abort.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../api/bg-protocol.js';
 
@@ -37,7 +38,7 @@ setThreadName(boot.threadName);
 // so calls made at import time get their replies.
 port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
 
-const inFlight = new Map<number, AbortController>();
+const inFlight = new Map<number, RequestAbort>();
 let stopping = false;
 
 function finishStop(): void {
@@ -56,21 +57,29 @@ function run(handler: AppHandler, m: RequestMessage): void {
     remoteAddress: m[6], remotePort: m[7], localAddress: m[8], localPort: m[9],
     scheme: 'http', body: m[10],
   };
-  const abort = new AbortController();
-  inFlight.set(id, abort);
+  // the AbortSignal itself is created only if the app asks for one
+  const ctx = new RequestAbort(boot.workerId);
+  inFlight.set(id, ctx);
   const sink = new PortSink(id, post);
-  requestScope.run({ id }, () => handler(req, sink, { signal: abort.signal, workerId: boot.workerId }))
-    .then(
-      () => { if (!sink.ended) sink.end(); },
-      (err: unknown) => {
-        sink.abandon();
-        post([FAIL, id, sink.headSent, err instanceof Error ? err.stack ?? err.message : String(err)]);
-      },
-    )
-    .finally(() => {
-      inFlight.delete(id);
-      if (stopping && inFlight.size === 0) finishStop();
-    });
+  requestScope.run({ id }, () => handler(req, sink, ctx)).then(
+    () => {
+      try {
+        if (!sink.ended) sink.end();
+      } finally {
+        settled(id);
+      }
+    },
+    (err: unknown) => {
+      sink.abandon();
+      post([FAIL, id, sink.headSent, err instanceof Error ? err.stack ?? err.message : String(err)]);
+      settled(id);
+    },
+  );
+}
+
+function settled(id: number): void {
+  inFlight.delete(id);
+  if (stopping && inFlight.size === 0) finishStop();
 }
 
 async function main(): Promise<void> {

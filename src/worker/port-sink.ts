@@ -64,9 +64,17 @@ export class PortSink implements ResponseSink {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.ended && !this.abandoned) this.flush();
+    // Most responses end in the same synchronous run as their head: check after it (a microtask
+    // is far cheaper than an immediate) and only then wait for the end of the tick.
+    queueMicrotask(() => {
+      if (this.ended || this.abandoned) {
+        this.flushScheduled = false;
+        return;
+      }
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (!this.ended && !this.abandoned) this.flush();
+      });
     });
   }
 

@@ -1,7 +1,9 @@
 // Runs a Web-standard fetch handler: `(request: Request, ctx) => Response | Promise<Response>`.
 //
-// Request: a real undici `Request` (absolute URL from scheme + Host + target, the raw header
-// pairs, `signal` = ctx.signal, a body only for methods other than GET/HEAD).
+// Request: an undici `Request` (absolute URL from scheme + Host + target, the raw header
+// pairs, `signal` = ctx.signal, a body only for methods other than GET/HEAD). For plain requests
+// it is a LazyRequest (./lazy-request.ts), which behaves as one but creates the real Request -
+// and the signal - only when the app uses more than method, url and headers.
 // Response: status and headers (every Set-Cookie separately, via getSetCookie()), then the body:
 //   - fast path: a body made from a string / ArrayBuffer / typed array (new Response('hi'),
 //     Response.json(), Hono's c.text()/c.json()) is sent from undici's stored source without
@@ -14,7 +16,8 @@
 // `close`: the master frames the response.
 
 import type { AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
-import { describeValue, ResponseGuard } from './guard.js';
+import { abortedReason, describeValue, ResponseGuard } from './guard.js';
+import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
 
@@ -132,6 +135,46 @@ export function buildRequest(rd: RequestData, signal: AbortSignal): Request {
   return new Request(`${rd.scheme}://${localAuthority(rd)}${path}`, init);
 }
 
+const LAZY_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n]|[^\0-\xff]/;
+
+/**
+ * The Request a fetch app gets: a LazyRequest when the request is plain (a common method, an
+ * origin-form target, a Host that makes a valid URL without credentials, headers Headers accepts),
+ * so it behaves exactly like the real one would; anything else takes buildRequest's path, which
+ * throws or falls back exactly as before.
+ */
+export function makeRequest(rd: RequestData, ctx: RequestContext): Request {
+  if (lazyRequestSupported) {
+    const url = lazyUrl(rd);
+    if (url !== null) return new LazyRequest(rd, ctx, url) as unknown as Request;
+  }
+  return buildRequest(rd, ctx.signal);
+}
+
+function lazyUrl(rd: RequestData): string | null {
+  const target = rd.url;
+  if (target.charCodeAt(0) !== 47 /* '/' */ || !LAZY_METHODS.has(rd.method)) return null;
+  const headers = rd.headers;
+  let host: string | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i]!;
+    const name = pair[0];
+    if (!TOKEN.test(name) || BAD_VALUE.test(pair[1])) return null;
+    if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = pair[1];
+  }
+  if (!host) return null;
+  let u: URL;
+  try {
+    u = new URL(`${rd.scheme}://${host}${target}`);
+  } catch {
+    return null;
+  }
+  if (u.username !== '' || u.password !== '') return null;
+  return u.href;
+}
+
 function collectHeaders(h: Headers): [string, string][] {
   const out: [string, string][] = [];
   let cookies = false;
@@ -173,24 +216,45 @@ function isResponseLike(v: unknown): v is Response {
 export function makeFetchHandler(fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks): AppHandler {
   return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
     new Promise<void>((resolve, reject) => {
-      if (ctx.signal.aborted) {
-        reject(ctx.signal.reason);
+      const aborted = abortedReason(ctx);
+      if (aborted !== null) {
+        reject(aborted.reason);
         return;
       }
       const g = new ResponseGuard(sink, ctx, resolve, reject);
-      run(fetchFn, thisArg, background, rd, ctx, g).catch((err: unknown) => g.fail(err));
+      run(fetchFn, thisArg, background, rd, ctx, g);
     });
 }
 
-async function run(
+// Synchronous as far as the app allows: a Response returned (not a promise) is sent in the same
+// run, without the microtask hops of an async function.
+function run(
   fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks,
   rd: RequestData, ctx: RequestContext, g: ResponseGuard,
-): Promise<void> {
-  const request = buildRequest(rd, ctx.signal);
+): void {
+  let response: unknown;
+  try {
+    response = callApp(fetchFn, thisArg, background, rd, ctx);
+  } catch (err) {
+    g.fail(err);
+    return;
+  }
+  if (response !== null && (typeof response === 'object' || typeof response === 'function') &&
+    typeof (response as PromiseLike<unknown>).then === 'function') {
+    Promise.resolve(response).then((r) => respond(r, rd, g), (err: unknown) => g.fail(err));
+  } else {
+    respond(response, rd, g);
+  }
+}
+
+function callApp(
+  fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks, rd: RequestData, ctx: RequestContext,
+): unknown {
+  const request = makeRequest(rd, ctx);
   const fctx: FetchContext = {
     waitUntil: (p: unknown) => background.track(p),
     passThroughOnException() {},
-    signal: ctx.signal,
+    get signal() { return ctx.signal; },
     remoteAddress: rd.remoteAddress,
     remotePort: rd.remotePort,
     localAddress: rd.localAddress,
@@ -199,7 +263,20 @@ async function run(
     workerId: ctx.workerId,
     requestId: rd.id,
   };
-  const response: unknown = await fetchFn.call(thisArg, request, fctx, fctx);
+  return fetchFn.call(thisArg, request, fctx, fctx);
+}
+
+function respond(response: unknown, rd: RequestData, g: ResponseGuard): void {
+  try {
+    const streaming = respondSync(response, rd, g);
+    if (streaming !== undefined) streaming.catch((err: unknown) => g.fail(err));
+  } catch (err) {
+    g.fail(err);
+  }
+}
+
+/** Sends the response; returns a promise only when the body has to be read from its stream. */
+function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Promise<void> | undefined {
   if (!g.open) return; // aborted while the app was working
   if (!isResponseLike(response)) {
     throw new TypeError(`the fetch handler returned ${describeValue(response)}; it must return a Response (or a promise of one)`);
@@ -219,13 +296,18 @@ async function run(
   }
   const src = storedSource(response, body);
   if (src !== undefined) {
-    const bytes = typeof src === 'string' ? Buffer.from(src) : src;
+    // (encode, not Buffer.from: a Buffer from the shared pool would be copied again to be posted)
+    const bytes = typeof src === 'string' ? textEncoder.encode(src) : src;
     if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(bytes.byteLength)]);
     g.head(status, headers);
     g.chunk(bytes);
     g.end();
     return;
   }
+  return streamBody(body, status, headers, g);
+}
+
+async function streamBody(body: ReadableStream, status: number, headers: [string, string][], g: ResponseGuard): Promise<void> {
   const reader = body.getReader();
   g.onAbort = (reason) => {
     reader.cancel(reason).catch(() => {});

@@ -3,7 +3,7 @@
 // turns an abort of ctx.signal into a rejection. Every adapter funnels its output through here,
 // so no adapter can call head twice or chunk after end, whatever the app does.
 
-import type { RequestContext, ResponseSink } from '../app-types.js';
+import type { AbortState, RequestContext, ResponseSink } from '../app-types.js';
 
 const WAITING = 0; // nothing sent yet
 const STREAMING = 1; // head sent, body may follow
@@ -17,16 +17,24 @@ export class ResponseGuard {
   private readonly sink: ResponseSink;
   private readonly resolve: () => void;
   private readonly reject: (err: unknown) => void;
-  private readonly signal: AbortSignal;
-  private readonly abortListener: () => void;
+  // The abort source: ctx.lazyAbort when there is one (no AbortSignal is created), else ctx.signal.
+  private readonly lazy: AbortState | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly abortListener: (reason?: unknown) => void;
 
   constructor(sink: ResponseSink, ctx: RequestContext, resolve: () => void, reject: (err: unknown) => void) {
     this.sink = sink;
     this.resolve = resolve;
     this.reject = reject;
-    this.signal = ctx.signal;
     this.abortListener = () => this.abort();
-    this.signal.addEventListener('abort', this.abortListener, { once: true });
+    const lazy = ctx.lazyAbort;
+    if (lazy !== undefined) {
+      this.lazy = lazy;
+      lazy.listen(this.abortListener);
+    } else {
+      this.signal = ctx.signal;
+      this.signal.addEventListener('abort', this.abortListener, { once: true });
+    }
   }
 
   get open(): boolean {
@@ -59,7 +67,7 @@ export class ResponseGuard {
   end(): void {
     if (this.state !== STREAMING) return;
     this.state = DONE;
-    this.signal.removeEventListener('abort', this.abortListener);
+    this.unlisten();
     try {
       this.sink.end();
     } catch (err) {
@@ -72,18 +80,31 @@ export class ResponseGuard {
   fail(err: unknown): void {
     if (this.state >= DONE) return;
     this.state = FAILED;
-    this.signal.removeEventListener('abort', this.abortListener);
+    this.unlisten();
     this.reject(err);
+  }
+
+  private unlisten(): void {
+    if (this.lazy !== undefined) this.lazy.unlisten(this.abortListener);
+    else this.signal!.removeEventListener('abort', this.abortListener);
   }
 
   private abort(): void {
     if (this.state >= DONE) return;
-    const reason = this.signal.reason ?? abortError();
+    const reason = (this.lazy !== undefined ? this.lazy.reason : this.signal!.reason) ?? abortError();
     this.fail(reason);
     const hook = this.onAbort;
     this.onAbort = null;
     if (hook) hook(reason);
   }
+}
+
+/** Whether ctx is aborted already, and why, without creating ctx.signal when it is lazy. */
+export function abortedReason(ctx: RequestContext): { reason: unknown } | null {
+  const lazy = ctx.lazyAbort;
+  if (lazy !== undefined) return lazy.aborted ? { reason: lazy.reason } : null;
+  const signal = ctx.signal;
+  return signal.aborted ? { reason: signal.reason } : null;
 }
 
 export function abortError(): Error {

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
-import { ResponseGuard } from './guard.js';
+import { abortedReason, ResponseGuard } from './guard.js';
 
 /** The application's entry point: `(req, res) => void | Promise<void>`. */
 export type NodeDispatch = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -183,8 +183,9 @@ function parseHead(head: string): [string, string][] {
 export function makeNodeHandler(dispatch: NodeDispatch, thisArg?: unknown): AppHandler {
   return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
     new Promise<void>((resolve, reject) => {
-      if (ctx.signal.aborted) {
-        reject(ctx.signal.reason);
+      const aborted = abortedReason(ctx);
+      if (aborted !== null) {
+        reject(aborted.reason);
         return;
       }
       const g = new ResponseGuard(sink, ctx, resolve, reject);
