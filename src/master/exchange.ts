@@ -62,3 +62,45 @@ export function answer(ex: Exchange, status: number, message: string, extra: Fla
   ]);
   res.end(body);
 }
+
+const NO_BODY_STATUS = new Set([204, 304]);
+
+export interface ResponseOptions {
+  /** True once the server is shutting down: responses then close their connection. */
+  closing: () => boolean;
+  /** The app's status or headers were rejected by node:http (logged; the client gets a 500). */
+  onInvalid: (ex: Exchange, err: unknown) => void;
+}
+
+/** A complete response from a worker: head and body in one go, framed with Content-Length. */
+export function writeFull(ex: Exchange, status: number, headers: FlatHeaders, body: Uint8Array | null, opts: ResponseOptions): void {
+  const isHead = ex.method === 'HEAD';
+  const flat = cleanHeaders(headers, isHead);
+  if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(body ? body.byteLength : 0));
+  if (!startResponse(ex, status, flat, opts)) return;
+  ex.done = true;
+  ex.bytesOut = body ? body.byteLength : 0;
+  if (body && !isHead) ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  else ex.res.end();
+}
+
+/** The head of a streamed response; its chunks follow. */
+export function writeHead(ex: Exchange, status: number, headers: FlatHeaders, opts: ResponseOptions): void {
+  if (!startResponse(ex, status, cleanHeaders(headers, true), opts)) return;
+  ex.res.flushHeaders(); // a streamed response (SSE) shows its head before the first event
+}
+
+/** Writes the status line and headers; false (and a 500) when the app's head is invalid. */
+function startResponse(ex: Exchange, status: number, flat: FlatHeaders, opts: ResponseOptions): boolean {
+  if (opts.closing()) flat.push('connection', 'close');
+  try {
+    ex.res.writeHead(status, flat);
+  } catch (err) {
+    opts.onInvalid(ex, err);
+    answer(ex, 500, 'the application returned an invalid response (see the server log)');
+    return false;
+  }
+  ex.headSent = true;
+  ex.status = status;
+  return true;
+}

@@ -3,13 +3,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { openListener, type Listener } from '../front/listeners.js';
+import { readBody } from '../front/request-body.js';
 import { openUwsgiListener } from '../front/uwsgi-listener.js';
 import { Backlog } from './backlog.js';
-import { answer, cleanHeaders, type Exchange } from './exchange.js';
+import { answer, writeFull, writeHead, type Exchange, type ResponseOptions } from './exchange.js';
+import { OwnedFiles } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { RequestObserver, buildStats, type ServerObservation, type StatsDocument } from './stats.js';
@@ -24,12 +25,11 @@ import { CacheStores } from './cache-stores.js';
 import type { HandoverClient } from './full-reload.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
-  type FlatHeaders, type RequestMessage, type WorkerBoot, type WorkerMessage,
+  type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from '../worker/protocol.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
 const TICK_MS = 100;
-const NO_BODY_STATUS = new Set([204, 304]);
 
 export interface ServerOptions {
   settings: ServerSettings;
@@ -56,7 +56,7 @@ export class SpindleServer {
   private tickTimer?: NodeJS.Timeout;
   private appError = '';
   private closing: Promise<void> | null = null;
-  private pidfileWritten = false;
+  private readonly files: OwnedFiles;
   private readonly startedAt = Date.now();
   requestsTotal = 0;
   /** Status classes, latency histogram and percentiles of finished requests (stats, /metrics). */
@@ -72,6 +72,7 @@ export class SpindleServer {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
+    this.files = new OwnedFiles(this.settings.pidfile, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {
@@ -170,7 +171,7 @@ export class SpindleServer {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
-    this.writePidfile();
+    this.files.writePidfile();
     this.cacheStores.startSync();
     if (this.settings.masterFifo) {
       try {
@@ -202,34 +203,9 @@ export class SpindleServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (this.closing) res.shouldKeepAlive = false;
-    const limit = this.settings.maxBodyBytes;
-    const lengthHeader = req.headers['content-length'];
-    const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
-    if (limit > 0 && declared > limit) {
-      this.reject413(req, res, declared);
-      return;
-    }
-    if (declared <= 0 && req.headers['transfer-encoding'] === undefined) {
-      this.accept(req, res, null);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (limit > 0 && size > limit) {
-        req.removeAllListeners('data');
-        this.reject413(req, res, size);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (res.writableEnded || res.destroyed) return;
-      const body = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) { body.set(c, at); at += c.length; }
-      this.accept(req, res, size ? body : null);
+    readBody(req, res, this.settings.maxBodyBytes, {
+      done: (body) => this.accept(req, res, body),
+      tooLarge: (size) => this.reject413(req, res, size),
     });
   }
 
@@ -337,13 +313,13 @@ export class SpindleServer {
       case FULL: {
         const ex = h.inFlight.get(m[1]);
         if (!ex) return;
-        if (!ex.done) this.writeFull(ex, m[2], m[3], m[4]);
+        if (!ex.done) writeFull(ex, m[2], m[3], m[4], this.responseOptions);
         this.complete(h, ex);
         return;
       }
       case HEAD: {
         const ex = h.inFlight.get(m[1]);
-        if (ex && !ex.done) this.writeHead(ex, m[2], m[3]);
+        if (ex && !ex.done) writeHead(ex, m[2], m[3], this.responseOptions);
         return;
       }
       case CHUNK: {
@@ -393,40 +369,11 @@ export class SpindleServer {
     }
   }
 
-  private writeFull(ex: Exchange, status: number, headers: FlatHeaders, body: Uint8Array | null): void {
-    const isHead = ex.method === 'HEAD';
-    const flat = cleanHeaders(headers, isHead);
-    if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(body ? body.byteLength : 0));
-    if (!this.startResponse(ex, status, flat)) return;
-    ex.done = true;
-    ex.bytesOut = body ? body.byteLength : 0;
-    if (body && !isHead) ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    else ex.res.end();
-  }
-
-  private writeHead(ex: Exchange, status: number, headers: FlatHeaders): void {
-    if (!this.startResponse(ex, status, cleanHeaders(headers, true))) return;
-    ex.res.flushHeaders(); // a streamed response (SSE) shows its head before the first event
-  }
-
-  /** Writes the status line and headers; false (and a 500) when the app's head is invalid. */
-  private startResponse(ex: Exchange, status: number, flat: FlatHeaders): boolean {
-    if (this.closing) flat.push('connection', 'close');
-    try {
-      ex.res.writeHead(status, flat);
-    } catch (err) {
-      this.invalidResponse(ex, err);
-      return false;
-    }
-    ex.headSent = true;
-    ex.status = status;
-    return true;
-  }
-
-  private invalidResponse(ex: Exchange, err: unknown): void {
-    this.log.error({ worker: ex.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head');
-    answer(ex, 500, 'the application returned an invalid response (see the server log)');
-  }
+  /** How responses are written now: with `Connection: close` once the server is closing. */
+  private readonly responseOptions: ResponseOptions = {
+    closing: () => this.closing !== null,
+    onInvalid: (ex, err) => this.log.error({ worker: ex.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
+  };
 
   /** A request left its worker (answered, failed or abandoned by the client). */
   private complete(h: WorkerHandle, ex: Exchange, failed = false): void {
@@ -543,7 +490,7 @@ export class SpindleServer {
     await Promise.all(closed);
     await this.statsServer?.close();
     if (!this.handedOver) await this.cacheStores.saveAtExit();
-    this.vacuum();
+    if (this.settings.vacuum) this.files.vacuum(this.listeners, this.handedOver);
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
   }
 
@@ -568,30 +515,6 @@ export class SpindleServer {
     let n = 0;
     for (const h of this.supervisor.live) n += h.inFlight.size;
     return n;
-  }
-
-  private writePidfile(): void {
-    const path = this.settings.pidfile;
-    if (!path) return;
-    writeFileSync(path, `${process.pid}\n`);
-    this.pidfileWritten = true;
-  }
-
-  /** Removes the UNIX sockets and the pidfile we created, if they are still ours. */
-  private vacuum(): void {
-    if (!this.settings.vacuum) return;
-    for (const l of this.listeners) {
-      if (!l.unixPath || this.handedOver?.has(l)) continue;
-      try {
-        if (lstatSync(l.unixPath).ino === l.unixIno) unlinkSync(l.unixPath);
-        else this.log.warn({ path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
-      } catch { /* already gone (node:net may remove it on close) */ }
-    }
-    const pid = this.settings.pidfile;
-    if (pid && this.pidfileWritten && !this.handedOver && existsSync(pid)) {
-      if (readFileSync(pid, 'utf8').trim() === String(process.pid)) unlinkSync(pid);
-      else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
-    }
   }
 
   /**

@@ -1,0 +1,36 @@
+// The files a server creates and vacuum removes: its pidfile and its UNIX sockets — but only
+// while they are still the ones it created (another process may have replaced them since).
+import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Log } from '../log/logger.js';
+import type { Listener } from '../front/listeners.js';
+
+export class OwnedFiles {
+  private pidfileWritten = false;
+
+  constructor(private readonly pidfile: string | undefined, private readonly log: Log) {}
+
+  writePidfile(): void {
+    if (!this.pidfile) return;
+    writeFileSync(this.pidfile, `${process.pid}\n`);
+    this.pidfileWritten = true;
+  }
+
+  /**
+   * Removes the UNIX sockets of `listeners` and the pidfile, if still ours. Sockets handed to a
+   * new process (full reload) are skipped, and so is the pidfile then: the new process owns it.
+   */
+  vacuum(listeners: readonly Listener[], handedOver: ReadonlySet<Listener> | null): void {
+    for (const l of listeners) {
+      if (!l.unixPath || handedOver?.has(l)) continue;
+      try {
+        if (lstatSync(l.unixPath).ino === l.unixIno) unlinkSync(l.unixPath);
+        else this.log.warn({ path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
+      } catch { /* already gone (node:net may remove it on close) */ }
+    }
+    const pid = this.pidfile;
+    if (pid && this.pidfileWritten && !handedOver && existsSync(pid)) {
+      if (readFileSync(pid, 'utf8').trim() === String(process.pid)) unlinkSync(pid);
+      else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
+    }
+  }
+}
