@@ -5,12 +5,12 @@
 //   - bare worker_thread spawn-to-ready (importing the hello app) and idle memory per bare worker;
 //   - single-connection end-to-end latency of node-http vs spindle (wrk -c 1): the difference is what
 //     Spindle's dispatch hop costs a request, measured through the real CLI.
-// Spindle-internal figures (its own dispatch round trip, spawn-to-ready, idle heap per worker, harakiri
-// detection-to-answer, cache/lock) are HOOKS below: they report "pending" until the APIs exist.
+// Spindle's own figures: its dispatch round trip (the real worker entry, no HTTP), spawn-to-ready,
+// idle heap per worker, harakiri detection-to-answer (real CLI) and the cache/lock figures.
 //
 //   node bench/micro.mjs [--quick] [--out FILE.md]
 import { Worker } from 'node:worker_threads';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { median, percentile } from './lib/stats.mjs';
 import { BENCH, SETUPS } from './lib/setups.mjs';
@@ -183,20 +183,116 @@ async function spindleWorkersReady() {
   return { status: 'ok', value: `p50 ${fx(median(times))} ms, max ${fx(Math.max(...times))} ms over ${times.length} starts (2 workers spawned in parallel, server pinned to cpu 0)` };
 }
 
-// ---- Spindle hooks ---------------------------------------------------------------------------------
-// Each returns {status:'pending', need} until the Spindle side exists; then fill in the measurement.
+// ---- Spindle's own figures ----------------------------------------------------------------------------
+// The real worker entry (dist/src/worker/entry.js) driven with Spindle's own protocol, without HTTP:
+// what the master does per request minus node:http. Needs `npx tsc -p .` first.
+const DIST = path.join(BENCH, '..', 'dist', 'src');
+const HELLO_APP = path.join(BENCH, 'apps', 'hello.mjs');
+const TAG = { REQ: 0, READY: 10, FULL: 12, CONTROL: 17 };
+
+async function spindleWorker() {
+  const { createSharedCore } = await import(path.join(DIST, 'shm', 'layout.js'));
+  const core = createSharedCore({ workerSlots: 1, muleSlots: 0, caches: [], locks: 0, counters: { max: 4, declared: [] } });
+  const t0 = performance.now();
+  const w = new Worker(path.join(DIST, 'worker', 'entry.js'), {
+    workerData: { workerId: 1, appPath: HELLO_APP, concurrency: 1, label: 'bench', threadName: 'bench', logLevel: 'warn', logFormat: 'json', shared: core.handle },
+  });
+  const heap = [];
+  let onFull = () => {};
+  await new Promise((resolve, reject) => {
+    w.on('message', (m) => {
+      if (m[0] === TAG.READY) resolve();
+      else if (m[0] === TAG.FULL) onFull();
+      else if (m[0] === TAG.CONTROL && m[1].kind === 'heap') heap.push(m[1].used);
+    });
+    w.once('error', reject);
+  });
+  const readyMs = performance.now() - t0;
+  const request = (id) => [TAG.REQ, id, 'GET', '/', '1.1', ['host', '127.0.0.1:8000', 'user-agent', 'wrk'], '127.0.0.1', 40000, '127.0.0.1', 8000, null];
+  return { w, readyMs, heap, request, setOnFull: (f) => { onFull = f; } };
+}
+
+async function spindleDispatch() {
+  const n = QUICK ? 2000 : 10000;
+  const s = await spindleWorker();
+  const times = [];
+  let id = 0;
+  const one = () => new Promise((resolve) => { s.setOnFull(resolve); s.w.postMessage(s.request(++id)); });
+  for (let i = 0; i < n / 5; i++) await one(); // warm-up
+  for (let i = 0; i < n; i++) { const t = performance.now(); await one(); times.push(performance.now() - t); }
+  // pipelined: 32 in flight (the worker runs them one after another at concurrency 1)
+  let done = 0;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    s.setOnFull(() => { if (++done === n) resolve(); else if (id < n * 3) s.w.postMessage(s.request(++id)); });
+    for (let i = 0; i < 32; i++) s.w.postMessage(s.request(++id));
+  });
+  const pipelined = (performance.now() - t0) * 1000 / n;
+  await s.w.terminate();
+  return { status: 'ok', value: `p50 ${fx(median(times) * 1000)} µs, p99 ${fx(percentile(times, 99) * 1000)} µs per request sequentially; ${fx(pipelined)} µs per request with 32 in flight (hello fetch app, n=${n}; compare the bare MessagePort rows above)` };
+}
+
+async function spindleSpawnAndMemory() {
+  const runs = QUICK ? 3 : 8;
+  const ready = [], heaps = [];
+  for (let i = 0; i < runs; i++) {
+    const s = await spindleWorker();
+    ready.push(s.readyMs);
+    const until = performance.now() + 1500;
+    while (s.heap.length < 2 && performance.now() < until) await sleep(50); // the worker reports its heap every second
+    if (s.heap.length) heaps.push(s.heap[s.heap.length - 1]);
+    await s.w.terminate();
+  }
+  return {
+    spawn: { status: 'ok', value: `p50 ${fx(median(ready))} ms, min ${fx(Math.min(...ready))} ms, max ${fx(Math.max(...ready))} ms (new worker thread → hello app loaded → READY, n=${runs}, unpinned)` },
+    memory: heaps.length
+      ? { status: 'ok', value: `${fx(median(heaps) / 1024 ** 2)} MiB V8 heap used per idle worker (median of ${heaps.length}; what the worker reports to the master); process RSS per bare worker: see "Bare worker_thread baseline"` }
+      : { status: 'failed', value: 'no heap report from the worker within 1.5 s' },
+  };
+}
+
+/** Real CLI, --harakiri 1, GET /hang: how long after the 1 s deadline the 504 leaves (from the request log line). */
+async function spindleHarakiriLatency() {
+  const port = await freePort();
+  const args = [path.join(BENCH, '..', 'bin', 'spindle.js'), path.join(BENCH, 'apps', 'hang1pct.mjs'), '--http-socket', `127.0.0.1:${port}`,
+    '--processes', '1', '--harakiri', '1', '--log-format', 'json'];
+  const answered = [];
+  const h = spawnGroup(process.execPath, args, { cpus: '0', label: 'spindle', onLine: (l) => {
+    try { const j = JSON.parse(l); if (j.msg === 'request' && j.status === 504) answered.push(j.ms); } catch { /* not JSON */ }
+  } });
+  try {
+    const ready = await waitReady(`http://127.0.0.1:${port}/`, h, 20000);
+    if (!ready.ok) return { status: 'failed', value: `spindle: failed to start: ${ready.reason}` };
+    const trials = QUICK ? 2 : 5;
+    for (let i = 0; i < trials; i++) {
+      await fetch(`http://127.0.0.1:${port}/hang`).then((r) => r.arrayBuffer()).catch(() => {});
+      await waitReady(`http://127.0.0.1:${port}/`, h, 10000); // the replacement answers
+    }
+    const deadline = 1000;
+    const late = answered.map((ms) => ms - deadline);
+    return { status: 'ok', value: `504 sent ${fx(median(late))} ms after the deadline (median; max ${fx(Math.max(...late))} ms; n=${late.length}; checked every 100 ms; target: within 200 ms)` };
+  } finally { await h.stop(1000); }
+}
+
+async function shmFigures() {
+  try {
+    const text = readFileSync(path.join(BENCH, 'shm', 'RESULTS.md'), 'utf8');
+    const rows = text.split('\n').filter((l) => /^\| Spindle/.test(l));
+    return { status: 'ok', value: rows.length ? `from bench/shm/RESULTS.md (\`node bench/shm/cache-bench.mjs\`): ${rows.map((r) => r.replace(/\s*\|\s*/g, ' ').trim()).join('; ')}` : 'see bench/shm/RESULTS.md' };
+  } catch {
+    return { status: 'failed', value: 'bench/shm/RESULTS.md missing: run node bench/shm/cache-bench.mjs' };
+  }
+}
+
+let spawnMemRun;
+const spawnMem = () => (spawnMemRun ??= spindleSpawnAndMemory()); // after the bare-worker memory figure
 const SPINDLE_HOOKS = {
-  'dispatch round trip, Spindle path (master -> worker -> master, no HTTP)': async () =>
-    ({ status: 'pending', need: 'an internal entry (e.g. dist/src/master dispatcher + worker) that can be driven without a socket; until then see the single-connection end-to-end row above' }),
+  'dispatch round trip, Spindle path (master message → worker entry + fetch adapter → response message, no HTTP)': spindleDispatch,
   'start-up to all workers ready, hello app, 2 workers (from Spindle\'s "workers ready" log line; per-worker target ≤ 50 ms)': spindleWorkersReady,
-  'worker spawn-to-ready of a single respawn (target ≤ 50 ms)': async () =>
-    ({ status: 'pending', need: 'per-worker spawn/ready times in server.stats() or in the "worker spawned" log line' }),
-  'idle memory per worker (target ≤ 10 MB, the worker\'s V8 heap)': async () =>
-    ({ status: 'pending', need: 'per-worker heap in server.stats() (scoreboard heap field)' }),
-  'harakiri detection-to-answer latency': async () =>
-    ({ status: 'pending', need: 'harakiri log line with deadline and answer time; client-side view is in bench/lifecycle.mjs' }),
-  'cache and lock figures (shared-memory issue)': async () =>
-    ({ status: 'pending', need: 'the shared-memory work, which owns bench/shm/' }),
+  'worker spawn-to-ready, one worker (target ≤ 50 ms)': async () => (await spawnMem()).spawn,
+  'idle memory per worker (target ≤ 10 MB, the worker\'s V8 heap)': async () => (await spawnMem()).memory,
+  'harakiri detection-to-answer latency': spindleHarakiriLatency,
+  'cache and lock figures (shared-memory issue)': shmFigures,
 };
 
 // ---- main ------------------------------------------------------------------------------------------
@@ -229,10 +325,10 @@ const a = sc.find((r) => r.setup === 'node-http'), b = sc.find((r) => r.setup ==
 if (a?.p50 && b?.p50) L.push('', `Spindle − node-http at p50: ${fx((b.p50 - a.p50) * 1000, 0)} µs per request.`);
 L.push('');
 
-L.push('## Spindle hooks', '', '| measurement | status |', '|---|---|');
+L.push('## Spindle\'s own figures', '', '| measurement | result |', '|---|---|');
 for (const [name, fn] of Object.entries(SPINDLE_HOOKS)) {
   const r = await fn();
-  L.push(`| ${name} | ${r.status === 'pending' ? `pending — needs ${r.need}` : r.value} |`);
+  L.push(`| ${name} | ${r.value} |`);
 }
 L.push('');
 const md = L.join('\n');

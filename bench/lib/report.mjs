@@ -1,9 +1,31 @@
 // Aggregation (medians of per-round ratios), markdown report and a dependency-free SVG bar chart.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { median, sum } from './stats.mjs';
 import { SETUPS } from './setups.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
 const SPINDLE = 'spindle';
+
+/** Reports written by the other bench scripts, embedded so RESULTS.md holds every figure. */
+const COMPANION_REPORTS = [
+  ['ANALYSIS.md', 'Where the targets are missed, and what the profiles show'],
+  ['LIFECYCLE.md', 'Lifecycle under load'],
+  ['FULL-RELOAD.md', 'Full reload'],
+  ['MICRO.md', 'Micro-benchmarks'],
+  ['CHEAPER.md', 'Cheaper ramp'],
+  ['shm/RESULTS.md', 'Shared memory'],
+];
+
+/** A companion report with its headings pushed one level down (its title dropped). */
+function readCompanion(file) {
+  const at = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', file);
+  if (!existsSync(at)) return null;
+  const lines = readFileSync(at, 'utf8').trim().split('\n');
+  if (/^#{1,2} /.test(lines[0] ?? '')) lines.shift();
+  return lines.map((l) => (/^#{1,4} /.test(l) ? `#${l}` : l)).join('\n').trim();
+}
 
 export function summarize(run) {
   const { rows, baseline } = run;
@@ -123,8 +145,8 @@ function targets(summary, run) {
       out.push(t);
     }
   }
-  out.push({ target: 'recycling, reload, shutdown under load: zero failed requests', value: '—', status: 'measured by bench/lifecycle.mjs (Spindle hooks pending the lifecycle issue)', reference: 'PM2 reload, uWSGI SIGHUP, node:cluster rolling restart: bench/lifecycle.mjs' });
-  out.push({ target: 'idle memory ≤ 10 MB per worker; spawn-to-ready ≤ 50 ms (hello app)', value: '—', status: 'measured by bench/micro.mjs (Spindle hooks pending)', reference: 'bare worker_thread figures: bench/micro.mjs' });
+  out.push({ target: 'recycling, reload, shutdown under load: zero failed requests', value: 'see below', status: 'measured by bench/lifecycle.mjs and the full-reload test: "Lifecycle under load" and "Full reload" below', reference: 'PM2 reload, uWSGI SIGHUP, node:cluster rolling restart: bench/lifecycle.mjs' });
+  out.push({ target: 'idle memory ≤ 10 MB per worker; spawn-to-ready ≤ 50 ms (hello app)', value: 'see below', status: 'measured by bench/micro.mjs: "Micro-benchmarks" below', reference: 'bare worker_thread figures: bench/micro.mjs' });
   return out;
 }
 
@@ -213,6 +235,12 @@ export function renderMarkdown(summary, run, svgName) {
   L.push('- In the io20ms workload a uWSGI sync worker is blocked for the whole 20 ms, and so is a piscina thread (one task per thread, piscina\'s default) — that is the honest comparison with Spindle at `concurrency 1`.');
   L.push('- This is a shared 2-core machine: expect run-to-run noise; compare ratios from the same run, not absolute numbers across runs.');
   L.push('');
+
+  for (const [file, what] of COMPANION_REPORTS) {
+    const text = readCompanion(file);
+    L.push(`## ${what} (${file})`, '');
+    L.push(text ?? `not run yet: see bench/README.md for the command that writes ${file}`, '');
+  }
 
   L.push('## Raw per-round numbers', '', '<details><summary>all measurements</summary>', '');
   L.push('| round | workload | conn | setup | req/s | requests | p50 ms | p99 ms | max ms | timeouts | connect/read/write err | non-2xx | CPU ms/req | CPU util | RSS MiB | procs | ready ms |');
