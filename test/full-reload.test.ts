@@ -63,7 +63,8 @@ async function fullReload(s: Running, pidfile: string, trigger: (oldPid: number)
   assert.notEqual(newPid, oldPid);
   await until(() => readPid(pidfile) === newPid, 10000, `the pidfile names ${newPid}`);
   await until(() => !alive(oldPid), 30000, `the old process ${oldPid} exits`);
-  assert.ok(s.lines.some((l) => l.pid === oldPid && l.msg === 'full reload: the old process has drained and exits'), `${oldPid} drained and exited`);
+  // The old process's last line may still sit in the pipe when it is already gone: wait for it.
+  await until(() => s.lines.some((l) => l.pid === oldPid && l.msg === 'full reload: the old process has drained and exits'), 10000, `${oldPid} drained and exited`);
   return newPid;
 }
 
@@ -98,14 +99,17 @@ test('5 full reloads in a row under load: zero failed requests, never refused, p
     const unixProbe = prober({ path: sock });
     const load = autocannon({ url: `${s.url}/`, connections: 8, duration: 600 }) as Promise<autocannon.Result> & { stop(): void };
     const pids = [firstPid];
+    let tcp: Awaited<ReturnType<typeof tcpProbe.stop>>;
+    let unix: Awaited<ReturnType<typeof unixProbe.stop>>;
     try {
       for (let i = 0; i < 5; i++) pids.push(await fullReload(s, pidfile, (pid) => process.kill(pid, 'SIGUSR2')));
     } finally {
+      // Stopped on failure too: a probe left running would keep this test process alive forever.
       load.stop();
+      tcp = await tcpProbe.stop();
+      unix = await unixProbe.stop();
     }
     const result = await load;
-    const tcp = await tcpProbe.stop();
-    const unix = await unixProbe.stop();
     assert.equal((await s.exited).code, 0, 'the first process exited 0');
     assert.equal(new Set(pids).size, 6);
     for (const pid of pids.slice(0, 5)) assert.ok(!alive(pid), `old process ${pid} is gone`);
