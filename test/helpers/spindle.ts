@@ -50,7 +50,14 @@ export async function startSpindle(args: string[], opts: { env?: Record<string, 
   });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; for (const w of waiters) w(); });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once('exit', (code, signal) => { running.delete(proc); for (const w of waiters) w(); resolve({ code, signal }); });
+    proc.once('exit', (code, signal) => {
+      running.delete(proc);
+      // Its last lines may still be in the pipe: wait for stdout to end (bounded, since processes
+      // it started for a full reload share the pipe and may keep it open).
+      const done = () => { clearTimeout(t); for (const w of waiters) w(); resolve({ code, signal }); };
+      const t = setTimeout(done, 2000);
+      if (proc.stdout!.readableEnded) done(); else proc.stdout!.once('end', done);
+    });
   });
   let exitedNow = false;
   void exited.then(() => { exitedNow = true; });
