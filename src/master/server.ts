@@ -144,28 +144,17 @@ export class SpindleServer {
     }
     if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
-      for (const spec of specs) {
-        this.listeners.push(await openListener(spec, {
-          maxHeaderBytes: this.settings.maxHeaderBytes,
-          socketTimeoutMs: this.settings.socketTimeoutMs,
-          chmodSocket: this.settings.chmodSocket,
-          log: this.log,
-          onRequest: (req, res) => this.onRequest(req, res),
-          isBusy: (socket) => this.busySockets.has(socket),
-          inherited: handover?.take('http', spec),
-        }));
-      }
-      for (const spec of this.settings.uwsgiListeners) {
-        this.listeners.push(await openUwsgiListener(spec, {
-          maxHeaderBytes: this.settings.maxHeaderBytes,
-          socketTimeoutMs: this.settings.socketTimeoutMs,
-          chmodSocket: this.settings.chmodSocket,
-          log: this.log,
-          onRequest: (req, res) => this.onRequest(req, res),
-          isBusy: (socket) => this.busySockets.has(socket),
-          inherited: handover?.take('uwsgi', spec),
-        }));
-      }
+      const options = (kind: 'http' | 'uwsgi', spec: string) => ({
+        maxHeaderBytes: this.settings.maxHeaderBytes,
+        socketTimeoutMs: this.settings.socketTimeoutMs,
+        chmodSocket: this.settings.chmodSocket,
+        log: this.log,
+        onRequest: (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res),
+        isBusy: (socket: Socket) => this.busySockets.has(socket),
+        inherited: handover?.take(kind, spec),
+      });
+      for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
+      for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
       await handover?.adopted(this.listeners);
     } catch (err) {
       await this.close({ graceful: false });

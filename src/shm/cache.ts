@@ -375,6 +375,14 @@ export class SharedCache {
     mutexUnlock(this.h, H_LOCK, this.me);
   }
 
+  /** A TTL in seconds (0 = never expires), or undefined to keep the current one. */
+  private checkTtl(ttl: number | undefined): number | undefined {
+    if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0) || !Number.isFinite(ttl))) {
+      throw new RangeError(`cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
+    }
+    return ttl;
+  }
+
   private key(key: Bytesish): number {
     const n = toBytes(key, this.kScratch, this.kOut);
     if (n > this.spec.keysize) {
@@ -441,10 +449,7 @@ export class SharedCache {
           (this.spec.bitmap ? ' (blocks × blocksize)' : ' (blocksize; use bitmap=1 and blocks=N for larger values)'),
       );
     }
-    const ttl = opts?.ttl;
-    if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0) || !Number.isFinite(ttl))) {
-      throw new RangeError(`cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
-    }
+    const ttl = this.checkTtl(opts?.ttl);
     const hash = this.hashFn(this.kOut.bytes, klen);
     this.lock();
     try {
@@ -738,10 +743,7 @@ export class SharedCache {
       }
     };
     const klen = this.key(key);
-    const ttl = opts?.ttl;
-    if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0) || !Number.isFinite(ttl))) {
-      throw new RangeError(`cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
-    }
+    const ttl = this.checkTtl(opts?.ttl);
     const hash = this.hashFn(this.kOut.bytes, klen);
     this.lock();
     try {
