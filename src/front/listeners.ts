@@ -2,7 +2,7 @@
 // (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseAddress } from '../config/address.js';
+import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
 import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
 
@@ -68,6 +68,18 @@ export async function openListener(spec: string, opts: ListenerOptions): Promise
     socket.end(rawResponse(status, why));
   });
 
+  return bindListener(server, spec, addr, opts, { tcp: 'http://', unix: 'unix:' });
+}
+
+/**
+ * Puts `server` on its address: the socket inherited from the previous process (full reload), a
+ * UNIX path (a stale socket file is replaced, a live one refused) or host:port. `schemes` prefix
+ * the bound address in the listener's url ('http://127.0.0.1:8000', 'unix:/run/app.sock').
+ */
+export async function bindListener(
+  server: Server, spec: string, addr: ParsedAddress,
+  opts: Pick<ListenerOptions, 'chmodSocket' | 'inherited'>, schemes: { tcp: string; unix: string },
+): Promise<Listener> {
   if (opts.inherited) {
     const i = opts.inherited;
     await listenOnInherited(server, i);
@@ -77,13 +89,13 @@ export async function openListener(spec: string, opts: ListenerOptions): Promise
   if (addr.kind === 'unix') {
     await removeStaleSocket(addr.path);
     const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
-    return { server, spec, url: `unix:${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
+    return { server, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
   }
   await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
   const bound = server.address();
   const port = typeof bound === 'object' && bound ? bound.port : addr.port;
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, spec, url: `http://${host}:${port}`, host: addr.host, port };
+  return { server, spec, url: `${schemes.tcp}${host}:${port}`, host: addr.host, port };
 }
 
 

@@ -17,8 +17,7 @@
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../config/address.js';
-import { rawResponse, type Listener, type ListenerOptions } from './listeners.js';
-import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket } from './inherit.js';
+import { bindListener, rawResponse, type Listener, type ListenerOptions } from './listeners.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -373,24 +372,10 @@ export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions
   const addr = parseAddress(text.startsWith(':') ? `127.0.0.1${text}` : text);
   const server = new UwsgiServer(opts);
   server.on('request', opts.onRequest);
-  if (opts.inherited) {
-    const i = opts.inherited;
-    await listenOnInherited(server, i);
-    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
-  }
-  if (addr.kind === 'unix') {
-    await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
-    return { server, spec, url: `uwsgi+unix:${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
-  }
-  if (!isLoopback(addr.host)) {
+  if (!opts.inherited && addr.kind === 'tcp' && !isLoopback(addr.host)) {
     opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
   }
-  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, spec, url: `uwsgi://${host}:${port}`, host: addr.host, port };
+  return bindListener(server, spec, addr, opts, { tcp: 'uwsgi://', unix: 'uwsgi+unix:' });
 }
 
 

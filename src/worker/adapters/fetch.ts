@@ -15,8 +15,8 @@
 // Transfer-Encoding and Keep-Alive response headers are dropped, and Connection unless it says
 // `close`: the master frames the response.
 
-import type { AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
-import { abortedReason, describeValue, ResponseGuard } from './guard.js';
+import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
+import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
@@ -214,16 +214,7 @@ function isResponseLike(v: unknown): v is Response {
 
 /** Builds an AppHandler around a fetch function (called with `this` = thisArg). */
 export function makeFetchHandler(fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks): AppHandler {
-  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
-    new Promise<void>((resolve, reject) => {
-      const aborted = abortedReason(ctx);
-      if (aborted !== null) {
-        reject(aborted.reason);
-        return;
-      }
-      const g = new ResponseGuard(sink, ctx, resolve, reject);
-      run(fetchFn, thisArg, background, rd, ctx, g);
-    });
+  return guardedHandler((rd, ctx, g) => run(fetchFn, thisArg, background, rd, ctx, g));
 }
 
 // Synchronous as far as the app allows: a Response returned (not a promise) is sent in the same

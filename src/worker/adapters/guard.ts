@@ -3,7 +3,7 @@
 // turns an abort of ctx.signal into a rejection. Every adapter funnels its output through here,
 // so no adapter can call head twice or chunk after end, whatever the app does.
 
-import type { AbortState, RequestContext, ResponseSink } from '../app-types.js';
+import type { AbortState, AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
 
 const WAITING = 0; // nothing sent yet
 const STREAMING = 1; // head sent, body may follow
@@ -105,6 +105,22 @@ export function abortedReason(ctx: RequestContext): { reason: unknown } | null {
   if (lazy !== undefined) return lazy.aborted ? { reason: lazy.reason } : null;
   const signal = ctx.signal;
   return signal.aborted ? { reason: signal.reason } : null;
+}
+
+/**
+ * An AppHandler from a function that drives one request through a ResponseGuard: a request
+ * already aborted is refused before the app sees it, and the promise settles when the guard does.
+ */
+export function guardedHandler(start: (rd: RequestData, ctx: RequestContext, g: ResponseGuard) => void): AppHandler {
+  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
+    new Promise<void>((resolve, reject) => {
+      const aborted = abortedReason(ctx);
+      if (aborted !== null) {
+        reject(aborted.reason);
+        return;
+      }
+      start(rd, ctx, new ResponseGuard(sink, ctx, resolve, reject));
+    });
 }
 
 export function abortError(): Error {

@@ -15,8 +15,8 @@
 
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
-import { abortedReason, ResponseGuard } from './guard.js';
+import type { AppHandler, RequestData } from '../app-types.js';
+import { guardedHandler, ResponseGuard } from './guard.js';
 
 /** The application's entry point: `(req, res) => void | Promise<void>`. */
 export type NodeDispatch = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -181,34 +181,27 @@ function parseHead(head: string): [string, string][] {
 
 /** Builds an AppHandler around a Node `(req, res)` dispatch function. */
 export function makeNodeHandler(dispatch: NodeDispatch, thisArg?: unknown): AppHandler {
-  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
-    new Promise<void>((resolve, reject) => {
-      const aborted = abortedReason(ctx);
-      if (aborted !== null) {
-        reject(aborted.reason);
-        return;
+  return guardedHandler((rd, _ctx, g) => {
+    let req: Req;
+    let res: Res;
+    try {
+      const sock = new FakeSocket(rd);
+      req = buildRequest(rd, sock);
+      res = new ServerResponse(req) as unknown as Res;
+      wireResponse(res, req, sock, g);
+    } catch (err) {
+      g.fail(err);
+      return;
+    }
+    try {
+      const ret = thisArg === undefined ? dispatch(req, res) : dispatch.call(thisArg, req, res);
+      if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
+        (ret as Promise<unknown>).then(undefined, (err: unknown) => g.fail(err));
       }
-      const g = new ResponseGuard(sink, ctx, resolve, reject);
-      let req: Req;
-      let res: Res;
-      try {
-        const sock = new FakeSocket(rd);
-        req = buildRequest(rd, sock);
-        res = new ServerResponse(req) as unknown as Res;
-        wireResponse(res, req, sock, g);
-      } catch (err) {
-        g.fail(err);
-        return;
-      }
-      try {
-        const ret = thisArg === undefined ? dispatch(req, res) : dispatch.call(thisArg, req, res);
-        if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
-          (ret as Promise<unknown>).then(undefined, (err: unknown) => g.fail(err));
-        }
-      } catch (err) {
-        g.fail(err);
-      }
-    });
+    } catch (err) {
+      g.fail(err);
+    }
+  });
 }
 
 function buildRequest(rd: RequestData, sock: FakeSocket): Req {
