@@ -10,6 +10,9 @@ export type ControlMessage =
   | { kind: 'label'; label: string }
   | { kind: 'harakiri'; requestId: number; seconds: number }
   | { kind: 'heap'; used: number }
+  // accept = workers: requests the worker accepted and served itself since the last report
+  // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
+  | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
   | BgControl;
 
 interface ThreadInfo {

@@ -6,14 +6,17 @@ import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
 import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
 
-export interface ListenerOptions {
+export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
-  chmodSocket?: number;
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
   isBusy: (socket: Socket) => boolean;
+}
+
+export interface ListenerOptions extends HttpServerOptions {
+  chmodSocket?: number;
   /** Full reload: listen on this socket from the previous process instead of binding. */
   inherited?: InheritedSocket;
 }
@@ -35,6 +38,43 @@ export interface Listener {
 
 export async function openListener(spec: string, opts: ListenerOptions): Promise<Listener> {
   const addr = parseAddress(spec);
+  const server = createHttpServer(opts);
+  return bindListener(server, spec, addr, opts, { tcp: 'http://', unix: 'unix:' });
+}
+
+/**
+ * Puts `server` on its address: the socket inherited from the previous process (full reload), a
+ * UNIX path (a stale socket file is replaced, a live one refused) or host:port. `schemes` prefix
+ * the bound address in the listener's url ('http://127.0.0.1:8000', 'unix:/run/app.sock').
+ */
+export async function bindListener(
+  server: Server, spec: string, addr: ParsedAddress,
+  opts: Pick<ListenerOptions, 'chmodSocket' | 'inherited'>, schemes: { tcp: string; unix: string },
+): Promise<Listener> {
+  if (opts.inherited) {
+    const i = opts.inherited;
+    await listenOnInherited(server, i);
+    // unixIno stays unset until the handover completes (vacuum leaves a file it cannot prove ours)
+    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
+  }
+  if (addr.kind === 'unix') {
+    await removeStaleSocket(addr.path);
+    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
+    return { server, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
+  }
+  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return { server, spec, url: `${schemes.tcp}${host}:${port}`, host: addr.host, port };
+}
+
+/**
+ * node:http with Spindle's request-level limits: buffer-size (431), socket-timeout for heads,
+ * stalled bodies (408) and idle keep-alive connections, and an answer to every malformed request.
+ * The master's listeners and, with accept = workers, every worker's shared socket use it.
+ */
+export function createHttpServer(opts: HttpServerOptions): Server {
   const server = createServer({
     maxHeaderSize: opts.maxHeaderBytes,
     headersTimeout: opts.socketTimeoutMs,
@@ -67,38 +107,8 @@ export async function openListener(spec: string, opts: ListenerOptions): Promise
     opts.log.warn({ status, client: socket.remoteAddress, code: err.code, reason: why }, 'bad request');
     socket.end(rawResponse(status, why));
   });
-
-  return bindListener(server, spec, addr, opts, { tcp: 'http://', unix: 'unix:' });
+  return server;
 }
-
-/**
- * Puts `server` on its address: the socket inherited from the previous process (full reload), a
- * UNIX path (a stale socket file is replaced, a live one refused) or host:port. `schemes` prefix
- * the bound address in the listener's url ('http://127.0.0.1:8000', 'unix:/run/app.sock').
- */
-export async function bindListener(
-  server: Server, spec: string, addr: ParsedAddress,
-  opts: Pick<ListenerOptions, 'chmodSocket' | 'inherited'>, schemes: { tcp: string; unix: string },
-): Promise<Listener> {
-  if (opts.inherited) {
-    const i = opts.inherited;
-    await listenOnInherited(server, i);
-    // unixIno stays unset until the handover completes (vacuum leaves a file it cannot prove ours)
-    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
-  }
-  if (addr.kind === 'unix') {
-    await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
-    return { server, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
-  }
-  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, spec, url: `${schemes.tcp}${host}:${port}`, host: addr.host, port };
-}
-
-
 
 function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   switch (err.code) {

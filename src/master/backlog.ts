@@ -1,7 +1,7 @@
 // The backlog: requests waiting for a free worker slot, first in, first out. Bounded by `listen`;
 // its length is what the cheaper algorithms read as "backlog" (it works for UNIX sockets too,
 // unlike uWSGI's TCP_INFO probe).
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../front/exchange.js';
 
 export class Backlog {
   private items: (Exchange | undefined)[] = [];

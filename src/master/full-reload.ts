@@ -289,6 +289,10 @@ export class ProcessRecycler {
       this.log.error({ reason }, 'full reload: not available to an embedded server (start()); use reload() for a chain reload of the workers');
       return false;
     }
+    if (this.server.settings.acceptInWorkers) {
+      this.log.error({ reason }, 'full reload: not available with accept = workers yet (the workers share the sockets and cannot hand them over); use a chain reload (SIGHUP)');
+      return false;
+    }
     if (this.busy || this.retired) {
       this.log.warn({ reason }, 'full reload already in progress: request ignored');
       return false;

@@ -13,7 +13,7 @@ import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../front/exchange.js';
 import { STOP } from '../worker/protocol.js';
 import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../api/bg-protocol.js';
 

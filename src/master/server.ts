@@ -5,11 +5,12 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
+import { logRequest } from '../log/request-log.js';
 import { openListener, type Listener } from '../front/listeners.js';
 import { readBody } from '../front/request-body.js';
 import { openUwsgiListener } from '../front/uwsgi-listener.js';
 import { Backlog } from './backlog.js';
-import { answer, writeFull, writeHead, type Exchange, type ResponseOptions } from './exchange.js';
+import { answer, newExchange, refuseTooLarge, writeFull, writeHead, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { OwnedFiles } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
@@ -21,11 +22,13 @@ import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import { Background } from './background.js';
+import { SharedSockets } from './shared-sockets.js';
+import type { RequestOutcome } from '../shm/scoreboard.js';
 import { CacheStores } from './cache-stores.js';
 import type { HandoverClient } from './full-reload.js';
 import {
-  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
-  type RequestMessage, type WorkerBoot, type WorkerMessage,
+  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT, LISTEN,
+  type ControlMessage, type OwnHttpSettings, type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from '../worker/protocol.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
@@ -47,6 +50,8 @@ export class SpindleServer {
   readonly core: SharedCore;
   private readonly backlog: Backlog;
   private listeners: Listener[] = [];
+  /** accept = workers: the http-socket addresses, accepted on by the workers themselves. */
+  private readonly shared: SharedSockets | null;
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
@@ -72,6 +77,7 @@ export class SpindleServer {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
+    this.shared = this.settings.acceptInWorkers ? new SharedSockets(this.settings.backlogLimit, this.log) : null;
     this.files = new OwnedFiles(this.settings.pidfile, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
@@ -80,6 +86,7 @@ export class SpindleServer {
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
       answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
       pump: () => this.pump(),
+      workerReady: (h) => this.giveSockets(h),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
     this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
@@ -88,7 +95,7 @@ export class SpindleServer {
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
   get addresses(): string[] {
-    return this.listeners.map((l) => l.url);
+    return [...(this.shared?.sockets ?? []), ...this.listeners].map((l) => l.url);
   }
 
   private bootFor(slot: number): WorkerBoot {
@@ -102,7 +109,34 @@ export class SpindleServer {
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
       shared: this.core.handle,
+      ...(this.settings.acceptInWorkers ? { ownHttp: this.ownHttpSettings() } : {}),
     };
+  }
+
+  private ownHttpSettings(): OwnHttpSettings {
+    const s = this.settings;
+    return {
+      maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
+      backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
+      requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
+      deadlineCell: new SharedArrayBuffer(8),
+    };
+  }
+
+  /** accept = workers: copies of the shared sockets for a worker that is ready to serve. */
+  private async giveSockets(h: WorkerHandle): Promise<void> {
+    const shared = this.shared;
+    if (!shared || shared.sockets.length === 0 || h.listening) return; // start() gives them once bound
+    h.listening = true;
+    let fds: number[];
+    try {
+      fds = await shared.forWorker();
+    } catch (err) {
+      this.log.error({ worker: h.slot, err }, 'accept = workers: could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
+      return;
+    }
+    if (h.state === 'ready' || h.state === 'retiring') h.thread.postMessage([LISTEN, fds]);
+    else shared.discard(fds);
   }
 
   /** A thread died: release the locks it held, repair what it was writing (robust locks). */
@@ -153,9 +187,11 @@ export class SpindleServer {
         isBusy: (socket: Socket) => this.busySockets.has(socket),
         inherited: handover?.take(kind, spec),
       });
-      for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
+      if (this.shared) for (const spec of specs) await this.shared.open(spec);
+      else for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
       for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
       await handover?.adopted(this.listeners);
+      for (const h of this.supervisor.routable()) void this.giveSockets(h);
     } catch (err) {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
@@ -199,23 +235,13 @@ export class SpindleServer {
   }
 
   private reject413(req: IncomingMessage, res: ServerResponse, size: number): void {
-    const ex = this.exchange(req, res, null);
-    res.shouldKeepAlive = false;
-    answer(ex, 413, `the request body (${size} bytes or more) is larger than limit-post (${this.settings.maxBodyBytes} bytes)`, ['connection', 'close']);
+    const ex = newExchange(this.nextId++, req, res, null);
+    refuseTooLarge(ex, size, this.settings.maxBodyBytes);
     this.logRequest(ex);
-    res.once('finish', () => req.socket.destroySoon());
-  }
-
-  private exchange(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): Exchange {
-    return {
-      id: this.nextId++, req, res, method: req.method ?? 'GET', url: req.url ?? '/', body,
-      receivedAt: performance.now(), dispatchedAt: 0, deadline: 0, workerId: 0,
-      headSent: false, bytesOut: 0, status: 0, done: false,
-    };
   }
 
   private accept(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
-    const ex = this.exchange(req, res, body);
+    const ex = newExchange(this.nextId++, req, res, body);
     this.requestsTotal++;
     res.once('close', () => {
       if (ex.done || res.writableFinished) return;
@@ -345,6 +371,7 @@ export class SpindleServer {
         const c = m[1];
         if (c.kind === 'label') h.label = c.label;
         else if (c.kind === 'heap') h.heapUsed = c.used;
+        else if (c.kind === 'served') this.servedByWorker(h, c);
         else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
         else if (c.kind === 'harakiri') {
           const ex = h.inFlight.get(c.requestId);
@@ -356,6 +383,21 @@ export class SpindleServer {
         return;
       }
     }
+  }
+
+  /** accept = workers: the requests a worker accepted and served itself, reported in a batch. */
+  private servedByWorker(h: WorkerHandle, c: Extract<ControlMessage, { kind: 'served' }>): void {
+    const n = c.status.length;
+    const outcomes: RequestOutcome[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      this.observer.observe(c.status[i]!, c.ms[i]!);
+      outcomes[i] = { durationMs: c.ms[i]!, txBytes: c.bytes[i]!, exception: c.exception[i] === 1 };
+    }
+    this.core.scoreboard.requestsServedByWorker(h.slot - 1, outcomes);
+    for (let i = 0; i < c.harakiris; i++) this.core.scoreboard.harakiri(h.slot - 1);
+    this.supervisor.harakiris += c.harakiris;
+    this.requestsTotal += n;
+    if (n > 0) this.supervisor.requestDone(h, n);
   }
 
   /** How responses are written now: with `Connection: close` once the server is closing. */
@@ -393,21 +435,13 @@ export class SpindleServer {
   }
 
   private logRequest(ex: Exchange): void {
-    this.observer.observe(ex.status, performance.now() - ex.receivedAt);
-    if (ex.note === 'client-gone' && !ex.status) return;
-    const s = this.settings;
     const ms = performance.now() - ex.receivedAt;
-    const status = ex.status;
-    const forced = (status >= 400 && status < 500 && s.log4xx) || (status >= 500 && s.log5xx) ||
-      (s.logSlowMs > 0 && ms >= s.logSlowMs);
-    if (!s.logRequests && !forced) return;
-    const fields = {
-      method: ex.method, path: ex.url, status, bytes: ex.bytesOut, ms: Math.round(ms * 100) / 100,
-      worker: ex.workerId, client: ex.req.socket.remoteAddress, ...(ex.note ? { note: ex.note } : {}),
-    };
-    if (status >= 500) this.log.error(fields, 'request');
-    else if (status >= 400) this.log.warn(fields, 'request');
-    else this.log.info(fields, 'request');
+    this.observer.observe(ex.status, ms);
+    if (ex.note === 'client-gone' && !ex.status) return;
+    logRequest(this.log, this.settings, {
+      method: ex.method, path: ex.url, status: ex.status, bytes: ex.bytesOut, ms,
+      worker: ex.workerId, client: ex.req.socket.remoteAddress, note: ex.note,
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -474,6 +508,7 @@ export class SpindleServer {
       await workersDone;
     }
     await this.background.close(graceful && !this.forceQuick);
+    this.shared?.close();
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
@@ -532,7 +567,7 @@ export class SpindleServer {
     return {
       backlog: this.backlog.length,
       backlogLimit: this.settings.backlogLimit,
-      listeners: this.listeners.map((l) => ({ spec: l.spec, url: l.url })),
+      listeners: [...(this.shared?.sockets ?? []), ...this.listeners].map((l) => ({ spec: l.spec, url: l.url })),
       serving: this.tickTimer !== undefined,
       shuttingDown: this.closing !== null,
       appError: this.appError,

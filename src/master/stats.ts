@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../front/exchange.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { SharedCore } from '../shm/layout.js';

@@ -6,7 +6,7 @@ import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
 import { STOP, ABORT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../front/exchange.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
 
@@ -17,6 +17,8 @@ export interface SupervisorHost {
   answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void;
   /** Capacity appeared: dispatch from the backlog. */
   pump(): void;
+  /** A worker loaded the app and is routable (first start, respawn, recycle, reload, cheaper). */
+  workerReady?(h: WorkerHandle): void;
   onThreadExit?(threadId: number): void;
 }
 
@@ -25,6 +27,11 @@ const HEALTHY_LIFETIME_MS = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 /** After a replacement failed to load, the old worker is not recycled again for this long. */
 const RECYCLE_RETRY_MS = 10_000;
+/**
+ * accept = workers: a worker answers its own requests' deadlines within its 100 ms tick; one still
+ * past a deadline this much later has an event loop that does not run (stuck in synchronous code).
+ */
+const STUCK_MARGIN_MS = 500;
 
 export class Supervisor {
   /** Current handle of each slot, index 1..processes (0 unused). */
@@ -80,14 +87,18 @@ export class Supervisor {
     const h = new WorkerHandle(slot, this.bootFor(slot), this.settings.heapLimitMb, (hh, m) => this.host.onWorkerMessage(hh, m));
     this.live.add(h);
     this.board.spawned(slot - 1, h.threadId, h.spawnedAtEpoch);
-    h.ready.then(() => { if (h.state === 'ready') this.board.setState(slot - 1, 'idle'); }, () => {});
+    h.ready.then(() => {
+      if (h.state !== 'ready') return;
+      this.board.setState(slot - 1, 'idle');
+      this.host.workerReady?.(h);
+    }, () => {});
     h.thread.once('exit', (code) => this.onExit(h, code));
     return h;
   }
 
-  /** A request on `h` completed: count it, and recycle or finish retiring if due. */
-  requestDone(h: WorkerHandle): void {
-    h.served++;
+  /** `n` requests on `h` completed: count them, and recycle or finish retiring if due. */
+  requestDone(h: WorkerHandle, n = 1): void {
+    h.served += n;
     if (h.state === 'retiring' && h.inFlight.size === 0) {
       h.thread.postMessage([STOP]);
       return;
@@ -103,6 +114,11 @@ export class Supervisor {
     const s = this.settings;
     for (const h of this.live) {
       if (h.state === 'ready' || h.state === 'retiring') {
+        const own = h.ownDeadline ? h.ownDeadline[0]! - performance.timeOrigin : 0;
+        if (own > 0 && now >= own + STUCK_MARGIN_MS) {
+          this.onStuck(h, now - own);
+          continue;
+        }
         for (const ex of h.inFlight.values()) {
           if (ex.deadline > 0 && now >= ex.deadline) {
             this.onDeadline(h, ex, now);
@@ -139,6 +155,14 @@ export class Supervisor {
     this.board.harakiri(h.slot - 1);
     this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
     this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`, this.settings.harakiriVerbose);
+  }
+
+  /** accept = workers: a request the worker accepted is past its deadline and the worker cannot act. */
+  private onStuck(h: WorkerHandle, lateMs: number): void {
+    this.harakiris++;
+    this.board.harakiri(h.slot - 1);
+    this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs) }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted');
+    this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);
   }
 
   /**

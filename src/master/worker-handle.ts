@@ -2,7 +2,7 @@
 // handle; during a recycle or reload the old handle retires beside its replacement.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../front/exchange.js';
 import { READY, LOAD_FAILED, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 
 export type HandleState =
@@ -43,6 +43,10 @@ export class WorkerHandle {
   mercyTimer?: NodeJS.Timeout;
   /** performance.now() before which a failed recycle is not retried. */
   recycleRetryAt = 0;
+  /** accept = workers: the worker's earliest own deadline (see OwnHttpSettings.deadlineCell). */
+  readonly ownDeadline: Float64Array | null;
+  /** accept = workers: the shared sockets were copied and sent to it. */
+  listening = false;
 
   constructor(
     readonly slot: number,
@@ -51,6 +55,7 @@ export class WorkerHandle {
     onMessage: (h: WorkerHandle, m: WorkerMessage) => void,
   ) {
     this.label = boot.label;
+    this.ownDeadline = boot.ownHttp ? new Float64Array(boot.ownHttp.deadlineCell) : null;
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },

@@ -135,6 +135,12 @@ const F_INDEX: Record<keyof Omit<MasterFields, 'state'>, number> = {
   avgRtMs: F_AVGRT,
 };
 
+export interface RequestOutcome {
+  durationMs: number;
+  txBytes?: number;
+  exception?: boolean;
+}
+
 const dec = new TextDecoder();
 
 export class Scoreboard {
@@ -249,18 +255,13 @@ export class Scoreboard {
   }
 
   /** Master: a request finished (response sent or failed). avg_rt follows uWSGI: (avg + rt) / 2. */
-  requestFinished(slot: number, monoNow: number, r: { durationMs: number; txBytes?: number; exception?: boolean }): void {
+  requestFinished(slot: number, monoNow: number, r: RequestOutcome): void {
     this.check(slot);
     const f = slot * SLOT_F64;
     const i = slot * SLOT_I32;
     this.mBegin(slot);
     const f64 = this.f64;
-    f64[f + F_REQ] = f64[f + F_REQ]! + 1;
-    f64[f + F_DREQ] = f64[f + F_DREQ]! + 1;
-    if (r.exception) f64[f + F_EXC] = f64[f + F_EXC]! + 1;
-    f64[f + F_TX] = f64[f + F_TX]! + (r.txBytes ?? 0);
-    f64[f + F_BUSY] = f64[f + F_BUSY]! + r.durationMs;
-    f64[f + F_AVGRT] = f64[f + F_AVGRT] === 0 ? r.durationMs : (f64[f + F_AVGRT]! + r.durationMs) / 2;
+    this.count(f, r);
     const n = Math.max(0, this.i32[i + I_INFLIGHT]! - 1);
     Atomics.store(this.i32, i + I_INFLIGHT, n);
     if (n === 0) {
@@ -273,6 +274,27 @@ export class Scoreboard {
       f64[f + F_INREQ] = monoNow; // approximate: the remaining requests' start is not tracked per request
     }
     this.mEnd(slot);
+  }
+
+  /**
+   * Master: requests the worker accepted itself (accept = workers) were served. They never passed
+   * through the master's dispatch, so only the counters change, not inFlight or state.
+   */
+  requestsServedByWorker(slot: number, served: readonly RequestOutcome[]): void {
+    this.check(slot);
+    this.mBegin(slot);
+    for (const r of served) this.count(slot * SLOT_F64, r);
+    this.mEnd(slot);
+  }
+
+  private count(f: number, r: RequestOutcome): void {
+    const f64 = this.f64;
+    f64[f + F_REQ] = f64[f + F_REQ]! + 1;
+    f64[f + F_DREQ] = f64[f + F_DREQ]! + 1;
+    if (r.exception) f64[f + F_EXC] = f64[f + F_EXC]! + 1;
+    f64[f + F_TX] = f64[f + F_TX]! + (r.txBytes ?? 0);
+    f64[f + F_BUSY] = f64[f + F_BUSY]! + r.durationMs;
+    f64[f + F_AVGRT] = f64[f + F_AVGRT] === 0 ? r.durationMs : (f64[f + F_AVGRT]! + r.durationMs) / 2;
   }
 
   /** Master: harakiri fired on the slot. */

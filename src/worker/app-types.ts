@@ -74,9 +74,20 @@ export type AppHandler = (req: RequestData, sink: ResponseSink, ctx: RequestCont
 
 export type AppKind = 'fetch' | 'node' | 'fastify' | 'koa';
 
+/** A Node `(req, res)` listener (also Koa's callback() and Fastify's routing), and its `this`. */
+export interface NodeDispatchTarget {
+  fn: (req: never, res: never) => unknown;
+  thisArg?: unknown;
+}
+
 export interface LoadedApp {
   handler: AppHandler;
   kind: AppKind;
+  /**
+   * For Node-style apps: the listener itself, so a worker that accepts HTTP itself (accept =
+   * workers) can hand it node:http's real request and response instead of emulating them.
+   */
+  dispatch?: NodeDispatchTarget;
   /**
    * Release the app (Fastify's `close()`), and wait for pending fetch `ctx.waitUntil()` promises.
    * Always present for the kinds loadApp returns; optional in the contract.

@@ -1,18 +1,20 @@
 // The request worker thread: load the app once, then run the requests the master sends.
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import { installThreadInfo, requestScope, setThreadName } from '../api/context.js';
+import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLogger } from '../log/logger.js';
-import type { AppHandler, RequestData } from './app-types.js';
+import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
-  REQ, ABORT, STOP, READY, LOAD_FAILED, FAIL, CONTROL,
-  type RequestMessage, type WorkerBoot, type WorkerMessage,
+  REQ, ABORT, STOP, LISTEN, READY, LOAD_FAILED, FAIL, CONTROL,
+  type ControlMessage, type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from './protocol.js';
 import { PortSink } from './port-sink.js';
 import { RequestAbort } from './request-abort.js';
+import { runHandler } from './run-handler.js';
+import { OwnHttp } from './own-http.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../api/bg-protocol.js';
 
@@ -30,6 +32,7 @@ installThreadInfo({
   workerId: boot.workerId,
   send: (m) => {
     if (m.kind === 'label') core.scoreboard.setLabel(slot, m.label);
+    if (m.kind === 'harakiri' && ownHttp?.setHarakiri(m.requestId, m.seconds)) return;
     post([CONTROL, m]);
   },
 });
@@ -40,8 +43,13 @@ port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m
 
 const inFlight = new Map<number, RequestAbort>();
 let stopping = false;
+/** accept = workers: the HTTP connections this worker accepts itself (once the app is loaded). */
+let ownHttp: OwnHttp | null = null;
 
+/** Exits once a stop was asked for and neither the master's requests nor its own are in flight. */
 function finishStop(): void {
+  if (!stopping || inFlight.size > 0 || (ownHttp && !ownHttp.idle)) return;
+  ownHttp?.flush();
   // process.exit() in a worker ends this thread only; it also stops app timers and pools that
   // would otherwise keep the thread alive.
   process.exit(0);
@@ -61,31 +69,26 @@ function run(handler: AppHandler, m: RequestMessage): void {
   const ctx = new RequestAbort(boot.workerId);
   inFlight.set(id, ctx);
   const sink = new PortSink(id, post);
-  requestScope.run({ id }, () => handler(req, sink, ctx)).then(
-    () => {
-      try {
-        if (!sink.ended) sink.end();
-      } finally {
-        settled(id);
-      }
-    },
-    (err: unknown) => {
-      sink.abandon();
+  runHandler(handler, req, sink, ctx, (failure) => {
+    if (failure) {
+      const err = failure.error;
       post([FAIL, id, sink.headSent, err instanceof Error ? err.stack ?? err.message : String(err)]);
-      settled(id);
-    },
-  );
+    }
+    settled(id);
+  });
 }
 
 function settled(id: number): void {
   inFlight.delete(id);
-  if (stopping && inFlight.size === 0) finishStop();
+  finishStop();
 }
 
 async function main(): Promise<void> {
   let handler: AppHandler;
+  let app: LoadedApp;
   try {
-    handler = (await loadApp(boot.appPath)).handler;
+    app = await loadApp(boot.appPath);
+    handler = app.handler;
   } catch (err) {
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;
@@ -94,7 +97,11 @@ async function main(): Promise<void> {
     post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
     return;
   }
-  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP]) => {
+  if (boot.ownHttp) {
+    const report = (c: ControlMessage) => post([CONTROL, c]);
+    ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
+  }
+  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, number[]]) => {
     switch (m[0]) {
       case REQ:
         run(handler, m);
@@ -104,7 +111,11 @@ async function main(): Promise<void> {
         break;
       case STOP:
         stopping = true;
-        if (inFlight.size === 0) finishStop();
+        ownHttp?.stop();
+        finishStop();
+        break;
+      case LISTEN:
+        ownHttp?.listen(m[1]);
         break;
     }
   });

@@ -21,7 +21,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SpindleError } from '../errors.js';
-import type { AppKind, LoadedApp } from './app-types.js';
+import type { AppKind, LoadedApp, NodeDispatchTarget } from './app-types.js';
 import { BackgroundTasks, makeFetchHandler, type FetchFunction } from './adapters/fetch.js';
 import { makeNodeHandler, type NodeDispatch } from './adapters/node.js';
 import { describeValue } from './adapters/guard.js';
@@ -111,6 +111,7 @@ export async function loadApp(modulePath: string, options: LoadAppOptions = {}):
   return {
     handler: picked.handler,
     kind: picked.kind,
+    ...(picked.dispatch ? { dispatch: picked.dispatch } : {}),
     path: abs,
     description: picked.description,
     close: async () => {
@@ -123,6 +124,7 @@ export async function loadApp(modulePath: string, options: LoadAppOptions = {}):
 interface Picked {
   handler: LoadedApp['handler'];
   kind: AppKind;
+  dispatch?: NodeDispatchTarget;
   description: string;
   close?: () => Promise<void>;
 }
@@ -155,13 +157,15 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
     const app = value;
     return {
       handler: makeNodeHandler(app.routing, app),
+      dispatch: { fn: app.routing, thisArg: app },
       kind: 'fastify',
       description: `${where}: Fastify instance`,
       close: async () => { await app.close(); },
     };
   }
   if (isKoa(value)) {
-    return { handler: makeNodeHandler(value.callback()), kind: 'koa', description: `${where}: Koa instance` };
+    const callback = value.callback();
+    return { handler: makeNodeHandler(callback), dispatch: { fn: callback }, kind: 'koa', description: `${where}: Koa instance` };
   }
   const fetchMethod = (value as Obj).fetch;
   if (typeof fetchMethod === 'function') {
@@ -174,7 +178,7 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
       return { handler: makeFetchHandler(value as FetchFunction, undefined, bg), kind: 'fetch', description: `${where}: fetch function` };
     }
     const what = isExpress(value) ? 'Express app' : 'Node (req, res) handler';
-    return { handler: makeNodeHandler(value as NodeDispatch), kind: 'node', description: `${where}: ${what}` };
+    return { handler: makeNodeHandler(value as NodeDispatch), dispatch: { fn: value as NodeDispatch }, kind: 'node', description: `${where}: ${what}` };
   }
   return undefined;
 }

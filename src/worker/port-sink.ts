@@ -16,7 +16,11 @@ export class PortSink implements ResponseSink {
   private flushScheduled = false;
   private abandoned = false;
 
-  constructor(private readonly id: number, private readonly post: Post) {}
+  /**
+   * `wire`: the messages cross to the master (bodies are prepared for postMessage, see wireBytes);
+   * false when the worker writes them to its own client (accept = workers).
+   */
+  constructor(private readonly id: number, private readonly post: Post, private readonly wire = true) {}
 
   head(status: number, headers: [string, string][]): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice');
@@ -43,9 +47,11 @@ export class PortSink implements ResponseSink {
       const body = concat(this.pending);
       this.pending = [];
       this.headSent = true;
-      if (body) {
+      if (body && this.wire) {
         const { data, transfer } = wireBytes(body);
         this.post([FULL, this.id, this.status, this.headers, data], transfer);
+      } else if (body) {
+        this.post([FULL, this.id, this.status, this.headers, body]);
       } else {
         this.post([FULL, this.id, this.status, this.headers, null]);
       }
@@ -86,9 +92,11 @@ export class PortSink implements ResponseSink {
     }
     const body = concat(this.pending);
     this.pending = [];
-    if (body) {
+    if (body && this.wire) {
       const { data, transfer } = wireBytes(body);
       this.post([CHUNK, this.id, data], transfer);
+    } else if (body) {
+      this.post([CHUNK, this.id, body]);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { ControlMessage } from '../api/context.js';
+import type { RequestLogPolicy } from '../log/request-log.js';
 export type { ControlMessage };
 
 // The messages between the master and a request worker. Arrays, not objects: they are cloned on
@@ -9,6 +10,7 @@ export type { ControlMessage };
 //         localPort, body | null]
 //   [ABORT, id]                       client went away, or harakiri's graceful stage
 //   [STOP]                            finish what is in flight, then exit (recycle, reload, shutdown)
+//   [LISTEN, fds]                     accept = workers: accept and serve HTTP on these descriptors
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
@@ -22,6 +24,7 @@ export type { ControlMessage };
 export const REQ = 0;
 export const ABORT = 1;
 export const STOP = 2;
+export const LISTEN = 3;
 
 export const READY = 10;
 export const LOAD_FAILED = 11;
@@ -62,6 +65,25 @@ export interface WorkerBoot {
   logFormat: 'json' | 'pretty';
   /** The SharedCoreHandle of the master's shared memory. */
   shared: unknown;
+  /** accept = workers: how to serve the HTTP connections this worker accepts itself. */
+  ownHttp?: OwnHttpSettings;
+}
+
+export interface OwnHttpSettings {
+  maxHeaderBytes: number;
+  socketTimeoutMs: number;
+  maxBodyBytes: number;
+  /** Kernel accept queue of the shared sockets (listen). */
+  backlog: number;
+  harakiriMs: number;
+  harakiriGraceMs: number;
+  requestLog: RequestLogPolicy;
+  /**
+   * One Float64 the worker keeps at the earliest harakiri deadline of the requests it accepted
+   * (monotonic ms: performance.timeOrigin + performance.now(); 0 = none). The worker answers
+   * those itself; the master reads the cell to find a worker too stuck to.
+   */
+  deadlineCell: SharedArrayBuffer;
 }
 
 /** Bodies at least this large travel as a transferred copy instead of a structured clone. */

@@ -2,6 +2,7 @@
 // the master keeps the client connection, so whatever happens to a worker, it can still answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { FlatHeaders } from '../worker/protocol.js';
 
 export interface Exchange {
@@ -25,6 +26,22 @@ export interface Exchange {
   done: boolean;
   /** Why the master answered it, for the log (harakiri, worker died, …). */
   note?: string;
+}
+
+/** An exchange for a request whose body is in (`body`), not yet handed to any app. */
+export function newExchange(id: number, req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): Exchange {
+  return {
+    id, req, res, method: req.method ?? 'GET', url: req.url ?? '/', body,
+    receivedAt: performance.now(), dispatchedAt: 0, deadline: 0, workerId: 0,
+    headSent: false, bytesOut: 0, status: 0, done: false,
+  };
+}
+
+/** 413 for a body over limit-post; the connection closes, since the rest of the body is unread. */
+export function refuseTooLarge(ex: Exchange, size: number, limit: number): void {
+  ex.res.shouldKeepAlive = false;
+  answer(ex, 413, `the request body (${size} bytes or more) is larger than limit-post (${limit} bytes)`, ['connection', 'close']);
+  ex.res.once('finish', () => ex.req.socket.destroySoon());
 }
 
 /** Hop-by-hop and framing headers the app may not set: the front frames the body itself. */

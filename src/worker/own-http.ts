@@ -1,0 +1,318 @@
+// accept = workers: this worker accepts HTTP connections on the shared listening sockets and
+// serves them itself, with no hop through the master. It does here what the master does for the
+// requests it dispatches: limit-post, harakiri (the worker answers 504 itself while its event loop
+// runs; the master terminates it when it is too stuck to), the request log, and graceful stops.
+// What the master needs to know (counters, the status/latency stats) is reported in batches.
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ControlMessage } from '../api/context.js';
+import { answer, newExchange, refuseTooLarge, writeFull, writeHead, type Exchange, type ResponseOptions } from '../front/exchange.js';
+import { createHttpServer } from '../front/listeners.js';
+import { readBody } from '../front/request-body.js';
+import type { Log } from '../log/logger.js';
+import { logRequest } from '../log/request-log.js';
+import { requestScope } from '../api/context.js';
+import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
+import { PortSink } from './port-sink.js';
+import { CHUNK, END, FULL, HEAD, type OwnHttpSettings, type WorkerMessage } from './protocol.js';
+import { RequestAbort } from './request-abort.js';
+import { runHandler } from './run-handler.js';
+
+/** How often the worker checks its requests' deadlines and reports what it served. */
+const TICK_MS = 100;
+
+interface OwnRequest {
+  ex: Exchange;
+  ctx: RequestAbort;
+}
+
+export class OwnHttp {
+  private readonly servers: Server[] = [];
+  /** Requests whose handler has not settled, by id (negative: the master's ids are positive). */
+  private readonly live = new Map<number, OwnRequest>();
+  /** Responses not yet closed on the wire (the thread must not exit under them). */
+  private openResponses = 0;
+  private nextId = -1;
+  private stopping = false;
+  private idleClosed = false;
+  private readonly deadlineCell: Float64Array;
+  private earliestDeadline = 0;
+  private readonly busySockets = new WeakSet<Socket>();
+  private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
+  private readonly responseOptions: ResponseOptions;
+
+  constructor(
+    private readonly s: OwnHttpSettings,
+    private readonly handler: AppHandler,
+    /** A Node-style app's own listener: it gets node:http's real req and res (no emulation). */
+    private readonly dispatch: NodeDispatchTarget | undefined,
+    private readonly workerId: number,
+    private readonly log: Log,
+    private readonly report: (m: ControlMessage) => void,
+    /** Called when a stop has finished: nothing in flight, every connection closed. */
+    private readonly onStopped: () => void,
+  ) {
+    this.deadlineCell = new Float64Array(s.deadlineCell);
+    this.responseOptions = {
+      closing: () => this.stopping,
+      onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
+    };
+    setInterval(() => this.tick(), TICK_MS).unref();
+  }
+
+  /** Starts accepting on the descriptors the master copied for this worker. */
+  listen(fds: number[]): void {
+    for (const fd of fds) {
+      const server = createHttpServer({
+        maxHeaderBytes: this.s.maxHeaderBytes,
+        socketTimeoutMs: this.s.socketTimeoutMs,
+        log: this.log,
+        onRequest: (req, res) => this.onRequest(req, res),
+        isBusy: (socket) => this.busySockets.has(socket),
+      });
+      server.listen({ fd, backlog: this.s.backlog });
+      this.servers.push(server);
+    }
+  }
+
+  get idle(): boolean {
+    return this.live.size === 0 && this.openResponses === 0 && (this.idleClosed || this.servers.length === 0);
+  }
+
+  /**
+   * Stops accepting (the other workers take the new connections). Requests in flight finish and
+   * close their connection; a keep-alive connection that sends another request within the grace
+   * period is served and closed; the connections still idle after it are closed.
+   */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    // net's close, not http's: http's would also close the idle connections at once, racing a
+    // client that is sending its next request on one of them.
+    for (const server of this.servers) NetServer.prototype.close.call(server);
+    for (const { ex } of this.live.values()) ex.res.shouldKeepAlive = false;
+    const grace = Math.min(1000, this.s.socketTimeoutMs);
+    setTimeout(() => {
+      for (const server of this.servers) server.closeIdleConnections();
+      this.idleClosed = true;
+      this.flush();
+      if (this.idle) this.onStopped();
+    }, grace).unref();
+  }
+
+  /** setHarakiri() from the app, for a request this worker accepted: true if it was one of them. */
+  setHarakiri(requestId: number, seconds: number): boolean {
+    const r = this.live.get(requestId);
+    if (!r) return false;
+    const deadline = r.ex.dispatchedAt + seconds * 1000;
+    r.ex.deadline = r.ex.deadline > 0 ? Math.min(r.ex.deadline, deadline) : deadline;
+    this.publishDeadline();
+    return true;
+  }
+
+  /** Sends the master what was served since the last report. */
+  flush(): void {
+    const b = this.served;
+    if (b.status.length === 0 && b.harakiris === 0) return;
+    this.report({ kind: 'served', ...b });
+    b.status = []; b.ms = []; b.bytes = []; b.exception = []; b.harakiris = 0;
+  }
+
+  // ---- requests --------------------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.stopping) res.shouldKeepAlive = false;
+    this.openResponses++;
+    res.once('close', () => {
+      this.openResponses--;
+      if (this.stopping && this.idle) this.onStopped();
+    });
+    const limit = this.s.maxBodyBytes;
+    const tooLarge = (size: number) => {
+      const ex = newExchange(this.nextId--, req, res, null);
+      ex.workerId = this.workerId;
+      refuseTooLarge(ex, size, limit);
+      this.record(ex, false);
+    };
+    // A Node app reads the body itself: that is safe when its declared length is within
+    // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
+    if (this.dispatch && req.headers['transfer-encoding'] === undefined) {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (limit > 0 && declared > limit) tooLarge(declared);
+      else this.runNode(this.dispatch, req, res);
+      return;
+    }
+    readBody(req, res, limit, { done: (body) => this.run(req, res, body), tooLarge });
+  }
+
+  /** A request in flight from now: deadline, busy socket. */
+  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): OwnRequest {
+    const ex = newExchange(this.nextId--, req, res, body);
+    ex.workerId = this.workerId;
+    ex.dispatchedAt = ex.receivedAt;
+    ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
+    const r: OwnRequest = { ex, ctx: new RequestAbort(this.workerId) };
+    this.live.set(ex.id, r);
+    this.busySockets.add(req.socket);
+    if (ex.deadline > 0 && (this.earliestDeadline === 0 || ex.deadline < this.earliestDeadline)) this.publishDeadline();
+    return r;
+  }
+
+  /** A Node-style app on the real request and response. */
+  private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): void {
+    const r = this.begin(req, res, null);
+    const { ex } = r;
+    const sentBefore = req.socket.bytesWritten;
+    // After a harakiri answer the app may still write: that must not become an uncaught error.
+    res.on('error', () => {});
+    res.once('close', () => {
+      if (!this.live.has(ex.id)) return;
+      ex.bytesOut = req.socket.bytesWritten - sentBefore;
+      if (res.writableFinished) {
+        ex.status = res.statusCode;
+        ex.done = true;
+      } else {
+        ex.note = 'client-gone';
+      }
+      this.finish(r, false);
+    });
+    const fail = (err: unknown) => {
+      if (this.live.has(ex.id)) this.failed(r, err); // a started response is cut (answer())
+    };
+    try {
+      const ret = requestScope.run({ id: ex.id }, () => (target.fn as (q: IncomingMessage, s: ServerResponse) => unknown).call(target.thisArg, req, res));
+      if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
+        (ret as Promise<unknown>).then(undefined, fail);
+      }
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
+    const r = this.begin(req, res, body);
+    const { ex, ctx } = r;
+    res.once('close', () => {
+      if (ex.done || res.writableFinished) return;
+      ex.done = true; // the client went away first
+      ex.note = 'client-gone';
+      ctx.abort(new Error('request aborted by the server (client gone)'));
+    });
+    const socket = req.socket;
+    const raw = req.rawHeaders;
+    const headers: [string, string][] = [];
+    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
+    const rd: RequestData = {
+      id: ex.id, method: ex.method, url: ex.url, httpVersion: req.httpVersion, headers,
+      remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0,
+      scheme: 'http', body,
+    };
+    const sink = new PortSink(ex.id, (m) => this.deliver(r, m), false);
+    runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
+  }
+
+  /** The sink's output, written straight to the client. */
+  private deliver(r: OwnRequest, m: WorkerMessage): void {
+    const { ex } = r;
+    switch (m[0]) {
+      case FULL:
+        if (!ex.done) writeFull(ex, m[2], m[3], m[4], this.responseOptions);
+        this.finish(r, false);
+        return;
+      case HEAD:
+        if (!ex.done) writeHead(ex, m[2], m[3], this.responseOptions);
+        return;
+      case CHUNK:
+        if (!ex.done && ex.headSent) {
+          ex.bytesOut += m[2].byteLength;
+          ex.res.write(m[2]);
+        }
+        return;
+      case END:
+        if (!ex.done && ex.headSent) { ex.done = true; ex.res.end(); }
+        this.finish(r, false);
+        return;
+    }
+  }
+
+  private failed(r: OwnRequest, err: unknown): void {
+    const { ex } = r;
+    if (ex.note === 'harakiri-graceful') {
+      this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
+      answer(ex, 504, 'the request ran past its harakiri limit and was aborted');
+      this.finish(r, false);
+      return;
+    }
+    if (ex.note === undefined) {
+      const stack = err instanceof Error ? err.stack ?? err.message : String(err);
+      this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err: { message: stack.split('\n', 1)[0], stack } }, 'unhandled error in the app');
+      answer(ex, 500, 'the application failed while handling this request (see the server log)');
+    }
+    this.finish(r, ex.note === undefined);
+  }
+
+  /** The request left the app (answered, failed, timed out or abandoned by the client). */
+  private finish(r: OwnRequest, exception: boolean): void {
+    const { ex } = r;
+    if (!this.live.delete(ex.id)) return;
+    this.busySockets.delete(ex.req.socket);
+    if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
+    this.record(ex, exception);
+    if (this.stopping && this.idle) this.onStopped();
+  }
+
+  private record(ex: Exchange, exception: boolean): void {
+    const ms = performance.now() - ex.receivedAt;
+    const b = this.served;
+    b.status.push(ex.status); b.ms.push(ms); b.bytes.push(ex.bytesOut); b.exception.push(exception ? 1 : 0);
+    if (ex.note === 'client-gone' && !ex.status) return;
+    logRequest(this.log, this.s.requestLog, {
+      method: ex.method, path: ex.url, status: ex.status, bytes: ex.bytesOut, ms,
+      worker: this.workerId, client: ex.req.socket.remoteAddress, note: ex.note,
+    });
+  }
+
+  // ---- harakiri ----------------------------------------------------------------------------
+
+  private tick(): void {
+    if (this.earliestDeadline > 0 && performance.now() >= this.earliestDeadline) this.checkDeadlines();
+    this.flush();
+  }
+
+  private checkDeadlines(): void {
+    const now = performance.now();
+    for (const r of [...this.live.values()]) {
+      const { ex } = r;
+      if (ex.deadline <= 0 || now < ex.deadline) continue;
+      const ran = Math.round(now - ex.dispatchedAt);
+      if (this.s.harakiriGraceMs > 0 && ex.note === undefined) {
+        // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
+        ex.note = 'harakiri-graceful';
+        ex.deadline = now + this.s.harakiriGraceMs;
+        r.ctx.abort(new Error('request aborted by the server (harakiri)'));
+        this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
+        continue;
+      }
+      // This code runs, so the thread is not stuck: answer the client and let the worker live.
+      ex.note = 'harakiri';
+      this.served.harakiris++;
+      this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
+      answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
+      r.ctx.abort(new Error('request aborted by the server (harakiri)'));
+      this.finish(r, false);
+    }
+    this.publishDeadline();
+  }
+
+  /** Recomputes the earliest deadline and shows it to the master. */
+  private publishDeadline(): void {
+    let earliest = 0;
+    for (const { ex } of this.live.values()) {
+      if (ex.deadline > 0 && (earliest === 0 || ex.deadline < earliest)) earliest = ex.deadline;
+    }
+    this.earliestDeadline = earliest;
+    this.deadlineCell[0] = earliest > 0 ? performance.timeOrigin + earliest : 0;
+  }
+}
