@@ -1,0 +1,332 @@
+// accept = workers through the real CLI: every worker thread accepts and parses HTTP itself on the
+// shared listening socket. Serving (fetch and Node apps, bodies, the spread over workers), the
+// limits the front enforces (limit-post, buffer-size), harakiri of a responsive and of a stuck
+// worker, recycling and chain reloads under load, graceful shutdown, the stats document, and the
+// configurations that are refused.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import autocannon from 'autocannon';
+import { startSpindle, get, raw, fixture, until, BIN, ROOT, type Running, type LogLine } from './helpers/spindle.js';
+
+const APP = fixture('accept/app.mjs');
+const NODE_APP = fixture('accept/node-app.mjs');
+const HELLO = `${ROOT}examples/hello/app.mjs`;
+const base = ['--accept', 'workers', '--http-socket', '127.0.0.1:0', '--min-worker-lifetime', '0'];
+
+async function withServer(app: string, args: string[], fn: (s: Running) => Promise<void>): Promise<void> {
+  const s = await startSpindle([app, ...base, ...args]);
+  try {
+    await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+/** Fresh connections (no agent, Connection: close) until every worker id in `want` answered. */
+async function seenWorkers(url: string, want: string[], id: (r: Awaited<ReturnType<typeof get>>) => string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  await until(async () => {
+    const r = await get(url, { headers: { connection: 'close' } });
+    assert.equal(r.status, 200, r.body.toString());
+    seen.add(id(r));
+    return want.every((w) => seen.has(w));
+  }, 15000, `answers from workers ${want.join(', ')} (seen so far: ${[...seen].join(', ')})`);
+  return seen;
+}
+
+const exitLines = (s: Running, worker?: number) => s.lines.filter((l) =>
+  ['worker exited', 'worker died', 'worker respawned'].includes(String(l.msg)) && (worker === undefined || l.worker === worker));
+
+const CHUNKED_ECHO = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n';
+
+describe('accept = workers: a fetch app (2 workers, limit-post 1k, buffer-size 2k)', () => {
+  let s: Running;
+  before(async () => {
+    s = await startSpindle([APP, ...base, '--processes', '2', '--limit-post', '1k', '--buffer-size', '2k']);
+  });
+  after(async () => { await s?.stop(); });
+
+  test('answers 200, and fresh connections reach both workers', async () => {
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(new URL(s.url).port, '0', 'the bound port is reported');
+    const r = await get(`${s.url}/`);
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), /^hello from worker [12]\n$/);
+    const seen = await seenWorkers(`${s.url}/`, ['1', '2'], (x) => String(x.headers['x-worker']));
+    assert.deepEqual([...seen].sort(), ['1', '2']);
+  });
+
+  test('POST body echo, Content-Length and chunked', async () => {
+    const bytes = Buffer.alloc(1000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256;
+    const r = await get(`${s.url}/echo`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-length'], '1000');
+    assert.deepEqual(r.body, bytes);
+    const reply = await raw(s.url, CHUNKED_ECHO);
+    assert.match(reply, /^HTTP\/1.1 200/);
+    assert.match(reply, /\r\n\r\nhello world$/);
+  });
+
+  test('a body over limit-post → 413 (by Content-Length and chunked)', async () => {
+    const body = 'a'.repeat(2048);
+    const byLength = await raw(s.url, `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    assert.match(byLength, /^HTTP\/1.1 413/);
+    assert.match(byLength, /limit-post/);
+    const chunked = await raw(s.url, `POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n${body}\r\n0\r\n\r\n`);
+    assert.match(chunked, /^HTTP\/1.1 413/);
+    // The worker goes on serving.
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  });
+
+  test('a request head over buffer-size → 431', async () => {
+    const reply = await raw(s.url, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(3000)}\r\n\r\n`);
+    assert.match(reply, /^HTTP\/1.1 431/);
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  });
+});
+
+describe('accept = workers: a Node (req, res) app (2 workers)', () => {
+  let s: Running;
+  before(async () => {
+    s = await startSpindle([NODE_APP, ...base, '--processes', '2']);
+  });
+  after(async () => { await s?.stop(); });
+
+  test('answers 200, and fresh connections reach both workers', async () => {
+    const r = await get(`${s.url}/`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-form'], 'node');
+    assert.match(r.body.toString(), /^hello from node worker [12]\n$/);
+    const seen = await seenWorkers(`${s.url}/`, ['1', '2'], (x) => String(x.headers['x-worker']));
+    assert.deepEqual([...seen].sort(), ['1', '2']);
+  });
+
+  test('POST body echo, Content-Length and chunked', async () => {
+    const bytes = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+    const r = await get(`${s.url}/echo`, { method: 'POST', body: bytes });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-length'], String(bytes.length));
+    assert.ok(r.body.equals(bytes), 'the body came back intact');
+    const reply = await raw(s.url, CHUNKED_ECHO);
+    assert.match(reply, /^HTTP\/1.1 200/);
+    assert.match(reply, /\r\n\r\nhello world$/);
+  });
+});
+
+test('the hello example: fresh connections are answered by both workers', () =>
+  withServer(HELLO, ['--processes', '2'], async (s) => {
+    const seen = await seenWorkers(`${s.url}/`, ['1', '2'], (x) => {
+      const m = /^hello from Spindle worker (\d+)\n$/.exec(x.body.toString());
+      assert.ok(m, `unexpected body ${JSON.stringify(x.body.toString())}`);
+      return m[1]!;
+    });
+    assert.deepEqual([...seen].sort(), ['1', '2']);
+  }));
+
+test('harakiri, responsive worker: 504 from the worker itself, which is not terminated and keeps serving', () =>
+  withServer(APP, ['--processes', '1', '--harakiri', '1'], async (s) => {
+    const before = await get(`${s.url}/`);
+    assert.equal(before.status, 200);
+    const r = await get(`${s.url}/hang`);
+    assert.equal(r.status, 504);
+    assert.match(r.body.toString(), /harakiri/);
+    const line = await s.waitForLog((l) => String(l.msg).includes('HARAKIRI'), 10000, 'the HARAKIRI line');
+    assert.equal(line.path, '/hang');
+    assert.ok(Number(line.ms) >= 1000, `not before its deadline (ms ${line.ms})`);
+    assert.equal(line.worker, 1);
+    // The same thread (same boot token) answers afterwards; nothing exited or was respawned.
+    for (let i = 0; i < 5; i++) {
+      const after = await get(`${s.url}/`);
+      assert.equal(after.status, 200);
+      assert.equal(after.headers['x-worker'], '1');
+      assert.equal(after.headers['x-boot'], before.headers['x-boot'], 'the same worker thread');
+    }
+    assert.deepEqual(exitLines(s), [], 'no worker exited, died or was respawned');
+    assert.ok(!s.lines.some((l) => String(l.msg).includes('stuck')), 'the worker was not taken for stuck');
+  }));
+
+test('harakiri-graceful-timeout: an app that throws on request.signal abort → 504, the worker keeps serving', () =>
+  withServer(APP, ['--processes', '1', '--harakiri', '1', '--harakiri-graceful-timeout', '1'], async (s) => {
+    const before = await get(`${s.url}/`);
+    const r = await get(`${s.url}/abort-throws`);
+    assert.equal(r.status, 504);
+    await s.waitForLog((l) => l.msg === 'harakiri: the request was aborted and the worker settled; no termination needed', 10000, 'the settled line');
+    const after = await get(`${s.url}/`);
+    assert.equal(after.status, 200);
+    assert.equal(after.headers['x-boot'], before.headers['x-boot'], 'the same worker thread');
+    assert.deepEqual(exitLines(s), []);
+    assert.ok(!s.lines.some((l) => l.msg === 'unhandled error in the app'), 'the abort error is not reported as an app failure');
+  }));
+
+test('harakiri, worker stuck in synchronous code: the connection is closed unanswered, the worker is replaced', () =>
+  withServer(APP, ['--processes', '1', '--harakiri', '1'], async (s) => {
+    const before = await get(`${s.url}/`);
+    // The documented trade-off: terminating the thread closes the connection it accepted.
+    const stuck = await get(`${s.url}/spin`, { timeoutMs: 20000 }).then(
+      (r) => assert.fail(`expected the connection to be closed without an answer, got ${r.status} ${r.body.toString()}`),
+      (e: NodeJS.ErrnoException) => e,
+    );
+    assert.equal(stuck.code, 'ECONNRESET', `closed, not timed out: ${stuck.message}`);
+    const line = await s.waitForLog((l) => String(l.msg).includes('HARAKIRI') && String(l.msg).includes('stuck'), 10000, 'the stuck HARAKIRI line');
+    assert.equal(line.worker, 1);
+    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri' && l.worker === 1, 10000, "'worker exited' (harakiri)");
+    await s.waitForLog((l) => l.msg === 'worker respawned' && l.worker === 1, 10000, "'worker respawned'");
+    const after = await until(async () => {
+      const x = await get(`${s.url}/`).catch(() => null);
+      return x?.status === 200 ? x : null;
+    }, 10000, 'a 200 from the replacement');
+    assert.equal(after.headers['x-worker'], '1');
+    assert.notEqual(after.headers['x-boot'], before.headers['x-boot'], 'a new worker thread');
+    for (let i = 0; i < 5; i++) assert.equal((await get(`${s.url}/`)).status, 200);
+  }));
+
+function load(url: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url, connections: 16, duration: seconds });
+}
+
+test('recycling under load (max-requests 200): no failed requests', () =>
+  withServer(APP, ['--processes', '2', '--max-requests', '200'], async (s) => {
+    const r = await load(`${s.url}/`, 3);
+    const recycles = s.lines.filter((l) => l.msg === 'recycling worker').length;
+    assert.ok(r.requests.total > 0);
+    assert.equal(r.errors, 0, `connection errors while recycling (${r.requests.total} requests)`);
+    assert.equal(r.timeouts, 0);
+    assert.equal(r.non2xx, 0, 'non-2xx answers while recycling');
+    assert.ok(recycles >= 2, `workers recycled ${recycles} times`);
+    assert.ok(s.lines.some((l) => l.msg === 'recycling worker' && l.reason === 'max-requests'));
+    console.log(`# accept=workers recycling: ${r.requests.total} requests, ${recycles} recycles`);
+  }));
+
+test('chain reload under load (3 × SIGHUP): no failed requests', () =>
+  withServer(APP, ['--processes', '2'], async (s) => {
+    const running = load(`${s.url}/`, 4);
+    const reloads = (async () => {
+      for (let i = 1; i <= 3; i++) {
+        s.proc.kill('SIGHUP');
+        await until(() => s.lines.filter((l) => l.msg === 'chain reload complete').length >= i, 15000, `reload ${i}`);
+      }
+    })();
+    const [r] = await Promise.all([running, reloads]);
+    assert.equal(s.lines.filter((l) => l.msg === 'chain reload complete').length, 3);
+    assert.ok(r.requests.total > 0);
+    assert.equal(r.errors, 0, `connection errors while reloading (${r.requests.total} requests)`);
+    assert.equal(r.timeouts, 0);
+    assert.equal(r.non2xx, 0, 'non-2xx answers while reloading');
+    console.log(`# accept=workers reloading: ${r.requests.total} requests, 3 reloads`);
+  }));
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: '127.0.0.1', port }, () => srv.close(() => resolve(true)));
+  });
+}
+
+test('SIGTERM with a request in flight: it completes 200, exit code 0, the port is free', async () => {
+  const s = await startSpindle([APP, ...base, '--processes', '2']);
+  try {
+    const port = Number(new URL(s.url).port);
+    const slow = get(`${s.url}/slow?ms=500&announce=1`);
+    await s.waitForLog((l) => l.msg === 'app: slow request started', 10000, 'the slow request');
+    s.proc.kill('SIGTERM');
+    const r = await slow;
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), /^slept on worker [12]\n$/);
+    const { code, signal } = await s.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, s.stderr());
+    assert.ok(s.lines.some((l) => l.msg === 'spindle stopped'));
+    assert.ok(await portFree(port), `port ${port} is free after the exit`);
+    // And nothing accepts on it any more.
+    const refused = await new Promise<string>((resolve) => {
+      const c = connect({ host: '127.0.0.1', port });
+      c.once('connect', () => { c.destroy(); resolve('connected'); });
+      c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    assert.equal(refused, 'ECONNREFUSED');
+  } finally {
+    await s.stop('SIGKILL');
+  }
+});
+
+/** One raw stats connection: the server writes the document and closes. */
+function rawStats(addr: string): Promise<string> {
+  const u = new URL(addr.replace(/^tcp:/, 'http:'));
+  return new Promise((resolve, reject) => {
+    const c = connect({ host: u.hostname, port: Number(u.port) });
+    let out = '';
+    c.setEncoding('utf8');
+    c.setTimeout(10000, () => c.destroy(new Error('no stats document within 10 s')));
+    c.on('data', (d: string) => { out += d; });
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+  });
+}
+
+test('stats: the requests the workers served themselves are counted', () =>
+  withServer(APP, ['--processes', '2', '--stats', '127.0.0.1:0'], async (s) => {
+    const statsAddr = s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+    assert.match(statsAddr, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    const N = 40;
+    for (let i = 0; i < N / 4; i++) {
+      const rs = await Promise.all(Array.from({ length: 4 }, () => get(`${s.url}/`, { headers: { connection: 'close' } })));
+      for (const r of rs) assert.equal(r.status, 200);
+    }
+    assert.equal((await get(`${s.url}/nope`)).status, 404);
+    // Workers report in batches (every 100 ms): poll.
+    const sum = (d: Record<string, any>) => (d.workers as { requests: number }[]).reduce((a, w) => a + w.requests, 0); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const doc = await until(async () => {
+      const d = JSON.parse(await rawStats(statsAddr)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return sum(d) >= N + 1 ? d : null;
+    }, 10000, `the stats to count ${N + 1} requests`);
+    assert.equal(sum(doc), N + 1, 'every request counted once');
+    assert.equal(doc.workers.length, 2);
+    assert.equal(doc.requests, N + 1);
+    assert.equal(doc.requests_by_status['2xx'], N);
+    assert.equal(doc.requests_by_status['4xx'], 1);
+  }));
+
+describe('refused configurations', () => {
+  const cli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  test('accept = workers with cheaper', () => {
+    const r = cli(['check', HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /accept = workers .*cheaper = 1/);
+    assert.match(r.err, /CONFIG_CONFLICT/);
+    // Serving with it exits 1 before anything starts.
+    const serve = cli([HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2', '--http-socket', '127.0.0.1:0']);
+    assert.equal(serve.code, 1);
+    assert.equal(serve.out, '');
+    assert.match(serve.err, /^spindle: invalid configuration/);
+    assert.match(serve.err, /accept.*cheaper/);
+  });
+
+  test('accept = workers with a UNIX http-socket', () => {
+    const r = cli(['check', HELLO, '--accept', 'workers', '--http-socket', '/tmp/x.sock']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /accept = workers/);
+    assert.match(r.err, /UNIX http-socket \/tmp\/x\.sock/);
+  });
+
+  test('accept = bogus', () => {
+    const r = cli(['check', HELLO, '--accept', 'bogus']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /--accept: invalid value 'bogus'/);
+    assert.match(r.err, /master, workers/);
+  });
+
+  test('accept = workers alone is valid', () => {
+    const r = cli(['check', HELLO, '--accept', 'workers', '--processes', '2']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^accept +workers +flag --accept$/m);
+  });
+});
