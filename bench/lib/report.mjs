@@ -100,38 +100,41 @@ const fx = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 function targets(summary, run) {
   const out = [];
-  const others = (workload, connections, f) => run.setups.filter((s) => s !== SPINDLE).map((s) => {
+  const others = (workload, connections, f, who) => run.setups.filter((s) => s !== who).map((s) => {
     const e = entry(summary, workload, connections, s);
     return e?.status === 'ok' ? `${s} ${f(e, s)}` : null;
   }).filter(Boolean).join(', ');
-  for (const c of run.opts.connections) {
+  // The default setup, and the hop-free one (accept = workers) when it was run.
+  const spindles = [SPINDLE, 'spindle-workers'].filter((s, i) => i === 0 || run.setups.includes(s));
+  for (const who of spindles) for (const c of run.opts.connections) {
+    const name = who === SPINDLE ? 'Spindle' : who;
     {
-      const e = entry(summary, 'hello', c, SPINDLE);
-      const t = { target: `hello world, ${c} conn: Spindle ≥ 1.0× node:http single-thread` };
+      const e = entry(summary, 'hello', c, who);
+      const t = { target: `hello world, ${c} conn: ${name} ≥ 1.0× node:http single-thread` };
       if (e?.status === 'ok') {
         t.value = `${fx(e.ratio)}×`;
         t.status = e.ratio >= 1.0 ? 'met' : `missed by ${fx(1.0 - e.ratio)}× (${fx((1 - e.ratio) * 100, 0)} %)`;
-      } else { t.value = '—'; t.status = `not measured: ${whyNot(run, SPINDLE, 'hello')}`; }
-      t.reference = others('hello', c, (x) => `${fx(x.ratio)}×`);
+      } else { t.value = '—'; t.status = `not measured: ${whyNot(run, who, 'hello')}`; }
+      t.reference = others('hello', c, (x) => `${fx(x.ratio)}×`, who);
       out.push(t);
     }
     {
-      const e = entry(summary, 'cpu2ms', c, SPINDLE);
-      const t = { target: `2 ms CPU, ${c} conn: Spindle ≥ 1.9× single-thread, zero timeouts` };
+      const e = entry(summary, 'cpu2ms', c, who);
+      const t = { target: `2 ms CPU, ${c} conn: ${name} ≥ 1.9× single-thread, zero timeouts` };
       if (e?.status === 'ok') {
         t.value = `${fx(e.ratio)}×, ${e.timeouts} timeouts`;
         const miss = [];
         if (!(e.ratio >= 1.9)) miss.push(`ratio short by ${fx(1.9 - e.ratio)}×`);
         if (e.timeouts > 0) miss.push(`${e.timeouts} timeouts`);
         t.status = miss.length ? `missed: ${miss.join('; ')}` : 'met';
-      } else { t.value = '—'; t.status = `not measured: ${whyNot(run, SPINDLE, 'cpu2ms')}`; }
-      t.reference = others('cpu2ms', c, (x) => `${fx(x.ratio)}× / ${x.timeouts} to`);
+      } else { t.value = '—'; t.status = `not measured: ${whyNot(run, who, 'cpu2ms')}`; }
+      t.reference = others('cpu2ms', c, (x) => `${fx(x.ratio)}× / ${x.timeouts} to`, who);
       out.push(t);
     }
     {
-      const e = entry(summary, 'hang1pct', c, SPINDLE);
-      const r = summary.hangVsHello[SPINDLE]?.[c];
-      const t = { target: `1 % hanging, ${c} conn: Spindle ≥ 0.9× its own hello throughput; hung requests answered (504), no client timeouts` };
+      const e = entry(summary, 'hang1pct', c, who);
+      const r = summary.hangVsHello[who]?.[c];
+      const t = { target: `1 % hanging, ${c} conn: ${name} ≥ 0.9× its own hello throughput; hung requests answered (504), no client timeouts` };
       if (e?.status === 'ok' && Number.isFinite(r)) {
         const expectHung = Math.floor(e.requests / 100);
         t.value = `${fx(r)}× of hello; ${e.non2xx} non-2xx (≈${expectHung} hung expected), ${e.timeouts} timeouts`;
@@ -139,8 +142,8 @@ function targets(summary, run) {
         if (!(r >= 0.9)) miss.push(`throughput short by ${fx(0.9 - r)}×`);
         if (e.timeouts > 0) miss.push(`${e.timeouts} client timeouts`);
         t.status = (miss.length ? `missed: ${miss.join('; ')}` : 'met') + ' (the 504-within-harakiri+0.2 s part: bench/lifecycle.mjs)';
-      } else { t.value = '—'; t.status = `not measured: ${!run.workloads.includes('hello') ? 'needs the hello workload in the same run' : whyNot(run, SPINDLE, 'hang1pct')}`; }
-      t.reference = run.setups.filter((s) => s !== SPINDLE && summary.hangVsHello[s]?.[c] !== undefined)
+      } else { t.value = '—'; t.status = `not measured: ${!run.workloads.includes('hello') ? 'needs the hello workload in the same run' : whyNot(run, who, 'hang1pct')}`; }
+      t.reference = run.setups.filter((s) => s !== who && summary.hangVsHello[s]?.[c] !== undefined)
         .map((s) => `${s} ${fx(summary.hangVsHello[s][c])}×`).join(', ');
       out.push(t);
     }

@@ -34,8 +34,8 @@ function uwsgiArgs({ port, workload, listen }) {
 /** Extra CLI arguments for Spindle (e.g. while an option is not implemented yet): BENCH_SPINDLE_ARGS. */
 const spindleExtra = () => (process.env.BENCH_SPINDLE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
-function spindleArgs({ port, workload }, more = []) {
-  const a = [path.join(ROOT, 'bin', 'spindle.js'), path.join(BENCH, 'apps', `${workload}.mjs`),
+function spindleArgs({ port, workload }, more = [], appDir = 'apps') {
+  const a = [path.join(ROOT, 'bin', 'spindle.js'), path.join(BENCH, appDir, `${workload}.mjs`),
     '--http-socket', `127.0.0.1:${port}`, '--processes', '2', '--disable-logging', ...more];
   // A hung request first gets its AbortSignal (answered 504 when the app settles, as this async
   // hang does); only a worker that does not settle within 1 s more is terminated.
@@ -93,6 +93,18 @@ export const SETUPS = {
     unavailable: () => null,
     startDeadlineMs: 20000,
     command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--concurrency', '16']) }),
+  },
+  'spindle-workers': {
+    describe: 'Spindle, 2 worker threads accepting HTTP themselves (--accept workers: no hop through the master), running the node-http setup\'s own (req, res) handlers (bench/apps/node/)',
+    unavailable: () => null,
+    startDeadlineMs: 20000,
+    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--accept', 'workers'], 'apps/node') }),
+  },
+  'spindle-workers-fetch': {
+    describe: 'as spindle-workers, with the fetch-handler apps the spindle setup runs (bench/apps/)',
+    unavailable: () => null,
+    startDeadlineMs: 20000,
+    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--accept', 'workers']) }),
   },
   'spindle-cheaper': {
     describe: 'Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers)',

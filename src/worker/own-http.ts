@@ -25,6 +25,8 @@ const TICK_MS = 100;
 interface OwnRequest {
   ex: Exchange;
   ctx: RequestAbort;
+  /** A Node app on node:http's own req/res: it has no AbortSignal to be told with. */
+  passThrough: boolean;
 }
 
 export class OwnHttp {
@@ -147,12 +149,12 @@ export class OwnHttp {
   }
 
   /** A request in flight from now: deadline, busy socket. */
-  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): OwnRequest {
+  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean): OwnRequest {
     const ex = newExchange(this.nextId--, req, res, body);
     ex.workerId = this.workerId;
     ex.dispatchedAt = ex.receivedAt;
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
-    const r: OwnRequest = { ex, ctx: new RequestAbort(this.workerId) };
+    const r: OwnRequest = { ex, ctx: new RequestAbort(this.workerId), passThrough };
     this.live.set(ex.id, r);
     this.busySockets.add(req.socket);
     if (ex.deadline > 0 && (this.earliestDeadline === 0 || ex.deadline < this.earliestDeadline)) this.publishDeadline();
@@ -161,7 +163,7 @@ export class OwnHttp {
 
   /** A Node-style app on the real request and response. */
   private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): void {
-    const r = this.begin(req, res, null);
+    const r = this.begin(req, res, null, true);
     const { ex } = r;
     const sentBefore = req.socket.bytesWritten;
     // After a harakiri answer the app may still write: that must not become an uncaught error.
@@ -191,7 +193,7 @@ export class OwnHttp {
   }
 
   private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
-    const r = this.begin(req, res, body);
+    const r = this.begin(req, res, body, false);
     const { ex, ctx } = r;
     res.once('close', () => {
       if (ex.done || res.writableFinished) return;
@@ -287,8 +289,9 @@ export class OwnHttp {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
       const ran = Math.round(now - ex.dispatchedAt);
-      if (this.s.harakiriGraceMs > 0 && ex.note === undefined) {
+      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && !r.passThrough) {
         // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
+        // (A Node app on the real req/res has no signal to fire: it is answered at once.)
         ex.note = 'harakiri-graceful';
         ex.deadline = now + this.s.harakiriGraceMs;
         r.ctx.abort(new Error('request aborted by the server (harakiri)'));
