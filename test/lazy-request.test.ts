@@ -35,9 +35,9 @@ function collect(): { sink: ResponseSink; out: { status?: number; headers?: [str
 
 describe('LazyRequest', () => {
   test('is used on Node 20 (where undici keeps its state in symbol properties)', () => {
-    if (Number(process.versions.node.split('.')[0]) === 20) assert.equal(lazyRequestSupported, true);
+    if (Number(process.versions.node.split('.')[0]) === 20) assert.equal(lazyRequestSupported(), true);
     const r = makeRequest(rd('GET', '/'), ctx());
-    assert.equal(r instanceof LazyRequest, lazyRequestSupported);
+    assert.equal(r instanceof LazyRequest, lazyRequestSupported());
   });
 
   test('method, url and headers match the real Request; instanceof Request holds', () => {
@@ -100,7 +100,7 @@ describe('LazyRequest', () => {
   });
 
   test('headers changed before the body is read reach the real Request; new Request(lazy) copies it', async () => {
-    if (!lazyRequestSupported) return;
+    if (!lazyRequestSupported()) return;
     const r = makeRequest(rd('PUT', '/q', [], json), ctx());
     r.headers.set('x-added', '1');
     const copy = new Request(r);

@@ -2,7 +2,13 @@
 // at most PIPE_BUF bytes is atomic, so threads never interleave, and nothing sits in a buffer
 // when harakiri terminates a worker (node20-facts §3: async destinations lose lines then).
 import { writeSync } from 'node:fs';
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, DestinationStream, pino as Pino } from 'pino';
+
+// Loaded on first use: importing pino takes about 15 ms, which a worker thread (see
+// createLazyLogger) should not spend at start-up to log nothing.
+let pinoModule: typeof Pino | null = null;
+const loadPino = (): typeof Pino => (pinoModule ??= createRequire(import.meta.url)('pino') as typeof Pino);
 
 export type Log = Logger;
 export type LogFormat = 'json' | 'pretty';
@@ -22,6 +28,7 @@ export function resolveLogFormat(setting: string, isTTY: boolean | undefined): L
 }
 
 export function createLogger(opts: LoggerOptions): Log {
+  const pino = loadPino();
   const fd = opts.fd ?? 1;
   const dest: DestinationStream =
     opts.format === 'pretty'
@@ -36,6 +43,32 @@ export function createLogger(opts: LoggerOptions): Log {
     },
     dest,
   );
+}
+
+const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * The same logger, created when the first line passes the level. Worker threads use it: most of
+ * them never log at the default level, and the ones that do pay pino's load then.
+ */
+export function createLazyLogger(opts: LoggerOptions): Log {
+  let real: Log | null = null;
+  const threshold = LEVEL_VALUES[opts.level] ?? LEVEL_VALUES.info!;
+  const at = (name: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal') => {
+    const value = LEVEL_VALUES[name]!;
+    return (...args: unknown[]): void => {
+      if (value < threshold) return;
+      real ??= createLogger(opts);
+      (real[name] as (...a: unknown[]) => void)(...args);
+    };
+  };
+  const lazy = {
+    trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'),
+    level: opts.level,
+    isLevelEnabled: (level: string) => (LEVEL_VALUES[level] ?? Infinity) >= threshold,
+    child: (bindings: Record<string, unknown>) => (real ??= createLogger(opts)).child(bindings),
+  };
+  return lazy as unknown as Log;
 }
 
 const LEVEL_COLOURS: Record<string, string> = {

@@ -4,7 +4,7 @@ import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import { createLogger } from '../log/logger.js';
+import { createLazyLogger } from '../log/logger.js';
 import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
@@ -14,13 +14,14 @@ import {
 import { PortSink } from './port-sink.js';
 import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
-import { OwnHttp } from './own-http.js';
+import type { OwnHttp } from './own-http.js';
+import { warmUpFetch } from './adapters/fetch.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../api/bg-protocol.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
-const log = createLogger({ level: boot.logLevel, format: boot.logFormat, base: { wid: boot.workerId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { wid: boot.workerId } });
 
 const post = (msg: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(msg, transfer);
 
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
   }
   if (boot.ownHttp) {
     const report = (c: ControlMessage) => post([CONTROL, c]);
+    const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
     ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
   }
   port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, number[]]) => {
@@ -120,6 +122,8 @@ async function main(): Promise<void> {
     }
   });
   post([READY]);
+  // Load undici (about 20 ms on Node 20) while no request waits, not at the first one.
+  if (app.kind === 'fetch') setImmediate(warmUpFetch);
   // The master recycles on this worker's own heap (reload-on-rss): report it every second.
   const reportHeap = () => {
     const heap = getHeapStatistics();

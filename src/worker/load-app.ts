@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { SpindleError } from '../errors.js';
 import type { AppKind, LoadedApp, NodeDispatchTarget } from './app-types.js';
 import { BackgroundTasks, makeFetchHandler, type FetchFunction } from './adapters/fetch.js';
-import { makeNodeHandler, type NodeDispatch } from './adapters/node.js';
+import type { NodeDispatch } from './adapters/node.js';
 import { describeValue } from './adapters/guard.js';
 
 export type AppLoadReason = 'not-found' | 'syntax' | 'threw' | 'no-export';
@@ -131,6 +131,9 @@ interface Picked {
 
 type Obj = Record<string, unknown>;
 
+/** The Node adapter (and node:http under it) loads only for Node-style apps: fetch apps start faster. */
+const nodeAdapter = () => import('./adapters/node.js');
+
 function isFastify(v: unknown): v is Obj & { ready(): Promise<unknown>; routing: NodeDispatch; close(): Promise<unknown> } {
   const o = v as Obj;
   return typeof o.ready === 'function' && typeof o.routing === 'function' && typeof o.inject === 'function';
@@ -156,7 +159,7 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
     }
     const app = value;
     return {
-      handler: makeNodeHandler(app.routing, app),
+      handler: (await nodeAdapter()).makeNodeHandler(app.routing, app),
       dispatch: { fn: app.routing, thisArg: app },
       kind: 'fastify',
       description: `${where}: Fastify instance`,
@@ -165,7 +168,7 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
   }
   if (isKoa(value)) {
     const callback = value.callback();
-    return { handler: makeNodeHandler(callback), dispatch: { fn: callback }, kind: 'koa', description: `${where}: Koa instance` };
+    return { handler: (await nodeAdapter()).makeNodeHandler(callback), dispatch: { fn: callback }, kind: 'koa', description: `${where}: Koa instance` };
   }
   const fetchMethod = (value as Obj).fetch;
   if (typeof fetchMethod === 'function') {
@@ -178,7 +181,7 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
       return { handler: makeFetchHandler(value as FetchFunction, undefined, bg), kind: 'fetch', description: `${where}: fetch function` };
     }
     const what = isExpress(value) ? 'Express app' : 'Node (req, res) handler';
-    return { handler: makeNodeHandler(value as NodeDispatch), dispatch: { fn: value as NodeDispatch }, kind: 'node', description: `${where}: ${what}` };
+    return { handler: (await nodeAdapter()).makeNodeHandler(value as NodeDispatch), dispatch: { fn: value as NodeDispatch }, kind: 'node', description: `${where}: ${what}` };
   }
   return undefined;
 }

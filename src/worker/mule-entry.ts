@@ -11,7 +11,7 @@ import { installMule, messages, nextItem, getMsg, getPlainHandler } from '../api
 import { BG, type BgToThread } from '../api/bg-protocol.js';
 import { CONTROL } from './protocol.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import { createLogger } from '../log/logger.js';
+import { createLazyLogger } from '../log/logger.js';
 
 export interface MuleBoot {
   muleId: number;
@@ -27,7 +27,7 @@ export interface MuleBoot {
 
 const port = parentPort!;
 const boot = workerData as MuleBoot;
-const log = createLogger({ level: boot.logLevel, format: boot.logFormat, base: { mule: boot.muleId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { mule: boot.muleId } });
 
 installSharedCore(boot.shared as SharedCoreHandle);
 installThreadInfo({ kind: 'mule', workerId: 0, send: (m) => port.postMessage([CONTROL, m]) });

@@ -66,23 +66,36 @@ export class BackgroundTasks {
 }
 
 // undici keeps the value a body was made from in `response[Symbol(state)].body.source`. Probe
-// it once with a known value; if this Node's undici differs, the fast path just stays off.
-const kState: symbol | undefined = (() => {
+// it once with a known value; if this Node's undici differs, the fast path just stays off. The
+// probe runs at the first response, not at import: touching Response loads undici (about 20 ms
+// on Node 20), which a worker's start-up should not wait for.
+let kState: symbol | undefined | null = null;
+
+function stateSymbol(): symbol | undefined {
+  if (kState !== null) return kState;
+  kState = undefined;
   try {
     const probe = new Response('spindle-probe');
     for (const s of Object.getOwnPropertySymbols(probe)) {
       const v = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
-      if (v && typeof v === 'object' && v.body && v.body.source === 'spindle-probe') return s;
+      if (v && typeof v === 'object' && v.body && v.body.source === 'spindle-probe') kState = s;
     }
   } catch {
     /* no fast path */
   }
-  return undefined;
-})();
+  return kState;
+}
+
+/** Loads undici and does the probes above now, so that the first request does not wait for them. */
+export function warmUpFetch(): void {
+  stateSymbol();
+  lazyRequestSupported();
+}
 
 function storedSource(response: Response, body: ReadableStream): string | Uint8Array | undefined {
-  if (kState === undefined || body.locked || response.bodyUsed) return undefined;
-  const state = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: unknown } } | undefined>)[kState];
+  const key = stateSymbol();
+  if (key === undefined || body.locked || response.bodyUsed) return undefined;
+  const state = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: unknown } } | undefined>)[key];
   const b = state?.body;
   if (!b || b.stream !== body) return undefined;
   const src = b.source;
@@ -146,7 +159,7 @@ const BAD_VALUE = /[\0\r\n]|[^\0-\xff]/;
  * throws or falls back exactly as before.
  */
 export function makeRequest(rd: RequestData, ctx: RequestContext): Request {
-  if (lazyRequestSupported) {
+  if (lazyRequestSupported()) {
     const url = lazyUrl(rd);
     if (url !== null) return new LazyRequest(rd, ctx, url) as unknown as Request;
   }

@@ -66,7 +66,6 @@ export class LazyRequest {
 
 const realOf = (r: unknown): Request => LazyRequest.real(r as LazyRequest);
 const lazyProto = LazyRequest.prototype as unknown as Record<PropertyKey, unknown>;
-const requestProto = Request.prototype as unknown as Record<PropertyKey, unknown>;
 const OWN = new Set<PropertyKey>(['constructor', 'method', 'url', 'headers', Symbol.toStringTag]);
 
 function forward(key: PropertyKey, d: PropertyDescriptor): void {
@@ -88,25 +87,43 @@ function forward(key: PropertyKey, d: PropertyDescriptor): void {
   }
 }
 
-Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
-Object.defineProperty(LazyRequest.prototype, 'constructor', { configurable: true, writable: true, value: Request });
-for (const key of Reflect.ownKeys(Request.prototype)) {
-  if (OWN.has(key)) continue;
-  forward(key, Object.getOwnPropertyDescriptor(Request.prototype, key)!);
-}
-// undici state kept in symbol-keyed instance properties (Node 20): read by new Request(req) / fetch(req)
-for (const sym of Object.getOwnPropertySymbols(new Request('http://probe.invalid/'))) {
-  if (!(sym in requestProto)) {
-    Object.defineProperty(lazyProto, sym, {
-      configurable: true,
-      get(this: unknown) { return (realOf(this) as unknown as Record<symbol, unknown>)[sym]; },
-    });
+/**
+ * Puts Request.prototype under LazyRequest.prototype, once. Not at import: touching Request loads
+ * undici (about 20 ms on Node 20), which a worker's start-up should not wait for.
+ */
+function wirePrototype(): void {
+  const requestProto = Request.prototype as unknown as Record<PropertyKey, unknown>;
+  Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
+  Object.defineProperty(LazyRequest.prototype, 'constructor', { configurable: true, writable: true, value: Request });
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (OWN.has(key)) continue;
+    forward(key, Object.getOwnPropertyDescriptor(Request.prototype, key)!);
+  }
+  // undici state kept in symbol-keyed instance properties (Node 20): read by new Request(req) / fetch(req)
+  for (const sym of Object.getOwnPropertySymbols(new Request('http://probe.invalid/'))) {
+    if (!(sym in requestProto)) {
+      Object.defineProperty(lazyProto, sym, {
+        configurable: true,
+        get(this: unknown) { return (realOf(this) as unknown as Record<symbol, unknown>)[sym]; },
+      });
+    }
   }
 }
 
-/** Whether a LazyRequest passes for a Request on this runtime, `new Request(lazy)` included. */
-export const lazyRequestSupported: boolean = (() => {
+let supported: boolean | null = null;
+
+/**
+ * Whether a LazyRequest passes for a Request on this runtime, `new Request(lazy)` included. The
+ * first call wires the prototype: call it before making LazyRequests.
+ */
+export function lazyRequestSupported(): boolean {
+  supported ??= probeSupport();
+  return supported;
+}
+
+function probeSupport(): boolean {
   try {
+    wirePrototype();
     const rd: RequestData = {
       id: 0, method: 'POST', url: '/p?q=1', httpVersion: '1.1', headers: [['host', 'probe.invalid'], ['x-probe', 'a']],
       remoteAddress: '', remotePort: 0, localAddress: '', localPort: 0, scheme: 'http', body: new Uint8Array([104, 105]),
@@ -120,4 +137,4 @@ export const lazyRequestSupported: boolean = (() => {
   } catch {
     return false;
   }
-})();
+}
