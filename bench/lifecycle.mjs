@@ -4,11 +4,13 @@
 //               then a respawn gap) beside Spindle (expected: 504 within harakiri + 0.2 s, no gap);
 //   reload    — failed requests under wrk during N reloads: PM2 cluster `pm2 reload`, node:cluster rolling
 //               restart (SIGHUP, bench/servers/node-cluster.mjs), uWSGI graceful reload (SIGHUP), Spindle SIGHUP;
-//   recycle   — failed requests under wrk with max-requests 100: uWSGI vs Spindle.
-// Spindle rows run through the real CLI and report "failed to start: …" until the options exist.
-// Not here: the harakiri storm is the hang1pct workload of bench/run.mjs; shutdown under load is a HOOK below.
+//   recycle   — failed requests under wrk with max-requests 100: uWSGI vs Spindle;
+//   shutdown  — SIGTERM while 64 keep-alive connections loop on a 20 ms request: every request the
+//               server took must be answered 2xx (a refused new connection is fine: nothing was taken).
+// Spindle rows run for both accept modes (spindle = the master accepts; spindle-workers = --accept workers).
+// Not here: the harakiri storm is the hang1pct workload of bench/run.mjs.
 //
-//   node bench/lifecycle.mjs [--quick] [--only harakiri,reload,recycle] [--setups uwsgi,spindle,...]
+//   node bench/lifecycle.mjs [--quick] [--only harakiri,reload,recycle,shutdown] [--setups uwsgi,spindle,...]
 //                            [--no-install] [--out FILE.md]
 import net from 'node:net';
 import path from 'node:path';
@@ -23,7 +25,7 @@ import { median } from './lib/stats.mjs';
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const QUICK = argv.includes('--quick');
-const ONLY = opt('--only', 'harakiri,reload,recycle').split(',');
+const ONLY = opt('--only', 'harakiri,reload,recycle,shutdown').split(',');
 const SETUP_FILTER = opt('--setups', null)?.split(',');
 const OUT = opt('--out', null);
 const NO_INSTALL = argv.includes('--no-install');
@@ -47,6 +49,10 @@ function spindleCmd(port, { workload = 'hello', processes = 2, extra = [] } = {}
   return { cmd: process.execPath, args: [path.join(ROOT, 'bin', 'spindle.js'), path.join(BENCH, 'apps', `${workload}.mjs`),
     '--http-socket', `127.0.0.1:${port}`, '--processes', String(processes), '--disable-logging', ...extra,
     ...(process.env.BENCH_SPINDLE_ARGS ?? '').split(/\s+/).filter(Boolean)] };
+}
+const WORKERS = ['--accept', 'workers'];
+function nodeHttpCmd(port, workload = 'hello') {
+  return { cmd: process.execPath, args: [path.join(BENCH, 'servers', 'node-http.mjs'), '--port', String(port), '--workload', workload] };
 }
 function clusterCmd(port) {
   return { cmd: process.execPath, args: [path.join(BENCH, 'servers', 'node-cluster.mjs'), '--port', String(port), '--workload', 'hello', '--workers', '2'] };
@@ -208,6 +214,7 @@ if (ONLY.includes('harakiri')) {
   const cases = [];
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await harakiriExperience('uwsgi', (p) => uwsgiCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1'] }), trials));
   if (want('spindle')) cases.push(await harakiriExperience('spindle', (p) => spindleCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1'] }), trials));
+  if (want('spindle-workers')) cases.push(await harakiriExperience('spindle-workers', (p) => spindleCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1', ...WORKERS] }), trials));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | — | ${c.skipped ? `skipped: ${c.skipped}` : c.error} | | | |`); continue; }
     c.rows.forEach((r, i) => L.push(`| ${c.label} | ${i + 1} | ${r.outcome} | ${fx(r.ms)} | ${r.next} | ${fx(r.gapMs)} |`));
@@ -225,6 +232,7 @@ if (ONLY.includes('reload')) {
   if (want('node-cluster')) cases.push(await reloadCase('node:cluster rolling restart (SIGHUP)', signalReload('node-cluster', clusterCmd, { waitLine: 'RELOADED' }), D, R));
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await reloadCase('uWSGI graceful reload (SIGHUP), --http-socket', signalReload('uwsgi', (p) => uwsgiCmd(p), { waitLine: 'spawned uWSGI worker 2' }), D, R));
   if (want('spindle')) cases.push(await reloadCase('Spindle chain reload (SIGHUP)', signalReload('spindle', (p) => spindleCmd(p), { waitLine: 'chain reload complete' }), D, R));
+  if (want('spindle-workers')) cases.push(await reloadCase('Spindle --accept workers, chain reload (SIGHUP)', signalReload('spindle-workers', (p) => spindleCmd(p, { extra: WORKERS }), { waitLine: 'chain reload complete' }), D, R));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | — | | | | ${c.skipped ? `skipped: ${c.skipped}` : c.error} |`); continue; }
     L.push(`| ${c.label} | ${c.reloads}${c.unverified ? ` (${c.unverified} not confirmed by the server's log)` : ''} | ${fx(c.reloadMs)} | ${c.requests} | **${c.failed}** | ${c.detail} |`);
@@ -240,6 +248,7 @@ if (ONLY.includes('recycle')) {
   const plain = (label, build) => async () => { const st = await start(label, build); return st.error ? st : { port: st.port, stop: () => st.h.stop(1000) }; };
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await reloadCase('uWSGI --max-requests 100', plain('uwsgi', (p) => uwsgiCmd(p, { extra: ['--max-requests', '100'] })), D, 0));
   if (want('spindle')) cases.push(await reloadCase('Spindle --max-requests 100', plain('spindle', (p) => spindleCmd(p, { extra: ['--max-requests', '100'] })), D, 0));
+  if (want('spindle-workers')) cases.push(await reloadCase('Spindle --accept workers --max-requests 100', plain('spindle-workers', (p) => spindleCmd(p, { extra: ['--max-requests', '100', ...WORKERS] })), D, 0));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | | | | ${c.skipped ? `skipped: ${c.skipped}` : c.error} |`); continue; }
     L.push(`| ${c.label} | ${c.requests} | ${fx(c.rps)} | **${c.failed}** | ${c.detail} |`);
@@ -247,11 +256,70 @@ if (ONLY.includes('recycle')) {
   L.push('', 'Spindle target: zero failed requests.', '');
 }
 
-// HOOK (Spindle): shutdown under load — SIGTERM during wrk with io20ms; every request accepted before the
-// signal must complete (count wrk read errors and non-2xx up to the moment the listener closes). Needs
-// die-on-term draining (issue 3) to exist first.
-L.push('## Pending hooks', '', '- Shutdown under load (SIGTERM while wrk runs; in-flight requests must finish): waits for Spindle\'s graceful shutdown.',
-  '- Harakiri storm: measured by the `hang1pct` workload of `bench/run.mjs`.', '');
+if (ONLY.includes('shutdown')) {
+  const CONNS = 64, BEFORE_MS = QUICK ? 1000 : 3000;
+  L.push(`## Shutdown under load: SIGTERM after ${BEFORE_MS / 1000} s of ${CONNS} keep-alive connections looping on GET (io20ms: 20 ms awaited per request)`, '');
+  L.push('Each connection sends its next request as soon as the last response arrives, and stops when a response says `Connection: close`. ' +
+    '**failed** = requests the server took but did not answer 2xx: cut (connection closed or reset with the request unanswered) plus non-2xx. ' +
+    'Connections refused after the signal took no request and are listed apart.', '');
+  L.push('| server | answered 2xx | after the signal | failed | cut | non-2xx | refused after the signal | exit |', '|---|---:|---:|---:|---:|---:|---:|---|');
+  const cases = [];
+  if (want('node-http')) cases.push(await shutdownUnderLoad('node:http (server.close() on SIGTERM)', (p) => nodeHttpCmd(p, 'io20ms'), CONNS, BEFORE_MS));
+  if (want('spindle')) cases.push(await shutdownUnderLoad('Spindle (SIGTERM: die-on-term drain)', (p) => spindleCmd(p, { workload: 'io20ms' }), CONNS, BEFORE_MS));
+  if (want('spindle-workers')) cases.push(await shutdownUnderLoad('Spindle --accept workers (SIGTERM)', (p) => spindleCmd(p, { workload: 'io20ms', extra: WORKERS }), CONNS, BEFORE_MS));
+  for (const c of cases) {
+    if (c.error) { L.push(`| ${c.label} | | | | | | | ${c.error} |`); continue; }
+    L.push(`| ${c.label} | ${c.ok} | ${c.okAfter} | **${c.cut + c.non2xx}** | ${c.cut} | ${c.non2xx} | ${c.refused} | ${c.exit} |`);
+  }
+  L.push('', 'Spindle target: zero failed requests.', '');
+}
+L.push('Harakiri storm: measured by the `hang1pct` workload of `bench/run.mjs`.', '');
+
+/** Keep-alive connections looping on GET; SIGTERM after beforeMs; counts what each request became. */
+async function shutdownUnderLoad(label, build, conns, beforeMs) {
+  const st = await start(label, build);
+  if (st.error) return { label, error: st.error };
+  const c = { label, ok: 0, okAfter: 0, cut: 0, non2xx: 0, refused: 0, exit: '' };
+  let signalled = false;
+  const connection = () => new Promise((resolve) => {
+    const s = net.connect(st.port, '127.0.0.1');
+    let buf = Buffer.alloc(0), pending = false, connected = false, closing = false;
+    const send = () => { pending = true; s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'); };
+    s.on('connect', () => { connected = true; send(); });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('latin1');
+        const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        buf = buf.subarray(end + 4 + len);
+        pending = false;
+        const status = Number(head.slice(9, 12));
+        if (status >= 200 && status < 300) { c.ok++; if (signalled) c.okAfter++; } else c.non2xx++;
+        if (/\r\nconnection:\s*close/i.test(head)) { closing = true; s.end(); return; }
+        send();
+      }
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (!connected) { if (signalled) c.refused++; resolve(signalled ? 'stop' : 'again'); return; }
+      if (pending) c.cut++;
+      resolve(signalled || closing ? 'stop' : 'again');
+    });
+  });
+  const loops = Array.from({ length: conns }, async () => { while ((await connection()) === 'again' && !signalled); });
+  await sleep(beforeMs);
+  const exited = st.h.exited.then((i) => i.signal ?? `code ${i.code}`);
+  signalled = true;
+  process.kill(st.h.pid, 'SIGTERM');
+  const timeout = sleep(30000).then(() => 'still running after 30 s');
+  c.exit = await Promise.race([exited, timeout]);
+  await Promise.race([Promise.all(loops), sleep(5000)]);
+  await st.h.stop(1000);
+  return c;
+}
 
 const md = L.join('\n');
 if (OUT) { writeFileSync(path.resolve(OUT), md); console.log(`lifecycle: wrote ${OUT}`); }
