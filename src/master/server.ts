@@ -52,6 +52,7 @@ export class SpindleServer {
   private listeners: Listener[] = [];
   /** accept = workers: the http-socket addresses, accepted on by the workers themselves. */
   private readonly shared: SharedSockets | null;
+  private sharedBound = false;
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
@@ -126,7 +127,7 @@ export class SpindleServer {
   /** accept = workers: copies of the shared sockets for a worker that is ready to serve. */
   private async giveSockets(h: WorkerHandle): Promise<void> {
     const shared = this.shared;
-    if (!shared || shared.sockets.length === 0 || h.listening) return; // start() gives them once bound
+    if (!shared || !this.sharedBound || h.listening) return; // start() gives them once all are bound
     h.listening = true;
     let fds: number[];
     try {
@@ -191,6 +192,7 @@ export class SpindleServer {
       else for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
       for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
       await handover?.adopted(this.listeners);
+      this.sharedBound = this.shared !== null;
       for (const h of this.supervisor.routable()) void this.giveSockets(h);
     } catch (err) {
       await this.close({ graceful: false });
