@@ -10,7 +10,7 @@ const SPINDLE = 'spindle';
 
 /** Reports written by the other bench scripts, embedded so RESULTS.md holds every figure. */
 const COMPANION_REPORTS = [
-  ['ANALYSIS.md', 'Where the targets are missed, and what the profiles show'],
+  ['ANALYSIS.md', 'Where the targets stand, and what the profiles show'],
   ['LIFECYCLE.md', 'Lifecycle under load'],
   ['FULL-RELOAD.md', 'Full reload'],
   ['MICRO.md', 'Micro-benchmarks'],
