@@ -173,6 +173,7 @@ test('harakiri, worker stuck in synchronous code: the connection is closed unans
     assert.equal(stuck.code, 'ECONNRESET', `closed, not timed out: ${stuck.message}`);
     const line = await s.waitForLog((l) => String(l.msg).includes('HARAKIRI') && String(l.msg).includes('stuck'), 10000, 'the stuck HARAKIRI line');
     assert.equal(line.worker, 1);
+    assert.equal(line.lost, 1, 'the unanswered request is counted as lost');
     await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri' && l.worker === 1, 10000, "'worker exited' (harakiri)");
     await s.waitForLog((l) => l.msg === 'worker respawned' && l.worker === 1, 10000, "'worker respawned'");
     const after = await until(async () => {

@@ -88,6 +88,7 @@ export class SpindleServer {
       answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
       pump: () => this.pump(),
       workerReady: (h) => this.giveSockets(h),
+      ownRequestsLost: (h, n) => this.ownRequestsLost(h, n),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
     this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
@@ -120,7 +121,7 @@ export class SpindleServer {
       maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
       backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
       requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
-      deadlineCell: new SharedArrayBuffer(8),
+      ownState: new SharedArrayBuffer(16),
     };
   }
 
@@ -400,6 +401,12 @@ export class SpindleServer {
     this.supervisor.harakiris += c.harakiris;
     this.requestsTotal += n;
     if (n > 0) this.supervisor.requestDone(h, n);
+  }
+
+  /** accept = workers: a terminated worker's own requests, whose connections closed unanswered. */
+  private ownRequestsLost(h: WorkerHandle, n: number): void {
+    for (let i = 0; i < n; i++) this.observer.observe(0, this.settings.harakiriMs);
+    this.requestsTotal += n;
   }
 
   /** How responses are written now: with `Connection: close` once the server is closing. */

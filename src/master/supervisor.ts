@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
-import { STOP, ABORT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { STOP, ABORT, OWN_DEADLINE, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Exchange } from '../front/exchange.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
@@ -19,6 +19,8 @@ export interface SupervisorHost {
   pump(): void;
   /** A worker loaded the app and is routable (first start, respawn, recycle, reload, cheaper). */
   workerReady?(h: WorkerHandle): void;
+  /** accept = workers: `n` requests the worker accepted itself end unanswered (it is being terminated). */
+  ownRequestsLost?(h: WorkerHandle, n: number): void;
   onThreadExit?(threadId: number): void;
 }
 
@@ -114,7 +116,7 @@ export class Supervisor {
     const s = this.settings;
     for (const h of this.live) {
       if (h.state === 'ready' || h.state === 'retiring') {
-        const own = h.ownDeadline ? h.ownDeadline[0]! - performance.timeOrigin : 0;
+        const own = h.own ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
         if (own > 0 && now >= own + STUCK_MARGIN_MS) {
           this.onStuck(h, now - own);
           continue;
@@ -161,7 +163,9 @@ export class Supervisor {
   private onStuck(h: WorkerHandle, lateMs: number): void {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
-    this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs) }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted');
+    const lost = h.own ? h.own[OWN_IN_FLIGHT]! : 0;
+    this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
+    this.host.ownRequestsLost?.(h, lost);
     this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);
   }
 

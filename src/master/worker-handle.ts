@@ -43,8 +43,8 @@ export class WorkerHandle {
   mercyTimer?: NodeJS.Timeout;
   /** performance.now() before which a failed recycle is not retried. */
   recycleRetryAt = 0;
-  /** accept = workers: the worker's earliest own deadline (see OwnHttpSettings.deadlineCell). */
-  readonly ownDeadline: Float64Array | null;
+  /** accept = workers: the worker's own requests (OwnHttpSettings.ownState; OWN_DEADLINE, OWN_IN_FLIGHT). */
+  readonly own: Float64Array | null;
   /** accept = workers: the shared sockets were copied and sent to it. */
   listening = false;
 
@@ -55,7 +55,7 @@ export class WorkerHandle {
     onMessage: (h: WorkerHandle, m: WorkerMessage) => void,
   ) {
     this.label = boot.label;
-    this.ownDeadline = boot.ownHttp ? new Float64Array(boot.ownHttp.deadlineCell) : null;
+    this.own = boot.ownHttp ? new Float64Array(boot.ownHttp.ownState) : null;
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },

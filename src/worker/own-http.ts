@@ -15,7 +15,7 @@ import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { CHUNK, END, FULL, HEAD, type OwnHttpSettings, type WorkerMessage } from './protocol.js';
+import { CHUNK, END, FULL, HEAD, OWN_DEADLINE, OWN_IN_FLIGHT, type OwnHttpSettings, type WorkerMessage } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
 
@@ -38,7 +38,8 @@ export class OwnHttp {
   private nextId = -1;
   private stopping = false;
   private idleClosed = false;
-  private readonly deadlineCell: Float64Array;
+  /** What the master reads of this worker's requests (OWN_DEADLINE, OWN_IN_FLIGHT). */
+  private readonly own: Float64Array;
   private earliestDeadline = 0;
   private readonly busySockets = new WeakSet<Socket>();
   private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
@@ -55,7 +56,7 @@ export class OwnHttp {
     /** Called when a stop has finished: nothing in flight, every connection closed. */
     private readonly onStopped: () => void,
   ) {
-    this.deadlineCell = new Float64Array(s.deadlineCell);
+    this.own = new Float64Array(s.ownState);
     this.responseOptions = {
       closing: () => this.stopping,
       onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
@@ -156,6 +157,7 @@ export class OwnHttp {
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const r: OwnRequest = { ex, ctx: new RequestAbort(this.workerId), passThrough };
     this.live.set(ex.id, r);
+    this.own[OWN_IN_FLIGHT] = this.live.size;
     this.busySockets.add(req.socket);
     if (ex.deadline > 0 && (this.earliestDeadline === 0 || ex.deadline < this.earliestDeadline)) this.publishDeadline();
     return r;
@@ -259,6 +261,7 @@ export class OwnHttp {
   private finish(r: OwnRequest, exception: boolean): void {
     const { ex } = r;
     if (!this.live.delete(ex.id)) return;
+    this.own[OWN_IN_FLIGHT] = this.live.size;
     this.busySockets.delete(ex.req.socket);
     if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);
@@ -316,6 +319,6 @@ export class OwnHttp {
       if (ex.deadline > 0 && (earliest === 0 || ex.deadline < earliest)) earliest = ex.deadline;
     }
     this.earliestDeadline = earliest;
-    this.deadlineCell[0] = earliest > 0 ? performance.timeOrigin + earliest : 0;
+    this.own[OWN_DEADLINE] = earliest > 0 ? performance.timeOrigin + earliest : 0;
   }
 }

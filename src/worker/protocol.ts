@@ -26,6 +26,10 @@ export const ABORT = 1;
 export const STOP = 2;
 export const LISTEN = 3;
 
+/** Indexes into OwnHttpSettings.ownState. */
+export const OWN_DEADLINE = 0;
+export const OWN_IN_FLIGHT = 1;
+
 export const READY = 10;
 export const LOAD_FAILED = 11;
 export const FULL = 12;
@@ -79,11 +83,13 @@ export interface OwnHttpSettings {
   harakiriGraceMs: number;
   requestLog: RequestLogPolicy;
   /**
-   * One Float64 the worker keeps at the earliest harakiri deadline of the requests it accepted
-   * (monotonic ms: performance.timeOrigin + performance.now(); 0 = none). The worker answers
-   * those itself; the master reads the cell to find a worker too stuck to.
+   * Two Float64 the worker keeps up to date for the master (OWN_DEADLINE, OWN_IN_FLIGHT): the
+   * earliest harakiri deadline of the requests it accepted (monotonic ms: performance.timeOrigin +
+   * performance.now(); 0 = none), and how many of them are in flight. The worker answers its
+   * deadlines itself; the master reads the cells to find a worker too stuck to, and to count the
+   * requests lost when it terminates one.
    */
-  deadlineCell: SharedArrayBuffer;
+  ownState: SharedArrayBuffer;
 }
 
 /** Bodies at least this large travel as a transferred copy instead of a structured clone. */
