@@ -1,9 +1,12 @@
-// One HTTP request in the master, from the moment its body is in until its response is written:
-// the master keeps the client connection, so whatever happens to a worker, it can still answer.
+// One HTTP request, from the moment its body is in until its response is written. It lives in the
+// master (accept = master: the master keeps the client connection, so whatever happens to a
+// worker, it can still answer) or in the worker that accepted the connection (accept = workers).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { FlatHeaders } from '../worker/protocol.js';
+
+/** Header list as node:http takes it in writeHead: [name, value, name, value, …]. */
+export type FlatHeaders = string[];
 
 export interface Exchange {
   readonly id: number;

@@ -1,5 +1,6 @@
 import type { ControlMessage } from '../api/context.js';
 import type { RequestLogPolicy } from '../log/request-log.js';
+import type { FlatHeaders } from '../front/exchange.js';
 export type { ControlMessage };
 
 // The messages between the master and a request worker. Arrays, not objects: they are cloned on
@@ -39,8 +40,7 @@ export const END = 15;
 export const FAIL = 16;
 export const CONTROL = 17;
 
-/** Flat header list as node:http accepts it in writeHead: [name, value, name, value, …]. */
-export type FlatHeaders = string[];
+export type { FlatHeaders };
 
 export type RequestMessage = [
   typeof REQ, number, string, string, string, string[], string, number, string, number,
