@@ -24,10 +24,16 @@ const TICK_MS = 100;
 
 interface OwnRequest {
   ex: Exchange;
-  ctx: RequestAbort;
-  /** A Node app on node:http's own req/res: it has no AbortSignal to be told with. */
-  passThrough: boolean;
+  /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
+  ctx: RequestAbort | null;
+  /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
+  sentBefore: number;
 }
+
+/** On a response: its request, while the app has it. On a socket: a request of it is in flight. */
+const kOwn = Symbol('spindle.ownRequest');
+const kBusy = Symbol('spindle.busy');
+type Marked<T> = T & { [kOwn]?: OwnRequest; [kBusy]?: boolean };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
@@ -41,7 +47,6 @@ export class OwnHttp {
   /** What the master reads of this worker's requests (OWN_DEADLINE, OWN_IN_FLIGHT). */
   private readonly own: Float64Array;
   private earliestDeadline = 0;
-  private readonly busySockets = new WeakSet<Socket>();
   private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
   private readonly responseOptions: ResponseOptions;
 
@@ -72,7 +77,7 @@ export class OwnHttp {
         socketTimeoutMs: this.s.socketTimeoutMs,
         log: this.log,
         onRequest: (req, res) => this.onRequest(req, res),
-        isBusy: (socket) => this.busySockets.has(socket),
+        isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
       });
       server.listen({ fd, backlog: this.s.backlog });
       this.servers.push(server);
@@ -127,26 +132,42 @@ export class OwnHttp {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (this.stopping) res.shouldKeepAlive = false;
     this.openResponses++;
-    res.once('close', () => {
-      this.openResponses--;
-      if (this.stopping && this.idle) this.onStopped();
-    });
+    res.once('close', () => this.responseClosed(res as Marked<ServerResponse>));
     const limit = this.s.maxBodyBytes;
-    const tooLarge = (size: number) => {
-      const ex = newExchange(this.nextId--, req, res, null);
-      ex.workerId = this.workerId;
-      refuseTooLarge(ex, size, limit);
-      this.record(ex, false);
-    };
     // A Node app reads the body itself: that is safe when its declared length is within
     // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
     if (this.dispatch && req.headers['transfer-encoding'] === undefined) {
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (limit > 0 && declared > limit) tooLarge(declared);
+      if (limit > 0 && declared > limit) this.tooLarge(req, res, declared);
       else this.runNode(this.dispatch, req, res);
       return;
     }
-    readBody(req, res, limit, { done: (body) => this.run(req, res, body), tooLarge });
+    readBody(req, res, limit, { done: (body) => this.run(req, res, body), tooLarge: (size) => this.tooLarge(req, res, size) });
+  }
+
+  private tooLarge(req: IncomingMessage, res: ServerResponse, size: number): void {
+    const ex = newExchange(this.nextId--, req, res, null);
+    ex.workerId = this.workerId;
+    refuseTooLarge(ex, size, this.s.maxBodyBytes);
+    this.record(ex, false);
+  }
+
+  /** One 'close' listener per response: the wire is free, and a pass-through request is over. */
+  private responseClosed(res: Marked<ServerResponse>): void {
+    this.openResponses--;
+    const r = res[kOwn];
+    if (r !== undefined && r.ctx === null && this.live.has(r.ex.id)) {
+      const { ex } = r;
+      ex.bytesOut = ex.req.socket.bytesWritten - r.sentBefore;
+      if (res.writableFinished) {
+        ex.status = res.statusCode;
+        ex.done = true;
+      } else {
+        ex.note = 'client-gone';
+      }
+      this.finish(r, false);
+    }
+    if (this.stopping && this.idle) this.onStopped();
   }
 
   /** A request in flight from now: deadline, busy socket. */
@@ -155,11 +176,12 @@ export class OwnHttp {
     ex.workerId = this.workerId;
     ex.dispatchedAt = ex.receivedAt;
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
-    const r: OwnRequest = { ex, ctx: new RequestAbort(this.workerId), passThrough };
+    const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0 };
     this.live.set(ex.id, r);
     this.own[OWN_IN_FLIGHT] = this.live.size;
-    this.busySockets.add(req.socket);
-    if (ex.deadline > 0 && (this.earliestDeadline === 0 || ex.deadline < this.earliestDeadline)) this.publishDeadline();
+    (req.socket as Marked<Socket>)[kBusy] = true;
+    if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
+    else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
     return r;
   }
 
@@ -167,20 +189,10 @@ export class OwnHttp {
   private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): void {
     const r = this.begin(req, res, null, true);
     const { ex } = r;
-    const sentBefore = req.socket.bytesWritten;
+    r.sentBefore = req.socket.bytesWritten;
+    (res as Marked<ServerResponse>)[kOwn] = r; // finished by responseClosed()
     // After a harakiri answer the app may still write: that must not become an uncaught error.
-    res.on('error', () => {});
-    res.once('close', () => {
-      if (!this.live.has(ex.id)) return;
-      ex.bytesOut = req.socket.bytesWritten - sentBefore;
-      if (res.writableFinished) {
-        ex.status = res.statusCode;
-        ex.done = true;
-      } else {
-        ex.note = 'client-gone';
-      }
-      this.finish(r, false);
-    });
+    res.on('error', ignore);
     const fail = (err: unknown) => {
       if (this.live.has(ex.id)) this.failed(r, err); // a started response is cut (answer())
     };
@@ -196,7 +208,8 @@ export class OwnHttp {
 
   private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
     const r = this.begin(req, res, body, false);
-    const { ex, ctx } = r;
+    const { ex } = r;
+    const ctx = r.ctx!;
     res.once('close', () => {
       if (ex.done || res.writableFinished) return;
       ex.done = true; // the client went away first
@@ -262,8 +275,9 @@ export class OwnHttp {
     const { ex } = r;
     if (!this.live.delete(ex.id)) return;
     this.own[OWN_IN_FLIGHT] = this.live.size;
-    this.busySockets.delete(ex.req.socket);
-    if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
+    (ex.req.socket as Marked<Socket>)[kBusy] = false;
+    if (this.live.size === 0) this.setEarliest(0);
+    else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);
     if (this.stopping && this.idle) this.onStopped();
   }
@@ -292,12 +306,13 @@ export class OwnHttp {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
       const ran = Math.round(now - ex.dispatchedAt);
-      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && !r.passThrough) {
+      const ctx = r.ctx;
+      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && ctx !== null) {
         // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
         // (A Node app on the real req/res has no signal to fire: it is answered at once.)
         ex.note = 'harakiri-graceful';
         ex.deadline = now + this.s.harakiriGraceMs;
-        r.ctx.abort(new Error('request aborted by the server (harakiri)'));
+        ctx.abort(new Error('request aborted by the server (harakiri)'));
         this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
         continue;
       }
@@ -306,7 +321,7 @@ export class OwnHttp {
       this.served.harakiris++;
       this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
       answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
-      r.ctx.abort(new Error('request aborted by the server (harakiri)'));
+      ctx?.abort(new Error('request aborted by the server (harakiri)'));
       this.finish(r, false);
     }
     this.publishDeadline();
@@ -318,7 +333,13 @@ export class OwnHttp {
     for (const { ex } of this.live.values()) {
       if (ex.deadline > 0 && (earliest === 0 || ex.deadline < earliest)) earliest = ex.deadline;
     }
-    this.earliestDeadline = earliest;
-    this.own[OWN_DEADLINE] = earliest > 0 ? performance.timeOrigin + earliest : 0;
+    this.setEarliest(earliest);
+  }
+
+  private setEarliest(deadline: number): void {
+    this.earliestDeadline = deadline;
+    this.own[OWN_DEADLINE] = deadline > 0 ? performance.timeOrigin + deadline : 0;
   }
 }
+
+function ignore(): void {}
