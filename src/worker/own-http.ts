@@ -79,7 +79,7 @@ export class OwnHttp {
         onRequest: (req, res) => this.onRequest(req, res),
         isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
       });
-      server.listen({ fd, backlog: this.s.backlog });
+      server.listen({ fd }, this.s.backlog); // listen(handle, backlog): an options.backlog is ignored with fd
       this.servers.push(server);
     }
   }
