@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,9 @@ async function cleanup(s: Running, extra: number[] = []): Promise<void> {
   for (let round = 0; round < 5; round++) {
     const before = pids.size;
     for (const l of s.lines) if (typeof l.newPid === 'number') pids.add(l.newPid);
+    // A process killed right after it started its successor never logged the successor's pid;
+    // the successor names its predecessor in its environment.
+    for (const pid of successorsOf(pids)) pids.add(pid);
     for (const pid of pids) {
       try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
@@ -46,6 +49,23 @@ async function cleanup(s: Running, extra: number[] = []): Promise<void> {
     await until(() => [...pids].every((p) => !alive(p)), 10000, 'every spindle process gone');
     if (round > 0 && pids.size === before) break;
   }
+}
+
+/** Live processes started by a full reload of one of `pids` (_SPINDLE_HANDOVER_FROM=<pid>:…). */
+function successorsOf(pids: Set<number>): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${entry}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const from = /(?:^|\0)_SPINDLE_HANDOVER_FROM=(\d+):/.exec(env);
+    if (from && pids.has(Number(from[1]))) found.push(Number(entry));
+  }
+  return found;
 }
 
 function tookOver(s: Running): LogLine[] {
