@@ -329,5 +329,12 @@ describe('refused configurations', () => {
     const r = cli(['check', HELLO, '--accept', 'workers', '--processes', '2']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^accept +workers +flag --accept$/m);
+    assert.doesNotMatch(r.out + r.err, /warning/);
+  });
+
+  test('concurrency with accept = workers is accepted with a warning that it has no effect', () => {
+    const r = cli(['check', HELLO, '--accept', 'workers', '--concurrency', '4']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out + r.err, /warning: concurrency \(flag --concurrency\) has no effect with accept = workers/);
   });
 });
