@@ -43,6 +43,11 @@ function spindleArgs({ port, workload }, more = [], appDir = 'apps') {
   return [...a, ...spindleExtra()];
 }
 
+/** A Spindle setup: spindleArgs() plus `more`. A missing build shows as "failed to start" with the stderr tail. */
+function spindleSetup(describe, more = [], appDir = 'apps') {
+  return { describe, unavailable: () => null, startDeadlineMs: 20000, command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, more, appDir) }) };
+}
+
 /**
  * name -> {describe, processes, unavailable(): string|null, install, command(ctx): {cmd, args, env}}
  * ctx = {port, workload}. `unavailable` returning a reason makes the setup "skipped" with `install`.
@@ -82,36 +87,11 @@ export const SETUPS = {
     install: UWSGI_INSTALL,
     command: (ctx) => ({ cmd: 'uwsgi', args: uwsgiArgs({ ...ctx, listen: 1024 }) }),
   },
-  spindle: {
-    describe: 'Spindle, 2 worker threads (bin/spindle.js APP --http-socket --processes 2 --disable-logging)',
-    unavailable: () => null, // a missing build is reported as "failed to start" with the stderr tail
-    startDeadlineMs: 20000,
-    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx) }),
-  },
-  'spindle-c16': {
-    describe: 'Spindle, 2 worker threads each taking up to 16 requests at once (--concurrency 16: the Node-style async worker; default is 1, uWSGI\'s sync model)',
-    unavailable: () => null,
-    startDeadlineMs: 20000,
-    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--concurrency', '16']) }),
-  },
-  'spindle-workers': {
-    describe: 'Spindle, 2 worker threads accepting HTTP themselves (--accept workers: no hop through the master), running the node-http setup\'s own (req, res) handlers (bench/apps/node/)',
-    unavailable: () => null,
-    startDeadlineMs: 20000,
-    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--accept', 'workers'], 'apps/node') }),
-  },
-  'spindle-workers-fetch': {
-    describe: 'as spindle-workers, with the fetch-handler apps the spindle setup runs (bench/apps/)',
-    unavailable: () => null,
-    startDeadlineMs: 20000,
-    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--accept', 'workers']) }),
-  },
-  'spindle-cheaper': {
-    describe: 'Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers)',
-    unavailable: () => null,
-    startDeadlineMs: 20000,
-    command: (ctx) => ({ cmd: process.execPath, args: spindleArgs(ctx, ['--cheaper', '1']) }),
-  },
+  spindle: spindleSetup('Spindle, 2 worker threads (bin/spindle.js APP --http-socket --processes 2 --disable-logging)'),
+  'spindle-c16': spindleSetup('Spindle, 2 worker threads each taking up to 16 requests at once (--concurrency 16: the Node-style async worker; default is 1, uWSGI\'s sync model)', ['--concurrency', '16']),
+  'spindle-workers': spindleSetup('Spindle, 2 worker threads accepting HTTP themselves (--accept workers: no hop through the master), running the node-http setup\'s own (req, res) handlers (bench/apps/node/)', ['--accept', 'workers'], 'apps/node'),
+  'spindle-workers-fetch': spindleSetup('as spindle-workers, with the fetch-handler apps the spindle setup runs (bench/apps/)', ['--accept', 'workers']),
+  'spindle-cheaper': spindleSetup('Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers)', ['--cheaper', '1']),
 };
 
 export const DEFAULT_SETUPS = Object.keys(SETUPS);

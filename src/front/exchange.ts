@@ -40,6 +40,12 @@ export function newExchange(id: number, req: IncomingMessage, res: ServerRespons
   };
 }
 
+/** setHarakiri(): the request's deadline becomes `seconds` after its dispatch, if that is sooner. */
+export function lowerDeadline(ex: Exchange, seconds: number): void {
+  const deadline = ex.dispatchedAt + seconds * 1000;
+  ex.deadline = ex.deadline > 0 ? Math.min(ex.deadline, deadline) : deadline;
+}
+
 /** 413 for a body over limit-post; the connection closes, since the rest of the body is unread. */
 export function refuseTooLarge(ex: Exchange, size: number, limit: number): void {
   ex.res.shouldKeepAlive = false;

@@ -11,24 +11,28 @@ export interface RequestLogPolicy {
   logSlowMs: number;
 }
 
-export interface RequestLogFields {
+/** What the line says about a request (front/exchange.ts's Exchange has it all). */
+export interface LoggedRequest {
   method: string;
-  path: string;
+  url: string;
   status: number;
-  bytes: number;
-  ms: number;
-  worker: number;
-  client: string | undefined;
+  bytesOut: number;
+  workerId: number;
   note?: string;
+  req: { socket: { remoteAddress?: string } };
 }
 
-export function logRequest(log: Log, policy: RequestLogPolicy, r: RequestLogFields): void {
-  const { status, ms } = r;
+/** Logs `r` if the policy wants it; its fields are gathered only then (this runs for every request). */
+export function logRequest(log: Log, policy: RequestLogPolicy, r: LoggedRequest, ms: number): void {
+  const status = r.status;
+  if (r.note === 'client-gone' && !status) return; // nothing was answered: nothing to log
   const forced = (status >= 400 && status < 500 && policy.log4xx) || (status >= 500 && policy.log5xx) ||
     (policy.logSlowMs > 0 && ms >= policy.logSlowMs);
   if (!policy.logRequests && !forced) return;
-  const fields = { ...r, ms: Math.round(ms * 100) / 100 };
-  if (!r.note) delete fields.note;
+  const fields = {
+    method: r.method, path: r.url, status, bytes: r.bytesOut, ms: Math.round(ms * 100) / 100,
+    worker: r.workerId, client: r.req.socket.remoteAddress, ...(r.note ? { note: r.note } : {}),
+  };
   if (status >= 500) log.error(fields, 'request');
   else if (status >= 400) log.warn(fields, 'request');
   else log.info(fields, 'request');

@@ -10,7 +10,8 @@ import { openListener, type Listener } from '../front/listeners.js';
 import { readBody } from '../front/request-body.js';
 import { openUwsgiListener } from '../front/uwsgi-listener.js';
 import { Backlog } from './backlog.js';
-import { answer, newExchange, refuseTooLarge, writeFull, writeHead, type Exchange, type ResponseOptions } from '../front/exchange.js';
+import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
+import { answerAppFailure, firstLine, writeResponseMessage } from '../front/response-messages.js';
 import { OwnedFiles } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
@@ -22,13 +23,12 @@ import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import { Background } from './background.js';
-import { SharedSockets } from './shared-sockets.js';
-import type { RequestOutcome } from '../shm/scoreboard.js';
+import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { HandoverClient } from './full-reload.js';
 import {
-  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT, LISTEN,
-  type ControlMessage, type OwnHttpSettings, type RequestMessage, type WorkerBoot, type WorkerMessage,
+  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
+  type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from '../worker/protocol.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
@@ -51,8 +51,7 @@ export class SpindleServer {
   private readonly backlog: Backlog;
   private listeners: Listener[] = [];
   /** accept = workers: the http-socket addresses, accepted on by the workers themselves. */
-  private readonly shared: SharedSockets | null;
-  private sharedBound = false;
+  private readonly workerAccept: WorkerAccept | null;
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
@@ -78,7 +77,7 @@ export class SpindleServer {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
-    this.shared = this.settings.acceptInWorkers ? new SharedSockets(this.settings.backlogLimit, this.log) : null;
+    this.workerAccept = this.settings.acceptInWorkers ? new WorkerAccept(this) : null;
     this.files = new OwnedFiles(this.settings.pidfile, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
@@ -87,8 +86,8 @@ export class SpindleServer {
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
       answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
       pump: () => this.pump(),
-      workerReady: (h) => this.giveSockets(h),
-      ownRequestsLost: (h, n) => this.ownRequestsLost(h, n),
+      workerReady: (h) => void this.workerAccept?.give(h),
+      ownRequestsLost: (n) => this.workerAccept?.lost(n),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
     this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
@@ -97,7 +96,7 @@ export class SpindleServer {
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
   get addresses(): string[] {
-    return [...(this.shared?.sockets ?? []), ...this.listeners].map((l) => l.url);
+    return this.allListeners.map((l) => l.url);
   }
 
   private bootFor(slot: number): WorkerBoot {
@@ -111,34 +110,8 @@ export class SpindleServer {
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
       shared: this.core.handle,
-      ...(this.settings.acceptInWorkers ? { ownHttp: this.ownHttpSettings() } : {}),
+      ...(this.workerAccept ? { ownHttp: this.workerAccept.bootSettings() } : {}),
     };
-  }
-
-  private ownHttpSettings(): OwnHttpSettings {
-    const s = this.settings;
-    return {
-      maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
-      backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
-      requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
-      ownState: new SharedArrayBuffer(16),
-    };
-  }
-
-  /** accept = workers: copies of the shared sockets for a worker that is ready to serve. */
-  private async giveSockets(h: WorkerHandle): Promise<void> {
-    const shared = this.shared;
-    if (!shared || !this.sharedBound || h.listening) return; // start() gives them once all are bound
-    h.listening = true;
-    let fds: number[];
-    try {
-      fds = await shared.forWorker();
-    } catch (err) {
-      this.log.error({ worker: h.slot, err }, 'accept = workers: could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
-      return;
-    }
-    if (h.state === 'ready' || h.state === 'retiring') h.thread.postMessage([LISTEN, fds]);
-    else shared.discard(fds);
   }
 
   /** A thread died: release the locks it held, repair what it was writing (robust locks). */
@@ -189,12 +162,10 @@ export class SpindleServer {
         isBusy: (socket: Socket) => this.busySockets.has(socket),
         inherited: handover?.take(kind, spec),
       });
-      if (this.shared) for (const spec of specs) await this.shared.open(spec);
+      if (this.workerAccept) await this.workerAccept.open(specs);
       else for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
       for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
       await handover?.adopted(this.listeners);
-      this.sharedBound = this.shared !== null;
-      for (const h of this.supervisor.routable()) void this.giveSockets(h);
     } catch (err) {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
@@ -328,85 +299,32 @@ export class SpindleServer {
 
   private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
     switch (m[0]) {
-      case FULL: {
-        const ex = h.inFlight.get(m[1]);
-        if (!ex) return;
-        if (!ex.done) writeFull(ex, m[2], m[3], m[4], this.responseOptions);
-        this.complete(h, ex);
-        return;
-      }
-      case HEAD: {
-        const ex = h.inFlight.get(m[1]);
-        if (ex && !ex.done) writeHead(ex, m[2], m[3], this.responseOptions);
-        return;
-      }
-      case CHUNK: {
-        const ex = h.inFlight.get(m[1]);
-        if (ex && !ex.done && ex.headSent) {
-          ex.bytesOut += m[2].byteLength;
-          ex.res.write(Buffer.from(m[2].buffer, m[2].byteOffset, m[2].byteLength));
-        }
-        return;
-      }
+      case FULL:
+      case HEAD:
+      case CHUNK:
       case END: {
         const ex = h.inFlight.get(m[1]);
-        if (!ex) return;
-        if (!ex.done && ex.headSent) { ex.done = true; ex.res.end(); }
-        this.complete(h, ex);
+        if (ex && writeResponseMessage(ex, m, this.responseOptions)) this.complete(h, ex);
         return;
       }
       case FAIL: {
         const ex = h.inFlight.get(m[1]);
-        if (!ex) return;
-        if (ex.note === 'harakiri-graceful') {
-          // The app settled after its AbortSignal fired: no thread to kill, the deadline answer stands.
-          this.log.warn({ worker: h.slot, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
-          answer(ex, 504, 'the request ran past its harakiri limit and was aborted');
-          this.complete(h, ex);
-          return;
-        }
-        this.log.error({ worker: h.slot, method: ex.method, path: ex.url, err: { message: firstLine(m[3]), stack: m[3] } }, 'unhandled error in the app');
-        answer(ex, 500, 'the application failed while handling this request (see the server log)');
-        this.complete(h, ex, true);
+        if (ex) this.complete(h, ex, answerAppFailure(ex, m[3], this.log, h.slot));
         return;
       }
       case CONTROL: {
         const c = m[1];
         if (c.kind === 'label') h.label = c.label;
         else if (c.kind === 'heap') h.heapUsed = c.used;
-        else if (c.kind === 'served') this.servedByWorker(h, c);
+        else if (c.kind === 'served') this.workerAccept?.served(h, c);
         else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
         else if (c.kind === 'harakiri') {
           const ex = h.inFlight.get(c.requestId);
-          if (ex) {
-            const deadline = ex.dispatchedAt + c.seconds * 1000;
-            ex.deadline = ex.deadline > 0 ? Math.min(ex.deadline, deadline) : deadline;
-          }
+          if (ex) lowerDeadline(ex, c.seconds);
         }
         return;
       }
     }
-  }
-
-  /** accept = workers: the requests a worker accepted and served itself, reported in a batch. */
-  private servedByWorker(h: WorkerHandle, c: Extract<ControlMessage, { kind: 'served' }>): void {
-    const n = c.status.length;
-    const outcomes: RequestOutcome[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      this.observer.observe(c.status[i]!, c.ms[i]!);
-      outcomes[i] = { durationMs: c.ms[i]!, txBytes: c.bytes[i]!, exception: c.exception[i] === 1 };
-    }
-    this.core.scoreboard.requestsServedByWorker(h.slot - 1, outcomes);
-    for (let i = 0; i < c.harakiris; i++) this.core.scoreboard.harakiri(h.slot - 1);
-    this.supervisor.harakiris += c.harakiris;
-    this.requestsTotal += n;
-    if (n > 0) this.supervisor.requestDone(h, n);
-  }
-
-  /** accept = workers: a terminated worker's own requests, whose connections closed unanswered. */
-  private ownRequestsLost(h: WorkerHandle, n: number): void {
-    for (let i = 0; i < n; i++) this.observer.observe(0, this.settings.harakiriMs);
-    this.requestsTotal += n;
   }
 
   /** How responses are written now: with `Connection: close` once the server is closing. */
@@ -446,11 +364,7 @@ export class SpindleServer {
   private logRequest(ex: Exchange): void {
     const ms = performance.now() - ex.receivedAt;
     this.observer.observe(ex.status, ms);
-    if (ex.note === 'client-gone' && !ex.status) return;
-    logRequest(this.log, this.settings, {
-      method: ex.method, path: ex.url, status: ex.status, bytes: ex.bytesOut, ms,
-      worker: ex.workerId, client: ex.req.socket.remoteAddress, note: ex.note,
-    });
+    logRequest(this.log, this.settings, ex, ms);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -517,7 +431,7 @@ export class SpindleServer {
       await workersDone;
     }
     await this.background.close(graceful && !this.forceQuick);
-    this.shared?.close();
+    this.workerAccept?.close();
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
@@ -525,6 +439,11 @@ export class SpindleServer {
     if (!this.handedOver) await this.cacheStores.saveAtExit();
     if (this.settings.vacuum) this.files.vacuum(this.listeners, this.handedOver);
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+  }
+
+  /** Every bound address: the workers' shared sockets (accept = workers), then the master's. */
+  private get allListeners(): { spec: string; url: string }[] {
+    return [...(this.workerAccept?.sockets.sockets ?? []), ...this.listeners];
   }
 
   /** The listening sockets (full reload hands them to the new process). */
@@ -576,7 +495,7 @@ export class SpindleServer {
     return {
       backlog: this.backlog.length,
       backlogLimit: this.settings.backlogLimit,
-      listeners: [...(this.shared?.sockets ?? []), ...this.listeners].map((l) => ({ spec: l.spec, url: l.url })),
+      listeners: this.allListeners.map((l) => ({ spec: l.spec, url: l.url })),
       serving: this.tickTimer !== undefined,
       shuttingDown: this.closing !== null,
       appError: this.appError,
@@ -633,4 +552,3 @@ function threadName(name: string, slot: number): string {
   return name && Buffer.byteLength(name) <= 15 ? name : `spindle w${slot}`;
 }
 
-const firstLine = (s: string): string => s.split('\n', 1)[0] ?? s;

@@ -362,6 +362,12 @@ class Exposition {
     this.out.push(`${name}${l ? `{${l}}` : ''} ${num(value)}`);
     return this;
   }
+  /** One family with a sample per item, labelled by `label(item)`. */
+  each<T>(name: string, type: 'counter' | 'gauge', help: string, items: Iterable<T>, value: (item: T) => number, label: (item: T) => Record<string, string | number>): this {
+    this.family(name, type, help);
+    for (const item of items) this.sample(name, value(item), label(item));
+    return this;
+  }
   text(): string {
     return `${this.out.join('\n')}\n`;
   }
@@ -402,26 +408,19 @@ export function renderMetrics(src: StatsSource): string {
   m.family('spindle_harakiri_total', 'counter', 'Workers terminated by harakiri, by reason.');
   m.sample('spindle_harakiri_total', src.supervisor.harakiris, { reason: 'deadline' });
 
-  m.family('spindle_worker_requests_total', 'counter', 'Requests served by each worker slot (survives respawns).');
-  for (const w of doc.workers) m.sample('spindle_worker_requests_total', w.requests, { worker: w.id });
-  m.family('spindle_worker_heap_bytes', 'gauge', "Each worker's V8 heap in use.");
-  for (const w of doc.workers) m.sample('spindle_worker_heap_bytes', w.heap_used, { worker: w.id });
-  m.family('spindle_worker_in_flight', 'gauge', 'Requests each worker is handling.');
-  for (const w of doc.workers) m.sample('spindle_worker_in_flight', w.in_flight, { worker: w.id });
+  const byWorker = (w: { id: number }) => ({ worker: w.id });
+  m.each('spindle_worker_requests_total', 'counter', 'Requests served by each worker slot (survives respawns).', doc.workers, (w) => w.requests, byWorker);
+  m.each('spindle_worker_heap_bytes', 'gauge', "Each worker's V8 heap in use.", doc.workers, (w) => w.heap_used, byWorker);
+  m.each('spindle_worker_in_flight', 'gauge', 'Requests each worker is handling.', doc.workers, (w) => w.in_flight, byWorker);
 
   const caches = (doc.caches ?? []) as { name: string; hits: number; miss: number; full: number; items: number; max_items: number; evictions: number }[];
-  m.family('spindle_cache_hits_total', 'counter', 'Cache lookups that found the key.');
-  for (const c of caches) m.sample('spindle_cache_hits_total', c.hits, { cache: c.name });
-  m.family('spindle_cache_misses_total', 'counter', 'Cache lookups that did not find the key.');
-  for (const c of caches) m.sample('spindle_cache_misses_total', c.miss, { cache: c.name });
-  m.family('spindle_cache_full_total', 'counter', 'Cache writes refused because the cache was full.');
-  for (const c of caches) m.sample('spindle_cache_full_total', c.full, { cache: c.name });
-  m.family('spindle_cache_evictions_total', 'counter', 'Cache items evicted to make room.');
-  for (const c of caches) m.sample('spindle_cache_evictions_total', c.evictions, { cache: c.name });
-  m.family('spindle_cache_items', 'gauge', 'Items in the cache.');
-  for (const c of caches) m.sample('spindle_cache_items', c.items, { cache: c.name });
-  m.family('spindle_cache_capacity_items', 'gauge', 'Configured item capacity of the cache.');
-  for (const c of caches) m.sample('spindle_cache_capacity_items', c.max_items, { cache: c.name });
+  const byCache = (c: { name: string }) => ({ cache: c.name });
+  m.each('spindle_cache_hits_total', 'counter', 'Cache lookups that found the key.', caches, (c) => c.hits, byCache);
+  m.each('spindle_cache_misses_total', 'counter', 'Cache lookups that did not find the key.', caches, (c) => c.miss, byCache);
+  m.each('spindle_cache_full_total', 'counter', 'Cache writes refused because the cache was full.', caches, (c) => c.full, byCache);
+  m.each('spindle_cache_evictions_total', 'counter', 'Cache items evicted to make room.', caches, (c) => c.evictions, byCache);
+  m.each('spindle_cache_items', 'gauge', 'Items in the cache.', caches, (c) => c.items, byCache);
+  m.each('spindle_cache_capacity_items', 'gauge', 'Configured item capacity of the cache.', caches, (c) => c.max_items, byCache);
 
   m.family('spindle_counter', 'gauge', 'Shared counters (counter / spindle counter API).');
   for (const [name, v] of Object.entries(doc.counters as Record<string, number | string>)) m.sample('spindle_counter', Number(v), { name });

@@ -20,7 +20,7 @@ export interface SupervisorHost {
   /** A worker loaded the app and is routable (first start, respawn, recycle, reload, cheaper). */
   workerReady?(h: WorkerHandle): void;
   /** accept = workers: `n` requests the worker accepted itself end unanswered (it is being terminated). */
-  ownRequestsLost?(h: WorkerHandle, n: number): void;
+  ownRequestsLost?(n: number): void;
   onThreadExit?(threadId: number): void;
 }
 
@@ -165,7 +165,7 @@ export class Supervisor {
     this.board.harakiri(h.slot - 1);
     const lost = h.own ? h.own[OWN_IN_FLIGHT]! : 0;
     this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
-    this.host.ownRequestsLost?.(h, lost);
+    this.host.ownRequestsLost?.(lost);
     this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);
   }
 
@@ -204,8 +204,7 @@ export class Supervisor {
       await fresh.ready;
     } catch (err) {
       this.pending[old.slot] = null;
-      const detail = err instanceof AppLoadFailure ? err.detail : String(err);
-      this.host.log.error({ worker: old.slot, reason, err: { message: detail, stack: detail } }, 'replacement worker failed to load the app; the old worker keeps serving');
+      this.host.log.error({ worker: old.slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'failed to load');
       return false;
@@ -292,21 +291,30 @@ export class Supervisor {
     const timer = setTimeout(() => {
       this.respawnTimers.delete(slot);
       if (this.shuttingDown || this.slots[slot]) return;
-      const h = this.spawn(slot);
-      this.slots[slot] = h;
       this.respawns++;
-      h.ready.then(
-        () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, 'worker respawned'); this.host.pump(); },
-        (err: unknown) => {
-          const detail = err instanceof AppLoadFailure ? err.detail : String(err);
-          this.host.log.error({ worker: slot, err: { message: detail, stack: detail } }, 'respawned worker failed to load the app');
-          if (this.slots[slot] === h) this.slots[slot] = null;
-          this.crashStreak[slot] = this.crashStreak[slot]! + 1;
-          void this.terminate(h, 'failed to load').then(() => this.fill(slot));
-        },
-      );
+      this.startInSlot(slot, 'worker respawned', 'respawned worker failed to load the app', (h) => {
+        this.crashStreak[slot] = this.crashStreak[slot]! + 1;
+        void this.terminate(h, 'failed to load').then(() => this.fill(slot));
+      });
     }, delay);
     this.respawnTimers.set(slot, timer);
+  }
+
+  /**
+   * Starts a worker as the current one of the empty `slot`: logs `started` when it is ready, or
+   * `failed` and empties the slot again before `onFailure` decides what comes next.
+   */
+  private startInSlot(slot: number, started: string, failed: string, onFailure: (h: WorkerHandle) => void): void {
+    const h = this.spawn(slot);
+    this.slots[slot] = h;
+    h.ready.then(
+      () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, started); this.host.pump(); },
+      (err: unknown) => {
+        this.host.log.error({ worker: slot, err: loadFailure(err) }, failed);
+        if (this.slots[slot] === h) this.slots[slot] = null;
+        onFailure(h);
+      },
+    );
   }
 
   // ---- cheaper (driven by master/scaler.ts) ----
@@ -325,18 +333,10 @@ export class Supervisor {
     if (this.shuttingDown || !this.cheap.has(slot) || this.slots[slot] || this.pending[slot]) return false;
     this.cheap.delete(slot);
     this.crashStreak[slot] = 0;
-    const h = this.spawn(slot);
-    this.slots[slot] = h;
-    h.ready.then(
-      () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, 'worker started'); this.host.pump(); },
-      (err: unknown) => {
-        const detail = err instanceof AppLoadFailure ? err.detail : String(err);
-        this.host.log.error({ worker: slot, err: { message: detail, stack: detail } }, 'a worker started by the cheaper failed to load the app; its slot stays cheap');
-        if (this.slots[slot] === h) this.slots[slot] = null;
-        if (!this.shuttingDown) this.cheap.add(slot);
-        void this.terminate(h, 'failed to load');
-      },
-    );
+    this.startInSlot(slot, 'worker started', 'a worker started by the cheaper failed to load the app; its slot stays cheap', (h) => {
+      if (!this.shuttingDown) this.cheap.add(slot);
+      void this.terminate(h, 'failed to load');
+    });
     return true;
   }
 
@@ -391,6 +391,12 @@ export class Supervisor {
     }
     await Promise.all([...this.live].map((h) => h.exited));
   }
+}
+
+/** The log's `err` for a worker that did not load the app. */
+function loadFailure(err: unknown): { message: string; stack: string } {
+  const detail = err instanceof AppLoadFailure ? err.detail : String(err);
+  return { message: detail, stack: detail };
 }
 
 /** The scoreboard's reason code for a worker's end (free text in the log, a code in stats). */

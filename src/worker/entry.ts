@@ -16,6 +16,7 @@ import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
 import type { OwnHttp } from './own-http.js';
 import { warmUpFetch } from './adapters/fetch.js';
+import { errorText } from '../front/response-messages.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../api/bg-protocol.js';
 
@@ -71,10 +72,7 @@ function run(handler: AppHandler, m: RequestMessage): void {
   inFlight.set(id, ctx);
   const sink = new PortSink(id, post);
   runHandler(handler, req, sink, ctx, (failure) => {
-    if (failure) {
-      const err = failure.error;
-      post([FAIL, id, sink.headSent, err instanceof Error ? err.stack ?? err.message : String(err)]);
-    }
+    if (failure) post([FAIL, id, sink.headSent, errorText(failure.error)]);
     settled(id);
   });
 }

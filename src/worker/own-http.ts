@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../api/context.js';
-import { answer, newExchange, refuseTooLarge, writeFull, writeHead, type Exchange, type ResponseOptions } from '../front/exchange.js';
+import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
+import { answerAppFailure, errorText, writeResponseMessage } from '../front/response-messages.js';
 import { createHttpServer } from '../front/listeners.js';
 import { readBody } from '../front/request-body.js';
 import type { Log } from '../log/logger.js';
@@ -15,7 +16,7 @@ import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { CHUNK, END, FULL, HEAD, OWN_DEADLINE, OWN_IN_FLIGHT, type OwnHttpSettings, type WorkerMessage } from './protocol.js';
+import { OWN_DEADLINE, OWN_IN_FLIGHT, type OwnHttpSettings } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
 
@@ -113,8 +114,7 @@ export class OwnHttp {
   setHarakiri(requestId: number, seconds: number): boolean {
     const r = this.live.get(requestId);
     if (!r) return false;
-    const deadline = r.ex.dispatchedAt + seconds * 1000;
-    r.ex.deadline = r.ex.deadline > 0 ? Math.min(r.ex.deadline, deadline) : deadline;
+    lowerDeadline(r.ex, seconds);
     this.publishDeadline();
     return true;
   }
@@ -226,48 +226,16 @@ export class OwnHttp {
       localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0,
       scheme: 'http', body,
     };
-    const sink = new PortSink(ex.id, (m) => this.deliver(r, m), false);
+    // The sink's output goes straight to the client.
+    const sink = new PortSink(ex.id, (m) => { if (writeResponseMessage(ex, m, this.responseOptions)) this.finish(r, false); }, false);
     runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
   }
 
-  /** The sink's output, written straight to the client. */
-  private deliver(r: OwnRequest, m: WorkerMessage): void {
-    const { ex } = r;
-    switch (m[0]) {
-      case FULL:
-        if (!ex.done) writeFull(ex, m[2], m[3], m[4], this.responseOptions);
-        this.finish(r, false);
-        return;
-      case HEAD:
-        if (!ex.done) writeHead(ex, m[2], m[3], this.responseOptions);
-        return;
-      case CHUNK:
-        if (!ex.done && ex.headSent) {
-          ex.bytesOut += m[2].byteLength;
-          ex.res.write(m[2]);
-        }
-        return;
-      case END:
-        if (!ex.done && ex.headSent) { ex.done = true; ex.res.end(); }
-        this.finish(r, false);
-        return;
-    }
-  }
-
+  /** The app failed, or settled after an abort. Client-gone and harakiri requests were answered already. */
   private failed(r: OwnRequest, err: unknown): void {
     const { ex } = r;
-    if (ex.note === 'harakiri-graceful') {
-      this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
-      answer(ex, 504, 'the request ran past its harakiri limit and was aborted');
-      this.finish(r, false);
-      return;
-    }
-    if (ex.note === undefined) {
-      const stack = err instanceof Error ? err.stack ?? err.message : String(err);
-      this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err: { message: stack.split('\n', 1)[0], stack } }, 'unhandled error in the app');
-      answer(ex, 500, 'the application failed while handling this request (see the server log)');
-    }
-    this.finish(r, ex.note === undefined);
+    const answerable = ex.note === undefined || ex.note === 'harakiri-graceful';
+    this.finish(r, answerable && answerAppFailure(ex, errorText(err), this.log, this.workerId));
   }
 
   /** The request left the app (answered, failed, timed out or abandoned by the client). */
@@ -286,11 +254,7 @@ export class OwnHttp {
     const ms = performance.now() - ex.receivedAt;
     const b = this.served;
     b.status.push(ex.status); b.ms.push(ms); b.bytes.push(ex.bytesOut); b.exception.push(exception ? 1 : 0);
-    if (ex.note === 'client-gone' && !ex.status) return;
-    logRequest(this.log, this.s.requestLog, {
-      method: ex.method, path: ex.url, status: ex.status, bytes: ex.bytesOut, ms,
-      worker: this.workerId, client: ex.req.socket.remoteAddress, note: ex.note,
-    });
+    logRequest(this.log, this.s.requestLog, ex, ms);
   }
 
   // ---- harakiri ----------------------------------------------------------------------------
