@@ -111,7 +111,7 @@ export const OPTIONS = [
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
   { name: 'pidfile', type: 'path', section: 'sockets', status: 'supported',
     help: 'write the master pid to this file' },
-  { name: 'accept', type: 'enum', choices: ['master', 'workers'], default: 'master', section: 'sockets', status: 'supported',
+  { name: 'accept', type: 'enum', choices: ['master', 'workers'], default: 'workers', section: 'sockets', status: 'supported',
     uwsgi: 'http (a router in front of the workers) vs http-socket (the workers parse HTTP)',
     why: 'the master keeps every client connection, so a harakiri, a crash or a recycle answers the client (504, 502, 503) instead of dropping the connection',
     help: "who accepts and parses HTTP on the http-socket addresses. master: the master thread, which hands each request to a worker and can always answer the client. workers: every worker accepts on the shared socket itself, with no thread hop (several times the throughput for small requests); a worker stuck in synchronous code is then terminated with its connections, and listen sizes the kernel's accept queue. TCP addresses only; not with cheaper or full reloads" },
