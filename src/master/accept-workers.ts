@@ -1,7 +1,7 @@
 // accept = workers, the master's side: the shared sockets and a copy of them for every worker that
 // becomes ready, the settings each worker serves HTTP with, and the requests the workers report
 // (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts.
-import type { ControlMessage, OwnHttpSettings } from '../worker/protocol.js';
+import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
 import { LISTEN } from '../worker/protocol.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import { SharedSockets } from './shared-sockets.js';
@@ -14,7 +14,7 @@ export class WorkerAccept {
   private bound = false;
 
   constructor(private readonly server: SpindleServer) {
-    this.sockets = new SharedSockets(server.settings.backlogLimit, server.log);
+    this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log);
   }
 
   /** What a worker needs to serve its own HTTP connections (part of its WorkerBoot). */
@@ -29,8 +29,8 @@ export class WorkerAccept {
   }
 
   /** Binds every address, then gives the workers already running their copies. */
-  async open(specs: string[]): Promise<void> {
-    for (const spec of specs) await this.sockets.open(spec);
+  async open(specs: { kind: SocketKind; spec: string }[]): Promise<void> {
+    for (const { kind, spec } of specs) await this.sockets.open(kind, spec);
     this.bound = true;
     for (const h of this.server.supervisor.routable()) void this.give(h);
   }
@@ -39,7 +39,7 @@ export class WorkerAccept {
   async give(h: WorkerHandle): Promise<void> {
     if (!this.bound || h.listening) return; // open() gives them once all are bound
     h.listening = true;
-    let fds: number[];
+    let fds: ListenFd[];
     try {
       fds = await this.sockets.forWorker();
     } catch (err) {

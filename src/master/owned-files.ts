@@ -2,7 +2,9 @@
 // while they are still the ones it created (another process may have replaced them since).
 import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Log } from '../log/logger.js';
-import type { Listener } from '../front/listeners.js';
+
+/** A bound socket; a UNIX one has a file to remove (if its inode is still the one we created). */
+export interface OwnedSocket { unixPath?: string; unixIno?: number }
 
 export class OwnedFiles {
   private pidfileWritten = false;
@@ -19,7 +21,7 @@ export class OwnedFiles {
    * Removes the UNIX sockets of `listeners` and the pidfile, if still ours. Sockets handed to a
    * new process (full reload) are skipped, and so is the pidfile then: the new process owns it.
    */
-  vacuum(listeners: readonly Listener[], handedOver: ReadonlySet<Listener> | null): void {
+  vacuum(listeners: readonly OwnedSocket[], handedOver: ReadonlySet<OwnedSocket> | null): void {
     for (const l of listeners) {
       if (!l.unixPath || handedOver?.has(l)) continue;
       try {

@@ -162,9 +162,15 @@ export class SpindleServer {
         isBusy: (socket: Socket) => this.busySockets.has(socket),
         inherited: handover?.take(kind, spec),
       });
-      if (this.workerAccept) await this.workerAccept.open(specs);
-      else for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
-      for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
+      if (this.workerAccept) {
+        await this.workerAccept.open([
+          ...specs.map((spec) => ({ kind: 'http' as const, spec })),
+          ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
+        ]);
+      } else {
+        for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
+        for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
+      }
       await handover?.adopted(this.listeners);
     } catch (err) {
       await this.close({ graceful: false });
@@ -437,7 +443,7 @@ export class SpindleServer {
     await Promise.all(closed);
     await this.statsServer?.close();
     if (!this.handedOver) await this.cacheStores.saveAtExit();
-    if (this.settings.vacuum) this.files.vacuum(this.listeners, this.handedOver);
+    if (this.settings.vacuum) this.files.vacuum([...this.listeners, ...(this.workerAccept?.sockets.sockets ?? [])], this.handedOver);
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
   }
 

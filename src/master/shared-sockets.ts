@@ -1,4 +1,5 @@
-// accept = workers: the TCP listening sockets the worker threads accept on themselves.
+// accept = workers (the default): the listening sockets the worker threads accept on themselves,
+// every kind of them: HTTP and uwsgi, on TCP and UNIX addresses.
 //
 // Every worker listens on a descriptor of its own for the same socket. One shared descriptor is
 // not enough: a worker's exit closes the descriptors it listens on, and closing one that other
@@ -10,26 +11,39 @@
 // accepts first: a busy or stuck worker takes no new connections.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { parseAddress } from '../config/address.js';
-import { listen } from '../front/inherit.js';
+import { createServer, type Server } from 'node:net';
+import { parseAddress, type ParsedAddress } from '../config/address.js';
+import { bindUnixSocket, listen, removeStaleSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
+import type { ListenFd, SocketKind } from '../worker/protocol.js';
 
-/** A raw libuv TCP handle as it arrives over IPC. */
-interface RawHandle {
+/** A raw libuv TCP or Pipe handle as it arrives over IPC. */
+export interface RawHandle {
   readonly fd: number;
   close(): void;
 }
 
 export interface SharedSocket {
+  kind: SocketKind;
   /** As configured. */
   spec: string;
-  /** As bound: 'http://127.0.0.1:8000'. */
+  /** As bound: 'http://127.0.0.1:8000', 'unix:/run/app.sock', 'uwsgi://127.0.0.1:3031', 'uwsgi+unix:/run/app.sock'. */
   url: string;
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
+  unixPath?: string;
+  /** Identity of the socket file we created, so vacuum never removes someone else's. */
+  unixIno?: number;
+  /** The master's descriptor: never listened on here, copied for every worker. */
   keeper: RawHandle;
 }
+
+const SCHEMES: Record<SocketKind, { tcp: string; unix: string }> = {
+  http: { tcp: 'http://', unix: 'unix:' },
+  uwsgi: { tcp: 'uwsgi://', unix: 'uwsgi+unix:' },
+};
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /** The broker's whole program: send every handle straight back. */
 const ECHO = "process.on('message', (m, h) => process.send(m, h));";
@@ -106,28 +120,51 @@ export class SharedSockets {
   readonly sockets: SharedSocket[] = [];
   private readonly broker: DescriptorBroker;
 
-  constructor(private readonly backlog: number, log: Log) {
+  constructor(private readonly backlog: number, private readonly chmodSocket: number | undefined, private readonly log: Log) {
     this.broker = new DescriptorBroker(log);
   }
 
-  /** Binds `spec` (host:port) and keeps the socket open in the master without accepting on it. */
-  async open(spec: string): Promise<SharedSocket> {
-    const addr = parseAddress(spec);
-    if (addr.kind === 'unix') throw new Error(`${spec}: accept = workers serves TCP addresses only`);
+  /**
+   * Binds `spec` and keeps the socket open in the master without accepting on it. uwsgi-socket
+   * ':port' means 127.0.0.1 (see src/front/uwsgi-listener.ts). A UNIX path is bound under a
+   * temporary name and renamed into place with its chmod-socket mode (src/front/inherit.ts).
+   */
+  async open(kind: SocketKind, spec: string): Promise<SharedSocket> {
+    const text = spec.trim();
+    const addr = parseAddress(kind === 'uwsgi' && text.startsWith(':') ? `127.0.0.1${text}` : text);
+    if (kind === 'uwsgi' && addr.kind === 'tcp' && !isLoopback(addr.host)) {
+      this.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
+    }
     const server = createServer();
-    await listen(server, { host: addr.host, port: addr.port, backlog: this.backlog });
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound ? bound.port : addr.port;
+    const bound = await this.bind(server, addr);
     let keeper: RawHandle;
     try {
       keeper = await this.broker.copy((server as unknown as { _handle: RawHandle })._handle);
     } finally {
       server.close(); // the keeper holds the socket now; the master never accepts on it
     }
-    const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-    const socket = { spec, url: `http://${host}:${port}`, host: addr.host, port, keeper };
+    const schemes = SCHEMES[kind];
+    const socket: SharedSocket = addr.kind === 'unix'
+      ? { kind, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, keeper }
+      : { kind, spec, url: `${schemes.tcp}${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${bound.port}`, host: addr.host, port: bound.port, keeper };
     this.sockets.push(socket);
     return socket;
+  }
+
+  private async bind(server: Server, addr: ParsedAddress): Promise<{ port: number; ino?: number }> {
+    if (addr.kind === 'tcp') {
+      await listen(server, { host: addr.host, port: addr.port, backlog: this.backlog });
+      const bound = server.address();
+      return { port: typeof bound === 'object' && bound ? bound.port : addr.port };
+    }
+    await removeStaleSocket(addr.path);
+    const bound = await bindUnixSocket(server, addr.path, this.chmodSocket, this.backlog);
+    if (bound.unlinksOnClose) {
+      // Closing the master's bound handle (next step) would delete the path the workers serve on.
+      server.close();
+      throw new Error(`${addr.path}: the UNIX socket path is too long to bind under a temporary name (keep its directory under about 60 bytes)`);
+    }
+    return { port: 0, ino: bound.ino };
   }
 
   /**
@@ -135,14 +172,14 @@ export class SharedSockets {
    * worker's: it closes when the worker exits, and the master must never close it (the number
    * may belong to something else by then), so the handle objects are simply dropped.
    */
-  async forWorker(): Promise<number[]> {
+  async forWorker(): Promise<ListenFd[]> {
     const handles = await Promise.all(this.sockets.map((s) => this.broker.copy(s.keeper)));
-    return handles.map((h) => h.fd);
+    return handles.map((h, i) => ({ fd: h.fd, kind: this.sockets[i]!.kind }));
   }
 
   /** Descriptors copied for a worker that exited before it could take them: not anyone's yet. */
-  discard(fds: number[]): void {
-    for (const fd of fds) {
+  discard(fds: ListenFd[]): void {
+    for (const { fd } of fds) {
       try {
         closeSync(fd);
       } catch { /* already closed */ }

@@ -9,7 +9,7 @@ import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
   REQ, ABORT, STOP, LISTEN, READY, LOAD_FAILED, FAIL, CONTROL,
-  type ControlMessage, type RequestMessage, type WorkerBoot, type WorkerMessage,
+  type ControlMessage, type ListenFd, type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from './protocol.js';
 import { PortSink } from './port-sink.js';
 import { RequestAbort } from './request-abort.js';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
     ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
   }
-  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, number[]]) => {
+  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[]]) => {
     switch (m[0]) {
       case REQ:
         run(handler, m);

@@ -9,14 +9,15 @@ import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../api/context.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { answerAppFailure, errorText, writeResponseMessage } from '../front/response-messages.js';
-import { createHttpServer } from '../front/listeners.js';
+import { createHttpServer, type HttpServerOptions } from '../front/listeners.js';
+import { UwsgiServer } from '../front/uwsgi-listener.js';
 import { readBody } from '../front/request-body.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { OWN_DEADLINE, OWN_IN_FLIGHT, type OwnHttpSettings } from './protocol.js';
+import { OWN_DEADLINE, OWN_IN_FLIGHT, type ListenFd, type OwnHttpSettings } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
 
@@ -71,15 +72,22 @@ export class OwnHttp {
   }
 
   /** Starts accepting on the descriptors the master copied for this worker. */
-  listen(fds: number[]): void {
-    for (const fd of fds) {
-      const server = createHttpServer({
-        maxHeaderBytes: this.s.maxHeaderBytes,
-        socketTimeoutMs: this.s.socketTimeoutMs,
-        log: this.log,
-        onRequest: (req, res) => this.onRequest(req, res),
-        isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
-      });
+  listen(fds: ListenFd[]): void {
+    const opts: HttpServerOptions = {
+      maxHeaderBytes: this.s.maxHeaderBytes,
+      socketTimeoutMs: this.s.socketTimeoutMs,
+      log: this.log,
+      onRequest: (req, res) => this.onRequest(req, res),
+      isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
+    };
+    for (const { fd, kind } of fds) {
+      let server: Server;
+      if (kind === 'uwsgi') {
+        server = new UwsgiServer(opts);
+        server.on('request', opts.onRequest);
+      } else {
+        server = createHttpServer(opts);
+      }
       server.listen({ fd }, this.s.backlog); // listen(handle, backlog): an options.backlog is ignored with fd
       this.servers.push(server);
     }

@@ -11,7 +11,7 @@ export type { ControlMessage };
 //         localPort, body | null]
 //   [ABORT, id]                       client went away, or harakiri's graceful stage
 //   [STOP]                            finish what is in flight, then exit (recycle, reload, shutdown)
-//   [LISTEN, fds]                     accept = workers: accept and serve HTTP on these descriptors
+//   [LISTEN, ListenFd[]]              accept = workers: accept and serve on these descriptors
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
@@ -26,6 +26,11 @@ export const REQ = 0;
 export const ABORT = 1;
 export const STOP = 2;
 export const LISTEN = 3;
+
+/** What a shared listening socket speaks. */
+export type SocketKind = 'http' | 'uwsgi';
+/** A worker's own descriptor of a shared listening socket (src/master/shared-sockets.ts). */
+export interface ListenFd { fd: number; kind: SocketKind }
 
 /** Indexes into OwnHttpSettings.ownState. */
 export const OWN_DEADLINE = 0;
