@@ -1,6 +1,6 @@
 // The HTTP listeners: TCP and UNIX sockets owned by the master, with the request-level limits
 // (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
-import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
@@ -123,7 +123,7 @@ function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
 }
 
 export function rawResponse(status: number, message: string): string {
-  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' }[status] ?? 'Error';
+  const reason = STATUS_CODES[status] ?? 'Error';
   const body = `${status} ${reason}: ${message}\n`;
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }

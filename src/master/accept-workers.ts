@@ -4,6 +4,10 @@
 import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
 import { LISTEN } from '../worker/protocol.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
+import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import { listenOnDescriptor } from '../front/descriptor-listener.js';
+import type { HttpServerOptions } from '../front/listeners.js';
 import { SharedSockets } from './shared-sockets.js';
 import type { SpindleServer } from './server.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -12,6 +16,8 @@ export class WorkerAccept {
   readonly sockets: SharedSockets;
   /** Every address is bound: workers get their copies from now on. */
   private bound = false;
+  /** need-app = false without an app: the master's own servers on the shared sockets. */
+  private standIns: Server[] = [];
 
   constructor(private readonly server: SpindleServer) {
     this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log);
@@ -72,8 +78,27 @@ export class WorkerAccept {
     this.server.requestsTotal += n;
   }
 
+  /**
+   * need-app = false and no app loaded: the master accepts on the shared sockets itself (its
+   * handler answers 503 with the reason) until a reload loads the app and the workers take over.
+   */
+  async standIn(opts: HttpServerOptions): Promise<void> {
+    const fds = await this.sockets.forWorker();
+    for (const fd of fds) this.standIns.push(listenOnDescriptor(fd, opts, this.server.settings.backlogLimit));
+  }
+
+  /** The workers accept now: the master's stand-in servers close (and with them their descriptors). */
+  endStandIn(): void {
+    for (const s of this.standIns) {
+      NetServer.prototype.close.call(s); // not http's close: its idle connections get their answer first
+      s.closeIdleConnections();
+    }
+    this.standIns = [];
+  }
+
   /** Shutdown, after every worker has exited. */
   close(): void {
+    this.endStandIn();
     this.sockets.close();
   }
 }

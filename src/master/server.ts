@@ -167,6 +167,7 @@ export class SpindleServer {
           ...specs.map((spec) => ({ kind: 'http' as const, spec })),
           ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
         ]);
+        if (this.appError) await this.workerAccept.standIn(options('http', ''));
       } else {
         for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
         for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
@@ -382,6 +383,7 @@ export class SpindleServer {
       try {
         await this.supervisor.startAll();
         this.appError = '';
+        this.workerAccept?.endStandIn();
         this.log.info({}, 'app loaded by reload');
         return true;
       } catch (err) {
@@ -471,7 +473,7 @@ export class SpindleServer {
 
   private inFlightCount(): number {
     let n = 0;
-    for (const h of this.supervisor.live) n += h.inFlight.size;
+    for (const h of this.supervisor.live) n += h.requestsInFlight;
     return n;
   }
 
@@ -529,7 +531,7 @@ export class SpindleServer {
         state: h ? h.state : 'empty',
         threadId: h?.threadId ?? 0,
         requests: h?.served ?? 0,
-        inFlight: h?.inFlight.size ?? 0,
+        inFlight: h?.requestsInFlight ?? 0,
         label: h?.label ?? '',
         heapUsed: h?.heapUsed ?? 0,
         uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,

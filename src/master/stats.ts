@@ -310,7 +310,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     apps,
     cores,
     state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : snap.state,
-    in_flight: snap.inFlight,
+    in_flight: snap.inFlight + (h?.ownInFlight ?? 0),
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,
     heap_limit: snap.heapLimit,

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
-import { STOP, ABORT, OWN_DEADLINE, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { STOP, ABORT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Exchange } from '../front/exchange.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
@@ -163,7 +163,7 @@ export class Supervisor {
   private onStuck(h: WorkerHandle, lateMs: number): void {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
-    const lost = h.own ? h.own[OWN_IN_FLIGHT]! : 0;
+    const lost = h.ownInFlight;
     this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
     this.host.ownRequestsLost?.(lost);
     this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);

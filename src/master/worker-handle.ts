@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { Exchange } from '../front/exchange.js';
-import { READY, LOAD_FAILED, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -84,6 +84,16 @@ export class WorkerHandle {
       settle.fail(new AppLoadFailure('threw', `worker ${slot} died while loading the app: ${why}`));
       this.state = 'exited';
     });
+  }
+
+  /** Requests in flight: those the master dispatched, and those the worker accepted itself. */
+  get requestsInFlight(): number {
+    return this.inFlight.size + this.ownInFlight;
+  }
+
+  /** accept = workers: the requests in flight that the worker accepted itself. */
+  get ownInFlight(): number {
+    return this.own ? this.own[OWN_IN_FLIGHT]! : 0;
   }
 
   get routable(): boolean {

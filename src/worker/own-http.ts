@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../api/context.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { answerAppFailure, errorText, writeResponseMessage } from '../front/response-messages.js';
-import { createHttpServer, type HttpServerOptions } from '../front/listeners.js';
-import { UwsgiServer } from '../front/uwsgi-listener.js';
+import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
+import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
@@ -69,6 +69,27 @@ export class OwnHttp {
       onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
     };
     setInterval(() => this.tick(), TICK_MS).unref();
+    process.once('exit', (code) => this.answerOnExit(code));
+  }
+
+  /**
+   * The thread is exiting with requests still in flight (the app called process.exit() or threw
+   * an uncaught exception): each client whose response has not started gets a 502 saying so.
+   * The write is attempted at once (libuv's synchronous try-write), since no event loop runs after.
+   */
+  private answerOnExit(code: number): void {
+    for (const r of this.live.values()) {
+      const { ex } = r;
+      const socket = ex.req.socket;
+      ex.note = 'worker-died';
+      if (!ex.res.headersSent && socket.writable) {
+        ex.status = 502;
+        socket.write(rawResponse(502, `the worker handling this request died (exit code ${code}); it is being replaced`));
+      }
+      this.record(ex, true);
+    }
+    this.live.clear();
+    this.flush();
   }
 
   /** Starts accepting on the descriptors the master copied for this worker. */
@@ -80,17 +101,7 @@ export class OwnHttp {
       onRequest: (req, res) => this.onRequest(req, res),
       isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
     };
-    for (const { fd, kind } of fds) {
-      let server: Server;
-      if (kind === 'uwsgi') {
-        server = new UwsgiServer(opts);
-        server.on('request', opts.onRequest);
-      } else {
-        server = createHttpServer(opts);
-      }
-      server.listen({ fd }, this.s.backlog); // listen(handle, backlog): an options.backlog is ignored with fd
-      this.servers.push(server);
-    }
+    for (const fd of fds) this.servers.push(listenOnDescriptor(fd, opts, this.s.backlog));
   }
 
   get idle(): boolean {
