@@ -22,62 +22,81 @@ async function withServer(args: string[], fn: (s: Running) => Promise<void>): Pr
   }
 }
 
-test('harakiri: a spinning handler gets 504 after its deadline, other workers keep serving, the worker is replaced', () =>
+/** A request whose connection may be cut: its reply, or the error that ended it. */
+const attempt = (url: string) => get(url).then((r) => r, (e: NodeJS.ErrnoException) => e);
+const isCut = (x: unknown): boolean => x instanceof Error && /ECONNRESET|socket hang up|EPIPE/.test(`${(x as NodeJS.ErrnoException).code} ${x.message}`);
+
+test('harakiri: a worker stuck in synchronous code is terminated at its deadline; its client loses the connection; other workers keep serving; it is replaced', () =>
   withServer(['--processes', '2', '--harakiri', '1'], async (s) => {
-    const stuck = get(`${s.url}/spin`);
+    const stuck = attempt(`${s.url}/spin`);
     const others: number[] = [];
     for (let i = 0; i < 10; i++) others.push((await get(`${s.url}/slow?ms=50`)).status);
-    const r = await stuck;
+    assert.ok(isCut(await stuck), 'the stuck request\'s connection is closed unanswered');
+    assert.deepEqual(others, new Array(10).fill(200));
+    const line = await s.waitForLog((l) => l.msg !== undefined && String(l.msg).startsWith('HARAKIRI') && l.lost !== undefined);
+    assert.equal(line.lost, 1, 'the log counts the request lost');
+    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
+    await s.waitForLog((l) => l.msg === 'worker respawned');
+    const after = await until(async () => {
+      const a = await Promise.all([get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`)]);
+      const ids = new Set(a.map((x) => x.headers['x-worker']));
+      return ids.size === 2 ? ids : null;
+    }, 10000, 'both workers serving');
+    assert.deepEqual(after, new Set(['1', '2']));
+  }));
+
+test('harakiri with accept = master: the master answers 504 even for a worker stuck in synchronous code', () =>
+  withServer(['--accept', 'master', '--concurrency', '1', '--processes', '2', '--harakiri', '1'], async (s) => {
+    const r = await get(`${s.url}/spin`);
     assert.equal(r.status, 504);
     assert.match(r.body.toString(), /harakiri/);
-    assert.deepEqual(others, new Array(10).fill(200));
     const line = await s.waitForLog((l) => String(l.msg).startsWith('HARAKIRI: request ran past'));
     assert.ok(Number(line.ms) >= 1000, 'not before its deadline');
     assert.equal(line.path, '/spin');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
     await s.waitForLog((l) => l.msg === 'worker respawned');
-    const after = await Promise.all([get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`)]);
-    assert.deepEqual(new Set(after.map((a) => a.headers['x-worker'])), new Set(['1', '2']));
   }));
 
-test('setHarakiri(seconds) lowers the limit for one request', () =>
+test('harakiri: a request awaiting past its deadline is answered 504 by its own worker, which keeps serving; setHarakiri(seconds) lowers the limit for one request', () =>
   withServer(['--processes', '1', '--harakiri', '60'], async (s) => {
-    const r = await get(`${s.url}/spin?limit=1`);
+    const started = Date.now();
+    const r = await get(`${s.url}/slow?ms=30000&limit=1`);
     assert.equal(r.status, 504);
+    assert.ok(Date.now() - started < 30000, 'answered at the lowered limit, not when the handler ended');
     const line = await s.waitForLog((l) => String(l.msg).startsWith('HARAKIRI: request ran past'));
-    assert.ok(Number(line.ms) < 60000);
+    assert.equal(line.path, '/slow?ms=30000&limit=1');
+    assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the responsive worker was not terminated');
+    assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
-test('harakiri-graceful-timeout: the AbortSignal fires first; a worker that settles is not terminated', () =>
+test('harakiri-graceful-timeout: the AbortSignal fires first; a worker that settles is not terminated; one that spins is', () =>
   withServer(['--processes', '1', '--harakiri', '1', '--harakiri-graceful-timeout', '5'], async (s) => {
     const r = await get(`${s.url}/abortable`);
     assert.equal(r.status, 504);
-    await s.waitForLog((l) => l.msg === 'harakiri: the request was aborted and the worker settled; no termination needed');
+    await s.waitForLog((l) => l.msg === 'harakiri: request aborted, waiting for the worker to settle');
     assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
     // A handler that cannot even see the signal is terminated once the grace runs out.
-    const spin = await get(`${s.url}/spin`);
-    assert.equal(spin.status, 504);
+    assert.ok(isCut(await attempt(`${s.url}/spin`)));
     await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
   }));
 
 test('harakiri-verbose logs the stuck JavaScript stack before the kill', () =>
   withServer(['--processes', '1', '--harakiri', '1', '--harakiri-verbose'], async (s) => {
-    assert.equal((await get(`${s.url}/spin`)).status, 504);
+    assert.ok(isCut(await attempt(`${s.url}/spin`)));
     const line = await s.waitForLog((l) => l.msg === 'HARAKIRI: JavaScript stack of the stuck worker');
     const stack = (line.stack as string[]).join('\n');
     assert.match(stack, /fetch \(.*serve\/app\.mjs:\d+:\d+\)/);
   }));
 
-test('a worker stuck in native code: answered at once, marked a zombie, replaced', () =>
+test('a worker stuck in native code: marked a zombie and replaced at once', () =>
   withServer(['--processes', '1', '--harakiri', '1'], async (s) => {
-    const r = await get(`${s.url}/native?s=4`);
-    assert.equal(r.status, 504);
+    const stuck = attempt(`${s.url}/native?s=4`);
     await s.waitForLog((l) => String(l.msg).includes('stuck in native code'));
     // The replacement serves while the zombie is still inside its native call.
     const ok = await until(async () => { const x = await get(`${s.url}/`); return x.status === 200 ? x : null; }, 10000, 'the replacement');
     assert.equal(ok.status, 200);
     assert.ok(!s.lines.some((l) => l.msg === 'worker exited' && l.reason === 'harakiri'), 'the zombie has not exited yet');
+    assert.ok(isCut(await stuck), 'the zombie\'s client loses its connection once the thread ends');
   }));
 
 test('max-requests recycles a worker (replacement first), logged with its reason', () =>
