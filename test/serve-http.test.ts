@@ -153,8 +153,8 @@ test('a streamed response arrives incrementally', async () => {
   }
 });
 
-test('a full backlog answers 503 with Retry-After', async () => {
-  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--listen', '1']);
+test('accept = master, concurrency 1: a full backlog answers 503 with Retry-After', async () => {
+  const s = await startSpindle([APP, '--accept', 'master', '--concurrency', '1', '--http-socket', '127.0.0.1:0', '--processes', '1', '--listen', '1']);
   try {
     const slow = [get(`${s.url}/slow?ms=800`), get(`${s.url}/slow?ms=800`)];
     // One runs, one waits in the backlog; a request after them finds the backlog full.

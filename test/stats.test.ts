@@ -77,7 +77,11 @@ describe('stats (raw, uWSGI-compatible)', () => {
     const slow = await get(`${s.url}/slow?ms=300`);
     const slowWorker = Number(slow.headers['x-worker']);
 
-    const text = await rawStats(statsAddr);
+    // The workers report what they served as soon as they are idle: poll until all 44 are in.
+    const text = await until(async () => {
+      const t = await rawStats(statsAddr);
+      return (JSON.parse(t) as Doc).requests === 1 + 5 * 8 + 3 ? t : null;
+    }, 5000, 'every request in the stats');
     assert.ok(!/[\x00-\x08\x0b-\x1f]/.test(text), 'no raw control characters: every string is escaped');
     assert.match(text, /\n\t"version"/, 'pretty-printed with tabs by default, as uWSGI');
     const doc = JSON.parse(text) as Doc;
@@ -150,24 +154,14 @@ describe('stats (raw, uWSGI-compatible)', () => {
     assert.ok(isInt(doc.uptime) && isInt(doc.started_at));
   });
 
-  test('a request in flight: busy, in_request, vars (credentials redacted), req_info', async () => {
-    const slow = get(`${s.url}/slow?ms=3000&announce=1`, { headers: { authorization: 'Bearer secret', 'x-trace': 'q"1' } });
+  test('a request in flight: busy, in_flight, in_request', async () => {
+    const slow = get(`${s.url}/slow?ms=3000&announce=1`);
     await s.waitForLog((l) => l.msg === 'app: slow request started', 10000, 'the slow request');
     const doc = JSON.parse(await rawStats(statsAddr)) as Doc;
     const w = doc.workers.find((x: Doc) => x.cores[0].in_request === 1);
     assert.ok(w, 'one core is in a request');
     assert.equal(w.status, 'busy');
     assert.equal(w.in_flight, 1);
-    const vars: string[] = w.cores[0].vars;
-    assert.ok(vars.includes('REQUEST_METHOD=GET'));
-    assert.ok(vars.includes('REQUEST_URI=/slow?ms=3000&announce=1'));
-    assert.ok(vars.includes('PATH_INFO=/slow'));
-    assert.ok(vars.includes('QUERY_STRING=ms=3000&announce=1'));
-    assert.ok(vars.includes('HTTP_AUTHORIZATION=[redacted]'));
-    assert.ok(vars.includes('HTTP_X_TRACE=q"1'));
-    assert.equal(vars.at(-1), '', 'followed by one empty string');
-    const start = w.cores[0].req_info.request_start;
-    assert.ok(isInt(start) && Math.abs(start - Date.now() / 1000) < 60, 'request_start in epoch seconds');
     assert.equal((await slow).status, 200);
   });
 
@@ -370,7 +364,8 @@ describe('stats-http (UNIX socket from an ini file): /, /metrics, health, readin
 
   test('/metrics is valid Prometheus text with the promised families', async () => {
     await Promise.all([get(`${s.url}/`), get(`${s.url}/`), get(`${s.url}/nope`), get(`${s.url}/cache?k=x`), get(`${s.url}/cache?k=x`)]);
-    const r = await on('/metrics');
+    // the worker reports what it served once it is idle: poll until the five requests are in
+    const r = await until(async () => { const x = await on('/metrics'); return x.body.toString().includes('spindle_request_duration_seconds_count 5') ? x : null; }, 5000, 'the five requests in /metrics');
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     const { types, samples } = parseExposition(r.body.toString());
@@ -439,5 +434,31 @@ test('stats binds loopback or a UNIX path only, unless stats-public', () => {
   for (const args of [['--stats', '127.0.0.1:9191'], ['--stats', 'localhost:9191'], ['--stats', '[::1]:9191'], ['--stats', '/tmp/s.sock'], ['--stats', ':9191', '--stats-public']]) {
     const r = cli(['check', APP, ...args]);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+});
+
+test('accept = master: a request in flight shows its vars (credentials redacted) and req_info', async () => {
+  const m = await startSpindle([APP, '--accept', 'master', '--http-socket', '127.0.0.1:0', '--processes', '1', '--stats', '127.0.0.1:0']);
+  try {
+    const addr = m.lines.find((l) => l.msg === 'spindle is serving')!.stats as string;
+    const slow = get(`${m.url}/slow?ms=3000&announce=1`, { headers: { authorization: 'Bearer secret', 'x-trace': 'q"1' } });
+    await m.waitForLog((l) => l.msg === 'app: slow request started', 10000, 'the slow request');
+    const doc = JSON.parse(await rawStats(addr)) as Doc;
+    const w = doc.workers.find((x: Doc) => x.cores[0].in_request === 1);
+    assert.ok(w, 'one core is in a request');
+    assert.equal(w.status, 'busy');
+    const vars: string[] = w.cores[0].vars;
+    assert.ok(vars.includes('REQUEST_METHOD=GET'));
+    assert.ok(vars.includes('REQUEST_URI=/slow?ms=3000&announce=1'));
+    assert.ok(vars.includes('PATH_INFO=/slow'));
+    assert.ok(vars.includes('QUERY_STRING=ms=3000&announce=1'));
+    assert.ok(vars.includes('HTTP_AUTHORIZATION=[redacted]'));
+    assert.ok(vars.includes('HTTP_X_TRACE=q"1'));
+    assert.equal(vars.at(-1), '', 'followed by one empty string');
+    const start = w.cores[0].req_info.request_start;
+    assert.ok(isInt(start) && Math.abs(start - Date.now() / 1000) < 60, 'request_start in epoch seconds');
+    assert.equal((await slow).status, 200);
+  } finally {
+    await m.stop();
   }
 });

@@ -261,6 +261,8 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
   const h = supervisor.slots[snap.id] ?? null;
   const running = snap.threadId >= 0 && snap.state !== 'dead' && snap.state !== 'empty';
   const concurrency = Math.max(1, settings.concurrency);
+  // accept = workers: the master sees how many requests a worker accepted itself, not the requests
+  const own = h?.ownInFlight ?? 0;
   const cores: CoreDoc[] = [];
   for (let i = 0; i < concurrency; i++) {
     const ex = inFlight[i];
@@ -273,7 +275,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
       offloaded_requests: 0,
       write_errors: 0,
       read_errors: 0,
-      in_request: ex ? 1 : 0,
+      in_request: ex || i < own ? 1 : 0,
       vars: ex ? requestVars(ex) : [],
       req_info: ex ? { request_start: epochS(toEpoch(ex.dispatchedAt || ex.receivedAt)) } : {},
     });
@@ -299,7 +301,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     harakiri_count: snap.harakiriCount,
     signals: 0,
     signal_queue: 0,
-    status: !running && supervisor.cheap.has(snap.id) ? 'cheap' : uwsgiStatus(snap.state),
+    status: !running && supervisor.cheap.has(snap.id) ? 'cheap' : uwsgiStatus(own > 0 && snap.state === 'idle' ? 'busy' : snap.state),
     rss: running ? snap.heapUsed : 0, // the worker's own V8 heap: what reload-on-rss watches
     vsz: 0, // threads share one address space: no per-worker figure (see memory.rss at the top)
     running_time: us(snap.busyMs),
@@ -309,8 +311,8 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     avg_rt: us(snap.avgRtMs),
     apps,
     cores,
-    state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : snap.state,
-    in_flight: snap.inFlight + (h?.ownInFlight ?? 0),
+    state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : own > 0 && snap.state === 'idle' ? 'busy' : snap.state,
+    in_flight: snap.inFlight + own,
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,
     heap_limit: snap.heapLimit,

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
-import { STOP, ABORT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { STOP, QUIT, ABORT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Exchange } from '../front/exchange.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
@@ -34,6 +34,8 @@ const RECYCLE_RETRY_MS = 10_000;
  * past a deadline this much later has an event loop that does not run (stuck in synchronous code).
  */
 const STUCK_MARGIN_MS = 500;
+/** How long a worker asked to QUIT has to answer its requests and exit before it is terminated. */
+const QUIT_GRACE_MS = 200;
 
 export class Supervisor {
   /** Current handle of each slot, index 1..processes (0 unused). */
@@ -230,10 +232,27 @@ export class Supervisor {
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
       this.host.log.warn({ worker: h.slot, reason, inFlight: h.inFlight.size, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
-      this.host.answerInFlight(h, 503, 'the worker was stopped before this request finished (worker-reload-mercy expired)', 'mercy');
-      void this.terminate(h, `${reason} (mercy expired)`);
+      const message = 'the worker was stopped before this request finished (worker-reload-mercy expired)';
+      this.host.answerInFlight(h, 503, message, 'mercy');
+      void this.endNow(h, `${reason} (mercy expired)`, message);
     }, this.settings.mercyMs);
     this.host.log.debug({ worker: h.slot, reason, inFlight: h.inFlight.size }, 'worker retiring');
+  }
+
+  /**
+   * Ends a worker now (quick shutdown, mercy expired). A worker that accepts its own requests is
+   * first asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
+   */
+  private async endNow(h: WorkerHandle, reason: string, message: string): Promise<void> {
+    if (h.own && h.ownInFlight > 0 && h.state !== 'exited') {
+      h.thread.postMessage([QUIT, message]);
+      const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
+      await h.exited;
+      clearTimeout(t);
+      h.endReason ??= reason;
+      return;
+    }
+    await this.terminate(h, reason);
   }
 
   /** Terminates the thread; marks it a zombie while terminate() waits on native code. */
@@ -386,7 +405,7 @@ export class Supervisor {
       if (graceful && (h.state === 'ready' || h.state === 'starting')) this.retire(h, 'shutdown');
       else if (!graceful) {
         this.host.answerInFlight(h, 503, 'the server is shutting down', 'shutdown');
-        void this.terminate(h, 'shutdown');
+        void this.endNow(h, 'shutdown', 'the server is shutting down');
       }
     }
     await Promise.all([...this.live].map((h) => h.exited));

@@ -8,7 +8,7 @@ import { createLazyLogger } from '../log/logger.js';
 import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
-  REQ, ABORT, STOP, LISTEN, READY, LOAD_FAILED, FAIL, CONTROL,
+  REQ, ABORT, STOP, LISTEN, QUIT, READY, LOAD_FAILED, FAIL, CONTROL,
   type ControlMessage, type ListenFd, type RequestMessage, type WorkerBoot, type WorkerMessage,
 } from './protocol.js';
 import { PortSink } from './port-sink.js';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
     ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
   }
-  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[]]) => {
+  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[]] | [typeof QUIT, string]) => {
     switch (m[0]) {
       case REQ:
         run(handler, m);
@@ -117,6 +117,9 @@ async function main(): Promise<void> {
       case LISTEN:
         ownHttp?.listen(m[1]);
         break;
+      case QUIT:
+        ownHttp?.abandonAll(503, m[1], 'shutdown');
+        process.exit(0);
     }
   });
   post([READY]);

@@ -44,6 +44,7 @@ export class OwnHttp {
   /** Responses not yet closed on the wire (the thread must not exit under them). */
   private openResponses = 0;
   private nextId = -1;
+  private flushScheduled = false;
   private stopping = false;
   private idleClosed = false;
   /** What the master reads of this worker's requests (OWN_DEADLINE, OWN_IN_FLIGHT). */
@@ -78,15 +79,20 @@ export class OwnHttp {
    * The write is attempted at once (libuv's synchronous try-write), since no event loop runs after.
    */
   private answerOnExit(code: number): void {
+    this.abandonAll(502, `the worker handling this request died (exit code ${code}); it is being replaced`, 'worker-died');
+  }
+
+  /** Every request in flight is answered `status` (if its response has not started) and dropped. */
+  abandonAll(status: number, message: string, note: string): void {
     for (const r of this.live.values()) {
       const { ex } = r;
       const socket = ex.req.socket;
-      ex.note = 'worker-died';
+      ex.note = note;
       if (!ex.res.headersSent && socket.writable) {
-        ex.status = 502;
-        socket.write(rawResponse(502, `the worker handling this request died (exit code ${code}); it is being replaced`));
+        ex.status = status;
+        socket.write(rawResponse(status, message));
       }
-      this.record(ex, true);
+      this.record(ex, note === 'worker-died');
     }
     this.live.clear();
     this.flush();
@@ -266,7 +272,18 @@ export class OwnHttp {
     if (this.live.size === 0) this.setEarliest(0);
     else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);
+    if (this.live.size === 0) this.flushSoon();
     if (this.stopping && this.idle) this.onStopped();
+  }
+
+  /** Idle: report now rather than at the next tick, so stats and max-requests see it at once. */
+  private flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private record(ex: Exchange, exception: boolean): void {

@@ -12,6 +12,7 @@ export type { ControlMessage };
 //   [ABORT, id]                       client went away, or harakiri's graceful stage
 //   [STOP]                            finish what is in flight, then exit (recycle, reload, shutdown)
 //   [LISTEN, ListenFd[]]              accept = workers: accept and serve on these descriptors
+//   [QUIT, message]                   answer the requests in flight 503 (message) and exit now
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
@@ -26,6 +27,7 @@ export const REQ = 0;
 export const ABORT = 1;
 export const STOP = 2;
 export const LISTEN = 3;
+export const QUIT = 4;
 
 /** What a shared listening socket speaks. */
 export type SocketKind = 'http' | 'uwsgi';
