@@ -18,9 +18,17 @@ export class WorkerAccept {
   private bound = false;
   /** need-app = false without an app: the master's own servers on the shared sockets. */
   private standIns: Server[] = [];
+  /** OwnHttpSettings.connections: two cells per slot, since a recycle overlaps two workers. */
+  private readonly connections: Int32Array;
 
   constructor(private readonly server: SpindleServer) {
     this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log);
+    // libuv's accept loop takes every queued connection in one go, so a burst of connects lands on
+    // whichever worker woke first; with this set, it yields after each accept and the other
+    // workers take their part. Read once, at the process's first TCP listen (a host that
+    // embeds start() after listening itself keeps its own setting).
+    process.env['UV_TCP_SINGLE_ACCEPT'] ??= '1';
+    this.connections = new Int32Array(new SharedArrayBuffer(4 * 2 * (server.settings.processes + 1))).fill(-1);
   }
 
   /** What a worker needs to serve its own HTTP connections (part of its WorkerBoot). */
@@ -30,6 +38,8 @@ export class WorkerAccept {
       maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
       backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
       requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
+      concurrency: s.concurrency,
+      connections: this.connections.buffer as SharedArrayBuffer,
       ownState: new SharedArrayBuffer(16),
     };
   }
@@ -52,8 +62,17 @@ export class WorkerAccept {
       this.server.log.error({ worker: h.slot, err }, 'accept = workers: could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
       return;
     }
-    if (h.state === 'ready' || h.state === 'retiring') h.thread.postMessage([LISTEN, fds]);
-    else this.sockets.discard(fds);
+    if (h.state !== 'ready' && h.state !== 'retiring') {
+      this.sockets.discard(fds);
+      return;
+    }
+    const cell = this.connections.indexOf(-1);
+    if (cell >= 0) {
+      Atomics.store(this.connections, cell, 0); // taken; the worker keeps its count there
+      h.connectionsCell = { cells: this.connections, index: cell };
+      void h.exited.then(() => Atomics.store(this.connections, cell, -1));
+    }
+    h.thread.postMessage([LISTEN, fds, cell]);
   }
 
   /** The requests a worker accepted and served itself, reported in a batch. */

@@ -178,7 +178,7 @@ export class RunDispatcher {
 
   private freeWorker(slot: number): WorkerHandle | null {
     const max = this.host.settings.concurrency;
-    const free = (h: WorkerHandle | null | undefined): h is WorkerHandle => !!h && h.state === 'ready' && h.inFlight.size < max;
+    const free = (h: WorkerHandle | null | undefined): h is WorkerHandle => !!h && h.state === 'ready' && (max === 0 || h.inFlight.size < max);
     const slots = this.host.supervisor.slots;
     if (slot > 0) return free(slots[slot]) ? slots[slot]! : null;
     let best: WorkerHandle | null = null;

@@ -263,7 +263,7 @@ export class SpindleServer {
     for (const h of this.supervisor.slots) {
       if (!h || h.state !== 'ready') continue;
       const n = h.inFlight.size;
-      if (n >= max) continue;
+      if (max > 0 && n >= max) continue;
       if (n === 0) return h;
       if (!best || n < best.inFlight.size) best = h;
     }

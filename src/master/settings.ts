@@ -99,7 +99,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
       return [kv.slice(0, i), kv.slice(i + 1)] as [string, string];
     }),
     processes: num(c, 'processes', availableParallelism()),
-    concurrency: num(c, 'concurrency', 1),
+    concurrency: num(c, 'concurrency', 0),
     listeners: list(c, 'httpSocket'),
     uwsgiListeners: list(c, 'uwsgiSocket'),
     chmodSocket: chmod ? parseInt(chmod, 8) : undefined,

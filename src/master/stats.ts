@@ -158,7 +158,7 @@ export interface WorkerDoc {
   running_time: number; last_spawn: number; respawn_count: number; tx: number; avg_rt: number;
   apps: Record<string, unknown>[]; cores: CoreDoc[];
   // Spindle
-  state: SlotState; in_flight: number; thread_id: number; heap_used: number; heap_limit: number; label: string;
+  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; label: string;
   mean_rt: number; last_exit_reason: string; last_exit_code: number; last_exit_at: number;
 }
 
@@ -313,6 +313,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     cores,
     state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : own > 0 && snap.state === 'idle' ? 'busy' : snap.state,
     in_flight: snap.inFlight + own,
+    connections: h?.openConnections ?? 0,
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,
     heap_limit: snap.heapLimit,
@@ -414,6 +415,7 @@ export function renderMetrics(src: StatsSource): string {
   m.each('spindle_worker_requests_total', 'counter', 'Requests served by each worker slot (survives respawns).', doc.workers, (w) => w.requests, byWorker);
   m.each('spindle_worker_heap_bytes', 'gauge', "Each worker's V8 heap in use.", doc.workers, (w) => w.heap_used, byWorker);
   m.each('spindle_worker_in_flight', 'gauge', 'Requests each worker is handling.', doc.workers, (w) => w.in_flight, byWorker);
+  m.each('spindle_worker_connections', 'gauge', 'Client connections each worker holds open (accept = workers).', doc.workers, (w) => w.connections, byWorker);
 
   const caches = (doc.caches ?? []) as { name: string; hits: number; miss: number; full: number; items: number; max_items: number; evictions: number }[];
   const byCache = (c: { name: string }) => ({ cache: c.name });

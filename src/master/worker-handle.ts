@@ -47,6 +47,8 @@ export class WorkerHandle {
   readonly own: Float64Array | null;
   /** accept = workers: the shared sockets were copied and sent to it. */
   listening = false;
+  /** accept = workers: where the worker counts its open connections (OwnHttpSettings.connections). */
+  connectionsCell: { cells: Int32Array; index: number } | null = null;
 
   constructor(
     readonly slot: number,
@@ -94,6 +96,12 @@ export class WorkerHandle {
   /** accept = workers: the requests in flight that the worker accepted itself. */
   get ownInFlight(): number {
     return this.own ? this.own[OWN_IN_FLIGHT]! : 0;
+  }
+
+  /** accept = workers: the client connections this worker holds open. */
+  get openConnections(): number {
+    const c = this.connectionsCell;
+    return c ? Math.max(0, Atomics.load(c.cells, c.index)) : 0;
   }
 
   get routable(): boolean {

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
     ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
   }
-  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[]] | [typeof QUIT, string]) => {
+  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
     switch (m[0]) {
       case REQ:
         run(handler, m);
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
         finishStop();
         break;
       case LISTEN:
-        ownHttp?.listen(m[1]);
+        ownHttp?.listen(m[1], m[2]);
         break;
       case QUIT:
         ownHttp?.abandonAll(503, m[1], 'shutdown');

@@ -19,6 +19,8 @@ import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js
 import { PortSink } from './port-sink.js';
 import { OWN_DEADLINE, OWN_IN_FLIGHT, type ListenFd, type OwnHttpSettings } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
+import { Admission } from './admission.js';
+import { ConnectionShare } from './connection-share.js';
 import { runHandler } from './run-handler.js';
 
 /** How often the worker checks its requests' deadlines and reports what it served. */
@@ -52,6 +54,10 @@ export class OwnHttp {
   private earliestDeadline = 0;
   private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
   private readonly responseOptions: ResponseOptions;
+  /** concurrency: requests beyond the cap wait here. */
+  private readonly admission: Admission;
+  /** This worker's share of the kept-alive connections. */
+  private readonly share: ConnectionShare;
 
   constructor(
     private readonly s: OwnHttpSettings,
@@ -65,6 +71,8 @@ export class OwnHttp {
     private readonly onStopped: () => void,
   ) {
     this.own = new Float64Array(s.ownState);
+    this.admission = new Admission(s.concurrency);
+    this.share = new ConnectionShare(s.connections);
     this.responseOptions = {
       closing: () => this.stopping,
       onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
@@ -98,8 +106,9 @@ export class OwnHttp {
     this.flush();
   }
 
-  /** Starts accepting on the descriptors the master copied for this worker. */
-  listen(fds: ListenFd[]): void {
+  /** Starts accepting on the descriptors the master copied for this worker (counted in `cell`). */
+  listen(fds: ListenFd[], cell: number): void {
+    this.share.attach(cell);
     const opts: HttpServerOptions = {
       maxHeaderBytes: this.s.maxHeaderBytes,
       socketTimeoutMs: this.s.socketTimeoutMs,
@@ -107,7 +116,11 @@ export class OwnHttp {
       onRequest: (req, res) => this.onRequest(req, res),
       isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
     };
-    for (const fd of fds) this.servers.push(listenOnDescriptor(fd, opts, this.s.backlog));
+    for (const fd of fds) {
+      const server = listenOnDescriptor(fd, opts, this.s.backlog);
+      server.on('connection', (socket: Socket) => this.share.opened(socket));
+      this.servers.push(server);
+    }
   }
 
   get idle(): boolean {
@@ -122,6 +135,7 @@ export class OwnHttp {
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.share.leave();
     // net's close, not http's: http's would also close the idle connections at once, racing a
     // client that is sending its next request on one of them.
     for (const server of this.servers) NetServer.prototype.close.call(server);
@@ -155,19 +169,38 @@ export class OwnHttp {
   // ---- requests --------------------------------------------------------------------------
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (this.stopping) res.shouldKeepAlive = false;
+    if (this.stopping || this.share.shouldShed(req.socket)) res.shouldKeepAlive = false;
     this.openResponses++;
     res.once('close', () => this.responseClosed(res as Marked<ServerResponse>));
     const limit = this.s.maxBodyBytes;
     // A Node app reads the body itself: that is safe when its declared length is within
     // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
-    if (this.dispatch && req.headers['transfer-encoding'] === undefined) {
+    const dispatch = this.dispatch;
+    if (dispatch && req.headers['transfer-encoding'] === undefined) {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (limit > 0 && declared > limit) this.tooLarge(req, res, declared);
-      else this.runNode(this.dispatch, req, res);
+      else this.admit(req, res, () => this.runNode(dispatch, req, res));
       return;
     }
-    readBody(req, res, limit, { done: (body) => this.run(req, res, body), tooLarge: (size) => this.tooLarge(req, res, size) });
+    readBody(req, res, limit, {
+      done: (body) => this.admit(req, res, () => this.run(req, res, body)),
+      tooLarge: (size) => this.tooLarge(req, res, size),
+    });
+  }
+
+  /** concurrency: runs the request now, or once this worker is under its cap. */
+  private admit(req: IncomingMessage, res: ServerResponse, start: () => void): void {
+    if (this.s.concurrency === 0) {
+      start();
+      return;
+    }
+    const socket = req.socket as Marked<Socket>;
+    socket[kBusy] = true; // waiting on us: not an idle connection for socket-timeout
+    this.admission.admit(this.live.size, () => {
+      if (res.destroyed) return false; // the client left while it waited
+      start();
+      return true;
+    });
   }
 
   private tooLarge(req: IncomingMessage, res: ServerResponse, size: number): void {
@@ -272,6 +305,7 @@ export class OwnHttp {
     if (this.live.size === 0) this.setEarliest(0);
     else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);
+    if (this.admission.queued > 0) this.admission.next(this.live.size);
     if (this.live.size === 0) this.flushSoon();
     if (this.stopping && this.idle) this.onStopped();
   }
@@ -296,6 +330,7 @@ export class OwnHttp {
   // ---- harakiri ----------------------------------------------------------------------------
 
   private tick(): void {
+    this.share.rebalance();
     if (this.earliestDeadline > 0 && performance.now() >= this.earliestDeadline) this.checkDeadlines();
     this.flush();
   }

@@ -11,7 +11,8 @@ export type { ControlMessage };
 //         localPort, body | null]
 //   [ABORT, id]                       client went away, or harakiri's graceful stage
 //   [STOP]                            finish what is in flight, then exit (recycle, reload, shutdown)
-//   [LISTEN, ListenFd[]]              accept = workers: accept and serve on these descriptors
+//   [LISTEN, ListenFd[], cell]        accept = workers: accept and serve on these descriptors, and
+//                                     count the open connections in OwnHttpSettings.connections[cell]
 //   [QUIT, message]                   answer the requests in flight 503 (message) and exit now
 // worker → master
 //   [READY]                           the app is loaded
@@ -89,6 +90,14 @@ export interface OwnHttpSettings {
   harakiriMs: number;
   harakiriGraceMs: number;
   requestLog: RequestLogPolicy;
+  /** At most this many requests run at once (0 = no cap); the rest wait in arrival order. */
+  concurrency: number;
+  /**
+   * Int32 cells shared by every worker: each accepting worker's open connections (-1 = a cell no
+   * accepting worker uses). A worker holding clearly more than its share of the connections
+   * closes kept-alive ones after their response, so that clients reconnect to the others.
+   */
+  connections: SharedArrayBuffer;
   /**
    * Two Float64 the worker keeps up to date for the master (OWN_DEADLINE, OWN_IN_FLIGHT): the
    * earliest harakiri deadline of the requests it accepted (monotonic ms: performance.timeOrigin +

@@ -1,5 +1,6 @@
-// accept = workers through the real CLI: every worker thread accepts and parses HTTP itself on the
-// shared listening socket. Serving (fetch and Node apps, bodies, the spread over workers), the
+// The default serving path through the real CLI: every worker thread accepts and parses HTTP
+// itself on the shared listening socket (accept = workers). Serving (fetch and Node apps, bodies,
+// the spread over workers, fair sharing of kept-alive connections), concurrency as a cap, the
 // limits the front enforces (limit-post, buffer-size), harakiri of a responsive and of a stuck
 // worker, recycling and chain reloads under load, graceful shutdown, the stats document, and the
 // configurations that are refused.
@@ -13,7 +14,7 @@ import { startSpindle, get, raw, fixture, until, BIN, ROOT, type Running, type L
 const APP = fixture('accept/app.mjs');
 const NODE_APP = fixture('accept/node-app.mjs');
 const HELLO = `${ROOT}examples/hello/app.mjs`;
-const base = ['--accept', 'workers', '--http-socket', '127.0.0.1:0', '--min-worker-lifetime', '0'];
+const base = ['--http-socket', '127.0.0.1:0', '--min-worker-lifetime', '0'];
 
 async function withServer(app: string, args: string[], fn: (s: Running) => Promise<void>): Promise<void> {
   const s = await startSpindle([app, ...base, ...args]);
@@ -41,7 +42,7 @@ const exitLines = (s: Running, worker?: number) => s.lines.filter((l) =>
 
 const CHUNKED_ECHO = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n';
 
-describe('accept = workers: a fetch app (2 workers, limit-post 1k, buffer-size 2k)', () => {
+describe('a fetch app (2 workers, limit-post 1k, buffer-size 2k)', () => {
   let s: Running;
   before(async () => {
     s = await startSpindle([APP, ...base, '--processes', '2', '--limit-post', '1k', '--buffer-size', '2k']);
@@ -88,7 +89,7 @@ describe('accept = workers: a fetch app (2 workers, limit-post 1k, buffer-size 2
   });
 });
 
-describe('accept = workers: a Node (req, res) app (2 workers)', () => {
+describe('a Node (req, res) app (2 workers)', () => {
   let s: Running;
   before(async () => {
     s = await startSpindle([NODE_APP, ...base, '--processes', '2']);
@@ -311,12 +312,6 @@ describe('refused configurations', () => {
     assert.match(serve.err, /accept.*cheaper/);
   });
 
-  test('accept = workers with a UNIX http-socket', () => {
-    const r = cli(['check', HELLO, '--accept', 'workers', '--http-socket', '/tmp/x.sock']);
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.err, /accept = workers/);
-    assert.match(r.err, /UNIX http-socket \/tmp\/x\.sock/);
-  });
 
   test('accept = bogus', () => {
     const r = cli(['check', HELLO, '--accept', 'bogus']);
@@ -332,9 +327,53 @@ describe('refused configurations', () => {
     assert.doesNotMatch(r.out + r.err, /warning/);
   });
 
-  test('concurrency with accept = workers is accepted with a warning that it has no effect', () => {
-    const r = cli(['check', HELLO, '--accept', 'workers', '--concurrency', '4']);
+  test('concurrency is a cap, accepted without a warning', () => {
+    const r = cli(['check', HELLO, '--concurrency', '4']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out + r.err, /warning: concurrency \(flag --concurrency\) has no effect with accept = workers/);
+    assert.doesNotMatch(r.out + r.err, /warning/);
   });
 });
+
+test('concurrency: no cap by default (awaited I/O never queues); with --concurrency N the N+1th request waits for one to finish', async () => {
+  const MS = 800;
+  await withServer(APP, ['--processes', '1'], async (s) => {
+    const announced = () => s.lines.filter((l) => l.msg === 'app: slow request started').length;
+    const first = Promise.all(Array.from({ length: 3 }, () => get(`${s.url}/slow?ms=${MS}&announce=1`)));
+    await until(() => announced() === 3, MS / 2, 'all three requests running at once');
+    for (const r of await first) assert.equal(r.status, 200);
+  });
+  await withServer(APP, ['--processes', '1', '--concurrency', '2'], async (s) => {
+    const started = Date.now();
+    const replies = await Promise.all(Array.from({ length: 3 }, () => get(`${s.url}/slow?ms=${MS}&announce=1`).then((r) => ({ r, ms: Date.now() - started }))));
+    for (const { r } of replies) assert.equal(r.status, 200);
+    // A lower bound only (a slow machine makes it longer, never shorter): the third ran after a first one ended.
+    const last = Math.max(...replies.map((x) => x.ms));
+    assert.ok(last >= 2 * MS, `the third request waited for a free place (${last} ms for three ${MS} ms requests)`);
+  });
+});
+
+test('fair sharing: kept-alive connections that all landed on one worker are spread over both', () =>
+  withServer(APP, ['--processes', '2', '--stats', '127.0.0.1:0'], async (s) => {
+    const statsAddr = s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+    // One worker is kept busy in synchronous code, so the other accepts every connection of the burst.
+    const busy = get(`${s.url}/busy?ms=1500`);
+    await until(async () => {
+      const d = JSON.parse(await rawStats(statsAddr)) as { workers: { in_flight: number }[] };
+      return d.workers.some((w) => w.in_flight === 1);
+    }, 5000, 'one worker busy');
+    const N = 48;
+    const load = autocannon({ url: `${s.url}/slow?ms=5`, connections: N, duration: 4 });
+    try {
+      const spread = await until(async () => {
+        const d = JSON.parse(await rawStats(statsAddr)) as { workers: { connections: number }[] };
+        const c = d.workers.map((w) => w.connections);
+        return c.length === 2 && c.every((n) => n >= N / 4) ? c : null;
+      }, 4000, 'the connections spread over both workers');
+      assert.equal(spread.length, 2);
+    } finally {
+      const r = await load;
+      assert.equal(r.errors, 0, 'closing a kept-alive connection after its response fails no request');
+      assert.equal(r.non2xx, 0);
+      assert.equal((await busy).status, 200);
+    }
+  }));
