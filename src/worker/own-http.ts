@@ -20,6 +20,7 @@ import { PortSink } from './port-sink.js';
 import { OWN_DEADLINE, OWN_IN_FLIGHT, type ListenFd, type OwnHttpSettings } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
+import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
 import { runHandler } from './run-handler.js';
 
@@ -71,6 +72,7 @@ export class OwnHttp {
     private readonly onStopped: () => void,
   ) {
     this.own = new Float64Array(s.ownState);
+    if (dispatch) installRequestSignal();
     this.admission = new Admission(s.concurrency);
     this.share = new ConnectionShare(s.connections);
     this.responseOptions = {
@@ -222,6 +224,7 @@ export class OwnHttp {
         ex.done = true;
       } else {
         ex.note = 'client-gone';
+        abortRequest(ex.req, new Error('request aborted by the server (client gone)'));
       }
       this.finish(r, false);
     }
@@ -341,13 +344,12 @@ export class OwnHttp {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
       const ran = Math.round(now - ex.dispatchedAt);
-      const ctx = r.ctx;
-      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && ctx !== null) {
-        // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
-        // (A Node app on the real req/res has no signal to fire: it is answered at once.)
+      const aborted = new Error('request aborted by the server (harakiri)');
+      // Graceful stage: fire the request's AbortSignal (a Node app's req.signal, if it reads it)
+      // and give the app a little time to settle.
+      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && fireAbort(r, aborted)) {
         ex.note = 'harakiri-graceful';
         ex.deadline = now + this.s.harakiriGraceMs;
-        ctx.abort(new Error('request aborted by the server (harakiri)'));
         this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
         continue;
       }
@@ -356,7 +358,7 @@ export class OwnHttp {
       this.served.harakiris++;
       this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
       answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
-      ctx?.abort(new Error('request aborted by the server (harakiri)'));
+      fireAbort(r, aborted);
       this.finish(r, false);
     }
     this.publishDeadline();
@@ -378,3 +380,10 @@ export class OwnHttp {
 }
 
 function ignore(): void {}
+
+/** Fires the request's AbortSignal (the adapters', or a Node app's req.signal); false if it has none. */
+function fireAbort(r: OwnRequest, reason: Error): boolean {
+  if (r.ctx === null) return abortRequest(r.ex.req, reason);
+  r.ctx.abort(reason);
+  return true;
+}
