@@ -58,17 +58,17 @@ test('bench smoke: node-http and node-cluster, hello, quick', { timeout: 60_000 
 
 // Depends on the Spindle CLI (issue 3). When Spindle does not start, the harness reports
 // "spindle: failed to start: …" and exits 3, and this test fails with that output (it never skips).
-test('bench smoke: spindle (both accept modes) beside node-http, hello, quick', { timeout: 60_000 }, async () => {
+test('bench smoke: spindle (default and fetch handlers) beside node-http, hello, quick', { timeout: 60_000 }, async () => {
   assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
   const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
   try {
     const out = path.join(dir, 'RESULTS.md');
     const { code, output } = await runBench(
-      ['--quick', '--setups', 'node-http,spindle,spindle-workers', '--workloads', 'hello', '--rounds', '1', '--connections', '64', '--out', out], 50_000);
+      ['--quick', '--setups', 'node-http,spindle,spindle-fetch', '--workloads', 'hello', '--rounds', '1', '--connections', '64', '--out', out], 50_000);
     assert.doesNotMatch(output, /spindle: failed to start/, `the Spindle setup did not start:\n${output}`);
     assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);
     const md = readFileSync(out, 'utf8');
-    for (const setup of ['node-http', 'spindle', 'spindle-workers']) {
+    for (const setup of ['node-http', 'spindle', 'spindle-fetch']) {
       const rps = reqPerSecond(md, setup);
       assert.ok(Number.isFinite(rps) && rps > 0, `${setup}: req/s ${rps}`);
     }

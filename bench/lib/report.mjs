@@ -104,8 +104,8 @@ function targets(summary, run) {
     const e = entry(summary, workload, connections, s);
     return e?.status === 'ok' ? `${s} ${f(e, s)}` : null;
   }).filter(Boolean).join(', ');
-  // The default setup, and the hop-free one (accept = workers) when it was run.
-  const spindles = [SPINDLE, 'spindle-workers'].filter((s, i) => i === 0 || run.setups.includes(s));
+  // The default setup, and the fetch-handler one when it was run.
+  const spindles = [SPINDLE, 'spindle-fetch'].filter((s, i) => i === 0 || run.setups.includes(s));
   for (const who of spindles) for (const c of run.opts.connections) {
     const name = who === SPINDLE ? 'Spindle' : who;
     {

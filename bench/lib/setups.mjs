@@ -87,11 +87,10 @@ export const SETUPS = {
     install: UWSGI_INSTALL,
     command: (ctx) => ({ cmd: 'uwsgi', args: uwsgiArgs({ ...ctx, listen: 1024 }) }),
   },
-  spindle: spindleSetup('Spindle, 2 worker threads (bin/spindle.js APP --http-socket --processes 2 --disable-logging)'),
-  'spindle-c16': spindleSetup('Spindle, 2 worker threads each taking up to 16 requests at once (--concurrency 16: the Node-style async worker; default is 1, uWSGI\'s sync model)', ['--concurrency', '16']),
-  'spindle-workers': spindleSetup('Spindle, 2 worker threads accepting HTTP themselves (--accept workers: no hop through the master), running the node-http setup\'s own (req, res) handlers (bench/apps/node/)', ['--accept', 'workers'], 'apps/node'),
-  'spindle-workers-fetch': spindleSetup('as spindle-workers, with the fetch-handler apps the spindle setup runs (bench/apps/)', ['--accept', 'workers']),
-  'spindle-cheaper': spindleSetup('Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers)', ['--cheaper', '1']),
+  spindle: spindleSetup('Spindle in its default configuration, 2 worker threads, running the node-http setup\'s own (req, res) handlers (bench/apps/node/): bin/spindle.js APP --http-socket --processes 2 --disable-logging', [], 'apps/node'),
+  'spindle-fetch': spindleSetup('Spindle in its default configuration, the same workloads as fetch handlers (bench/apps/)'),
+  'spindle-master': spindleSetup('Spindle with --accept master (the master parses HTTP and hands each request to a worker), the node handlers', ['--accept', 'master'], 'apps/node'),
+  'spindle-cheaper': spindleSetup('Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers), the node handlers', ['--cheaper', '1'], 'apps/node'),
 };
 
 export const DEFAULT_SETUPS = Object.keys(SETUPS);
