@@ -28,7 +28,9 @@ const isCut = (x: unknown): boolean => x instanceof Error && /ECONNRESET|socket 
 
 test('harakiri: a worker stuck in synchronous code is terminated at its deadline; its client loses the connection; other workers keep serving; it is replaced', () =>
   withServer(['--processes', '2', '--harakiri', '1'], async (s) => {
-    const stuck = attempt(`${s.url}/spin`);
+    const stuck = attempt(`${s.url}/spin?announce=1`);
+    // Only once the stuck worker is spinning: a connection it accepted with /spin would be lost with it.
+    await s.waitForLog((l) => l.msg === 'app: spinning');
     const others: number[] = [];
     for (let i = 0; i < 10; i++) others.push((await get(`${s.url}/slow?ms=50`)).status);
     assert.ok(isCut(await stuck), 'the stuck request\'s connection is closed unanswered');
