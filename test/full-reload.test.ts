@@ -2,18 +2,24 @@
 // listening sockets (TCP and UNIX), the old one drains and exits, the pidfile follows, and nothing
 // fails or is refused meanwhile. Every process a test starts is killed in its finally (the new
 // processes are detached: each leads its own process group).
+//
+// These run in the default mode (accept = workers: the keepers are handed over). For accept =
+// master: SPINDLE_ACCEPT=master node --test dist/test/full-reload.test.js (the test that switches
+// modes through its ini file ignores SPINDLE_ACCEPT).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startSpindle, get, fixture, until, BIN, type Running, type LogLine } from './helpers/spindle.js';
+import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
 const APP = fixture('serve/app.mjs');
 const CACHE_APP = fixture('full-reload/cache-app.mjs');
+const UWSGI_APP = fixture('uwsgi/app.mjs');
 const TOOK_OVER = 'full reload: this process took over';
 
 function readPid(file: string): number {
@@ -288,5 +294,138 @@ test('max-process-lifetime and reload-on-process-rss trigger a full reload, logg
       await cleanup(s);
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+});
+
+/** One uwsgi request (one connection, closed by the server after the answer): the raw reply. */
+function uwsgiGet(target: { port: number } | { path: string }, uri: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+    let out = '';
+    sock.setTimeout(30000, () => sock.destroy(new Error(`uwsgi request ${uri} timed out`)));
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => { out += d; });
+    sock.once('close', () => resolve(out));
+    sock.once('error', reject);
+    sock.write(encodeUwsgiPacket([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', uri], ['PATH_INFO', uri.split('?')[0]!], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'h']]));
+  });
+}
+
+/** uwsgi requests one after another on each target until stopped; every reply must be a 200. */
+function uwsgiLoad(targets: ({ port: number } | { path: string })[]): { stop: () => Promise<{ ok: number; failed: string[] }> } {
+  let running = true;
+  let ok = 0;
+  const failed: string[] = [];
+  const loops = targets.map(async (target) => {
+    while (running) {
+      try {
+        const reply = await uwsgiGet(target, '/status?code=200');
+        if (/^HTTP\/1\.1 200 /.test(reply)) ok++;
+        else failed.push(`${JSON.stringify(target)}: ${reply.slice(0, 60) || '(no reply)'}`);
+      } catch (e) {
+        failed.push(`${JSON.stringify(target)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+  });
+  return { stop: async () => { running = false; await Promise.all(loops); return { ok, failed }; } };
+}
+
+/**
+ * How many descriptors `pid` holds of the TCP socket listening on `port`: accept = master has one
+ * (the master's listener); accept = workers one keeper plus one per worker.
+ */
+function listeningDescriptors(pid: number, port: number): number {
+  let inode = '';
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':').pop()!, 16) === port) inode = f[9]!;
+    }
+  }
+  if (!inode) return -1;
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) n++;
+    } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
+
+test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, from accept = workers to workers, to master and back; sockets the new configuration drops are closed', { timeout: 180000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const httpSock = join(dir, 'http.sock');
+  const uwsgiSock = join(dir, 'uwsgi.sock');
+  const ini = join(dir, 'spindle.ini');
+  const writeIni = (accept: 'workers' | 'master', uwsgiSockets = true) => writeFileSync(ini, [
+    '[uwsgi]', 'http-socket = 127.0.0.1:0', `http-socket = ${httpSock}`,
+    ...(uwsgiSockets ? ['uwsgi-socket = 127.0.0.1:0', `uwsgi-socket = ${uwsgiSock}`] : []),
+    'processes = 2', `pidfile = ${pidfile}`, 'worker-reload-mercy = 10', `accept = ${accept}`, '',
+  ].join('\n'));
+  writeIni('workers');
+  // the ini file decides the mode here, in every process of the run
+  const envAccept = process.env['SPINDLE_ACCEPT'];
+  delete process.env['SPINDLE_ACCEPT'];
+  let s: Running;
+  try {
+    s = await startSpindle([UWSGI_APP, '--ini', ini]);
+  } finally {
+    if (envAccept !== undefined) process.env['SPINDLE_ACCEPT'] = envAccept;
+  }
+  try {
+    const uwsgiUrl = s.addresses.find((a) => a.startsWith('uwsgi://'));
+    assert.ok(uwsgiUrl, s.addresses.join(', '));
+    assert.ok(s.addresses.includes(`unix:${httpSock}`) && s.addresses.includes(`uwsgi+unix:${uwsgiSock}`), s.addresses.join(', '));
+    const uwsgiPort = Number(new URL(uwsgiUrl).port);
+    const httpPort = Number(new URL(s.url).port);
+    await until(() => listeningDescriptors(s.proc.pid!, uwsgiPort) === 3, 10000, 'accept = workers: a keeper and one descriptor per worker');
+    const load = uwsgiLoad([{ port: uwsgiPort }, { path: uwsgiSock }]);
+    const probe = prober({ path: httpSock });
+    let uwsgi: Awaited<ReturnType<typeof load.stop>>;
+    let unix: Awaited<ReturnType<typeof probe.stop>>;
+    const pids = [s.proc.pid!];
+    try {
+      for (const accept of ['workers', 'master', 'workers'] as const) {
+        writeIni(accept);
+        const pid = await fullReload(s, pidfile, (old) => process.kill(old, 'SIGUSR2'));
+        pids.push(pid);
+        const want = accept === 'workers' ? 3 : 1;
+        for (const port of [httpPort, uwsgiPort]) {
+          await until(() => listeningDescriptors(pid, port) === want, 10000, `accept = ${accept} in ${pid}: ${want} descriptor(s) of port ${port}`);
+        }
+        assert.match(await uwsgiGet({ port: uwsgiPort }, '/status?code=201'), /^HTTP\/1\.1 201 /);
+        assert.match(await uwsgiGet({ path: uwsgiSock }, '/status?code=202'), /^HTTP\/1\.1 202 /);
+        assert.equal((await get(`${s.url}/status?code=203`)).status, 203);
+        assert.equal((await get('http://localhost/status?code=206', { socketPath: httpSock })).status, 206);
+      }
+    } finally {
+      uwsgi = await load.stop();
+      unix = await probe.stop();
+    }
+    assert.deepEqual(uwsgi.failed, [], 'uwsgi requests that failed during the full reloads');
+    assert.ok(uwsgi.ok > 0);
+    assert.deepEqual(unix.refused, [], 'UNIX http connections refused');
+    console.log(`# full reload uwsgi/UNIX: ${uwsgi.ok} uwsgi requests (TCP and UNIX) and ${unix.ok} UNIX http connects over 3 full reloads (workers -> workers -> master -> workers; pids ${pids.join(' -> ')}), 0 failed, 0 refused`);
+    // the uwsgi-sockets removed from the configuration: nobody keeps them open, the old process vacuums the path
+    writeIni('workers', false);
+    pids.push(await fullReload(s, pidfile, (old) => process.kill(old, 'SIGUSR2')));
+    assert.ok(s.lines.some((l) => l.pid === pids[pids.length - 1] && l.msg === 'full reload: the new configuration no longer has these sockets; the old process closes them'));
+    const refused = (target: { port: number } | { path: string }) => new Promise<string>((resolve) => {
+      const c = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+      c.once('connect', () => { c.destroy(); resolve('connected'); });
+      c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    assert.equal(await refused({ port: uwsgiPort }), 'ECONNREFUSED', 'the dropped uwsgi TCP socket is closed');
+    assert.ok(!existsSync(uwsgiSock), 'the dropped uwsgi UNIX socket is vacuumed by the old process');
+    assert.equal((await get('http://localhost/status?code=206', { socketPath: httpSock })).status, 206);
+    const last = pids[pids.length - 1]!;
+    process.kill(last, 'SIGTERM');
+    await until(() => !alive(last), 20000, 'the newest process stops');
+    assert.ok(!existsSync(httpSock) && !existsSync(uwsgiSock), 'UNIX sockets vacuumed by their last owner');
+    assert.ok(!existsSync(pidfile), 'pidfile vacuumed by its last owner');
+  } finally {
+    await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -403,10 +403,6 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
   if (c.accept === 'workers') {
     const why = (what: string) => `accept = workers${at('accept')} cannot be combined with ${what}; use accept = master (the default) or remove it`;
     if (c.cheaper > 0) conflict('accept', 'accept', why(`cheaper = ${c.cheaper}${at('cheaper')}: the busyness algorithms need the master to see every request start and end`));
-    for (const k of ['reloadOnProcessRss', 'maxProcessLifetime'] as const) {
-      if ((c[k] as number) > 0) conflict('accept', 'accept', why(`${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())}${at(k)}: a full reload cannot hand sockets shared by workers to a new process yet`));
-    }
-    if (Array.isArray(c.touchReload) && c.touchReload.length) conflict('accept', 'accept', why(`touch-reload${at('touchReload')}: a full reload cannot hand sockets shared by workers to a new process yet (touch-chain-reload works)`));
   }
   // settings that would look active but are not: warnings
   if (c.cheaper === 0) {

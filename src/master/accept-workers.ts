@@ -2,6 +2,7 @@
 // becomes ready, the settings each worker serves HTTP with, and the requests the workers report
 // (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts.
 import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
+import type { InheritedSocket } from '../front/inherit.js';
 import { LISTEN } from '../worker/protocol.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
@@ -44,9 +45,16 @@ export class WorkerAccept {
     };
   }
 
-  /** Binds every address, then gives the workers already running their copies. */
-  async open(specs: { kind: SocketKind; spec: string }[]): Promise<void> {
-    for (const { kind, spec } of specs) await this.sockets.open(kind, spec);
+  /**
+   * Binds every address, then gives the workers already running their copies. Started by a full
+   * reload: `inherit` has the previous process's socket for an address, which is adopted instead.
+   */
+  async open(specs: { kind: SocketKind; spec: string }[], inherit?: (kind: SocketKind, spec: string) => InheritedSocket | undefined): Promise<void> {
+    for (const { kind, spec } of specs) {
+      const inherited = inherit?.(kind, spec);
+      if (inherited) this.sockets.adopt(kind, spec, inherited);
+      else await this.sockets.open(kind, spec);
+    }
     this.bound = true;
     for (const h of this.server.supervisor.routable()) void this.give(h);
   }

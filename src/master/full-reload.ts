@@ -10,6 +10,8 @@
 //   saves cache2 stores; sends every listening
 //   socket handle (TCP and UNIX)                    → restores the stores, listens on the handles
 //                                                     (both processes accept for a moment)
+//     accept = workers: the handle sent is each shared socket's keeper; the new process keeps the
+//     one it receives as its own keeper (no bind, no listen) and gives its workers copies of it
 //                                                   ← adopted
 //   closes its stats server (the address is reused) → released
 //                                                     writes the pidfile, master-fifo, stats
@@ -17,7 +19,8 @@
 //   stops accepting (its copies of the listening descriptors are closed; the sockets stay open in
 //   the new process, so nothing is refused), answers every further request on its keep-alive
 //   connections with `Connection: close`, drains in-flight requests within worker-reload-mercy,
-//   exits 0.
+//   exits 0. accept = workers: its workers stop (each closes its descriptors and drains, see
+//   OwnHttp.stop()), then its keepers are closed; vacuum skips the handed-over sockets.
 //
 // If the new process exits, fails or is not serving within full-reload-timeout, the old one kills
 // it (its whole process group), keeps serving, rewrites the pidfile and logs why.
@@ -30,6 +33,8 @@ import { Server as NetServer } from 'node:net';
 import type { Log } from '../log/logger.js';
 import type { Listener } from '../front/listeners.js';
 import type { InheritedSocket } from '../front/inherit.js';
+import type { SharedSocket } from './shared-sockets.js';
+import type { OwnedSocket } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import type { CacheStores } from './cache-stores.js';
 import { TouchFiles } from './touch-files.js';
@@ -50,11 +55,24 @@ type ToChild =
   | { spindle: 'released' };
 type ToParent =
   | { spindle: 'ready' }
-  | { spindle: 'adopted' }
+  /** urls: the sockets it took (the others are no longer configured: this process closes and vacuums them) */
+  | { spindle: 'adopted'; urls?: string[] }
   | { spindle: 'serving'; pid: number }
   | { spindle: 'failed'; reason: string };
 
 const kindOf = (l: Listener): Kind => (l.url.startsWith('uwsgi') ? 'uwsgi' : 'http');
+/** A socket the new process took over: its file's inode is recorded once the handover completes. */
+type AdoptedSocket = { url: string } & OwnedSocket;
+/** One socket to hand over: a master listener's handle, or a shared socket's keeper (accept = workers). */
+interface Outgoing { meta: SocketMeta; handle: object | undefined; owned: OwnedSocket }
+
+function outgoingSockets(listeners: readonly Listener[], shared: readonly SharedSocket[]): Outgoing[] {
+  const meta = (kind: Kind, x: Listener | SharedSocket): SocketMeta => ({ kind, spec: x.spec, url: x.url, host: x.host, port: x.port, unixPath: x.unixPath });
+  return [
+    ...listeners.map((l) => ({ meta: meta(kindOf(l), l), handle: (l.server as unknown as { _handle?: object })._handle, owned: l })),
+    ...shared.map((s) => ({ meta: meta(s.kind, s), handle: s.keeper as object, owned: s })),
+  ];
+}
 const keyOf = (kind: Kind, spec: string): string => `${kind} ${spec}`;
 
 // ---- the new process ------------------------------------------------------------------------
@@ -66,7 +84,7 @@ export class HandoverClient {
   private gone = false;
   private readonly inherited = new Map<string, InheritedSocket>();
   private readonly taken: InheritedSocket[] = [];
-  private adoptedListeners: Listener[] = [];
+  private adoptedListeners: AdoptedSocket[] = [];
   private done = false;
 
   private constructor(readonly oldPid: number, readonly reason: string, private readonly log: Log) {}
@@ -148,13 +166,19 @@ export class HandoverClient {
     return s;
   }
 
-  /** Listening on every socket: tell the old process, wait until it released its stats server. */
-  async adopted(listeners: readonly Listener[]): Promise<void> {
+  /**
+   * Listening on every socket (accept = workers: keeping every shared socket): tell the old
+   * process, wait until it released its stats server.
+   */
+  async adopted(listeners: readonly AdoptedSocket[]): Promise<void> {
     this.adoptedListeners = listeners.filter((l) => this.taken.some((t) => t.url === l.url));
     if (this.inherited.size) {
       this.log.warn({ sockets: [...this.inherited.values()].map((s) => s.url) }, 'full reload: the new configuration no longer has these sockets; the old process closes them');
+      // our copies too, or the sockets would stay open (and queue connections nobody accepts)
+      for (const s of this.inherited.values()) (s.handle as { close?: () => void }).close?.();
+      this.inherited.clear();
     }
-    await this.send({ spindle: 'adopted' });
+    await this.send({ spindle: 'adopted', urls: this.taken.map((t) => t.url) });
     const m = await this.next('the release of the stats server');
     if (m.msg.spindle !== 'released') throw new Error(`full reload: unexpected message ${JSON.stringify(m.msg)}`);
   }
@@ -190,11 +214,13 @@ export class HandoverClient {
 export interface RecyclableServer {
   readonly settings: ServerSettings;
   readonly listenerList: readonly Listener[];
+  /** accept = workers: the shared sockets (their keepers are handed over); empty otherwise. */
+  readonly sharedSocketList: readonly SharedSocket[];
   readonly cacheStores: CacheStores;
-  observation(): { shuttingDown: boolean };
+  observation(): { shuttingDown: boolean; serving: boolean };
   reload(): Promise<boolean>;
   releaseStatsServer(): Promise<void>;
-  handOver(keep: readonly Listener[]): void;
+  handOver(keep: readonly OwnedSocket[]): void;
   close(opts: { graceful: boolean }): Promise<void>;
 }
 
@@ -289,10 +315,6 @@ export class ProcessRecycler {
       this.log.error({ reason }, 'full reload: not available to an embedded server (start()); use reload() for a chain reload of the workers');
       return false;
     }
-    if (this.server.settings.acceptInWorkers) {
-      this.log.error({ reason }, 'full reload: not available with accept = workers yet (the workers share the sockets and cannot hand them over); use a chain reload (SIGHUP)');
-      return false;
-    }
     if (this.busy || this.retired) {
       this.log.warn({ reason }, 'full reload already in progress: request ignored');
       return false;
@@ -306,7 +328,8 @@ export class ProcessRecycler {
       return false;
     }
     const listeners = this.server.listenerList;
-    if (listeners.length === 0) {
+    const outgoing = outgoingSockets(listeners, this.server.sharedSocketList);
+    if (outgoing.length === 0 || !this.server.observation().serving) {
       this.log.warn({ reason }, 'full reload: the server is not serving yet; request ignored');
       return false;
     }
@@ -317,13 +340,13 @@ export class ProcessRecycler {
     }
     this.busy = true;
     try {
-      return await this.handOver(reason, listeners);
+      return await this.handOver(reason, listeners, outgoing);
     } finally {
       this.busy = false;
     }
   }
 
-  private async handOver(reason: string, listeners: readonly Listener[]): Promise<boolean> {
+  private async handOver(reason: string, listeners: readonly Listener[], outgoing: readonly Outgoing[]): Promise<boolean> {
     const settings = this.server.settings;
     const oldPid = process.pid;
     let child: ChildProcess;
@@ -345,9 +368,11 @@ export class ProcessRecycler {
     const inbox: ToParent[] = [];
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let failure = '';
+    let adoptedUrls: string[] | undefined;
     let wake: (() => void) | null = null;
     child.on('message', (m: ToParent) => {
       if (m && typeof m === 'object' && 'spindle' in m) {
+        if (m.spindle === 'adopted' && Array.isArray(m.urls)) adoptedUrls = m.urls;
         if (m.spindle === 'failed') failure = m.reason;
         else inbox.push(m);
       }
@@ -382,11 +407,11 @@ export class ProcessRecycler {
       try {
         stage = 'adopting';
         if (this.server.cacheStores.any) await this.server.cacheStores.saveAll('full reload');
-        const list: SocketMeta[] = listeners.map((l) => ({ kind: kindOf(l), spec: l.spec, url: l.url, host: l.host, port: l.port, unixPath: l.unixPath }));
-        await give({ spindle: 'sockets', list });
-        for (let i = 0; i < listeners.length; i++) {
-          const handle = (listeners[i]!.server as unknown as { _handle?: object })._handle;
-          if (!handle) throw new Error(`listener ${listeners[i]!.url} has no handle`);
+        await give({ spindle: 'sockets', list: outgoing.map((o) => o.meta) });
+        for (let i = 0; i < outgoing.length; i++) {
+          // sending a raw handle leaves it open here: this process keeps serving until the new one does
+          const handle = outgoing[i]!.handle;
+          if (!handle) throw new Error(`listener ${outgoing[i]!.meta.url} has no handle`);
           await give({ spindle: 'socket', index: i }, handle);
         }
       } catch (err) {
@@ -417,13 +442,18 @@ export class ProcessRecycler {
     child.unref();
     if (child.connected) child.disconnect();
     this.server.cacheStores.stop(); // the store files belong to the new process now
-    this.server.handOver(listeners);
+    // a socket the new configuration dropped is not the new process's: closed and vacuumed here
+    this.server.handOver(outgoing.filter((o) => !adoptedUrls || adoptedUrls.includes(o.meta.url)).map((o) => o.owned));
     this.log.info({ reason, oldPid, newPid }, 'full reload: the new process is serving; this one stops accepting and drains');
     void this.retire(listeners);
     return true;
   }
 
-  /** Stop accepting without touching keep-alive connections mid-request, drain, close. */
+  /**
+   * Stop accepting without touching keep-alive connections mid-request, drain, close. accept =
+   * workers: `listeners` is empty; the graceful close stops the workers, which close their
+   * descriptors and drain (OwnHttp.stop()), and closes the keepers only after that.
+   */
   private async retire(listeners: readonly Listener[]): Promise<void> {
     const closed = listeners.map((l) => new Promise<void>((resolve) => {
       // every further request on a kept-alive connection is answered with Connection: close

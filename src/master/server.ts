@@ -12,7 +12,7 @@ import { openUwsgiListener } from '../front/uwsgi-listener.js';
 import { Backlog } from './backlog.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { answerAppFailure, firstLine, writeResponseMessage } from '../front/response-messages.js';
-import { OwnedFiles } from './owned-files.js';
+import { OwnedFiles, type OwnedSocket } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { RequestObserver, buildStats, type ServerObservation, type StatsDocument } from './stats.js';
@@ -25,6 +25,7 @@ import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
+import type { SharedSocket } from './shared-sockets.js';
 import type { HandoverClient } from './full-reload.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
@@ -55,7 +56,7 @@ export class SpindleServer {
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
-  private handedOver: ReadonlySet<Listener> | null = null;
+  private handedOver: ReadonlySet<OwnedSocket> | null = null;
   private readonly busySockets = new WeakSet<Socket>();
   private nextId = 1;
   private tickTimer?: NodeJS.Timeout;
@@ -166,13 +167,13 @@ export class SpindleServer {
         await this.workerAccept.open([
           ...specs.map((spec) => ({ kind: 'http' as const, spec })),
           ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
-        ]);
+        ], handover && ((kind, spec) => handover.take(kind, spec)));
         if (this.appError) await this.workerAccept.standIn(options('http', ''));
       } else {
         for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
         for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
       }
-      await handover?.adopted(this.listeners);
+      await handover?.adopted([...this.listeners, ...this.sharedSocketList]);
     } catch (err) {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
@@ -459,6 +460,11 @@ export class SpindleServer {
     return this.listeners;
   }
 
+  /** accept = workers: the shared sockets (full reload hands their keepers to the new process). */
+  get sharedSocketList(): readonly SharedSocket[] {
+    return this.workerAccept?.sockets.sockets ?? [];
+  }
+
   /** Full reload: the new process binds the stats address next. */
   async releaseStatsServer(): Promise<void> {
     const stats = this.statsServer;
@@ -467,7 +473,7 @@ export class SpindleServer {
   }
 
   /** Full reload, old side: these sockets and the pidfile belong to the new process now. */
-  handOver(keep: readonly Listener[]): void {
+  handOver(keep: readonly OwnedSocket[]): void {
     this.handedOver = new Set(keep);
   }
 

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
-import { bindUnixSocket, listen, removeStaleSocket } from '../front/inherit.js';
+import { bindUnixSocket, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
 import type { ListenFd, SocketKind } from '../worker/protocol.js';
 
@@ -147,6 +147,18 @@ export class SharedSockets {
     const socket: SharedSocket = addr.kind === 'unix'
       ? { kind, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, keeper }
       : { kind, spec, url: `${schemes.tcp}${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${bound.port}`, host: addr.host, port: bound.port, keeper };
+    this.sockets.push(socket);
+    return socket;
+  }
+
+  /**
+   * Full reload, new process: the previous process's keeper (or listener), received over IPC, is
+   * a descriptor of its own already: it becomes this keeper as it is, with no bind. Its UNIX file's
+   * inode is recorded only when the handover completes (HandoverClient.serving()): until then
+   * vacuum must leave the path alone, the previous process still serves on it.
+   */
+  adopt(kind: SocketKind, spec: string, from: InheritedSocket): SharedSocket {
+    const socket: SharedSocket = { kind, spec, url: from.url, host: from.host, port: from.port, unixPath: from.unixPath, keeper: from.handle as RawHandle };
     this.sockets.push(socket);
     return socket;
   }
