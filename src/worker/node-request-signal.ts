@@ -1,7 +1,9 @@
 // `req.signal` for Node (req, res) apps: an AbortSignal that fires when the server gives up on the
 // request (harakiri's graceful stage) or the client goes away, as a fetch Request's signal does.
 // Defined once on this thread's IncomingMessage prototype; the controller is created only for a
-// request whose app reads `req.signal`, so the others pay nothing.
+// request whose app reads `req.signal`, so the others pay nothing. Node 24 has a `req.signal` of its
+// own that fires when the client goes away; this one replaces it, since only the server's own
+// controller can fire on harakiri, and it fires when the client goes away too.
 import { IncomingMessage } from 'node:http';
 
 const kController = Symbol('spindle.abortController');
@@ -17,8 +19,7 @@ declare module 'node:http' {
 let installed = false;
 
 export function installRequestSignal(): void {
-  // A Node version with its own req.signal keeps it.
-  if (installed || Object.prototype.hasOwnProperty.call(IncomingMessage.prototype, 'signal')) return;
+  if (installed) return;
   installed = true;
   Object.defineProperty(IncomingMessage.prototype, 'signal', {
     configurable: true,
