@@ -402,7 +402,6 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
   }
   if (c.accept === 'workers') {
     const why = (what: string) => `accept = workers${at('accept')} cannot be combined with ${what}; use accept = master (the default) or remove it`;
-    if (c.cheaper > 0) conflict('accept', 'accept', why(`cheaper = ${c.cheaper}${at('cheaper')}: the busyness algorithms need the master to see every request start and end`));
     const unix = c.httpSocket.filter((a) => a.includes('/'));
     if (unix.length) conflict('accept', 'accept', why(`the UNIX http-socket ${unix.join(', ')}: workers accept on TCP addresses only (nginx users: uwsgi-socket or a TCP address)`));
     for (const k of ['reloadOnProcessRss', 'maxProcessLifetime'] as const) {

@@ -1,10 +1,12 @@
 // accept = workers, the master's side: the shared sockets and a copy of them for every worker that
-// becomes ready, the settings each worker serves HTTP with, and the requests the workers report
-// (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts.
+// becomes ready, the settings each worker serves HTTP with, the requests the workers report
+// (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts,
+// and the kernel's accept queue of the sockets (the cheaper's backlog).
 import type { ControlMessage, OwnHttpSettings } from '../worker/protocol.js';
-import { LISTEN } from '../worker/protocol.js';
+import { LISTEN, OWN_STATE_BYTES } from '../worker/protocol.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import { SharedSockets } from './shared-sockets.js';
+import { KernelBacklog } from './kernel-backlog.js';
 import type { SpindleServer } from './server.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -12,6 +14,8 @@ export class WorkerAccept {
   readonly sockets: SharedSockets;
   /** Every address is bound: workers get their copies from now on. */
   private bound = false;
+  private queues: KernelBacklog | null = null;
+  private queuesFailed = false;
 
   constructor(private readonly server: SpindleServer) {
     this.sockets = new SharedSockets(server.settings.backlogLimit, server.log);
@@ -24,7 +28,7 @@ export class WorkerAccept {
       maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
       backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
       requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
-      ownState: new SharedArrayBuffer(16),
+      ownState: new SharedArrayBuffer(OWN_STATE_BYTES),
     };
   }
 
@@ -70,6 +74,23 @@ export class WorkerAccept {
   lost(n: number): void {
     for (let i = 0; i < n; i++) this.server.observer.observe(0, this.server.settings.harakiriMs);
     this.server.requestsTotal += n;
+  }
+
+  /**
+   * Connections waiting in the kernel for a worker to accept them: the longest accept queue of the
+   * shared sockets (TCP only; see kernel-backlog.ts). 0 before they are bound, and where /proc
+   * cannot be read (said once in the log).
+   */
+  kernelBacklog(): number {
+    const sockets = this.sockets.sockets;
+    if (!this.bound || sockets.length === 0) return 0;
+    if (this.queues?.addresses.length !== sockets.length) this.queues = new KernelBacklog(sockets.map((s) => ({ host: s.host, port: s.port })));
+    const n = this.queues.read();
+    if (!this.queues.available && !this.queuesFailed) {
+      this.queuesFailed = true;
+      this.server.log.warn({ error: this.queues.error }, 'accept = workers: cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
+    }
+    return n;
   }
 
   /** Shutdown, after every worker has exited. */

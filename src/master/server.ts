@@ -91,7 +91,7 @@ export class SpindleServer {
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
     this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
-    if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length);
+    if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length + (this.workerAccept?.kernelBacklog() ?? 0));
   }
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
@@ -523,7 +523,7 @@ export class SpindleServer {
         state: h ? h.state : 'empty',
         threadId: h?.threadId ?? 0,
         requests: h?.served ?? 0,
-        inFlight: h?.inFlight.size ?? 0,
+        inFlight: h?.requestsInFlight ?? 0,
         label: h?.label ?? '',
         heapUsed: h?.heapUsed ?? 0,
         uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,
