@@ -433,7 +433,7 @@ test('pickVictim: idle and stoppable only, oldest spawn, ties to the lowest id',
 
 test('scaler: busy time is counted continuously, per slot, with any request in flight (concurrency > 1)', () => {
   let now = 0;
-  const sup = { cheap: new Set<number>(), slots: [null, null], shuttingDown: false, isReloading: false, replacing: () => false } as unknown as Supervisor;
+  const sup = { cheap: new Set<number>(), slots: [null, null], live: new Set(), shuttingDown: false, isReloading: false, replacing: () => false } as unknown as Supervisor;
   const log = { info() {}, warn() {} } as unknown as Log;
   const s = new Scaler(options({ processes: 1, initial: 1 }), sup, log, () => 0, () => now);
   const h = { slot: 1, inFlight: new Map<number, unknown>(), spawnedAt: 0, state: 'ready' } as unknown as WorkerHandle;

@@ -1,18 +1,25 @@
-// Cheaper through the real server: busyness ramps workers up under load and back down to
-// `cheaper` when idle with no failed request; manual scaling via start().scale() and the master
-// FIFO; cheap slots survive reloads and crashes of active workers are still replaced.
+// Cheaper through the real server, in both serving modes (accept = workers, the default: the
+// workers accept and publish their own busy time; accept = master: the master dispatches every
+// request): busyness ramps workers up under load and back down to `cheaper` when idle with no
+// failed request; manual scaling via start().scale() and the master FIFO; cheap slots survive
+// reloads and crashes of active workers are still replaced; stats show each worker's requests in
+// flight as the scoreboard does. The backlog algorithm with accept = workers reads the kernel's
+// accept queue of the listening socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from 'spindle';
-import { startSpindle, get, fixture, until, type LogLine } from './helpers/spindle.js';
+import { startSpindle, get, fixture, until, type LogLine, type Reply } from './helpers/spindle.js';
 
 const APP = fixture('serve/app.mjs');
+const BLOCKING = fixture('cheaper/blocking-app.mjs');
+const MODES = ['workers', 'master'] as const;
 
-test('busyness: workers rise under load and fall back to cheaper when idle, no request fails', async () => {
-  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '4', '--cheaper', '1',
+for (const accept of MODES) test(`busyness (accept = ${accept}): workers rise under load and fall back to cheaper when idle, no request fails`, async () => {
+  const s = await startSpindle([APP, '--accept', accept, '--http-socket', '127.0.0.1:0', '--processes', '4', '--cheaper', '1',
     '--cheaper-overload', '1', '--cheaper-busyness-multiplier', '2', '--min-worker-lifetime', '0']);
   const statuses: number[] = [];
   try {
@@ -49,8 +56,10 @@ function cheapedExits(lines: LogLine[]): number {
   return lines.filter((l) => l.msg === 'worker exited' && l.reason === 'cheaper').length;
 }
 
-test('start().scale(): manual +N/-N within cheaper..processes, owed stops wait for busy workers, stats show cheap slots', async () => {
-  const server = await start({ app: APP, httpSocket: ['127.0.0.1:0'], processes: 3, cheaper: 1, cheaperAlgo: 'manual', logLevel: 'error' });
+for (const accept of MODES) test(`start().scale() (accept = ${accept}): manual +N/-N within cheaper..processes, owed stops wait for busy workers, stats show cheap slots and busy workers`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-scale-'));
+  const statsPath = join(dir, 'stats.sock');
+  const server = await start({ app: APP, accept, httpSocket: ['127.0.0.1:0'], processes: 3, cheaper: 1, cheaperAlgo: 'manual', stats: statsPath, logLevel: 'error' });
   try {
     const url = server.addresses[0]!;
     const cheap = () => server.stats().workers.map((w) => w.cheap);
@@ -66,31 +75,63 @@ test('start().scale(): manual +N/-N within cheaper..processes, owed stops wait f
     const down = server.scale(-1);
     assert.deepEqual(down.stopped, [1], 'the oldest idle worker');
     await until(() => server.stats().workers[0]!.state === 'empty', 10000, 'slot 1 empty');
+    await until(async () => (await statsDocument(statsPath)).workers[0]!.status === 'cheap', 10000, 'worker 1 exited (stats: cheap)');
     assert.deepEqual(cheap(), [true, false, false]);
     assert.equal(await server.reload(), true);
     assert.deepEqual(cheap(), [true, false, false], 'reload does not start cheap slots');
     assert.equal(server.stats().workers[0]!.state, 'empty');
 
-    // both remaining workers busy: the stop is owed, the requests finish, then the stop happens
-    const slow = [get(`${url}/slow?ms=800`), get(`${url}/slow?ms=800`)];
-    await until(() => server.stats().workers.filter((w) => w.inFlight > 0).length === 2, 10000, 'two requests in flight');
+    // both remaining workers busy: the stop is owed, the requests finish, then the stop happens.
+    // With accept = workers the kernel, not the master, gives each connection to a worker, so
+    // requests are sent one at a time until both workers have one.
+    const busy = () => server.stats().workers.filter((w) => w.inFlight > 0).map((w) => w.id);
+    const inFlight = () => server.stats().workers.reduce((n, w) => n + w.inFlight, 0);
+    const slow: Promise<Reply>[] = [];
+    await until(async () => {
+      if (busy().length === 2) return true;
+      slow.push(get(`${url}/slow?ms=2500`));
+      await until(() => inFlight() === slow.length, 5000, `request ${slow.length} in flight`);
+      return busy().length === 2;
+    }, 10000, 'both workers with a request in flight');
+    // stats() and the stats document (scoreboard) agree on which workers are busy
+    await until(async () => {
+      const doc = (await statsDocument(statsPath)).workers;
+      return server.stats().workers.every((w, i) => doc[i]!.in_flight === w.inFlight && (doc[i]!.status === 'busy') === (w.inFlight > 0));
+    }, 5000, 'the scoreboard to show the requests in flight');
+    assert.deepEqual((await statsDocument(statsPath)).workers.map((w) => w.status), ['cheap', 'busy', 'busy']);
     const owed = server.scale(-1);
     assert.deepEqual([owed.stopped, owed.owed], [[], 1]);
     const replies = await Promise.all(slow);
-    assert.deepEqual(replies.map((r) => r.status), [200, 200]);
+    assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.map((r) => r.status)));
     await until(() => server.stats().workers.filter((w) => w.cheap).length === 2, 10000, 'the owed stop applied');
     assert.equal(server.stats().cheaper?.active, 1);
+    await until(async () => (await statsDocument(statsPath)).workers.every((w) => w.in_flight === 0 && w.status !== 'busy'), 5000, 'the scoreboard to show no request in flight');
 
-    // a crash of an active worker is replaced; the cheap slots stay cheap
-    const crash = await get(`${url}/exit`);
-    assert.equal(crash.status, 502);
+    // a crash of an active worker is replaced; the cheap slots stay cheap. The master answers 502
+    // for a request it dispatched; a worker that accepted the connection itself takes it along.
+    const crash = await get(`${url}/exit`).then((r) => r.status, (err: NodeJS.ErrnoException) => err.code ?? 'failed');
+    assert.equal(crash, accept === 'master' ? 502 : 'ECONNRESET');
     await until(() => server.stats().workers.filter((w) => w.state === 'ready').length === 1, 15000, 'the crashed worker respawned');
     assert.equal(server.stats().workers.filter((w) => w.cheap).length, 2);
     assert.equal((await get(`${url}/`)).status, 200);
   } finally {
     await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The stats document (the scoreboard's view) from the stats server on a UNIX socket. */
+function statsDocument(path: string): Promise<{ workers: { status: string; in_flight: number }[] }> {
+  return new Promise((resolve, reject) => {
+    const c = connect({ path });
+    let out = '';
+    c.setEncoding('utf8');
+    c.setTimeout(10000, () => c.destroy(new Error('no stats document within 10 s')));
+    c.on('data', (d: string) => { out += d; });
+    c.on('end', () => { try { resolve(JSON.parse(out)); } catch (err) { reject(err); } });
+    c.on('error', reject);
+  });
+}
 
 test('scale() without cheaper is an error naming the fix', async () => {
   const server = await start({ app: APP, httpSocket: ['127.0.0.1:0'], processes: 1, logLevel: 'error' });
@@ -120,5 +161,46 @@ test('master-fifo: + starts a worker, - stops one, unknown bytes are reported, q
   } finally {
     await s.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('backlog (accept = workers): connections waiting in the kernel accept queue start workers; an empty queue stops them', async () => {
+  const s = await startSpindle([BLOCKING, '--http-socket', '127.0.0.1:0', '--processes', '3', '--cheaper', '1',
+    '--cheaper-algo', 'backlog', '--cheaper-overload', '2', '--cheaper-step', '2', '--min-worker-lifetime', '0']);
+  const sockets: Socket[] = [];
+  try {
+    assert.ok(s.lines.some((l) => l.msg === 'cheaper: adaptive worker count on' && l.algo === 'backlog'));
+    // The only worker holds its event loop: it accepts nothing while it does.
+    const blocked = get(`${s.url}/block?ms=6000`);
+    await s.waitForLog((l) => l.msg === 'app: blocking' && l.worker === 1, 10000, 'worker 1 blocking');
+    // Five connections complete the handshake in the kernel and wait in the accept queue.
+    const replies = Array.from({ length: 5 }, () => new Promise<string>((resolve, reject) => {
+      const c = connect({ host: '127.0.0.1', port: Number(new URL(s.url).port) });
+      sockets.push(c);
+      let out = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => { out += d; });
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+      c.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    }));
+    // At the next check the queue is above cheaper-overload: cheaper-step workers start, and they
+    // accept what is waiting while worker 1 is still blocked.
+    const up = await s.waitForLog((l) => l.msg === 'cheaper: starting workers', 10000, 'workers started from the backlog');
+    assert.deepEqual(up.slots, [2, 3]);
+    assert.match(String(up.reason), /^backlog [345] above cheaper-overload 2$/);
+    assert.ok((up.backlog as number) >= 3 && (up.backlog as number) <= 5, `backlog ${String(up.backlog)}`);
+    const answers = await Promise.all(replies);
+    for (const a of answers) assert.match(a, /^HTTP\/1\.1 200 [^]*\r\n\r\nworker [23]\n$/);
+    assert.equal((await blocked).status, 200);
+    // The queue is empty (below cheaper-overload): one worker stopped per check, down to cheaper.
+    await until(() => s.lines.filter((l) => l.msg === 'worker exited' && l.reason === 'cheaper').length === 2, 15000, 'two workers cheaped');
+    const down = s.lines.filter((l) => l.msg === 'cheaper: stopping workers');
+    assert.equal(down.length, 2);
+    assert.ok(down.every((l) => l.reason === 'backlog 0 below cheaper-overload 2'), JSON.stringify(down));
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  } finally {
+    for (const c of sockets) c.destroy();
+    await s.stop();
   }
 });

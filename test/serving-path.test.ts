@@ -299,17 +299,13 @@ describe('refused configurations', () => {
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
 
-  test('accept = workers with cheaper', () => {
-    const r = cli(['check', HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2']);
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.err, /accept = workers .*cheaper = 1/);
-    assert.match(r.err, /CONFIG_CONFLICT/);
-    // Serving with it exits 1 before anything starts.
-    const serve = cli([HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2', '--http-socket', '127.0.0.1:0']);
-    assert.equal(serve.code, 1);
-    assert.equal(serve.out, '');
-    assert.match(serve.err, /^spindle: invalid configuration/);
-    assert.match(serve.err, /accept.*cheaper/);
+  test('accept = workers with cheaper is valid (every algorithm)', () => {
+    for (const algo of ['busyness', 'spare', 'backlog', 'manual']) {
+      const r = cli(['check', HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2', '--cheaper-algo', algo]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^cheaper +1 +flag --cheaper$/m);
+      assert.doesNotMatch(r.out + r.err, /CONFIG_CONFLICT/);
+    }
   });
 
 

@@ -30,7 +30,10 @@ export interface Snapshot {
   readonly active: readonly SlotView[];
   /** Cheap slots with no worker left in them, ascending id: where spawns go. */
   readonly free: readonly number[];
-  /** Requests waiting in the dispatcher's queue for a free worker. */
+  /**
+   * Requests waiting for a worker: the master's dispatch queue, plus with accept = workers the
+   * connections waiting in the kernel's accept queue of the TCP listening sockets (the longest).
+   */
   readonly backlog: number;
 }
 

@@ -400,10 +400,6 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
     const dup = checkCache2Names(c.cache2);
     if (dup) problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'cache2', origin: origins['cache2'], message: `${formatOrigin(origins['cache2'])}: ${dup}` });
   }
-  if (c.accept === 'workers') {
-    const why = (what: string) => `accept = workers${at('accept')} cannot be combined with ${what}; use accept = master (the default) or remove it`;
-    if (c.cheaper > 0) conflict('accept', 'accept', why(`cheaper = ${c.cheaper}${at('cheaper')}: the busyness algorithms need the master to see every request start and end`));
-  }
   // settings that would look active but are not: warnings
   if (c.cheaper === 0) {
     const idle = OPTION_LIST.filter((o) => o.name.startsWith('cheaper-') && explicit.has(o.name) && o.name !== 'cheaper-initial');

@@ -1,15 +1,17 @@
 // accept = workers, the master's side: the shared sockets and a copy of them for every worker that
-// becomes ready, the settings each worker serves HTTP with, and the requests the workers report
-// (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts.
+// becomes ready, the settings each worker serves HTTP with, the requests the workers report
+// (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts,
+// and the kernel's accept queue of the sockets (the cheaper's backlog).
 import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
 import type { InheritedSocket } from '../front/inherit.js';
-import { LISTEN } from '../worker/protocol.js';
+import { LISTEN, OWN_STATE_BYTES } from '../worker/protocol.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { SharedSockets } from './shared-sockets.js';
+import { KernelBacklog } from './kernel-backlog.js';
 import type { SpindleServer } from './server.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -21,6 +23,8 @@ export class WorkerAccept {
   private standIns: Server[] = [];
   /** OwnHttpSettings.connections: two cells per slot, since a recycle overlaps two workers. */
   private readonly connections: Int32Array;
+  private queues: KernelBacklog | null = null;
+  private queuesFailed = false;
 
   constructor(private readonly server: SpindleServer) {
     this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log);
@@ -41,7 +45,7 @@ export class WorkerAccept {
       requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
       concurrency: s.concurrency,
       connections: this.connections.buffer as SharedArrayBuffer,
-      ownState: new SharedArrayBuffer(16),
+      ownState: new SharedArrayBuffer(OWN_STATE_BYTES),
     };
   }
 
@@ -121,6 +125,23 @@ export class WorkerAccept {
       s.closeIdleConnections();
     }
     this.standIns = [];
+  }
+
+  /**
+   * Connections waiting in the kernel for a worker to accept them: the longest accept queue of the
+   * shared sockets (TCP only; see kernel-backlog.ts). 0 before they are bound, and where /proc
+   * cannot be read (said once in the log).
+   */
+  kernelBacklog(): number {
+    const sockets = this.sockets.sockets;
+    if (!this.bound || sockets.length === 0) return 0;
+    if (this.queues === null) this.queues = new KernelBacklog(sockets.flatMap((s) => (s.port !== undefined ? [{ host: s.host!, port: s.port }] : [])));
+    const n = this.queues.read();
+    if (!this.queues.available && !this.queuesFailed) {
+      this.queuesFailed = true;
+      this.server.log.warn({ error: this.queues.error }, 'accept = workers: cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
+    }
+    return n;
   }
 
   /** Shutdown, after every worker has exited. */

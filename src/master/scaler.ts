@@ -1,12 +1,26 @@
-// Cheaper in the master: measures each slot's busy time exactly (the master dispatches every
-// request and sees every response), builds snapshots for the pure algorithms in src/cheaper,
-// and applies their decisions through the supervisor: spawn into the lowest cheap slots, stop a
-// victim gracefully (it finishes its requests; its slot stays cheap and is not refilled).
+// Cheaper in the master: measures each slot's busy time exactly, builds snapshots for the pure
+// algorithms in src/cheaper, and applies their decisions through the supervisor: spawn into the
+// lowest cheap slots, stop a victim gracefully (it finishes its requests; its slot stays cheap and
+// is not refilled).
 //
 // Busy time: a slot is busy while at least one request is in flight on a worker of that slot
-// (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency; during
-// a recycle the retiring and the new worker of a slot count together). The counter is read
-// continuously: an in-progress request contributes its elapsed time up to the moment of reading.
+// (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency). The
+// counter is read continuously: an in-progress request contributes its elapsed time up to the
+// moment of reading. It has two sources, added together:
+// - the requests the master dispatches (accept = master, and uwsgi-socket): the master sees every
+//   dispatch and response (busyChanged); during a recycle the retiring and the new worker of a
+//   slot count together (the union of their busy periods);
+// - the requests a worker accepts itself (accept = workers): the worker keeps its own busy time in
+//   shared memory (src/worker/busy-clock.ts) and the master reads it, so there is no sampling
+//   error. Each worker's clock counts once; during a recycle the two workers of a slot are added
+//   (a window's percentage is capped at 100 per slot), and an exited worker's time stays in its
+//   slot's counter.
+// A worker serving both kinds at once (accept = workers plus a uwsgi-socket) is counted by both:
+// the sum, again capped at 100 % per window.
+//
+// Busy (for spare and the choice of the worker to stop): the slot's current worker has a request
+// in flight, either kind. The backlog comes from the server: the master's queue, plus with
+// accept = workers the kernel's accept queue of the shared sockets (src/master/kernel-backlog.ts).
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import { Cheaper } from '../cheaper/cheaper.js';
@@ -14,6 +28,7 @@ import { Busyness } from '../cheaper/busyness.js';
 import type { CheaperOptions, Decision, LogRecord, SlotView, Snapshot } from '../cheaper/types.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
+import { monoMs } from '../worker/busy-clock.js';
 
 export interface ScaleResult {
   /** Slots a worker was started in. */
@@ -52,6 +67,10 @@ export class Scaler {
   private readonly busySince: number[];
   private readonly busyTotal: number[];
   private readonly busyHandles = new WeakSet<WorkerHandle>();
+  /** accept = workers: the busy ms of each slot's exited workers (their clocks are read no more). */
+  private readonly ownBase: number[];
+  /** accept = workers: the workers whose own busy clock counts in their slot, not yet folded into ownBase. */
+  private readonly ownClocks = new Set<WorkerHandle>();
   private lastCheck = Number.NEGATIVE_INFINITY;
   spawns = 0;
   cheaps = 0;
@@ -62,12 +81,15 @@ export class Scaler {
     private readonly log: Log,
     private readonly backlog: () => number,
     private readonly clock: () => number = () => performance.now(),
+    /** The workers' busy clocks' time base (busy-clock.ts). */
+    private readonly workerClock: () => number = monoMs,
   ) {
     this.cheaper = new Cheaper(opts);
     const n = opts.processes + 1;
     this.busyCount = new Array<number>(n).fill(0);
     this.busySince = new Array<number>(n).fill(0);
     this.busyTotal = new Array<number>(n).fill(0);
+    this.ownBase = new Array<number>(n).fill(0);
     for (let slot = opts.initial + 1; slot <= opts.processes; slot++) supervisor.cheap.add(slot);
     log.info({ algo: opts.algo, cheaper: opts.min, initial: opts.initial, processes: opts.processes, step: opts.step, overload: opts.overload }, 'cheaper: adaptive worker count on');
   }
@@ -89,7 +111,29 @@ export class Scaler {
 
   /** Cumulative busy milliseconds of `slot`, including running requests up to `now`. */
   busyMs(slot: number, now = this.clock()): number {
-    return this.busyTotal[slot]! + (this.busyCount[slot]! > 0 ? now - this.busySince[slot]! : 0);
+    const dispatched = this.busyTotal[slot]! + (this.busyCount[slot]! > 0 ? now - this.busySince[slot]! : 0);
+    return dispatched + this.ownBusyMs(slot, this.workerClock());
+  }
+
+  /** accept = workers: the busy time the workers of `slot` measured themselves. */
+  private ownBusyMs(slot: number, workerNow: number): number {
+    this.trackClocks(workerNow);
+    let ms = this.ownBase[slot]!;
+    for (const h of this.ownClocks) if (h.slot === slot) ms += h.ownBusyMs(workerNow);
+    return ms;
+  }
+
+  /**
+   * Counts the busy clocks of new workers, and folds an exited worker's into its slot's base (a
+   * worker terminated in a busy period is counted up to now: at most one 100 ms tick too long).
+   */
+  private trackClocks(workerNow: number): void {
+    for (const h of this.supervisor.live) if (h.own && !this.ownClocks.has(h)) this.ownClocks.add(h);
+    for (const h of this.ownClocks) {
+      if (h.state !== 'exited') continue;
+      this.ownBase[h.slot]! += h.ownBusyMs(workerNow);
+      this.ownClocks.delete(h);
+    }
   }
 
   isCheap(slot: number): boolean {
@@ -105,7 +149,7 @@ export class Scaler {
       if (h) {
         active.push({
           id: slot,
-          busy: h.inFlight.size > 0,
+          busy: h.requestsInFlight > 0,
           busyMs: this.busyMs(slot, now),
           spawnedAt: h.spawnedAt,
           stoppable: h.state === 'ready' && !sup.replacing(slot),
@@ -119,6 +163,7 @@ export class Scaler {
 
   /** From the master's 100 ms cycle: one cheaper check per check interval (1 s). */
   tick(now = this.clock()): void {
+    this.trackClocks(this.workerClock());
     if (now - this.lastCheck < this.opts.checkIntervalMs) return;
     if (this.supervisor.shuttingDown || this.supervisor.isReloading) return;
     this.lastCheck = now;

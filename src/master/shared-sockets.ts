@@ -56,6 +56,8 @@ class DescriptorBroker {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (h: RawHandle) => void; reject: (e: Error) => void }>();
   private idle?: NodeJS.Timeout;
+  /** stop() was called while copies were on their way: it disconnects once they have arrived. */
+  private stopping = false;
 
   constructor(private readonly log: Log) {}
 
@@ -96,6 +98,7 @@ class DescriptorBroker {
     if (handle) w.resolve(handle);
     else w.reject(err ?? new Error('no handle'));
     if (this.waiting.size === 0) {
+      if (this.stopping) return this.stop();
       this.idle = setTimeout(() => this.stop(), BROKER_IDLE_MS);
       this.idle.unref();
     }
@@ -110,6 +113,10 @@ class DescriptorBroker {
 
   stop(): void {
     if (this.idle) clearTimeout(this.idle);
+    // A handle still on its way back must arrive first: Node acknowledges a received handle on the
+    // channel, and doing so on a disconnected one fails an internal assertion (uncaught exception).
+    this.stopping = this.waiting.size > 0;
+    if (this.stopping) return;
     const child = this.child;
     this.child = null;
     if (child?.connected) child.disconnect(); // its only handle on life: it exits

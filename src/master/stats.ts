@@ -312,7 +312,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     apps,
     cores,
     state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : own > 0 && snap.state === 'idle' ? 'busy' : snap.state,
-    in_flight: snap.inFlight + own,
+    in_flight: h ? h.requestsInFlight : snap.inFlight, // read live: the scoreboard's copy is 100 ms old
     connections: h?.openConnections ?? 0,
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,

@@ -113,9 +113,10 @@ export class Supervisor {
     }
   }
 
-  /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap. */
+  /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap; the workers' own requests. */
   tick(now = performance.now()): void {
     const s = this.settings;
+    if (s.acceptInWorkers) this.publishOwnRequests(now);
     for (const h of this.live) {
       if (h.state === 'ready' || h.state === 'retiring') {
         const own = h.own ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
@@ -142,6 +143,21 @@ export class Supervisor {
       } else if (s.reloadOnHeapBytes > 0 && h.heapUsed >= s.reloadOnHeapBytes) {
         this.recycle(h, 'reload-on-rss');
       }
+    }
+  }
+
+  /**
+   * accept = workers: each slot's requests in flight, as its workers publish them, into the
+   * scoreboard (in_flight, busy/idle in stats and top), sampled every tick. The retiring and the
+   * new worker of a slot count together.
+   */
+  private publishOwnRequests(now: number): void {
+    for (let slot = 1; slot <= this.settings.processes; slot++) {
+      const current = this.slots[slot];
+      if (!current || current.state !== 'ready') continue;
+      let n = 0;
+      for (const h of this.live) if (h.slot === slot && (h.state === 'ready' || h.state === 'retiring')) n += h.requestsInFlight;
+      this.board.setInFlight(slot - 1, n, now);
     }
   }
 

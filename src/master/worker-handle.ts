@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { Exchange } from '../front/exchange.js';
 import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { readBusyMs } from '../worker/busy-clock.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -45,6 +46,8 @@ export class WorkerHandle {
   recycleRetryAt = 0;
   /** accept = workers: the worker's own requests (OwnHttpSettings.ownState; OWN_DEADLINE, OWN_IN_FLIGHT). */
   readonly own: Float64Array | null;
+  /** accept = workers: the sequence word of ownState's busy time (src/worker/busy-clock.ts). */
+  private readonly ownSeq: Int32Array | null;
   /** accept = workers: the shared sockets were copied and sent to it. */
   listening = false;
   /** accept = workers: where the worker counts its open connections (OwnHttpSettings.connections). */
@@ -58,6 +61,7 @@ export class WorkerHandle {
   ) {
     this.label = boot.label;
     this.own = boot.ownHttp ? new Float64Array(boot.ownHttp.ownState) : null;
+    this.ownSeq = boot.ownHttp ? new Int32Array(boot.ownHttp.ownState) : null;
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },
@@ -106,5 +110,13 @@ export class WorkerHandle {
 
   get routable(): boolean {
     return this.state === 'ready';
+  }
+
+  /**
+   * accept = workers: milliseconds this worker has spent with at least one request it accepted
+   * in flight, up to `now` (busy-clock.ts monoMs()); 0 without accept = workers.
+   */
+  ownBusyMs(now?: number): number {
+    return this.own && this.ownSeq ? readBusyMs(this.own, this.ownSeq, now) : 0;
   }
 }

@@ -297,6 +297,30 @@ export class Scoreboard {
     f64[f + F_AVGRT] = f64[f + F_AVGRT] === 0 ? r.durationMs : (f64[f + F_AVGRT]! + r.durationMs) / 2;
   }
 
+  /**
+   * Master (accept = workers): the slot's in-flight count as its workers publish it (they accept
+   * without the master, so requestStarted/requestFinished never see those requests). Sets
+   * inFlight, inRequestSince (when the slot turns busy) and the idle/busy state; any other state
+   * (starting, recycling, …) is left alone.
+   */
+  setInFlight(slot: number, n: number, monoNow: number): void {
+    this.check(slot);
+    const f = slot * SLOT_F64;
+    const i = slot * SLOT_I32;
+    const before = Atomics.load(this.i32, i + I_INFLIGHT);
+    const state = Atomics.load(this.i32, i + I_STATE);
+    const idle = SLOT_STATES.indexOf('idle');
+    const busy = SLOT_STATES.indexOf('busy');
+    const next = state === idle || state === busy ? (n > 0 ? busy : idle) : state;
+    if (before === n && next === state) return;
+    this.mBegin(slot);
+    Atomics.store(this.i32, i + I_INFLIGHT, n);
+    if (n === 0) this.f64[f + F_INREQ] = 0;
+    else if (before === 0) this.f64[f + F_INREQ] = monoNow;
+    Atomics.store(this.i32, i + I_STATE, next);
+    this.mEnd(slot);
+  }
+
   /** Master: harakiri fired on the slot. */
   harakiri(slot: number): void {
     this.check(slot);

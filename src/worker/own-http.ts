@@ -17,7 +17,8 @@ import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { OWN_DEADLINE, OWN_IN_FLIGHT, type ListenFd, type OwnHttpSettings } from './protocol.js';
+import { BusyClock } from './busy-clock.js';
+import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from './protocol.js';
 import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
@@ -50,8 +51,10 @@ export class OwnHttp {
   private flushScheduled = false;
   private stopping = false;
   private idleClosed = false;
-  /** What the master reads of this worker's requests (OWN_DEADLINE, OWN_IN_FLIGHT). */
+  /** What the master reads of this worker's requests (OWN_DEADLINE). */
   private readonly own: Float64Array;
+  /** OWN_IN_FLIGHT and the busy time (the cheaper's busyness). */
+  private readonly busy: BusyClock;
   private earliestDeadline = 0;
   private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
   private readonly responseOptions: ResponseOptions;
@@ -75,6 +78,7 @@ export class OwnHttp {
     if (dispatch) installRequestSignal();
     this.admission = new Admission(s.concurrency);
     this.share = new ConnectionShare(s.connections);
+    this.busy = new BusyClock(s.ownState);
     this.responseOptions = {
       closing: () => this.stopping,
       onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
@@ -239,7 +243,7 @@ export class OwnHttp {
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0 };
     this.live.set(ex.id, r);
-    this.own[OWN_IN_FLIGHT] = this.live.size;
+    this.busy.inFlight(this.live.size);
     (req.socket as Marked<Socket>)[kBusy] = true;
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
@@ -303,7 +307,7 @@ export class OwnHttp {
   private finish(r: OwnRequest, exception: boolean): void {
     const { ex } = r;
     if (!this.live.delete(ex.id)) return;
-    this.own[OWN_IN_FLIGHT] = this.live.size;
+    this.busy.inFlight(this.live.size);
     (ex.req.socket as Marked<Socket>)[kBusy] = false;
     if (this.live.size === 0) this.setEarliest(0);
     else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();

@@ -35,9 +35,17 @@ export type SocketKind = 'http' | 'uwsgi';
 /** A worker's own descriptor of a shared listening socket (src/master/shared-sockets.ts). */
 export interface ListenFd { fd: number; kind: SocketKind }
 
-/** Indexes into OwnHttpSettings.ownState. */
+/** Indexes into OwnHttpSettings.ownState (Float64). */
 export const OWN_DEADLINE = 0;
 export const OWN_IN_FLIGHT = 1;
+/** Busy milliseconds of the busy periods that have ended (src/worker/busy-clock.ts). */
+export const OWN_BUSY_MS = 2;
+/** Start of the current busy period (process-wide monotonic ms, busy-clock.ts monoMs()); 0 = idle. */
+export const OWN_BUSY_SINCE = 3;
+/** Int32 index of the sequence word that guards OWN_BUSY_MS and OWN_BUSY_SINCE (a seqlock). */
+export const OWN_SEQ_I32 = 8;
+/** Size of OwnHttpSettings.ownState. */
+export const OWN_STATE_BYTES = 40;
 
 export const READY = 10;
 export const LOAD_FAILED = 11;
@@ -99,11 +107,12 @@ export interface OwnHttpSettings {
    */
   connections: SharedArrayBuffer;
   /**
-   * Two Float64 the worker keeps up to date for the master (OWN_DEADLINE, OWN_IN_FLIGHT): the
-   * earliest harakiri deadline of the requests it accepted (monotonic ms: performance.timeOrigin +
-   * performance.now(); 0 = none), and how many of them are in flight. The worker answers its
-   * deadlines itself; the master reads the cells to find a worker too stuck to, and to count the
-   * requests lost when it terminates one.
+   * What the worker keeps up to date for the master (OWN_STATE_BYTES): the earliest harakiri
+   * deadline of the requests it accepted (OWN_DEADLINE, monotonic ms: performance.timeOrigin +
+   * performance.now(); 0 = none), how many of them are in flight (OWN_IN_FLIGHT), and its busy
+   * time (OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_SEQ_I32; src/worker/busy-clock.ts). The worker answers
+   * its deadlines itself; the master reads the cells to find a worker too stuck to, to count the
+   * requests lost when it terminates one, and for the cheaper and the scoreboard.
    */
   ownState: SharedArrayBuffer;
 }

@@ -1,0 +1,68 @@
+// accept = workers: a worker's busy time, measured by the worker itself and read by the master
+// (the cheaper's busyness) without sampling. Busy = at least one request the worker accepted is in
+// flight; the busy time is the total length of those periods, however many requests overlap in
+// them (the same definition the master uses for the requests it dispatches).
+//
+// One writer (the worker) and lock-free readers (the master), over the worker's ownState
+// (protocol.ts): OWN_BUSY_MS holds the ended periods, OWN_BUSY_SINCE the start of the running one
+// (0 while idle), and a sequence word, odd while a write is in progress, lets a reader take both
+// cells consistently. The writer only writes on the 0 → 1 and 1 → 0 transitions of its in-flight
+// count. A reader adds the running period up to its own `now`, so the figure is exact at any
+// moment and never goes backwards.
+//
+// The clock is process.hrtime(): one monotonic clock for every thread of the process, unlike
+// performance.now(), whose origin is each thread's start (and performance.timeOrigin, which comes
+// from the wall clock at that start).
+import { OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_IN_FLIGHT, OWN_SEQ_I32 } from './protocol.js';
+
+/** Monotonic milliseconds (CLOCK_MONOTONIC: time since boot, never 0), the same in every thread. */
+export function monoMs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+}
+
+/** The worker's side: publishes its in-flight count and keeps its busy time. */
+export class BusyClock {
+  private readonly f64: Float64Array;
+  private readonly seq: Int32Array;
+  private busy = false;
+
+  constructor(ownState: SharedArrayBuffer, private readonly clock: () => number = monoMs) {
+    this.f64 = new Float64Array(ownState);
+    this.seq = new Int32Array(ownState);
+  }
+
+  /** The number of requests in flight changed to `n`. */
+  inFlight(n: number): void {
+    this.f64[OWN_IN_FLIGHT] = n;
+    if ((n > 0) === this.busy) return;
+    this.busy = n > 0;
+    const now = this.clock();
+    const f = this.f64;
+    Atomics.add(this.seq, OWN_SEQ_I32, 1);
+    if (this.busy) {
+      f[OWN_BUSY_SINCE] = now;
+    } else {
+      f[OWN_BUSY_MS] = f[OWN_BUSY_MS]! + Math.max(0, now - f[OWN_BUSY_SINCE]!);
+      f[OWN_BUSY_SINCE] = 0;
+    }
+    Atomics.add(this.seq, OWN_SEQ_I32, 1);
+  }
+}
+
+/**
+ * The master's side: the worker's busy milliseconds since it started, including the running busy
+ * period up to `now` (a monoMs() reading). A writer that died in the middle of a write (the thread
+ * was terminated) leaves the sequence odd: after a few retries the cells are read as they are.
+ */
+export function readBusyMs(f64: Float64Array, seq: Int32Array, now: number = monoMs()): number {
+  let total = 0;
+  let since = 0;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const s0 = Atomics.load(seq, OWN_SEQ_I32);
+    total = f64[OWN_BUSY_MS]!;
+    since = f64[OWN_BUSY_SINCE]!;
+    if ((s0 & 1) === 0 && Atomics.load(seq, OWN_SEQ_I32) === s0) break;
+  }
+  return total + (since > 0 ? Math.max(0, now - since) : 0);
+}
