@@ -107,10 +107,12 @@ for (const accept of MODES) test(`start().scale() (accept = ${accept}): manual +
     assert.equal(server.stats().cheaper?.active, 1);
     await until(async () => (await statsDocument(statsPath)).workers.every((w) => w.in_flight === 0 && w.status !== 'busy'), 5000, 'the scoreboard to show no request in flight');
 
-    // a crash of an active worker is replaced; the cheap slots stay cheap. Its request is answered
-    // 502 (by the master for a request it dispatched, by the dying worker for one it accepted).
+    // a crash of an active worker is replaced; the cheap slots stay cheap. The master answers 502
+    // for a request it dispatched; a worker that accepted it writes a 502 as it exits (best effort:
+    // a process.exit() in the middle of the handler can still reset the connection first).
     const crash = await get(`${url}/exit`).then((r) => r.status, (err: NodeJS.ErrnoException) => err.code ?? 'failed');
-    assert.equal(crash, 502);
+    if (accept === 'master') assert.equal(crash, 502);
+    else assert.ok(crash === 502 || crash === 'ECONNRESET', String(crash));
     await until(() => server.stats().workers.filter((w) => w.state === 'ready').length === 1, 15000, 'the crashed worker respawned');
     assert.equal(server.stats().workers.filter((w) => w.cheap).length, 2);
     assert.equal((await get(`${url}/`)).status, 200);
