@@ -20,6 +20,7 @@
 import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
 import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
+import { requestHref } from './request-url.js';
 import { lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
@@ -182,14 +183,7 @@ function lazyUrl(rd: RequestData): string | null {
     if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = pair[1];
   }
   if (!host) return null;
-  let u: URL;
-  try {
-    u = new URL(`${rd.scheme}://${host}${target}`);
-  } catch {
-    return null;
-  }
-  if (u.username !== '' || u.password !== '') return null;
-  return u.href;
+  return requestHref(rd.scheme, host, target);
 }
 
 function collectHeaders(h: Headers): [string, string][] {
@@ -315,19 +309,16 @@ function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Prom
   return streamBody(body, status, headers, g);
 }
 
-/** Sends a body known up front (no stream read): whole, with a Content-Length. */
+/** Sends a body known up front (no stream read): whole, in one call, with a Content-Length. */
 function sendSource(src: LightSource, status: number, headers: [string, string][], method: string, g: ResponseGuard): void {
   if (src === null || method === 'HEAD' || status === 204 || status === 304 || status < 200) {
-    g.head(status, headers);
-    g.end();
+    g.full(status, headers, null);
     return;
   }
-  // (encode, not Buffer.from: a Buffer from the shared pool would be copied again to be posted)
-  const bytes = typeof src === 'string' ? textEncoder.encode(src) : src;
-  if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(bytes.byteLength)]);
-  g.head(status, headers);
-  g.chunk(bytes);
-  g.end();
+  if (!hasHeader(headers, 'content-length')) {
+    headers.push(['content-length', String(typeof src === 'string' ? Buffer.byteLength(src) : src.byteLength)]);
+  }
+  g.full(status, headers, src);
 }
 
 async function streamBody(body: ReadableStream, status: number, headers: [string, string][], g: ResponseGuard): Promise<void> {

@@ -142,6 +142,7 @@ export class LightResponse {
     }
     if (typeof source === 'string' && !parsed.headers.has('content-type')) parsed.headers.append('content-type', TEXT_TYPE);
     this.#s = { status: parsed.status, statusText: parsed.statusText, headers: parsed.headers, source, carrier: null };
+    if (native === undefined) nativeResponse(); // the first one wires the prototype chain
   }
 
   static json(data: unknown, init?: unknown): Response {
@@ -222,6 +223,28 @@ export class LightResponse {
       ? { status: s.status, statusText: s.statusText, headers, source: s.source, carrier: null }
       : { status: s.status, statusText: s.statusText, headers, source: NONE, carrier: s.carrier.clone() };
     return new LightResponse(kMake, state) as unknown as Response;
+  }
+
+  // The body readers, here (not only forwarded by wirePrototype) so that they exist before undici
+  // is loaded; they read through the real Response or the carrier.
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return targetOf(this).arrayBuffer();
+  }
+
+  blob(): Promise<Blob> {
+    return targetOf(this).blob();
+  }
+
+  formData(): Promise<FormData> {
+    return targetOf(this).formData();
+  }
+
+  json(): Promise<unknown> {
+    return targetOf(this).json();
+  }
+
+  text(): Promise<string> {
+    return targetOf(this).text();
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: object, inspect: (v: unknown, o: object) => string): string {
