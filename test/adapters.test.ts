@@ -329,7 +329,7 @@ describe('failures', () => {
     const mod = (await import(app('fetch-object.mjs'))) as { seen: { aborted: boolean } };
     const ac = new AbortController();
     const { sink, result } = collector();
-    const p = a.handler(reqData('GET', '/slow'), sink, { signal: ac.signal, workerId: 1 });
+    const p = Promise.resolve(a.handler(reqData('GET', '/slow'), sink, { signal: ac.signal, workerId: 1 }));
     setImmediate(() => ac.abort());
     await assert.rejects(p, (err: Error) => err.name === 'AbortError');
     await until(() => mod.seen.aborted, 'request.signal to abort in the app');
@@ -342,7 +342,7 @@ describe('failures', () => {
     const a = await get('fetch-object.mjs');
     const ac = new AbortController();
     const { sink, result } = collector();
-    const p = a.handler(reqData('GET', '/sse'), sink, { signal: ac.signal, workerId: 1 });
+    const p = Promise.resolve(a.handler(reqData('GET', '/sse'), sink, { signal: ac.signal, workerId: 1 }));
     await until(() => result.chunks.length >= 1, 'the first chunk');
     ac.abort();
     await assert.rejects(p);
@@ -357,7 +357,7 @@ describe('failures', () => {
       const a = await get(file);
       const mod = (await import(app(file))) as { seen: { aborted: boolean; closed: boolean } };
       const ac = new AbortController();
-      const p = a.handler(reqData('GET', '/slow'), collector().sink, { signal: ac.signal, workerId: 1 });
+      const p = Promise.resolve(a.handler(reqData('GET', '/slow'), collector().sink, { signal: ac.signal, workerId: 1 }));
       setImmediate(() => ac.abort());
       await assert.rejects(p);
       await until(() => mod.seen.aborted && mod.seen.closed, `${file}: req aborted and res close`);

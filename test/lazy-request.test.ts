@@ -152,7 +152,7 @@ describe('RequestAbort as the adapters\' ctx', () => {
       mod.seen.aborted = false;
       const c = ctx();
       const { sink, out } = collect();
-      const p = a.handler(rd('GET', '/slow'), sink, c);
+      const p = Promise.resolve(a.handler(rd('GET', '/slow'), sink, c));
       setImmediate(() => c.abort(new Error('client gone')));
       await assert.rejects(p, /client gone|aborted/);
       const deadline = Date.now() + 3000;
@@ -170,7 +170,7 @@ describe('RequestAbort as the adapters\' ctx', () => {
       const c = ctx();
       c.abort(new Error('before'));
       const { sink, out } = collect();
-      await assert.rejects(a.handler(rd('GET', '/hello'), sink, c), /before/);
+      await assert.rejects(Promise.resolve(a.handler(rd('GET', '/hello'), sink, c)), /before/);
       assert.equal(out.status, undefined);
     }
   });

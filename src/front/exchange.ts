@@ -98,16 +98,21 @@ export interface ResponseOptions {
   onInvalid: (ex: Exchange, err: unknown) => void;
 }
 
-/** A complete response from a worker: head and body in one go, framed with Content-Length. */
-export function writeFull(ex: Exchange, status: number, headers: FlatHeaders, body: Uint8Array | null, opts: ResponseOptions): void {
+/**
+ * A complete response from a worker: head and body in one go, framed with Content-Length. A
+ * string body is written as UTF-8 (node:http then sends head and body as one string).
+ */
+export function writeFull(ex: Exchange, status: number, headers: FlatHeaders, body: Uint8Array | string | null, opts: ResponseOptions): void {
   const isHead = ex.method === 'HEAD';
   const flat = cleanHeaders(headers, isHead);
-  if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(body ? body.byteLength : 0));
+  const size = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (!isHead && !NO_BODY_STATUS.has(status)) flat.push('content-length', String(size));
   if (!startResponse(ex, status, flat, opts)) return;
   ex.done = true;
-  ex.bytesOut = body ? body.byteLength : 0;
-  if (body && !isHead) ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-  else ex.res.end();
+  ex.bytesOut = size;
+  if (body === null || size === 0 || isHead) ex.res.end();
+  else if (typeof body === 'string') ex.res.end(body);
+  else ex.res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
 
 /** The head of a streamed response; its chunks follow. */

@@ -33,6 +33,11 @@ export interface ResponseSink {
   chunk(data: Uint8Array): void;
   /** The response is complete. */
   end(): void;
+  /**
+   * Optional: a complete response in one call, instead of head(), chunk() and end(): status,
+   * headers and the whole body (a string is sent as UTF-8; null or empty: no body).
+   */
+  full?(status: number, headers: [string, string][], body: string | Uint8Array | null): void;
 }
 
 export interface RequestContext {
@@ -64,13 +69,15 @@ export interface AbortState {
 }
 
 /**
- * Runs one request. Resolves after `sink.end()`. Rejects if the app throws/rejects before
- * `sink.head()` (the caller answers 500 and logs the stack) or after it (no more sink calls
- * are made; the caller closes the connection). When `ctx.signal` aborts before the response
- * is complete, the app is told (fetch: `request.signal`; node: req 'aborted'/'close', res
- * 'close') and the promise rejects at once with the signal's reason; later output is dropped.
+ * Runs one request. Returns undefined when the response was complete (`sink.end()` or
+ * `sink.full()` called) before it returned - no promise is made for that common case - and
+ * otherwise a promise that resolves after `sink.end()`. It rejects if the app throws/rejects
+ * before `sink.head()` (the caller answers 500 and logs the stack) or after it (no more sink
+ * calls are made; the caller closes the connection). When `ctx.signal` aborts before the
+ * response is complete, the app is told (fetch: `request.signal`; node: req 'aborted'/'close',
+ * res 'close') and the promise rejects at once with the signal's reason; later output is dropped.
  */
-export type AppHandler = (req: RequestData, sink: ResponseSink, ctx: RequestContext) => Promise<void>;
+export type AppHandler = (req: RequestData, sink: ResponseSink, ctx: RequestContext) => Promise<void> | undefined;
 
 export type AppKind = 'fetch' | 'node' | 'fastify' | 'koa';
 

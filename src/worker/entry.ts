@@ -16,6 +16,7 @@ import { RequestAbort } from './request-abort.js';
 import { runHandler } from './run-handler.js';
 import type { OwnHttp } from './own-http.js';
 import { warmUpFetch } from './adapters/fetch.js';
+import { installLightResponse } from './adapters/light-response.js';
 import { errorText } from '../front/response-messages.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../api/bg-protocol.js';
@@ -85,6 +86,8 @@ function settled(id: number): void {
 async function main(): Promise<void> {
   let handler: AppHandler;
   let app: LoadedApp;
+  // Before the app's code runs: its `new Response(…)` then makes no web stream (light-response.ts).
+  installLightResponse();
   try {
     app = await loadApp(boot.appPath);
     handler = app.handler;

@@ -61,6 +61,28 @@ export class PortSink implements ResponseSink {
     this.post([END, this.id]);
   }
 
+  /**
+   * A complete response at once (ResponseGuard.full): one FULL message, with nothing scheduled
+   * and no copy; a string body travels as it is (the front writes it as UTF-8).
+   */
+  full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
+    if (this.headers || this.abandoned) throw new Error('response head sent twice');
+    const flat: FlatHeaders = [];
+    for (let i = 0; i < headers.length; i++) flat.push(headers[i]![0], headers[i]![1]);
+    this.status = status;
+    this.headers = flat;
+    this.ended = true;
+    this.headSent = true;
+    if (body === null || body.length === 0) {
+      this.post([FULL, this.id, status, flat, null]);
+    } else if (typeof body !== 'string' && this.wire) {
+      const { data, transfer } = wireBytes(body);
+      this.post([FULL, this.id, status, flat, data], transfer);
+    } else {
+      this.post([FULL, this.id, status, flat, body]);
+    }
+  }
+
   /** The handler failed: send nothing more for this request. */
   abandon(): void {
     this.abandoned = true;

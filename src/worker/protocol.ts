@@ -17,7 +17,8 @@ export type { ControlMessage };
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
-//   [FULL, id, status, headers, body | null]   a complete response in one message
+//   [FULL, id, status, headers, body | null]   a complete response in one message (body: bytes, or a
+//                                     string sent as UTF-8)
 //   [HEAD, id, status, headers]       start of a streamed response
 //   [CHUNK, id, data]
 //   [END, id]
@@ -66,7 +67,7 @@ export type RequestMessage = [
 export type WorkerMessage =
   | [typeof READY]
   | [typeof LOAD_FAILED, string, string]
-  | [typeof FULL, number, number, FlatHeaders, Uint8Array | null]
+  | [typeof FULL, number, number, FlatHeaders, Uint8Array | string | null]
   | [typeof HEAD, number, number, FlatHeaders]
   | [typeof CHUNK, number, Uint8Array]
   | [typeof END, number]

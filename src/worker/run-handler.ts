@@ -10,17 +10,25 @@ export function runHandler(
   handler: AppHandler, req: RequestData, sink: PortSink, ctx: RequestContext,
   done: (failure?: { error: unknown }) => void,
 ): void {
-  requestScope.run({ id: req.id }, () => handler(req, sink, ctx)).then(
-    () => {
-      try {
-        if (!sink.ended) sink.end();
-      } finally {
-        done();
-      }
-    },
+  const result = requestScope.run({ id: req.id }, () => handler(req, sink, ctx));
+  if (result === undefined) {
+    // complete already (sent within the handler's synchronous run)
+    complete(sink, done);
+    return;
+  }
+  result.then(
+    () => complete(sink, done),
     (error: unknown) => {
       sink.abandon();
       done({ error });
     },
   );
+}
+
+function complete(sink: PortSink, done: (failure?: { error: unknown }) => void): void {
+  try {
+    if (!sink.ended) sink.end();
+  } finally {
+    done();
+  }
 }

@@ -6,9 +6,11 @@
 // and the signal - only when the app uses more than method, url and headers.
 // Response: status and headers (every Set-Cookie separately, via getSetCookie()), then the body:
 //   - fast path: a body made from a string / ArrayBuffer / typed array (new Response('hi'),
-//     Response.json(), Hono's c.text()/c.json()) is sent from undici's stored source without
-//     reading the ReadableStream (~2× cheaper than reading it); Content-Length is added if the
-//     app did not set one;
+//     Response.json(), Hono's c.text()/c.json()) is sent whole from its source, with a
+//     Content-Length if the app did not set one, and no web stream is read. In a worker the global
+//     Response is a LightResponse (./light-response.ts), which keeps that source and never builds
+//     the stream (lightSource); for an undici Response (fetch(), or outside a worker) the source
+//     is read from undici's internal state on Node 20 (storedSource);
 //   - otherwise the ReadableStream is read and every chunk goes to sink.chunk() as it arrives,
 //     so SSE flows incrementally. On abort the stream is cancelled (the app's cancel() runs).
 // HEAD, 204, 304 and 1xx responses send no body chunks (the body, if any, is cancelled).
@@ -18,6 +20,8 @@
 import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
 import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
+import { requestHref } from './request-url.js';
+import { lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
 
@@ -88,6 +92,7 @@ function stateSymbol(): symbol | undefined {
 
 /** Loads undici and does the probes above now, so that the first request does not wait for them. */
 export function warmUpFetch(): void {
+  warmUpLightResponse();
   stateSymbol();
   lazyRequestSupported();
 }
@@ -178,14 +183,7 @@ function lazyUrl(rd: RequestData): string | null {
     if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = pair[1];
   }
   if (!host) return null;
-  let u: URL;
-  try {
-    u = new URL(`${rd.scheme}://${host}${target}`);
-  } catch {
-    return null;
-  }
-  if (u.username !== '' || u.password !== '') return null;
-  return u.href;
+  return requestHref(rd.scheme, host, target);
 }
 
 function collectHeaders(h: Headers): [string, string][] {
@@ -290,25 +288,37 @@ function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Prom
     throw new TypeError('the fetch handler returned Response.error()');
   }
   const headers = collectHeaders(response.headers);
-  const body = response.body;
   const method = rd.method;
+  const light = lightSource(response);
+  if (light !== undefined) {
+    sendSource(light, status, headers, method, g);
+    return;
+  }
+  const body = response.body;
   if (body === null || method === 'HEAD' || status === 204 || status === 304 || status < 200) {
     if (body !== null) body.cancel().catch(() => {});
     g.head(status, headers);
     g.end();
     return;
   }
-  const src = storedSource(response, body);
+  const src = storedSource(realResponse(response) ?? response, body);
   if (src !== undefined) {
-    // (encode, not Buffer.from: a Buffer from the shared pool would be copied again to be posted)
-    const bytes = typeof src === 'string' ? textEncoder.encode(src) : src;
-    if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(bytes.byteLength)]);
-    g.head(status, headers);
-    g.chunk(bytes);
-    g.end();
+    sendSource(src, status, headers, method, g);
     return;
   }
   return streamBody(body, status, headers, g);
+}
+
+/** Sends a body known up front (no stream read): whole, in one call, with a Content-Length. */
+function sendSource(src: LightSource, status: number, headers: [string, string][], method: string, g: ResponseGuard): void {
+  if (src === null || method === 'HEAD' || status === 204 || status === 304 || status < 200) {
+    g.full(status, headers, null);
+    return;
+  }
+  if (!hasHeader(headers, 'content-length')) {
+    headers.push(['content-length', String(typeof src === 'string' ? Buffer.byteLength(src) : src.byteLength)]);
+  }
+  g.full(status, headers, src);
 }
 
 async function streamBody(body: ReadableStream, status: number, headers: [string, string][], g: ResponseGuard): Promise<void> {

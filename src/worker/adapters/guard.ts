@@ -1,7 +1,8 @@
 // One response in flight: forwards the adapter's output to the caller's ResponseSink exactly in
-// the order the contract allows (head once, chunks, end once), settles the handler's promise, and
-// turns an abort of ctx.signal into a rejection. Every adapter funnels its output through here,
-// so no adapter can call head twice or chunk after end, whatever the app does.
+// the order the contract allows (head once, chunks, end once - or full() once), settles the
+// handler's result (no promise at all when the response completes synchronously), and turns an
+// abort of ctx.signal into a rejection. Every adapter funnels its output through here, so no
+// adapter can call head twice or chunk after end, whatever the app does.
 
 import type { AbortState, AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
 
@@ -10,22 +11,26 @@ const STREAMING = 1; // head sent, body may follow
 const DONE = 2; // end sent, promise resolved
 const FAILED = 3; // promise rejected (app error, abort, sink error); nothing more is sent
 
+const textEncoder = new TextEncoder();
+
 export class ResponseGuard {
   state = WAITING;
   /** Called once when ctx.signal aborts while the response is incomplete (after rejecting). */
   onAbort: ((reason: unknown) => void) | null = null;
   private readonly sink: ResponseSink;
-  private readonly resolve: () => void;
-  private readonly reject: (err: unknown) => void;
+  // The handler's promise, made only if result() is asked for before the response is complete:
+  // a response sent within the handler's synchronous run (the common case) needs none.
+  private resolveResult: (() => void) | null = null;
+  private rejectResult: ((err: unknown) => void) | null = null;
+  /** A rejection that happened before result() was asked for. */
+  private failure: { error: unknown } | null = null;
   // The abort source: ctx.lazyAbort when there is one (no AbortSignal is created), else ctx.signal.
   private readonly lazy: AbortState | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly abortListener: (reason?: unknown) => void;
 
-  constructor(sink: ResponseSink, ctx: RequestContext, resolve: () => void, reject: (err: unknown) => void) {
+  constructor(sink: ResponseSink, ctx: RequestContext) {
     this.sink = sink;
-    this.resolve = resolve;
-    this.reject = reject;
     this.abortListener = () => this.abort();
     const lazy = ctx.lazyAbort;
     if (lazy !== undefined) {
@@ -35,6 +40,30 @@ export class ResponseGuard {
       this.signal = ctx.signal;
       this.signal.addEventListener('abort', this.abortListener, { once: true });
     }
+  }
+
+  /**
+   * What the AppHandler returns: undefined when the response is complete already, a rejected
+   * promise when the handler failed already, else a promise that settles with the response.
+   */
+  result(): Promise<void> | undefined {
+    if (this.failure !== null) return Promise.reject(this.failure.error);
+    if (this.state === DONE) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+  }
+
+  private resolve(): void {
+    const resolve = this.resolveResult;
+    if (resolve !== null) resolve();
+  }
+
+  private reject(err: unknown): void {
+    const reject = this.rejectResult;
+    if (reject !== null) reject(err);
+    else this.failure ??= { error: err };
   }
 
   get open(): boolean {
@@ -62,6 +91,30 @@ export class ResponseGuard {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /**
+   * A complete response in one call: status, headers and the whole body (null: none). A sink with
+   * full() gets it as one call; any other as head(), chunk() (a string encoded as UTF-8), end().
+   */
+  full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
+    if (this.state !== WAITING) return;
+    const sink = this.sink;
+    if (sink.full === undefined) {
+      this.head(status, headers);
+      if (body !== null) this.chunk(typeof body === 'string' ? textEncoder.encode(body) : body);
+      this.end();
+      return;
+    }
+    this.state = DONE;
+    this.unlisten();
+    try {
+      sink.full(status, headers, body);
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve();
   }
 
   end(): void {
@@ -109,18 +162,21 @@ export function abortedReason(ctx: RequestContext): { reason: unknown } | null {
 
 /**
  * An AppHandler from a function that drives one request through a ResponseGuard: a request
- * already aborted is refused before the app sees it, and the promise settles when the guard does.
+ * already aborted is refused before the app sees it, and the result is the guard's (no promise
+ * when the response was complete before `start` returned).
  */
 export function guardedHandler(start: (rd: RequestData, ctx: RequestContext, g: ResponseGuard) => void): AppHandler {
-  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) =>
-    new Promise<void>((resolve, reject) => {
-      const aborted = abortedReason(ctx);
-      if (aborted !== null) {
-        reject(aborted.reason);
-        return;
-      }
-      start(rd, ctx, new ResponseGuard(sink, ctx, resolve, reject));
-    });
+  return (rd: RequestData, sink: ResponseSink, ctx: RequestContext) => {
+    const aborted = abortedReason(ctx);
+    if (aborted !== null) return Promise.reject(aborted.reason);
+    const g = new ResponseGuard(sink, ctx);
+    try {
+      start(rd, ctx, g);
+    } catch (err) {
+      g.fail(err);
+    }
+    return g.result();
+  };
 }
 
 export function abortError(): Error {
