@@ -364,8 +364,13 @@ describe('stats-http (UNIX socket from an ini file): /, /metrics, health, readin
 
   test('/metrics is valid Prometheus text with the promised families', async () => {
     await Promise.all([get(`${s.url}/`), get(`${s.url}/`), get(`${s.url}/nope`), get(`${s.url}/cache?k=x`), get(`${s.url}/cache?k=x`)]);
-    // the worker reports what it served once it is idle: poll until the five requests are in
-    const r = await until(async () => { const x = await on('/metrics'); return x.body.toString().includes('spindle_request_duration_seconds_count 5') ? x : null; }, 5000, 'the five requests in /metrics');
+    // the worker reports what it served once it is idle, and the scoreboard's busy/idle is sampled
+    // every 100 ms: poll until the five requests are in and the worker shows idle
+    const r = await until(async () => {
+      const x = await on('/metrics');
+      const text = x.body.toString();
+      return text.includes('spindle_request_duration_seconds_count 5') && /spindle_workers\{state="idle"\} 1\b/.test(text) ? x : null;
+    }, 5000, 'the five requests and an idle worker in /metrics');
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     const { types, samples } = parseExposition(r.body.toString());
