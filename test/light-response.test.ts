@@ -75,6 +75,7 @@ describe('LightResponse looks like undici Response', () => {
       assert.ok(light instanceof Native, 'instanceof undici Response');
       assert.ok(light instanceof Light);
       assert.equal(Object.prototype.toString.call(light), '[object Response]');
+      assert.equal(light.constructor.name, 'Response');
     });
   }
 
