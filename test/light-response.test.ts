@@ -75,6 +75,7 @@ describe('LightResponse looks like undici Response', () => {
       assert.ok(light instanceof Native, 'instanceof undici Response');
       assert.ok(light instanceof Light);
       assert.equal(Object.prototype.toString.call(light), '[object Response]');
+      assert.equal(light.constructor.name, 'Response');
     });
   }
 
@@ -272,7 +273,7 @@ test('installLightResponse() makes it the global Response of a thread, which sta
 });
 
 describe('requestHref matches URL', () => {
-  const reference = (scheme: string, host: string, target: string): string | null => {
+  const reference = (scheme: 'http' | 'https', host: string, target: string): string | null => {
     try {
       const u = new URL(`${scheme}://${host}${target}`);
       return u.username || u.password ? null : u.href;
@@ -284,7 +285,7 @@ describe('requestHref matches URL', () => {
   test('chosen cases', () => {
     const hosts = ['localhost', 'Example.COM', '127.0.0.1:8080', 'h:80', '[::1]:3000', 'user@h', 'a:b@h', 'x/y', 'h?q', 'h#f', 'bad host', '', 'exé.com', 'h:', 'h:99999', '[::ffff:1.2.3.4]'];
     const targets = ['/', '/a/b?c=d&e', '/%2e%2E/x', '/a/./b', '/a/../b', '/a/.', '/..', '//evil/x', "/it's", '/q?x y', '/{}', '/a\\b', '/é', '/a?b#c', '/.well-known/x', '/a..b/c.d', '/%zz', '/?'];
-    for (const scheme of ['http', 'https']) {
+    for (const scheme of ['http', 'https'] as const) {
       for (const host of hosts) {
         for (const target of targets) assert.equal(requestHref(scheme, host, target), reference(scheme, host, target), `${scheme}://${host}${target}`);
       }

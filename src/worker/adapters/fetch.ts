@@ -225,18 +225,20 @@ function isResponseLike(v: unknown): v is Response {
 
 /** Builds an AppHandler around a fetch function (called with `this` = thisArg). */
 export function makeFetchHandler(fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks): AppHandler {
-  return guardedHandler((rd, ctx, g) => run(fetchFn, thisArg, background, rd, ctx, g));
+  const waitUntil = (p: unknown) => background.track(p); // one for every request of this app
+  return guardedHandler((rd, ctx, g) => run(fetchFn, thisArg, waitUntil, rd, ctx, g));
 }
 
 // Synchronous as far as the app allows: a Response returned (not a promise) is sent in the same
 // run, without the microtask hops of an async function.
 function run(
-  fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks,
+  fetchFn: FetchFunction, thisArg: unknown, waitUntil: (p: unknown) => void,
   rd: RequestData, ctx: RequestContext, g: ResponseGuard,
 ): void {
   let response: unknown;
   try {
-    response = callApp(fetchFn, thisArg, background, rd, ctx);
+    const fctx = new RequestFetchContext(waitUntil, rd, ctx);
+    response = fetchFn.call(thisArg, makeRequest(rd, ctx), fctx, fctx);
   } catch (err) {
     g.fail(err);
     return;
@@ -249,23 +251,41 @@ function run(
   }
 }
 
-function callApp(
-  fetchFn: FetchFunction, thisArg: unknown, background: BackgroundTasks, rd: RequestData, ctx: RequestContext,
-): unknown {
-  const request = makeRequest(rd, ctx);
-  const fctx: FetchContext = {
-    waitUntil: (p: unknown) => background.track(p),
-    passThroughOnException() {},
-    get signal() { return ctx.signal; },
-    remoteAddress: rd.remoteAddress,
-    remotePort: rd.remotePort,
-    localAddress: rd.localAddress,
-    localPort: rd.localPort,
-    scheme: rd.scheme,
-    workerId: ctx.workerId,
-    requestId: rd.id,
-  };
-  return fetchFn.call(thisArg, request, fctx, fctx);
+function passThroughOnException(): void {}
+
+/**
+ * The FetchContext of one request. A class, not an object literal: a literal with a getter and
+ * fresh closures cost about 0.5 µs a request. `signal` is a getter on the prototype (read only if
+ * the app asks: ctx.signal may create the AbortSignal); the rest are own properties.
+ */
+class RequestFetchContext implements FetchContext {
+  readonly waitUntil: (promise: unknown) => void;
+  readonly passThroughOnException: () => void;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly scheme: 'http' | 'https';
+  readonly workerId: number;
+  readonly requestId: number;
+  readonly #ctx: RequestContext;
+
+  constructor(waitUntil: (promise: unknown) => void, rd: RequestData, ctx: RequestContext) {
+    this.waitUntil = waitUntil;
+    this.passThroughOnException = passThroughOnException;
+    this.remoteAddress = rd.remoteAddress;
+    this.remotePort = rd.remotePort;
+    this.localAddress = rd.localAddress;
+    this.localPort = rd.localPort;
+    this.scheme = rd.scheme;
+    this.workerId = ctx.workerId;
+    this.requestId = rd.id;
+    this.#ctx = ctx;
+  }
+
+  get signal(): AbortSignal {
+    return this.#ctx.signal;
+  }
 }
 
 function respond(response: unknown, rd: RequestData, g: ResponseGuard): void {

@@ -333,6 +333,9 @@ function wirePrototype(Native: typeof Response): void {
   }
 }
 
+// It stands for Response: `Response.name`, `response.constructor.name` say so.
+Object.defineProperty(LightResponse, 'name', { configurable: true, value: 'Response' });
+
 function defineGlobal(): void {
   Object.defineProperty(globalThis, 'Response', { configurable: true, enumerable: false, writable: true, value: LightResponse });
 }

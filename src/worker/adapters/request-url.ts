@@ -12,15 +12,16 @@ const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*$/;
 const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:\/|$)/i;
 
 const MAX_ORIGINS = 256;
-/** `${scheme}://${host}` → the href prefix URL gives it, or '' when it cannot be used as one. */
-const origins = new Map<string, string>();
+/** Per scheme: Host header → the href prefix URL gives `${scheme}://${host}`, or '' when it cannot be one. */
+const origins = { http: new Map<string, string>(), https: new Map<string, string>() };
 
-function originOf(authority: string): string {
-  let o = origins.get(authority);
+function originOf(scheme: 'http' | 'https', host: string): string {
+  const cache = origins[scheme];
+  let o = cache.get(host);
   if (o === undefined) {
     o = '';
     try {
-      const u = new URL(authority + '/');
+      const u = new URL(`${scheme}://${host}/`);
       // Only a bare authority (no credentials, and nothing in the Host header that became path,
       // query or fragment) is a prefix every target can follow.
       if (u.username === '' && u.password === '' && u.pathname === '/' && u.search === '' && u.hash === '') {
@@ -29,8 +30,8 @@ function originOf(authority: string): string {
     } catch {
       /* not a valid authority */
     }
-    if (origins.size >= MAX_ORIGINS) origins.clear();
-    origins.set(authority, o);
+    if (cache.size >= MAX_ORIGINS) cache.clear();
+    cache.set(host, o);
   }
   return o;
 }
@@ -40,19 +41,17 @@ function originOf(authority: string): string {
  * is not a valid URL or has credentials (the caller then takes the path that builds a real
  * Request, which reports or works around it).
  */
-export function requestHref(scheme: string, host: string, target: string): string | null {
-  const authority = `${scheme}://${host}`;
+export function requestHref(scheme: 'http' | 'https', host: string, target: string): string | null {
   if (PLAIN_TARGET.test(target)) {
     const q = target.indexOf('?');
-    const path = q < 0 ? target : target.slice(0, q);
-    if (!DOT_SEGMENT.test(path)) {
-      const origin = originOf(authority);
+    if (!DOT_SEGMENT.test(q < 0 ? target : target.slice(0, q))) {
+      const origin = originOf(scheme, host);
       if (origin !== '') return origin + target;
     }
   }
   let u: URL;
   try {
-    u = new URL(authority + target);
+    u = new URL(`${scheme}://${host}${target}`);
   } catch {
     return null;
   }
