@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import autocannon from 'autocannon';
-import { startSpindle, get, raw, fixture, until, BIN, ROOT, type Running, type LogLine } from './helpers/spindle.js';
+import { startSpindle, get, raw, fixture, until, BIN, ROOT, type Running, type LogLine, rawStats } from './helpers/spindle.js';
 
 const APP = fixture('accept/app.mjs');
 const NODE_APP = fixture('accept/node-app.mjs');
@@ -256,19 +256,6 @@ test('SIGTERM with a request in flight: it completes 200, exit code 0, the port 
   }
 });
 
-/** One raw stats connection: the server writes the document and closes. */
-function rawStats(addr: string): Promise<string> {
-  const u = new URL(addr.replace(/^tcp:/, 'http:'));
-  return new Promise((resolve, reject) => {
-    const c = connect({ host: u.hostname, port: Number(u.port) });
-    let out = '';
-    c.setEncoding('utf8');
-    c.setTimeout(10000, () => c.destroy(new Error('no stats document within 10 s')));
-    c.on('data', (d: string) => { out += d; });
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-  });
-}
 
 test('stats: the requests the workers served themselves are counted', () =>
   withServer(APP, ['--processes', '2', '--stats', '127.0.0.1:0'], async (s) => {

@@ -5,11 +5,10 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSpindle, get, fixture, until, BIN, ROOT, type Running } from './helpers/spindle.js';
+import { startSpindle, get, fixture, until, BIN, ROOT, type Running, rawStats } from './helpers/spindle.js';
 
 const APP = fixture('stats/app.mjs');
 
@@ -27,19 +26,6 @@ const SPINDLE_WORKER_KEYS = ['state', 'in_flight', 'heap_used', 'heap_limit', 'l
 const prefix = (o: object, keys: string[]) => assert.deepEqual(Object.keys(o).slice(0, keys.length), keys);
 const isInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
-/** One raw stats connection: the server writes the document and closes. */
-function rawStats(addr: string): Promise<string> {
-  const u = new URL(addr.replace(/^tcp:/, 'http:'));
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: u.hostname, port: Number(u.port) });
-    let out = '';
-    s.setEncoding('utf8');
-    s.setTimeout(10000, () => s.destroy(new Error('no stats document within 10 s')));
-    s.on('data', (d: string) => { out += d; });
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-  });
-}
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });

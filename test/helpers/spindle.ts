@@ -144,3 +144,17 @@ export async function until<T>(fn: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** One raw stats connection (tcp://host:port): the server writes the document and closes. */
+export function rawStats(addr: string): Promise<string> {
+  const u = new URL(addr.replace(/^tcp:/, 'http:'));
+  return new Promise((resolve, reject) => {
+    const c = connect({ host: u.hostname, port: Number(u.port) });
+    let out = '';
+    c.setEncoding('utf8');
+    c.setTimeout(10000, () => c.destroy(new Error('no stats document within 10 s')));
+    c.on('data', (d: string) => { out += d; });
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+  });
+}
