@@ -370,3 +370,19 @@ test('a Node (req, res) app gets req.signal: harakiri\'s graceful stage fires it
     assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
+
+test('concurrency cap, attacked: pipelined requests are all answered in order; a client that leaves while queued is skipped', () =>
+  withServer(APP, ['--processes', '1', '--concurrency', '1'], async (s) => {
+    const pipelined = await raw(s.url, 'GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal((pipelined.match(/HTTP\/1\.1 200/g) ?? []).length, 3, pipelined);
+    const long = get(`${s.url}/slow?ms=1000&announce=1`);
+    await s.waitForLog((l) => l.msg === 'app: slow request started');
+    // queued behind the cap, then gone before its turn
+    const leaver = connect({ host: new URL(s.url).hostname, port: Number(new URL(s.url).port) });
+    await new Promise<void>((resolve) => leaver.once('connect', () => resolve()));
+    leaver.write('GET /slow?ms=100&announce=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    leaver.destroy();
+    assert.equal((await long).status, 200);
+    assert.equal((await get(`${s.url}/`)).status, 200, 'the worker still serves');
+    assert.equal(s.lines.filter((l) => l.msg === 'app: slow request started').length, 1, 'the queued request of the client that left never ran');
+  }));
