@@ -26,7 +26,7 @@ test('--help and the README list every option, grouped by section, with default 
     for (const a of o.aliases ?? []) assert.ok(help.includes(a.length === 1 ? `-${a}` : a), `--help lacks alias ${a}`);
   }
   for (const title of Object.values(SECTIONS)) assert.ok(help.includes(`${title}:`), title);
-  assert.match(help, /--harakiri <sec> +terminate a worker .*\[default: 60s\]/);
+  assert.match(help, /--harakiri <sec> +a request running longer than this .*\[default: 60s\]/);
   assert.match(help, /-p, --processes|--processes, --workers, -p <n>/);
 });
 

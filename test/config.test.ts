@@ -45,7 +45,6 @@ describe('defaults', () => {
     assert.equal(c.master, true);
     assert.equal(c.processes, availableParallelism());
     assert.equal(c.concurrency, 0, 'no cap: a worker serves many requests at once, as node:http');
-    assert.equal(c.accept, 'workers');
     assert.equal(c.harakiri, 60);
     assert.equal(c.maxRequests, 0);
     assert.equal(c.maxWorkerLifetime, 3600);

@@ -10,7 +10,7 @@ export type ControlMessage =
   | { kind: 'label'; label: string }
   | { kind: 'harakiri'; requestId: number; seconds: number }
   | { kind: 'heap'; used: number }
-  // accept = workers: requests the worker accepted and served itself since the last report
+  // requests the worker served since the last report
   // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
   | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
   | BgControl;

@@ -1,6 +1,5 @@
 // One HTTP request, from the moment its body is in until its response is written. It lives in the
-// master (accept = master: the master keeps the client connection, so whatever happens to a
-// worker, it can still answer) or in the worker that accepted the connection (accept = workers).
+// worker that accepted the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';

@@ -1,78 +1,22 @@
-// The HTTP listeners: TCP and UNIX sockets owned by the master, with the request-level limits
-// (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
+// The HTTP server every worker serves its listening sockets with: node:http with the
+// request-level limits (buffer-size, socket-timeout) and every malformed request answered.
 import { STATUS_CODES, createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
-import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
+  /** Is a request of this socket in flight (or waiting for admission)? Then idleness is not its fault. */
   isBusy: (socket: Socket) => boolean;
-}
-
-export interface ListenerOptions extends HttpServerOptions {
-  chmodSocket?: number;
-  /** Full reload: listen on this socket from the previous process instead of binding. */
-  inherited?: InheritedSocket;
-}
-
-export interface Listener {
-  server: Server;
-  /** As configured. */
-  spec: string;
-  /** As bound: 'http://127.0.0.1:8000' or 'unix:/path'. */
-  url: string;
-  host?: string;
-  port?: number;
-  unixPath?: string;
-  /** Identity of the socket file we created, so vacuum never removes someone else's. */
-  unixIno?: number;
-  /** Closing the handle unlinks the UNIX path (bound without a temporary name; see inherit.ts). */
-  unlinksOnClose?: boolean;
-}
-
-export async function openListener(spec: string, opts: ListenerOptions): Promise<Listener> {
-  const addr = parseAddress(spec);
-  const server = createHttpServer(opts);
-  return bindListener(server, spec, addr, opts, { tcp: 'http://', unix: 'unix:' });
-}
-
-/**
- * Puts `server` on its address: the socket inherited from the previous process (full reload), a
- * UNIX path (a stale socket file is replaced, a live one refused) or host:port. `schemes` prefix
- * the bound address in the listener's url ('http://127.0.0.1:8000', 'unix:/run/app.sock').
- */
-export async function bindListener(
-  server: Server, spec: string, addr: ParsedAddress,
-  opts: Pick<ListenerOptions, 'chmodSocket' | 'inherited'>, schemes: { tcp: string; unix: string },
-): Promise<Listener> {
-  if (opts.inherited) {
-    const i = opts.inherited;
-    await listenOnInherited(server, i);
-    // unixIno stays unset until the handover completes (vacuum leaves a file it cannot prove ours)
-    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
-  }
-  if (addr.kind === 'unix') {
-    await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
-    return { server, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
-  }
-  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, spec, url: `${schemes.tcp}${host}:${port}`, host: addr.host, port };
 }
 
 /**
  * node:http with Spindle's request-level limits: buffer-size (431), socket-timeout for heads,
  * stalled bodies (408) and idle keep-alive connections, and an answer to every malformed request.
- * The master's listeners and, with accept = workers, every worker's shared socket use it.
+ * Every worker's shared sockets use it (and the master's need-app = false stand-in).
  */
 export function createHttpServer(opts: HttpServerOptions): Server {
   const server = createServer({
@@ -84,7 +28,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     noDelay: true,
   }, opts.onRequest);
   // Inactivity: a connection that sends nothing for socket-timeout while we wait on it is closed
-  // (slowloris); one waiting on us (backlog, worker) is left alone.
+  // (slowloris); one waiting on us (a request in flight or waiting for admission) is left alone.
   server.setTimeout(opts.socketTimeoutMs, (socket: Socket) => {
     if (opts.isBusy(socket)) return;
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;

@@ -6,8 +6,8 @@
 // and the connection is closed after it, as uWSGI 2.0 does.
 //
 // Each packet becomes a real `http.IncomingMessage` + `http.ServerResponse` bound to the socket and
-// goes through the same `onRequest` as the HTTP listeners, so limits, dispatch, harakiri and logging
-// are shared. Differences from uWSGI, on purpose:
+// goes through the same `onRequest` as the HTTP sockets, so limits, harakiri and logging are
+// shared. Binding (':port' means 127.0.0.1 here) is src/master/shared-sockets.ts. Differences from uWSGI, on purpose:
 //   - UWSGI_* request variables (UWSGI_FILE, UWSGI_SCRIPT, UWSGI_CHDIR, UWSGI_SETENV, …) are never
 //     honoured: nothing in a request loads code or changes the server (logged once when seen).
 //   - ':port' binds 127.0.0.1, not every interface (http-socket ':port' means 0.0.0.0). An explicit
@@ -16,8 +16,7 @@
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseAddress } from '../config/address.js';
-import { bindListener, rawResponse, type Listener, type ListenerOptions } from './listeners.js';
+import { rawResponse, type HttpServerOptions } from './listeners.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -184,7 +183,6 @@ export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: 
 // ---- the listener ------------------------------------------------------------------------------
 
 /** The same options as an HTTP listener's. */
-export type UwsgiListenerOptions = ListenerOptions;
 
 interface Conn {
   socket: Socket;
@@ -206,7 +204,7 @@ export class UwsgiServer extends Server {
   private readonly conns = new Set<Conn>();
   private warnedUwsgiVars = false;
 
-  constructor(private readonly opts: UwsgiListenerOptions) {
+  constructor(private readonly opts: HttpServerOptions) {
     super();
     this.removeAllListeners('connection');
     this.on('connection', (socket: Socket) => this.onConnection(socket));
@@ -363,19 +361,3 @@ function setHeaders(req: IncomingMessage, raw: string[]): void {
   }
   req.headers = headers;
 }
-
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
-
-/** Opens one uwsgi-socket: `:port` means 127.0.0.1 here (see the file comment). */
-export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions): Promise<Listener> {
-  const text = spec.trim();
-  const addr = parseAddress(text.startsWith(':') ? `127.0.0.1${text}` : text);
-  const server = new UwsgiServer(opts);
-  server.on('request', opts.onRequest);
-  if (!opts.inherited && addr.kind === 'tcp' && !isLoopback(addr.host)) {
-    opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
-  }
-  return bindListener(server, spec, addr, opts, { tcp: 'uwsgi://', unix: 'uwsgi+unix:' });
-}
-
-

@@ -1,5 +1,4 @@
-// The request log line, written by the master (accept = master) or by the worker that served the
-// request (accept = workers): by default only 4xx, 5xx and slow requests are logged.
+// The request log line, written by the worker that served the request: by default only 4xx, 5xx and slow requests are logged.
 import type { Log } from './logger.js';
 
 export interface RequestLogPolicy {

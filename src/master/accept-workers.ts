@@ -1,4 +1,4 @@
-// accept = workers, the master's side: the shared sockets and a copy of them for every worker that
+// The master's side of the workers accepting: the shared sockets and a copy of them for every worker that
 // becomes ready, the settings each worker serves HTTP with, the requests the workers report
 // (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts,
 // and the kernel's accept queue of the sockets (the cheaper's backlog).
@@ -71,7 +71,7 @@ export class WorkerAccept {
     try {
       fds = await this.sockets.forWorker();
     } catch (err) {
-      this.server.log.error({ worker: h.slot, err }, 'accept = workers: could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
+      this.server.log.error({ worker: h.slot, err }, 'could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
       return;
     }
     if (h.state !== 'ready' && h.state !== 'retiring') {
@@ -139,7 +139,7 @@ export class WorkerAccept {
     const n = this.queues.read();
     if (!this.queues.available && !this.queuesFailed) {
       this.queuesFailed = true;
-      this.server.log.warn({ error: this.queues.error }, 'accept = workers: cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
+      this.server.log.warn({ error: this.queues.error }, 'cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
     }
     return n;
   }

@@ -1,7 +1,7 @@
 // Background work inside the server: timers and crons registered by the app, signals, command
 // crons from the config, mules and the offload pool. The server owns one Background and calls it
-// from a few hooks: control messages from workers, pump (waiting handler runs go before the
-// backlog), start, and shutdown (stop scheduling; then drain the mules after the workers).
+// from a few hooks: control messages from workers, pump (a worker became ready: waiting handler
+// runs go to it), start, and shutdown (stop scheduling; then drain the mules after the workers).
 import type { Log } from '../log/logger.js';
 import { SpindleError } from '../errors.js';
 import type { SharedCore } from '../shm/layout.js';
@@ -23,8 +23,6 @@ export interface BackgroundHost {
   supervisor: Supervisor;
   core: SharedCore;
   logFormat: 'json' | 'pretty';
-  /** the server's dispatcher: waiting runs first, then the backlog */
-  pump(): void;
 }
 
 export interface BackgroundStats {
@@ -71,7 +69,7 @@ export class Background {
       },
       onMuleReady: () => this.runs.pump(),
     }, b.mules, b.farms);
-    this.runs = new RunDispatcher({ settings: host.settings, log: host.log, supervisor: host.supervisor, pump: () => host.pump() }, this.mules);
+    this.runs = new RunDispatcher({ settings: host.settings, log: host.log, supervisor: host.supervisor }, this.mules);
     this.commandCrons = new CommandCrons(b.commandCrons, b.cronHarakiriMs, host.log);
     this.timers = new Timers(host.log, this.runs, this.clock, (now) => this.commandCrons.check(now));
     this.signals = new Signals(host.log, this.runs);
@@ -123,7 +121,7 @@ export class Background {
     }
   }
 
-  /** Waiting handler runs go to free workers before the backlog does. */
+  /** A worker became ready: waiting handler runs go to it. */
   pump(): void {
     this.runs.pump();
   }

@@ -21,8 +21,6 @@ export interface ServerSettings {
   chmodSocket?: number;
   pidfile?: string;
   backlogLimit: number;
-  /** accept = workers: the workers accept and parse HTTP on the http-socket addresses themselves. */
-  acceptInWorkers: boolean;
   maxHeaderBytes: number;
   maxBodyBytes: number;
   socketTimeoutMs: number;
@@ -105,7 +103,6 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     chmodSocket: chmod ? parseInt(chmod, 8) : undefined,
     pidfile: str(c, 'pidfile') ? resolve(cwd, str(c, 'pidfile')!) : undefined,
     backlogLimit: num(c, 'listen', 1024),
-    acceptInWorkers: c['accept'] === 'workers',
     maxHeaderBytes: num(c, 'bufferSize', 16384),
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,

@@ -1,4 +1,4 @@
-// accept = workers (the default): the listening sockets the worker threads accept on themselves,
+// The listening sockets the worker threads accept on themselves,
 // every kind of them: HTTP and uwsgi, on TCP and UNIX addresses.
 //
 // Every worker listens on a descriptor of its own for the same socket. One shared descriptor is

@@ -4,22 +4,19 @@
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
-import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
-import { STOP, QUIT, ABORT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
-import type { Exchange } from '../front/exchange.js';
+import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
+import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
 
 export interface SupervisorHost {
   log: Log;
   onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void;
-  /** Answer every request still in flight on `h` (the worker is gone or being killed). */
-  answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void;
-  /** Capacity appeared: dispatch from the backlog. */
+  /** A worker became ready: waiting handler runs can go to it. */
   pump(): void;
   /** A worker loaded the app and is routable (first start, respawn, recycle, reload, cheaper). */
   workerReady?(h: WorkerHandle): void;
-  /** accept = workers: `n` requests the worker accepted itself end unanswered (it is being terminated). */
+  /** `n` requests the worker accepted end unanswered (it is being terminated). */
   ownRequestsLost?(n: number): void;
   onThreadExit?(threadId: number): void;
 }
@@ -30,7 +27,7 @@ const MAX_BACKOFF_MS = 10_000;
 /** After a replacement failed to load, the old worker is not recycled again for this long. */
 const RECYCLE_RETRY_MS = 10_000;
 /**
- * accept = workers: a worker answers its own requests' deadlines within its 100 ms tick; one still
+ * A worker answers its own requests' deadlines within its 100 ms tick; one still
  * past a deadline this much later has an event loop that does not run (stuck in synchronous code).
  */
 const STUCK_MARGIN_MS = 500;
@@ -103,7 +100,7 @@ export class Supervisor {
   /** `n` requests on `h` completed: count them, and recycle or finish retiring if due. */
   requestDone(h: WorkerHandle, n = 1): void {
     h.served += n;
-    if (h.state === 'retiring' && h.inFlight.size === 0) {
+    if (h.state === 'retiring' && h.runs.size === 0) {
       h.thread.postMessage([STOP]);
       return;
     }
@@ -116,24 +113,25 @@ export class Supervisor {
   /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap; the workers' own requests. */
   tick(now = performance.now()): void {
     const s = this.settings;
-    if (s.acceptInWorkers) this.publishOwnRequests(now);
+    this.publishOwnRequests(now);
     for (const h of this.live) {
       if (h.state === 'ready' || h.state === 'retiring') {
-        const own = h.own ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
+        const own = h.own[OWN_DEADLINE]! > 0 ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
         if (own > 0 && now >= own + STUCK_MARGIN_MS) {
           this.onStuck(h, now - own);
           continue;
         }
-        for (const ex of h.inFlight.values()) {
-          if (ex.deadline > 0 && now >= ex.deadline) {
-            this.onDeadline(h, ex, now);
+        for (const run of h.runs.values()) {
+          if (run.deadline > 0 && now >= run.deadline) {
+            this.onRunDeadline(h, run, now);
             break;
           }
         }
       }
       if (h.state !== 'ready') continue;
       if (s.evilReloadOnHeapBytes > 0 && h.heapUsed >= s.evilReloadOnHeapBytes) {
-        this.kill(h, 'evil-reload-on-rss', 503, `worker ${h.slot} was recycled at once: its heap reached ${mb(h.heapUsed)} MB (evil-reload-on-rss)`);
+        this.host.log.warn({ worker: h.slot, heapMb: mb(h.heapUsed) }, 'evil-reload-on-rss: the worker\'s heap passed the limit; terminating it at once');
+        this.kill(h, 'evil-reload-on-rss');
         continue;
       }
       const lived = now - h.readyAt;
@@ -147,7 +145,7 @@ export class Supervisor {
   }
 
   /**
-   * accept = workers: each slot's requests in flight, as its workers publish them, into the
+   * Each slot's requests in flight, as its workers publish them, into the
    * scoreboard (in_flight, busy/idle in stats and top), sampled every tick. The retiring and the
    * new worker of a slot count together.
    */
@@ -161,40 +159,39 @@ export class Supervisor {
     }
   }
 
-  private onDeadline(h: WorkerHandle, ex: Exchange, now: number): void {
-    const ran = Math.round(now - ex.dispatchedAt);
-    if (this.settings.harakiriGraceMs > 0 && !ex.note) {
-      // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
-      ex.note = 'harakiri-graceful';
-      ex.deadline = now + this.settings.harakiriGraceMs;
-      h.thread.postMessage([ABORT, ex.id]);
-      this.host.log.warn({ worker: h.slot, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
-      return;
-    }
+  /** A timer, cron or signal run past harakiri: the worker is stuck in it (or the handler hangs). */
+  private onRunDeadline(h: WorkerHandle, run: HeldRun, now: number): void {
+    const ran = Math.round(now - run.startedAt);
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
-    this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
-    this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`, this.settings.harakiriVerbose);
+    this.host.log.error({ event: 'HARAKIRI', worker: h.slot, run: run.label, ms: ran }, 'HARAKIRI: a handler run ran past its deadline; terminating the worker');
+    this.kill(h, 'harakiri', this.settings.harakiriVerbose);
   }
 
-  /** accept = workers: a request the worker accepted is past its deadline and the worker cannot act. */
+  /** Ends every handler run `h` holds (its worker is gone or being ended) as failed. */
+  private endRuns(h: WorkerHandle, why: string): void {
+    for (const run of [...h.runs.values()]) run.end(why);
+    h.runs.clear();
+  }
+
+  /** A request the worker accepted is past its deadline and the worker cannot act. */
   private onStuck(h: WorkerHandle, lateMs: number): void {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
     const lost = h.ownInFlight;
     this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
     this.host.ownRequestsLost?.(lost);
-    this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);
+    this.kill(h, 'harakiri', this.settings.harakiriVerbose);
   }
 
   /**
-   * Ends `h` at once (harakiri, evil reload): its requests are answered with `status`, the thread
-   * is terminated, and a replacement starts immediately.
+   * Ends `h` at once (harakiri, evil reload): its runs end as failed, the thread is terminated
+   * (closing the connections it accepted), and a replacement starts immediately.
    */
-  kill(h: WorkerHandle, reason: string, status: number, message: string, dumpStack = false): void {
+  kill(h: WorkerHandle, reason: string, dumpStack = false): void {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
-    this.host.answerInFlight(h, status, message, reason);
-    h.state = 'zombie'; // no more requests; the clients are answered before any stack dump
+    this.endRuns(h, reason);
+    h.state = 'zombie'; // no more requests
     h.endReason ??= reason;
     if (!this.shuttingDown) this.fill(h.slot);
     if (!dumpStack) {
@@ -244,23 +241,22 @@ export class Supervisor {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
     h.state = 'retiring';
     h.endReason = reason;
-    if (h.inFlight.size === 0) h.thread.postMessage([STOP]);
+    if (h.runs.size === 0) h.thread.postMessage([STOP]);
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
-      this.host.log.warn({ worker: h.slot, reason, inFlight: h.inFlight.size, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
-      const message = 'the worker was stopped before this request finished (worker-reload-mercy expired)';
-      this.host.answerInFlight(h, 503, message, 'mercy');
-      void this.endNow(h, `${reason} (mercy expired)`, message);
+      this.host.log.warn({ worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.endRuns(h, 'mercy');
+      void this.endNow(h, `${reason} (mercy expired)`, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
     }, this.settings.mercyMs);
-    this.host.log.debug({ worker: h.slot, reason, inFlight: h.inFlight.size }, 'worker retiring');
+    this.host.log.debug({ worker: h.slot, reason, inFlight: h.requestsInFlight }, 'worker retiring');
   }
 
   /**
-   * Ends a worker now (quick shutdown, mercy expired). A worker that accepts its own requests is
-   * first asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
+   * Ends a worker now (quick shutdown, mercy expired). A worker with requests in flight is first
+   * asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
    */
   private async endNow(h: WorkerHandle, reason: string, message: string): Promise<void> {
-    if (h.own && h.ownInFlight > 0 && h.state !== 'exited') {
+    if (h.ownInFlight > 0 && h.state !== 'exited') {
       h.thread.postMessage([QUIT, message]);
       const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
       await h.exited;
@@ -301,9 +297,7 @@ export class Supervisor {
     this.exitsByReason.set(ended, (this.exitsByReason.get(ended) ?? 0) + 1);
     const current = this.slots[h.slot];
     if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
-    if (h.inFlight.size > 0) {
-      this.host.answerInFlight(h, 502, `worker ${h.slot} died while handling this request (${reason})`, 'worker-died');
-    }
+    this.endRuns(h, 'worker-died');
     const lifetimeMs = h.readyAt ? Math.round(performance.now() - h.readyAt) : 0;
     const fields = { worker: h.slot, threadId: h.threadId, reason, code, served: h.served, lifetimeMs };
     if (expected) {
@@ -420,7 +414,7 @@ export class Supervisor {
     for (const h of [...this.live]) {
       if (graceful && (h.state === 'ready' || h.state === 'starting')) this.retire(h, 'shutdown');
       else if (!graceful) {
-        this.host.answerInFlight(h, 503, 'the server is shutting down', 'shutdown');
+        this.endRuns(h, 'shutdown');
         void this.endNow(h, 'shutdown', 'the server is shutting down');
       }
     }

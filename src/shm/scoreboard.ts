@@ -277,8 +277,8 @@ export class Scoreboard {
   }
 
   /**
-   * Master: requests the worker accepted itself (accept = workers) were served. They never passed
-   * through the master's dispatch, so only the counters change, not inFlight or state.
+   * Master: requests the worker accepted itself were served (reported in a batch). Only the
+   * counters change, not inFlight or state.
    */
   requestsServedByWorker(slot: number, served: readonly RequestOutcome[]): void {
     this.check(slot);
@@ -298,8 +298,7 @@ export class Scoreboard {
   }
 
   /**
-   * Master (accept = workers): the slot's in-flight count as its workers publish it (they accept
-   * without the master, so requestStarted/requestFinished never see those requests). Sets
+   * Master: the slot's in-flight count as its workers publish it. Sets
    * inFlight, inRequestSince (when the slot turns busy) and the idle/busy state; any other state
    * (starting, recycling, …) is left alone.
    */

@@ -1,4 +1,4 @@
-// accept = workers: a worker's busy time, measured by the worker itself and read by the master
+// A worker's busy time, measured by the worker itself and read by the master
 // (the cheaper's busyness) without sampling. Busy = at least one request the worker accepted is in
 // flight; the busy time is the total length of those periods, however many requests overlap in
 // them (the same definition the master uses for the requests it dispatches).

@@ -1,6 +1,5 @@
-// accept = workers: this worker accepts HTTP connections on the shared listening sockets and
-// serves them itself, with no hop through the master. It does here what the master does for the
-// requests it dispatches: limit-post, harakiri (the worker answers 504 itself while its event loop
+// A worker accepts HTTP connections on the shared listening sockets and serves them itself, with
+// no hop through the master: limit-post, harakiri (the worker answers 504 itself while its event loop
 // runs; the master terminates it when it is too stuck to), the request log, and graceful stops.
 // What the master needs to know (counters, the status/latency stats) is reported in batches.
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
@@ -8,7 +7,7 @@ import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../api/context.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
-import { answerAppFailure, errorText, writeResponseMessage } from '../front/response-messages.js';
+import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
 import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
@@ -43,7 +42,7 @@ type Marked<T> = T & { [kOwn]?: OwnRequest; [kBusy]?: boolean };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
-  /** Requests whose handler has not settled, by id (negative: the master's ids are positive). */
+  /** Requests whose handler has not settled, by id. */
   private readonly live = new Map<number, OwnRequest>();
   /** Responses not yet closed on the wire (the thread must not exit under them). */
   private openResponses = 0;
@@ -292,7 +291,7 @@ export class OwnHttp {
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink(ex.id, (m) => { if (writeResponseMessage(ex, m, this.responseOptions)) this.finish(r, false); }, false);
+    const sink = new PortSink((part) => { if (writeResponsePart(ex, part, this.responseOptions)) this.finish(r, false); });
     runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
   }
 
