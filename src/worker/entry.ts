@@ -4,7 +4,7 @@ import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import { createLazyLogger } from '../log/logger.js';
+import { createLazyLogger, loadLogModules } from '../log/logger.js';
 import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     const report = (c: ControlMessage) => post([CONTROL, c]);
     const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
     ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
+    loadLogModules(); // before any client can make this worker log
   }
   port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
     switch (m[0]) {
