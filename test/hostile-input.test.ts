@@ -198,7 +198,10 @@ test('out of file descriptors (ulimit -n 256, 400 half-open connections): no wor
       socks.push(c);
     }
     const fds = () => readdirSync(`/proc/${s.proc.pid}/fd`).length;
-    await until(() => fds() >= 250, 10000, 'the process near its descriptor limit');
+    await until(() => fds() >= 250, 10000, 'the process at its descriptor limit');
+    // At the limit, every connection sends garbage: the worker has a bad request to log.
+    for (const c of socks) c.write('\0 garbage\r\n\r\n');
+    await s.waitForLog((l) => l.event === 'BAD_REQUEST' || l.msg === 'worker died', 10000, 'a bad request logged');
     for (const c of socks) c.destroy();
     const r = await slow;
     assert.equal(r.status, 200, `the request in flight: ${r.body.toString()}`);
