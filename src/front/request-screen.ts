@@ -59,9 +59,15 @@ export function screenRequest(req: IncomingMessage, fetchApp: boolean): Screened
   return null;
 }
 
+/** The last Host found valid: a connection (and most clients) send the same one every time. */
+let lastValid = '';
+
 function validHost(host: string): boolean {
+  if (host === lastValid) return true;
   const m = HOST.exec(host);
-  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+  if (m === null || (m[1] !== undefined && Number(m[1]) > 65535)) return false;
+  lastValid = host;
+  return true;
 }
 
 /** Answers a screened request; a refusal is logged with its event code (rate-limited). */
