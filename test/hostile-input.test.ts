@@ -113,7 +113,8 @@ describe('a fetch app (1 worker, buffer-size 64k)', () => {
     assert.equal(Object.keys(JSON.parse(ok.slice(ok.indexOf('\r\n\r\n') + 4)).headers).length, 2000, 'every field of 2000 arrives');
     const over = await rawGet(s.url, '/seen', `Host: x\r\n${fields(2500)}`);
     assert.match(over, /^HTTP\/1\.1 431 /);
-    await s.waitForLog(byEvent('TOO_MANY_HEADERS'), 5000, 'the TOO_MANY_HEADERS line');
+    // Node 20's parser keeps 2001 and Spindle refuses; Node 24's refuses on its own (HPE_HEADER_OVERFLOW).
+    await s.waitForLog((l) => l.status === 431 && (l.event === 'TOO_MANY_HEADERS' || l.event === 'BAD_REQUEST'), 5000, 'the 431 logged');
   });
 
   test('clients leaving mid-body are logged with a rate limit; clients leaving a stream are not app errors', async () => {
