@@ -5,8 +5,11 @@
 // through a uwsgi socket, read secrets in the stats, or flood the log.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 import { startSpindle, get, raw, fixture, until, rawStats, type Running, type LogLine } from './helpers/spindle.js';
 
@@ -211,6 +214,34 @@ test('out of file descriptors (ulimit -n 256, 400 half-open connections): no wor
   } finally {
     for (const c of socks) c.destroy();
     await s.stop();
+  }
+});
+
+test('a worker whose logger modules cannot be loaded (EMFILE) still logs its line, and the call does not throw', async () => {
+  // The logger module alone, where no node_modules can be found: requiring pino fails as it does
+  // when the process is out of descriptors.
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-log-'));
+  try {
+    copyFileSync(fileURLToPath(new URL('../src/log/logger.js', import.meta.url)), join(dir, 'logger.mjs'));
+    const { createLazyLogger } = await import(pathToFileURL(join(dir, 'logger.mjs')).href) as typeof import('../src/log/logger.js');
+    const out = join(dir, 'out.log');
+    const fd = openSync(out, 'w');
+    try {
+      const log = createLazyLogger({ level: 'info', format: 'json', fd, base: { wid: 3 } });
+      log.debug('below the level');
+      log.warn({ event: 'BAD_REQUEST', err: new Error('boom') }, 'bad request');
+    } finally {
+      closeSync(fd);
+    }
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.level, 'warn');
+    assert.equal(lines[0]!.event, 'BAD_REQUEST');
+    assert.equal(lines[0]!.wid, 3);
+    assert.equal(lines[0]!.msg, 'bad request');
+    assert.equal((lines[0]!.err as { message: string }).message, 'boom');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
