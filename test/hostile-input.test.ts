@@ -93,6 +93,9 @@ describe('a fetch app (1 worker, buffer-size 64k)', () => {
     assert.match(reply, /^HTTP\/1\.1 200 /);
     assert.match(reply, /\r\nallow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\n/i);
     assert.doesNotMatch(reply, /"url"/);
+    const star = await raw(s.url, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(star, /^HTTP\/1\.1 400 /, 'the target * with another method');
+    await s.waitForLog(byEvent('BAD_TARGET'), 5000, 'the BAD_TARGET line');
   });
 
   test('CONNECT is answered 405 with Allow (CONNECT_REFUSED), not closed without a word', async () => {
@@ -180,6 +183,9 @@ describe('uwsgi variables a Node app and a fetch app must never receive', () => 
           assert.doesNotMatch(reply, /"url"/, `${name}: the app never saw it`);
         }
         await until(() => s.lines.filter(byEvent('BAD_UWSGI_REQUEST')).length === bad.length, 5000, 'a BAD_UWSGI_REQUEST line for each');
+        const host = await send([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/seen'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'a\\admin']]);
+        assert.match(host, /^HTTP\/1\.1 400 /, 'a Host that is not a host[:port], from a uwsgi socket too');
+        await s.waitForLog(byEvent('BAD_HOST'), 5000, 'the BAD_HOST line');
         assert.equal(s.lines.filter((l) => l.msg === 'unhandled error in the app').length, 0);
         const ok = await send(req([['HTTP_X_FINE', 'tab\there, and \xe9']]));
         assert.match(ok, /^HTTP\/1\.1 200 /);
