@@ -43,7 +43,7 @@ export function screenRequest(req: IncomingMessage, fetchApp: boolean): Screened
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (name.length !== 4 || (name !== 'Host' && name !== 'host' && name.toLowerCase() !== 'host')) continue;
     if (++hosts > 1) return { status: 400, event: 'BAD_HOST', reason: 'the request has more than one Host header', headers: CLOSE };
     const host = raw[i + 1]!;
     if (host !== '' && !validHost(host)) {
