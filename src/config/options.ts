@@ -296,7 +296,7 @@ export const OPTIONS = [
   { name: 'stats-minified', type: 'bool', default: false, aliases: ['stats-min'], section: 'stats',
     status: 'supported', help: 'no indentation in the stats JSON' },
   { name: 'stats-public', type: 'bool', default: false, section: 'stats', status: 'supported', uwsgi: false,
-    why: 'the stats show request URLs and headers; uWSGI binds wherever it is told, Spindle needs this to leave loopback',
+    why: 'the stats show the paths being requested and the server\'s internals; uWSGI binds wherever it is told, Spindle needs this to leave loopback',
     help: 'allow the stats server on a non-loopback address (:port, 0.0.0.0, a LAN address or host name)' },
 
   // ── mules ──────────────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,8 @@
 import { STATUS_CODES, createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Log } from '../log/logger.js';
+import { logLimited } from '../log/rate-limit.js';
+import { ALLOWED_METHODS, CONNECT_REFUSED, MAX_HEADER_FIELDS, logScreened } from './request-screen.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
@@ -42,14 +44,35 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     }
     socket.destroy();
   });
+  // One more than are kept: a request with more fields is refused (431), not cut (request-screen.ts).
+  server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
   server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that said Connection: close are ignored: its response, if still
+      // being made, is delivered and closes the connection. Stop reading the rest.
+      socket.pause();
+      if (!(socket as Socket & { _httpMessage?: ServerResponse })._httpMessage) socket.destroySoon();
+      return;
+    }
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      // The client closed in the middle of a request (head or body): nobody to answer.
+      logLimited(opts.log, 'warn', { event: 'CLIENT_LEFT_MID_REQUEST', client: socket.remoteAddress ?? 'unix' }, 'the client closed the connection before its request was complete');
+      socket.destroy();
+      return;
+    }
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const [status, why] = clientErrorStatus(err);
-    opts.log.warn({ status, client: socket.remoteAddress, code: err.code, reason: why }, 'bad request');
+    logLimited(opts.log, 'warn', { event: 'BAD_REQUEST', status, client: socket.remoteAddress ?? 'unix', code: err.code, reason: why }, 'bad request');
     socket.end(rawResponse(status, why));
+  });
+  // Without a listener node:http closes a CONNECT without a word.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    logScreened(opts.log, CONNECT_REFUSED, req);
+    socket.on('error', () => { /* the client may be gone already */ });
+    socket.end(rawResponse(405, CONNECT_REFUSED.reason, `Allow: ${ALLOWED_METHODS}\r\n`));
   });
   return server;
 }
@@ -66,8 +89,9 @@ function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   }
 }
 
-export function rawResponse(status: number, message: string): string {
+/** A complete response that closes the connection; `extra`: more header lines, each ending in CRLF. */
+export function rawResponse(status: number, message: string, extra = ''): string {
   const reason = STATUS_CODES[status] ?? 'Error';
   const body = `${status} ${reason}: ${message}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }

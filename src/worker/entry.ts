@@ -5,7 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import { createLazyLogger } from '../log/logger.js';
+import { createLazyLogger, loadLogModules } from '../log/logger.js';
 import type { LoadedApp } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   const { OwnHttp } = await import('./own-http.js');
   const http = new OwnHttp(boot.ownHttp, app.handler, app.dispatch, boot.workerId, log, report, finishStop);
   ownHttp = http;
+  loadLogModules(); // before any client can make this worker log
   port.on('message', (m: [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
     switch (m[0]) {
       case STOP:

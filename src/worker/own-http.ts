@@ -11,6 +11,7 @@ import { answerAppFailure, errorText, writeResponsePart } from '../front/respons
 import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
+import { answerScreened, screenRequest, type Screened } from '../front/request-screen.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
@@ -177,6 +178,11 @@ export class OwnHttp {
     if (this.stopping || this.share.shouldShed(req.socket)) res.shouldKeepAlive = false;
     this.openResponses++;
     res.once('close', () => this.responseClosed(res as Marked<ServerResponse>));
+    const screened = screenRequest(req, this.dispatch === undefined);
+    if (screened !== null) {
+      this.screened(req, res, screened);
+      return;
+    }
     const limit = this.s.maxBodyBytes;
     // A Node app reads the body itself: that is safe when its declared length is within
     // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
@@ -212,6 +218,14 @@ export class OwnHttp {
     const ex = newExchange(this.nextId--, req, res, null);
     ex.workerId = this.workerId;
     refuseTooLarge(ex, size, this.s.maxBodyBytes);
+    this.record(ex, false);
+  }
+
+  /** Answered by the front, never seen by the app (request-screen.ts). */
+  private screened(req: IncomingMessage, res: ServerResponse, s: Screened): void {
+    const ex = newExchange(this.nextId--, req, res, null);
+    ex.workerId = this.workerId;
+    answerScreened(ex, s, this.log);
     this.record(ex, false);
   }
 

@@ -27,8 +27,12 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
 /** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number } = {}): Promise<Running> {
-  const proc = spawn(process.execPath, [BIN, ...args, '--log-format', 'json'], {
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number } = {}): Promise<Running> {
+  const argv = [BIN, ...args, '--log-format', 'json'];
+  // maxFiles: under `ulimit -n` (bash execs node, so proc.pid is spindle's)
+  const [cmd, cmdArgs] = opts.maxFiles === undefined ? [process.execPath, argv]
+    : ['bash', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
