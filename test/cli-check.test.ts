@@ -22,6 +22,7 @@ function spindle(args: string[], env: Record<string, string> = {}) {
 test('spindle check: valid config, exit 0, every value with its source', () => {
   const ini = join(dir, 'ok.ini');
   writeFileSync(ini, '[uwsgi]\nenv = FROM_INI=1\nenable-threads = true\n');
+  writeFileSync(join(dir, 'app.mjs'), 'export default () => new Response("ok");\n');
   const r = spindle(['check', 'app.mjs', '--ini', ini, '--chdir', dir], { SPINDLE_STRICT: 'yes' });
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^OPTION +VALUE +SOURCE$/m);
@@ -36,11 +37,11 @@ test('spindle check: valid config, exit 0, every value with its source', () => {
 });
 
 test('spindle check --json: machine-readable config and sources', () => {
-  const r = spindle(['check', '--json', '--app', 'x.mjs', '--env', 'A=1', '--env', 'B=2']);
+  const r = spindle(['check', '--json', '--app', 'test/fixtures/serve/app.mjs', '--env', 'A=1', '--env', 'B=2']);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out) as { valid: boolean; config: Record<string, unknown>; sources: Record<string, string>; origins: Record<string, unknown> };
   assert.equal(j.valid, true);
-  assert.equal(j.config['app'], 'x.mjs');
+  assert.equal(j.config['app'], 'test/fixtures/serve/app.mjs');
   assert.deepEqual(j.config['env'], ['A=1', 'B=2']);
   assert.equal(j.sources['env'], 'flag --env');
   assert.deepEqual(j.origins['app'], { kind: 'flag', name: '--app' });

@@ -39,6 +39,8 @@ export interface ServerOptions {
   settings: ServerSettings;
   log: Log;
   logFormat: 'json' | 'pretty';
+  /** logto: the log file's descriptor, for the workers' and mules' loggers; default stdout. */
+  logFd?: number;
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
 }
@@ -91,7 +93,7 @@ export class SpindleServer {
       ownRequestsLost: (n) => this.workerAccept?.lost(n),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
-    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
+    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, logFd: opts.logFd, pump: () => this.pump() });
     if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length + (this.workerAccept?.kernelBacklog() ?? 0));
   }
 
@@ -105,11 +107,13 @@ export class SpindleServer {
     return {
       workerId: slot,
       appPath: this.settings.appPath,
+      ...(this.settings.appExport ? { appExport: this.settings.appExport } : {}),
       concurrency: this.settings.concurrency,
       label: name,
       threadName: threadName(name, slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
+      ...(this.opts.logFd !== undefined ? { logFd: this.opts.logFd } : {}),
       shared: this.core.handle,
       ...(this.workerAccept ? { ownHttp: this.workerAccept.bootSettings() } : {}),
     };
