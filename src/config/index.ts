@@ -13,6 +13,7 @@ import {
   type OptionSpec, type SpindleConfig,
 } from './options.js';
 import { suggest } from './suggest.js';
+import { uwsgiAnswer } from './uwsgi-vocabulary.js';
 import { ValueError, convertValue, formatValue } from './values.js';
 
 export { ConfigError, formatProblems, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
@@ -256,6 +257,18 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 
   for (const e of raw) {
     if (e.spec) continue;
+    // a uWSGI option Spindle does not implement: say what it means here, never "unknown"
+    const name = uwsgiAnswer(e.key) ? e.key : normalizeName(e.key); // start_response-nodelay keeps its '_'
+    const uwsgi = uwsgiAnswer(name);
+    if (uwsgi?.verdict === 'not-needed') {
+      notes.push(`${name} (${formatOrigin(e.origin)}): not needed on Node: ${uwsgi.answer}`);
+      continue;
+    }
+    if (uwsgi?.verdict === 'not-supported') {
+      problems.push({ code: 'CONFIG_NOT_SUPPORTED', option: name, origin: e.origin,
+        message: `${formatOrigin(e.origin)}: ${name} is a uWSGI option Spindle does not support: ${uwsgi.answer}; remove the ${REMOVE[e.origin.kind]}` });
+      continue;
+    }
     const msg = unknownMessage(e);
     if (strict) problems.push({ code: 'CONFIG_UNKNOWN_OPTION', origin: e.origin, message: msg });
     else warnings.push({ code: 'CONFIG_UNKNOWN_IGNORED', message: `${msg} (ignored because strict = false)` });
@@ -344,6 +357,9 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 }
 
 const EMPTY_LIST = Symbol('empty list');
+
+/** What the user removes to drop a setting, by where it came from. */
+const REMOVE: Record<Origin['kind'], string> = { ini: 'line', env: 'variable', flag: 'flag', api: 'option', default: 'setting' };
 
 /** The entries of the highest layer present (later layers win; within a layer, order is kept). */
 function winners(entries: RawEntry[]): RawEntry[] {

@@ -107,7 +107,7 @@ export const OPTIONS = [
     uwsgiDefault: 'false', guide: 'true',
     why: 'Spindle always runs a master thread (it owns the sockets and supervises the workers); false is an error',
     help: 'always on: Spindle always has a master (accepted for uWSGI compatibility)' },
-  { name: 'app', type: 'string', aliases: ['module', 'wsgi-file', 'file'], section: 'general', status: 'supported', uwsgi: 'module',
+  { name: 'app', type: 'string', aliases: ['module', 'wsgi', 'wsgi-file', 'file'], section: 'general', status: 'supported', uwsgi: 'module',
     check: (v: string) => (/\.py$/.test(v) ? 'a Python file: Spindle serves Node.js modules; point it at the JavaScript or TypeScript entry of your app (e.g. app.js, or myapp:app)' : undefined),
     help: "the application module to serve (also the positional APP argument): a file (app.js), or uWSGI's module form myapp:app (./myapp.js, .mjs, .cjs or .ts, its export app; dots are directories: pkg.web:app is ./pkg/web.js)" },
   { name: 'callable', type: 'string', section: 'general', status: 'supported',
@@ -124,11 +124,11 @@ export const OPTIONS = [
     help: 'serve HTTP/1.1 on this address (host:port, :port, [::1]:port or a UNIX path)' },
   { name: 'uwsgi-socket', type: 'address', repeat: true, aliases: ['socket'], section: 'sockets', status: 'supported',
     help: "serve the uwsgi protocol (nginx uwsgi_pass) on this address; ':port' means 127.0.0.1 here (unlike http-socket); UWSGI_* request variables are never honoured" },
-  { name: 'chmod-socket', type: 'mode', section: 'sockets', status: 'supported',
+  { name: 'chmod-socket', type: 'mode', aliases: ['chmod'], section: 'sockets', status: 'supported',
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
   { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', check: checkOwner,
     help: 'owner of UNIX sockets: user[:group] or :group (names or numeric ids; changing the user needs root), so that nginx running as another user can connect (with chmod-socket = 660)' },
-  { name: 'pidfile', type: 'path', section: 'sockets', status: 'supported',
+  { name: 'pidfile', type: 'path', aliases: ['pidfile2', 'safe-pidfile', 'safe-pidfile2'], section: 'sockets', status: 'supported',
     help: 'write the master pid to this file' },
   { name: 'accept', type: 'enum', choices: ['master', 'workers'], default: 'workers', section: 'sockets', status: 'supported',
     uwsgi: 'http-socket (the workers parse HTTP) vs http (a router in front of the workers)',
@@ -343,7 +343,7 @@ export const OPTIONS = [
     uwsgi: false, help: 'messages each mule queue holds before muleMsg() resolves false (uWSGI bounds bytes with mule-msg-size)' },
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────────
-  { name: 'timer', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkTimerLine,
+  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', check: checkTimerLine,
     help: 'raise a signal periodically: "SIGNUM SECONDS"' },
   { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
     help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
@@ -359,7 +359,7 @@ export const OPTIONS = [
     help: "chain reload (worker threads replaced one at a time, as SIGHUP) when this file's modification time changes; checked every second" },
 
   // ── misc ───────────────────────────────────────────────────────────────────────────────────
-  { name: 'offload-threads', type: 'integer', default: 2, min: 0, max: 256, section: 'misc', status: 'supported',
+  { name: 'offload-threads', type: 'integer', aliases: ['offload-thread'], default: 2, min: 0, max: 256, section: 'misc', status: 'supported',
     uwsgiDefault: '0', why: "Spindle's offload() is a CPU pool for handlers (uWSGI's offload threads move static files); its threads start on first use",
     help: 'threads of the offload() pool for CPU-heavy work (0 = offload() refuses)' },
   { name: 'uid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this user' },
