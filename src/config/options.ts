@@ -91,7 +91,7 @@ const CPUS = availableParallelism();
  * A recycling threshold that fires before the heap limit kills the worker: `plain`, or 3/4 of a
  * smaller worker-heap-limit (so that `worker-heap-limit = 256` alone is a working configuration).
  */
-export function reloadBelowHeapLimit(heapLimitMb: number, plain: number): number {
+function reloadBelowHeapLimit(heapLimitMb: number, plain: number): number {
   return heapLimitMb > 0 ? Math.min(plain, Math.floor(heapLimitMb * 0.75)) : plain;
 }
 
