@@ -15,6 +15,7 @@ import { suggest } from '../config/suggest.js';
 import { EXIT } from '../errors.js';
 import { runServer } from '../master/run.js';
 import { runCheck } from './check.js';
+import { runInit } from './init.js';
 import { runStats } from './stats.js';
 import { runTop } from './top.js';
 import { signalServer } from './control.js';
@@ -30,6 +31,7 @@ export interface Subcommand {
 /** Sub-commands by name. Add `stats`, `top`, `reload`, `stop` here. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
+  init: { description: 'write a commented production ini for the app in this directory, sized from the machine and the app\'s measured start-up', run: (a, io) => runInit(a, io) },
   stats: { description: 'print the stats document of a running server once (ADDR, or the stats option of --ini)', run: (a, io) => runStats(a, io) },
   top: { description: 'live per-worker view of a running server, like uwsgitop (q quits)', run: (a) => runTop(a) },
   reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile); --full: a new process takes over the sockets (SIGUSR2)', run: (a, io) => signalServer(a, io, 'reload') },

@@ -23,6 +23,8 @@ export interface BackgroundHost {
   supervisor: Supervisor;
   core: SharedCore;
   logFormat: 'json' | 'pretty';
+  /** logto's descriptor (see WorkerBoot.logFd) */
+  logFd?: number;
 }
 
 export interface BackgroundStats {
@@ -55,7 +57,7 @@ export class Background {
     this.mules = new Mules({
       log: host.log,
       board: host.core.scoreboard,
-      boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, shared: host.core.handle },
+      boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, logFd: host.logFd, shared: host.core.handle },
       heapLimitMb: host.settings.heapLimitMb,
       queueLimit: b.muleQueue,
       harakiriMs: b.muleHarakiriMs,

@@ -2,6 +2,8 @@
 // uWSGI-compatible codes (0 stopped, 1 configuration error, 22 no app loaded).
 import { EXIT } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { openLogFile, redirectConsole } from '../log/logto.js';
+import type { ConfigWarning } from '../config/errors.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
@@ -11,22 +13,36 @@ import { HandoverClient, ProcessRecycler } from './full-reload.js';
 export interface RunnableConfig {
   config: object;
   notes: string[];
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 export async function runServer(loaded: RunnableConfig): Promise<number> {
   const settings = settingsFromConfig(loaded.config);
-  const logFormat = resolveLogFormat(settings.logFormat, process.stdout.isTTY);
-  const log = createLogger({ level: settings.logLevel, format: logFormat });
+  let logFd: number | undefined;
+  if (settings.logto) {
+    try {
+      logFd = openLogFile(settings.logto);
+    } catch (err) {
+      process.stderr.write(`spindle: ${(err as Error).message}\n`);
+      return EXIT.CONFIG;
+    }
+    redirectConsole(logFd);
+  }
+  const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
+  const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ note }, 'config note');
-  for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
+  for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
   if (!settings.appPath) {
     log.fatal({}, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
     return EXIT.APP_LOAD;
   }
+  if (settings.appNotFound && settings.needApp) {
+    log.fatal({ event: 'APP_NOT_FOUND', reason: 'not-found' }, settings.appNotFound);
+    return EXIT.APP_LOAD;
+  }
 
   const handover = HandoverClient.fromEnv(log) ?? undefined;
-  const server = new SpindleServer({ settings, log, logFormat, handover });
+  const server = new SpindleServer({ settings, log, logFormat, logFd, handover });
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => { stopped = resolve; });
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).

@@ -30,6 +30,8 @@ export interface ServerOptions {
   settings: ServerSettings;
   log: Log;
   logFormat: 'json' | 'pretty';
+  /** logto: the log file's descriptor, for the workers' and mules' loggers; default stdout. */
+  logFd?: number;
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
 }
@@ -76,7 +78,7 @@ export class SpindleServer {
       ownRequestsLost: (n) => this.workerAccept.lost(n),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
-    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat });
+    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, logFd: opts.logFd });
     if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.workerAccept.kernelBacklog());
   }
 
@@ -90,11 +92,13 @@ export class SpindleServer {
     return {
       workerId: slot,
       appPath: this.settings.appPath,
+      ...(this.settings.appExport ? { appExport: this.settings.appExport } : {}),
       concurrency: this.settings.concurrency,
       label: name,
       threadName: threadName(name, slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
+      ...(this.opts.logFd !== undefined ? { logFd: this.opts.logFd } : {}),
       shared: this.core.handle,
       ownHttp: this.workerAccept.bootSettings(),
     };

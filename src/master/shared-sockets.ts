@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
-import { bindUnixSocket, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
+import { bindUnixSocket, type SocketOwner, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
 import type { ListenFd, SocketKind } from '../worker/protocol.js';
 
@@ -127,7 +127,7 @@ export class SharedSockets {
   readonly sockets: SharedSocket[] = [];
   private readonly broker: DescriptorBroker;
 
-  constructor(private readonly backlog: number, private readonly chmodSocket: number | undefined, private readonly log: Log) {
+  constructor(private readonly backlog: number, private readonly perms: { mode?: number; owner?: SocketOwner }, private readonly log: Log) {
     this.broker = new DescriptorBroker(log);
   }
 
@@ -177,7 +177,7 @@ export class SharedSockets {
       return { port: typeof bound === 'object' && bound ? bound.port : addr.port };
     }
     await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, this.chmodSocket, this.backlog);
+    const bound = await bindUnixSocket(server, addr.path, this.perms.mode, this.backlog, this.perms.owner);
     if (bound.unlinksOnClose) {
       // Closing the master's bound handle (next step) would delete the path the workers serve on.
       server.close();

@@ -20,7 +20,7 @@ import { BG, type BgToThread } from '../api/bg-protocol.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
-const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { wid: boot.workerId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, fd: boot.logFd, base: { wid: boot.workerId } });
 
 const post = (msg: WorkerMessage): void => port.postMessage(msg);
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   // Before the app's code runs: its `new Response(…)` then makes no web stream (light-response.ts).
   installLightResponse();
   try {
-    app = await loadApp(boot.appPath);
+    app = await loadApp(boot.appPath, { exportName: boot.appExport });
   } catch (err) {
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;

@@ -22,12 +22,13 @@ export interface MuleBoot {
   threadName: string;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  logFd?: number;
   shared: unknown;
 }
 
 const port = parentPort!;
 const boot = workerData as MuleBoot;
-const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { mule: boot.muleId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, fd: boot.logFd, base: { mule: boot.muleId } });
 
 installSharedCore(boot.shared as SharedCoreHandle);
 installThreadInfo({ kind: 'mule', workerId: 0, send: (m) => port.postMessage([CONTROL, m]) });

@@ -50,11 +50,15 @@ export type WorkerMessage =
 export interface WorkerBoot {
   workerId: number;
   appPath: string;
+  /** The export to serve (callable); undefined = detect (load-app.ts). */
+  appExport?: string;
   concurrency: number;
   label: string;
   threadName: string;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** logto: the descriptor of the log file (threads share the process's descriptors); default 1. */
+  logFd?: number;
   /** The SharedCoreHandle of the master's shared memory. */
   shared: unknown;
   /** How to serve the HTTP connections this worker accepts itself. */
