@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { EXIT } from '../errors.js';
 import { takeFlags, type CliIO } from './io.js';
+import { stalePidfile } from '../master/pidfile.js';
 
 export async function signalServer(argv: string[], io: CliIO, what: 'reload' | 'stop'): Promise<number> {
   const { rest, found } = takeFlags(argv, ['--quick', '--full']);
@@ -33,6 +34,11 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
   }
   if (!Number.isInteger(pid) || pid <= 1) {
     io.err(`spindle ${what}: ${pidfile} does not hold a process id\n`);
+    return EXIT.CONFIG;
+  }
+  const stale = stalePidfile(pid, pidfile);
+  if (stale) {
+    io.err(`spindle ${what}: ${stale}\n`);
     return EXIT.CONFIG;
   }
   // reload: SIGHUP = chain reload of the workers (uWSGI); --full: SIGUSR2 = a new process takes

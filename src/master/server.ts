@@ -323,7 +323,7 @@ export class SpindleServer {
       case CONTROL: {
         const c = m[1];
         if (c.kind === 'label') h.label = c.label;
-        else if (c.kind === 'heap') h.heapUsed = c.used;
+        else if (c.kind === 'heap') { h.heapUsed = c.used; h.external = c.external; }
         else if (c.kind === 'served') this.workerAccept?.served(h, c);
         else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
         else if (c.kind === 'harakiri') {

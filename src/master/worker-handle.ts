@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Exchange } from '../front/exchange.js';
 import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import { readBusyMs } from '../worker/busy-clock.js';
+import { RequestTable } from '../worker/request-table.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -31,7 +32,9 @@ export class WorkerHandle {
   readonly spawnedAtEpoch = Date.now();
   readyAt = 0;
   served = 0;
+  /** The worker's own V8 heap, and its memory outside it (Buffers, ArrayBuffers, native objects). */
   heapUsed = 0;
+  external = 0;
   label = '';
   /** Why the master ended (or is ending) this worker; undefined while it runs normally. */
   endReason?: string;
@@ -48,6 +51,8 @@ export class WorkerHandle {
   readonly own: Float64Array | null;
   /** accept = workers: the sequence word of ownState's busy time (src/worker/busy-clock.ts). */
   private readonly ownSeq: Int32Array | null;
+  /** accept = workers: the requests it is running (read when it is too stuck to answer them). */
+  readonly requestTable: RequestTable | null;
   /** accept = workers: the shared sockets were copied and sent to it. */
   listening = false;
   /** accept = workers: where the worker counts its open connections (OwnHttpSettings.connections). */
@@ -62,6 +67,7 @@ export class WorkerHandle {
     this.label = boot.label;
     this.own = boot.ownHttp ? new Float64Array(boot.ownHttp.ownState) : null;
     this.ownSeq = boot.ownHttp ? new Int32Array(boot.ownHttp.ownState) : null;
+    this.requestTable = boot.ownHttp ? new RequestTable(boot.ownHttp.requestTable) : null;
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },
@@ -106,6 +112,11 @@ export class WorkerHandle {
   get openConnections(): number {
     const c = this.connectionsCell;
     return c ? Math.max(0, Atomics.load(c.cells, c.index)) : 0;
+  }
+
+  /** What reload-on-rss watches: the memory this worker's isolate holds (V8 heap + external). */
+  get memory(): number {
+    return this.heapUsed + this.external;
   }
 
   get routable(): boolean {
