@@ -143,6 +143,15 @@ test('16: the pidfile replaces a planted symlink instead of writing through it',
       const r = cli(['reload', '--pidfile', pidfile]);
       assert.equal(r.code, 0, r.stderr);
       await s.waitForLog((l) => l.event === 'RELOAD_DONE');
+      // A Spindle master that started after a pidfile was written (an hour ago) did not write it.
+      const older = join(dir, 'older.pid');
+      writeFileSync(older, `${s.proc.pid}\n`);
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(older, hourAgo, hourAgo);
+      const refused = cli(['stop', '--pidfile', older]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /after .*older\.pid was written .*: it is not the server that wrote it/);
+      assert.equal((await get(`${s.url}/`)).status, 200, 'still serving');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -160,8 +169,13 @@ test('16: spindle stop refuses a stale pidfile whose pid now belongs to another 
     utimesSync(pidfile, hourAgo, hourAgo);
     const r = cli(['stop', '--pidfile', pidfile]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /not the server that wrote it/);
-    assert.match(r.stderr, /stale pidfile/);
+    assert.match(r.stderr, new RegExp(`process ${bystander.pid} \\(sleep 60\\) is not a Spindle master: .* stale`));
+    // Freshly written (the pidfile is newer than the process): still not a Spindle master.
+    writeFileSync(pidfile, `${bystander.pid}\n`);
+    const fresh = cli(['reload', '--pidfile', pidfile]);
+    assert.notEqual(fresh.code, 0);
+    assert.match(fresh.stderr, /is not a Spindle master/);
+    await sleep(100);
     assert.equal(bystander.exitCode, null);
     assert.equal(bystander.signalCode, null, 'the unrelated process was not signalled');
     process.kill(bystander.pid!, 0); // still there

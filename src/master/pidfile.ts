@@ -33,23 +33,42 @@ export function writePidfile(path: string, pid = process.pid): boolean {
 const CLOCK_TICKS = 100;
 
 /**
- * Why `pid`, read from `pidfile`, is not the server that wrote it; '' when it may be. A server
- * writes its pidfile after it starts, so a process that started after the pidfile was last
- * written reused the pid of a server that is gone. Without /proc (not Linux) only the
- * existence of the process is checked.
+ * A clock stepped forward after the pidfile was written makes the server look younger than its
+ * pidfile by as much: this much is let pass (a pid is rarely reused this soon).
  */
-export function stalePidfile(pid: number, pidfile: string): string {
+const CLOCK_STEP_LEEWAY_MS = 10 * 60_000;
+
+/**
+ * Why `pid`, read from `pidfile`, is not the Spindle master that wrote it; '' when it may be.
+ * Its command line must name spindle or `masterName` (the configured process name, which
+ * replaces the command line), and it must have started before the pidfile was written (a
+ * process started later reused the pid of a server that is gone, even another Spindle).
+ * Without /proc (not Linux) only the existence of the process is checked.
+ */
+export function stalePidfile(pid: number, pidfile: string, masterName = ''): string {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return `no process ${pid} is running: the server is gone and ${pidfile} is stale; remove it`;
   }
+  const command = commandLine(pid);
+  if (command !== undefined && !/spindle/i.test(command) && !(masterName !== '' && command.includes(masterName))) {
+    return `process ${pid} (${command || 'no command line'}) is not a Spindle master: ${pidfile} is stale (the server is gone and its pid was reused), so it was not signalled; remove the stale pidfile. (A master renamed with procname-master is recognised when its configuration is given, e.g. --ini)`;
+  }
   const started = startedAtMs(pid);
   if (started === undefined) return '';
   const written = statSync(pidfile).mtimeMs;
-  // btime has whole seconds: allow one second of rounding.
-  if (started <= written + 1000) return '';
-  return `process ${pid} started at ${new Date(started).toISOString()}, after ${pidfile} was written (${new Date(written).toISOString()}): it is not the server that wrote it (the server is gone and its pid was reused); not signalled. Remove the stale pidfile`;
+  if (started <= written + CLOCK_STEP_LEEWAY_MS) return '';
+  return `process ${pid} (${command}) started at ${new Date(started).toISOString()}, after ${pidfile} was written (${new Date(written).toISOString()}): it is not the server that wrote it (the server is gone and its pid was reused), so it was not signalled. Remove the stale pidfile (if the clock was set forward since the server started, signal it yourself)`;
+}
+
+/** The process's command line (its title, for a renamed Spindle master); undefined if unreadable. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return undefined;
+  }
 }
 
 /** When `pid` started (epoch ms), from /proc; undefined when /proc cannot say. */

@@ -439,10 +439,11 @@ export class Supervisor {
     }
     if (this.runningReload) {
       this.host.log.info({ event: 'RELOAD_QUEUED', coalesced: false }, 'reload requested during a chain reload: queued, it runs when the current one ends');
-      const next = this.runningReload.then(() => {
+      const startNext = () => {
         this.queuedReload = null;
         return this.startReload();
-      });
+      };
+      const next = this.runningReload.then(startNext, startNext);
       this.queuedReload = next;
       return next;
     }
