@@ -174,7 +174,7 @@ export const OPTIONS = [
   { name: 'max-requests', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'supported',
     guide: '1000',
     why: 'a Node worker serves far more requests per second than a Python one and a respawn costs 30-150 ms of JIT warm-up, so request-count recycling is off; use max-worker-lifetime and reload-on-rss',
-    help: 'recycle a worker after this many requests (0 = off)' },
+    help: 'recycle a worker after this many requests, once it has lived min-worker-lifetime (0 = off)' },
   { name: 'max-requests-delta', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'supported',
     help: 'add (worker id - 1) x this to max-requests, to stagger recycling' },
   { name: 'max-worker-lifetime', type: 'seconds', default: 3600, min: 0, section: 'recycling', status: 'supported',
