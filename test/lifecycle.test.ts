@@ -53,8 +53,8 @@ test('harakiri: a request awaiting past its deadline is answered 504 by its own 
     const r = await get(`${s.url}/slow?ms=30000&limit=1`);
     assert.equal(r.status, 504);
     assert.ok(Date.now() - started < 30000, 'answered at the lowered limit, not when the handler ended');
-    const line = await s.waitForLog((l) => String(l.msg).startsWith('HARAKIRI: request ran past'));
-    assert.equal(line.path, '/slow?ms=30000&limit=1');
+    const line = await s.waitForLog((l) => l.event === 'HARAKIRI' && String(l.msg).startsWith('HARAKIRI: request ran past'));
+    assert.equal(line.path, '/slow', 'the path, without its query (which may hold secrets)');
     assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the responsive worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));

@@ -21,7 +21,7 @@ const CORE_KEYS = ['id', 'requests', 'static_requests', 'routed_requests', 'offl
 const APP_KEYS = ['id', 'modifier1', 'mountpoint', 'startup_time', 'requests', 'exceptions', 'chdir'];
 const CACHE_KEYS = ['name', 'hash', 'hashsize', 'keysize', 'max_items', 'blocks', 'blocksize', 'items', 'hits', 'miss', 'full', 'last_modified_at'];
 const SOCKET_KEYS = ['name', 'proto', 'queue', 'max_queue', 'shared', 'can_offload'];
-const SPINDLE_WORKER_KEYS = ['state', 'in_flight', 'heap_used', 'heap_limit', 'label', 'last_exit_reason', 'last_exit_code'];
+const SPINDLE_WORKER_KEYS = ['state', 'in_flight', 'heap_used', 'heap_limit', 'external', 'label', 'last_exit_reason', 'last_exit_code'];
 
 const prefix = (o: object, keys: string[]) => assert.deepEqual(Object.keys(o).slice(0, keys.length), keys);
 const isInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
@@ -107,7 +107,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
       assert.ok(['idle', 'busy', 'cheap', 'pause'].includes(w.status) || /^sig\d+$/.test(w.status), w.status);
       assert.equal(w.respawn_count, 1, '1 after the first spawn');
       assert.ok(w.last_spawn >= startedS - 2 && w.last_spawn <= nowS, `last_spawn ${w.last_spawn} is epoch seconds`);
-      assert.ok(w.rss > 1_000_000 && w.rss === w.heap_used, 'rss = the worker heap, in bytes');
+      assert.ok(w.rss > 1_000_000 && w.rss === w.heap_used + w.external, 'rss = the worker heap + its external memory, in bytes');
       assert.ok(w.heap_limit > w.heap_used);
       assert.equal(w.last_exit_reason, 'none');
       total += w.requests;

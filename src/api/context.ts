@@ -9,7 +9,7 @@ import type { BgControl } from './bg-protocol.js';
 export type ControlMessage =
   | { kind: 'label'; label: string }
   | { kind: 'harakiri'; requestId: number; seconds: number }
-  | { kind: 'heap'; used: number }
+  | { kind: 'heap'; used: number; external: number }
   // requests the worker served since the last report
   // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
   | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }

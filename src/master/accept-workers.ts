@@ -5,6 +5,7 @@
 import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
 import type { InheritedSocket } from '../front/inherit.js';
 import { LISTEN, OWN_STATE_BYTES } from '../worker/protocol.js';
+import { REQUEST_TABLE_BYTES } from '../worker/request-table.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
@@ -46,6 +47,7 @@ export class WorkerAccept {
       concurrency: s.concurrency,
       connections: this.connections.buffer as SharedArrayBuffer,
       ownState: new SharedArrayBuffer(OWN_STATE_BYTES),
+      requestTable: new SharedArrayBuffer(REQUEST_TABLE_BYTES),
     };
   }
 

@@ -28,11 +28,12 @@
 // UNIX sockets: the old process must not unlink the path when it closes its descriptor; see
 // src/front/inherit.ts (sockets are bound under a temporary name and renamed into place).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, writeFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { Log } from '../log/logger.js';
 import type { InheritedSocket } from '../front/inherit.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { OwnedSocket } from './owned-files.js';
+import { writePidfile } from './pidfile.js';
 import type { ServerSettings } from './settings.js';
 import type { CacheStores } from './cache-stores.js';
 import { TouchFiles } from './touch-files.js';
@@ -249,10 +250,11 @@ export class ProcessRecycler {
   /** The periodic checks: process RSS, process lifetime, touch files (once a second). */
   start(): void {
     const p = this.server.settings.processRecycle;
-    if (this.opts.embedded && (p.rssBytes || p.lifetimeMs || p.touchReload.length)) {
+    const rssSet = p.rssBytes > 0 && !p.rssDefault;
+    if (this.opts.embedded && (rssSet || p.lifetimeMs || p.touchReload.length)) {
       this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload replace the whole process (a full reload), which an embedded server (start()) cannot do: ignored; run the spindle command to use them');
     }
-    if (!this.opts.embedded && process.pid === 1 && (p.rssBytes || p.lifetimeMs || p.touchReload.length)) {
+    if (!this.opts.embedded && process.pid === 1 && (rssSet || p.lifetimeMs || p.touchReload.length)) {
       this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload do nothing while Spindle is PID 1 (a container): a full reload would end the container; rely on worker recycling and the orchestrator');
     }
     this.timer = setInterval(() => this.check(), CHECK_MS);
@@ -292,7 +294,7 @@ export class ProcessRecycler {
       detail = { livedS: Math.round((Date.now() - this.startedAt) / 1000), limitS: p.lifetimeMs / 1000 };
     }
     if (!reason) return;
-    this.log.info({ reason, ...detail }, `${reason}: full reload`);
+    this.log.info({ event: 'FULL_RELOAD_AUTO', reason, ...detail }, `${reason}: full reload`);
     void this.fullReload(reason).then((ok) => {
       if (!ok) {
         this.nextAutoAt = Date.now() + RETRY_MS;
@@ -472,7 +474,7 @@ export class ProcessRecycler {
     const path = this.server.settings.pidfile;
     if (!path) return;
     try {
-      writeFileSync(path, `${process.pid}\n`);
+      writePidfile(path);
     } catch (err) {
       this.log.error({ path, err }, 'full reload: cannot rewrite the pidfile');
     }

@@ -59,7 +59,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
       void server.reload();
     }
   };
-  const onHup = () => { log.info({ signal: 'SIGHUP' }, 'reload requested'); void server.reload(); };
+  const onHup = () => { log.info({ event: 'RELOAD_REQUESTED', signal: 'SIGHUP' }, 'reload requested'); void server.reload(); };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', () => stop(false, 'SIGINT'));
   process.on('SIGQUIT', () => stop(false, 'SIGQUIT'));

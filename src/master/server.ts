@@ -204,7 +204,7 @@ export class SpindleServer {
     if (m[0] !== CONTROL) return;
     const c = m[1];
     if (c.kind === 'label') h.label = c.label;
-    else if (c.kind === 'heap') h.heapUsed = c.used;
+    else if (c.kind === 'heap') { h.heapUsed = c.used; h.external = c.external; }
     else if (c.kind === 'served') this.workerAccept.served(h, c);
     else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
   }

@@ -1,6 +1,6 @@
 // What the master needs from the configuration, in runtime units (milliseconds, bytes). The one
 // place that knows the configuration's option names, so the rest of the master does not.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCacheSpec } from '../shm/cache-spec.js';
 import type { CoreSpec } from '../shm/layout.js';
@@ -73,6 +73,8 @@ export interface ServerSettings {
 export interface ProcessRecycleSettings {
   /** reload-on-process-rss in bytes (0 = off). */
   rssBytes: number;
+  /** rssBytes is the derived default, not a configured value (nothing to warn about where it cannot apply). */
+  rssDefault: boolean;
   /** max-process-lifetime (0 = off). */
   lifetimeMs: number;
   /** full-reload-timeout */
@@ -159,13 +161,22 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     },
     background: backgroundSettings(c, chdir ?? cwd),
     processRecycle: {
-      rssBytes: num(c, 'reloadOnProcessRss', 0) * MB,
+      rssBytes: typeof c['reloadOnProcessRss'] === 'number' ? c['reloadOnProcessRss'] * MB : defaultProcessRssBytes(),
+      rssDefault: typeof c['reloadOnProcessRss'] !== 'number',
       lifetimeMs: num(c, 'maxProcessLifetime', 0) * 1000,
       timeoutMs: num(c, 'fullReloadTimeout', 60) * 1000,
       touchReload: list(c, 'touchReload').map((p) => resolve(cwd, p)),
       touchChainReload: list(c, 'touchChainReload').map((p) => resolve(cwd, p)),
     },
   };
+}
+
+/** reload-on-process-rss when not configured: 80% of the memory this process may use. */
+export function defaultProcessRssBytes(): number {
+  // constrainedMemory: the cgroup limit (0, or a huge number, when there is none).
+  const limit = process.constrainedMemory?.() ?? 0;
+  const available = limit > 0 ? Math.min(limit, totalmem()) : totalmem();
+  return Math.floor((available * 0.8) / MB) * MB;
 }
 
 /**

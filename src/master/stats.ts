@@ -128,7 +128,7 @@ export interface WorkerDoc {
   running_time: number; last_spawn: number; respawn_count: number; tx: number; avg_rt: number;
   apps: Record<string, unknown>[]; cores: CoreDoc[];
   // Spindle
-  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; label: string;
+  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; external: number; label: string;
   mean_rt: number; last_exit_reason: string; last_exit_code: number; last_exit_at: number;
 }
 
@@ -220,6 +220,8 @@ export function buildStats(src: StatsSource): StatsDocument {
   doc.respawns = supervisor.respawns;
   doc.harakiri = supervisor.harakiris;
   doc.worker_exits = exitsByReason(supervisor);
+  // every worker thread alive: the slots' workers, plus those retiring or starting beside them
+  doc.worker_threads = supervisor.live.size;
   doc.memory = { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal, external: mem.external, array_buffers: mem.arrayBuffers };
   doc.counters = counters;
   doc.mules = [];
@@ -272,7 +274,8 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoc
     signals: 0,
     signal_queue: 0,
     status: !running && supervisor.cheap.has(snap.id) ? 'cheap' : uwsgiStatus(own > 0 && snap.state === 'idle' ? 'busy' : snap.state),
-    rss: running ? snap.heapUsed : 0, // the worker's own V8 heap: what reload-on-rss watches
+    // the memory the worker's isolate holds (V8 heap + Buffers and other external memory): what reload-on-rss watches
+    rss: running ? snap.heapUsed + snap.external : 0,
     vsz: 0, // threads share one address space: no per-worker figure (see memory.rss at the top)
     running_time: us(snap.busyMs),
     last_spawn: epochS(snap.lastSpawn),
@@ -287,6 +290,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoc
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,
     heap_limit: snap.heapLimit,
+    external: snap.external,
     label: snap.label,
     mean_rt: snap.requests > 0 ? us(snap.busyMs / snap.requests) : 0,
     last_exit_reason: snap.lastExitReason,
@@ -384,6 +388,7 @@ export function renderMetrics(src: StatsSource): string {
   const byWorker = (w: { id: number }) => ({ worker: w.id });
   m.each('spindle_worker_requests_total', 'counter', 'Requests served by each worker slot (survives respawns).', doc.workers, (w) => w.requests, byWorker);
   m.each('spindle_worker_heap_bytes', 'gauge', "Each worker's V8 heap in use.", doc.workers, (w) => w.heap_used, byWorker);
+  m.each('spindle_worker_external_bytes', 'gauge', "Each worker's memory outside the V8 heap (Buffers, ArrayBuffers).", doc.workers, (w) => w.external, byWorker);
   m.each('spindle_worker_in_flight', 'gauge', 'Requests each worker is handling.', doc.workers, (w) => w.in_flight, byWorker);
   m.each('spindle_worker_connections', 'gauge', 'Client connections each worker holds open.', doc.workers, (w) => w.connections, byWorker);
 

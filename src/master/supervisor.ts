@@ -8,6 +8,7 @@ import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
 import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
+import type { ListedRequest } from '../worker/request-table.js';
 
 export interface SupervisorHost {
   log: Log;
@@ -38,12 +39,14 @@ export class Supervisor {
   /** Current handle of each slot, index 1..processes (0 unused). */
   readonly slots: (WorkerHandle | null)[];
   /** Replacement being started for a slot whose current worker keeps serving meanwhile. */
-  private readonly pending: (WorkerHandle | null)[];
+  private readonly pending: ({ fresh: WorkerHandle; placed: Promise<boolean> } | null)[];
   private readonly crashStreak: number[];
   private readonly respawnTimers = new Map<number, NodeJS.Timeout>();
   /** Every handle whose thread has not exited yet (current, retiring, zombie). */
   readonly live = new Set<WorkerHandle>();
-  private reloading = false;
+  /** The chain reload running, and the one asked for while it runs (SIGHUPs coalesce into it). */
+  private runningReload: Promise<boolean> | null = null;
+  private queuedReload: Promise<boolean> | null = null;
   shuttingDown = false;
   respawns = 0;
   harakiris = 0;
@@ -60,7 +63,7 @@ export class Supervisor {
   ) {
     const n = settings.processes + 1;
     this.slots = new Array<WorkerHandle | null>(n).fill(null);
-    this.pending = new Array<WorkerHandle | null>(n).fill(null);
+    this.pending = new Array<{ fresh: WorkerHandle; placed: Promise<boolean> } | null>(n).fill(null);
     this.crashStreak = new Array<number>(n).fill(0);
   }
 
@@ -104,10 +107,14 @@ export class Supervisor {
       h.thread.postMessage([STOP]);
       return;
     }
+    // Younger than min-worker-lifetime: tick() recycles it once it is old enough.
+    if (this.servedEnough(h) && performance.now() - h.readyAt >= this.settings.minLifetimeMs) this.recycle(h, 'max-requests');
+  }
+
+  /** `h` is ready and has served max-requests (+ its delta). */
+  private servedEnough(h: WorkerHandle): boolean {
     const { maxRequests, maxRequestsDelta } = this.settings;
-    if (maxRequests > 0 && h.state === 'ready' && h.served >= maxRequests + (h.slot - 1) * maxRequestsDelta) {
-      this.recycle(h, 'max-requests');
-    }
+    return maxRequests > 0 && h.state === 'ready' && h.served >= maxRequests + (h.slot - 1) * maxRequestsDelta;
   }
 
   /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap; the workers' own requests. */
@@ -129,16 +136,18 @@ export class Supervisor {
         }
       }
       if (h.state !== 'ready') continue;
-      if (s.evilReloadOnHeapBytes > 0 && h.heapUsed >= s.evilReloadOnHeapBytes) {
-        this.host.log.warn({ worker: h.slot, heapMb: mb(h.heapUsed) }, 'evil-reload-on-rss: the worker\'s heap passed the limit; terminating it at once');
+      if (s.evilReloadOnHeapBytes > 0 && h.memory >= s.evilReloadOnHeapBytes) {
+        this.host.log.warn({ event: 'EVIL_RELOAD_ON_RSS', worker: h.slot, heapMb: mb(h.heapUsed), externalMb: mb(h.external), limitMb: mb(s.evilReloadOnHeapBytes) }, 'worker memory past evil-reload-on-rss: terminating it now');
         this.kill(h, 'evil-reload-on-rss');
         continue;
       }
       const lived = now - h.readyAt;
       if (lived < s.minLifetimeMs) continue;
-      if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
+      if (this.servedEnough(h)) {
+        this.recycle(h, 'max-requests');
+      } else if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
         this.recycle(h, 'max-worker-lifetime');
-      } else if (s.reloadOnHeapBytes > 0 && h.heapUsed >= s.reloadOnHeapBytes) {
+      } else if (s.reloadOnHeapBytes > 0 && h.memory >= s.reloadOnHeapBytes) {
         this.recycle(h, 'reload-on-rss');
       }
     }
@@ -174,12 +183,25 @@ export class Supervisor {
     h.runs.clear();
   }
 
-  /** A request the worker accepted is past its deadline and the worker cannot act. */
+  /**
+   * A request the worker accepted is past its deadline and the worker cannot act. The log names
+   * the request the thread is stuck in when it was in its handler's synchronous code, else the
+   * one whose deadline passed first, and lists every request lost.
+   */
   private onStuck(h: WorkerHandle, lateMs: number): void {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
     const lost = h.ownInFlight;
-    this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
+    const now = performance.timeOrigin + performance.now();
+    const listed = h.requestTable?.list() ?? [];
+    const overdue = listed.filter((r) => r.deadline > 0 && r.deadline <= now).sort((a, b) => a.deadline - b.deadline);
+    const culprit = listed.find((r) => r.running) ?? overdue[0];
+    const show = (r: ListedRequest) => ({ method: r.method, path: r.path, ageMs: Math.round(now - r.receivedAt), pastDeadline: r.deadline > 0 && r.deadline <= now });
+    this.host.log.error({
+      event: 'HARAKIRI', worker: h.slot, lateMs: Math.round(lateMs),
+      request: culprit ? { ...show(culprit), stuckIn: culprit.running } : undefined,
+      lost, requests: listed.map(show), ...(lost > listed.length ? { unlisted: lost - listed.length } : {}),
+    }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (request: the one it is stuck in, or else the first past its deadline; requests: every request lost)');
     this.host.ownRequestsLost?.(lost);
     this.kill(h, 'harakiri', this.settings.harakiriVerbose);
   }
@@ -208,28 +230,47 @@ export class Supervisor {
   recycle(h: WorkerHandle, reason: string): void {
     if (this.pending[h.slot] || this.shuttingDown || h.state !== 'ready') return;
     if (performance.now() < h.recycleRetryAt) return; // its replacement failed to load a moment ago
-    this.host.log.info({ worker: h.slot, reason, served: h.served, heapMb: mb(h.heapUsed) }, 'recycling worker');
+    const lifetimeMs = Math.round(performance.now() - h.readyAt);
+    this.host.log.info({ event: 'WORKER_RECYCLE', worker: h.slot, reason, served: h.served, lifetimeMs, heapMb: mb(h.heapUsed), externalMb: mb(h.external) }, 'recycling worker');
     void this.replace(h, reason);
   }
 
-  private async replace(old: WorkerHandle, reason: string): Promise<boolean> {
+  /** Starts a replacement for `old`; resolves once it is placed (true) or has failed to load (false). */
+  private replace(old: WorkerHandle, reason: string): Promise<boolean> {
     const fresh = this.spawn(old.slot);
-    this.pending[old.slot] = fresh;
+    const placed = this.place(old, fresh, reason);
+    this.pending[old.slot] = { fresh, placed };
+    return placed;
+  }
+
+  /**
+   * Once `fresh` is ready it takes the slot and `old` retires. Every fresh worker ends up either
+   * in its slot or retired: while it loaded, the slot may have been emptied (the old worker
+   * crashed or was killed: it takes the slot) or refilled by a respawn (it retires).
+   */
+  private async place(old: WorkerHandle, fresh: WorkerHandle, reason: string): Promise<boolean> {
+    const slot = old.slot;
     try {
       await fresh.ready;
     } catch (err) {
-      this.pending[old.slot] = null;
-      this.host.log.error({ worker: old.slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
+      this.pending[slot] = null;
+      this.host.log.error({ worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'failed to load');
       return false;
     }
-    this.pending[old.slot] = null;
+    this.pending[slot] = null;
     if (this.shuttingDown) {
       void this.terminate(fresh, 'shutdown');
       return false;
     }
-    if (this.slots[old.slot] === old) this.slots[old.slot] = fresh;
+    const current = this.slots[slot];
+    if (current === old || (!current && !this.cheap.has(slot))) {
+      this.slots[slot] = fresh;
+    } else {
+      this.host.log.info({ event: 'REPLACEMENT_SUPERSEDED', worker: slot, reason, threadId: fresh.threadId }, 'replacement worker not needed: its slot was refilled while it loaded; it exits');
+      this.retire(fresh, 'superseded');
+    }
     this.retire(old, reason);
     this.host.pump();
     return true;
@@ -349,7 +390,7 @@ export class Supervisor {
   // ---- cheaper (driven by master/scaler.ts) ----
 
   get isReloading(): boolean {
-    return this.reloading;
+    return this.runningReload !== null;
   }
 
   /** A replacement (recycle, reload) is being started for this slot. */
@@ -379,31 +420,64 @@ export class Supervisor {
   }
 
   /**
-   * Chain reload: one slot at a time, start a worker with the app loaded afresh, and retire the
-   * old one once the new one is ready. Stops at the first load failure: the old workers keep
-   * serving. Resolves true when every slot was replaced.
+   * Chain reload. One asked for while another runs is queued and runs once the current one ends,
+   * so every worker ends up with the code of the latest request; further requests meanwhile join
+   * the queued one. Resolves as the reload that serves this request does.
    */
-  async reload(): Promise<boolean> {
-    if (this.reloading || this.shuttingDown) return false;
-    this.reloading = true;
-    try {
-      this.host.log.info({ workers: this.settings.processes }, 'chain reload started');
-      for (let slot = 1; slot <= this.settings.processes; slot++) {
-        const old = this.slots[slot];
-        if (old && old.state === 'ready') {
-          if (!(await this.replace(old, 'reload'))) {
-            this.host.log.error({ worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
-            return false;
-          }
-        } else if (!old && !this.respawnTimers.has(slot)) {
-          this.fill(slot);
-        }
-      }
-      this.host.log.info({}, 'chain reload complete');
-      return true;
-    } finally {
-      this.reloading = false;
+  reload(): Promise<boolean> {
+    if (this.shuttingDown) return Promise.resolve(false);
+    if (this.queuedReload) {
+      this.host.log.info({ event: 'RELOAD_QUEUED', coalesced: true }, 'reload requested during a chain reload: joins the reload already queued');
+      return this.queuedReload;
     }
+    if (this.runningReload) {
+      this.host.log.info({ event: 'RELOAD_QUEUED', coalesced: false }, 'reload requested during a chain reload: queued, it runs when the current one ends');
+      const startNext = () => {
+        this.queuedReload = null;
+        return this.startReload();
+      };
+      const next = this.runningReload.then(startNext, startNext);
+      this.queuedReload = next;
+      return next;
+    }
+    return this.startReload();
+  }
+
+  private startReload(): Promise<boolean> {
+    if (this.shuttingDown) return Promise.resolve(false);
+    const run = this.chainReload().finally(() => { if (this.runningReload === run) this.runningReload = null; });
+    this.runningReload = run;
+    return run;
+  }
+
+  /**
+   * One slot at a time, start a worker with the app loaded afresh, and retire the old one once
+   * the new one is ready. Stops at the first load failure: the old workers keep serving.
+   * Resolves true when every slot runs a worker started after the reload began.
+   */
+  private async chainReload(): Promise<boolean> {
+    const started = performance.now();
+    this.host.log.info({ event: 'RELOAD_START', workers: this.settings.processes }, 'chain reload started');
+    for (let slot = 1; slot <= this.settings.processes; slot++) {
+      // A recycle's replacement under way may have loaded the old code: let it take the slot first.
+      await this.pending[slot]?.placed;
+      let old = this.slots[slot];
+      if (old?.state === 'starting') {
+        await old.ready.catch(() => {});
+        old = this.slots[slot];
+      }
+      if (this.shuttingDown) return false;
+      if (old && old.state === 'ready' && old.spawnedAt < started) {
+        if (!(await this.replace(old, 'reload'))) {
+          this.host.log.error({ event: 'RELOAD_FAILED', worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
+          return false;
+        }
+      } else if (!old && !this.respawnTimers.has(slot)) {
+        this.fill(slot);
+      }
+    }
+    this.host.log.info({ event: 'RELOAD_DONE' }, 'chain reload complete');
+    return true;
   }
 
   /** Graceful: every worker finishes its requests (within the mercy) and exits. Quick: terminate. */
@@ -438,7 +512,7 @@ function exitReason(reason: string, err?: Error): ExitReason {
   if (reason === 'max-worker-lifetime') return 'recycle-lifetime';
   if (reason === 'reload') return 'reload';
   if (reason === 'cheaper') return 'cheaped';
-  if (reason === 'shutdown') return 'normal';
+  if (reason === 'shutdown' || reason === 'superseded') return 'normal';
   return 'error';
 }
 

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
 import { readBusyMs } from '../worker/busy-clock.js';
+import { RequestTable } from '../worker/request-table.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -46,7 +47,9 @@ export class WorkerHandle {
   readonly spawnedAtEpoch = Date.now();
   readyAt = 0;
   served = 0;
+  /** The worker's own V8 heap, and its memory outside it (Buffers, ArrayBuffers, native objects). */
   heapUsed = 0;
+  external = 0;
   label = '';
   /** Why the master ended (or is ending) this worker; undefined while it runs normally. */
   endReason?: string;
@@ -63,6 +66,8 @@ export class WorkerHandle {
   readonly own: Float64Array;
   /** The sequence word of ownState's busy time (src/worker/busy-clock.ts). */
   private readonly ownSeq: Int32Array;
+  /** The requests it is running (read when it is too stuck to answer them). */
+  readonly requestTable: RequestTable;
   /** The shared sockets were copied and sent to it. */
   listening = false;
   /** Where the worker counts its open connections (OwnHttpSettings.connections). */
@@ -77,6 +82,7 @@ export class WorkerHandle {
     this.label = boot.label;
     this.own = new Float64Array(boot.ownHttp.ownState);
     this.ownSeq = new Int32Array(boot.ownHttp.ownState);
+    this.requestTable = new RequestTable(boot.ownHttp.requestTable);
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },
@@ -121,6 +127,11 @@ export class WorkerHandle {
   get openConnections(): number {
     const c = this.connectionsCell;
     return c ? Math.max(0, Atomics.load(c.cells, c.index)) : 0;
+  }
+
+  /** What reload-on-rss watches: the memory this worker's isolate holds (V8 heap + external). */
+  get memory(): number {
+    return this.heapUsed + this.external;
   }
 
   /** Milliseconds this worker has spent with at least one request in flight, up to `now` (busy-clock.ts monoMs()). */

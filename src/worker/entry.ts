@@ -94,11 +94,13 @@ async function main(): Promise<void> {
   post([READY]);
   // Load undici (about 20 ms on Node 20) while no request waits, not at the first one.
   if (app.kind === 'fetch') setImmediate(warmUpFetch);
-  // The master recycles on this worker's own heap (reload-on-rss): report it every second.
+  // The master recycles on this worker's own memory (reload-on-rss): report it every second. Its
+  // isolate's external memory (Buffers, ArrayBuffers; not SharedArrayBuffers it was given) counts
+  // too: process.memoryUsage().rss is the whole process's.
   const reportHeap = () => {
     const heap = getHeapStatistics();
-    core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit);
-    post([CONTROL, { kind: 'heap', used: heap.used_heap_size }]);
+    core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit, heap.external_memory);
+    post([CONTROL, { kind: 'heap', used: heap.used_heap_size, external: heap.external_memory }]);
   };
   reportHeap();
   setInterval(reportHeap, 1000).unref();

@@ -91,4 +91,6 @@ export interface OwnHttpSettings {
    * requests lost when it terminates one, and for the cheaper and the scoreboard.
    */
   ownState: SharedArrayBuffer;
+  /** The requests in flight, for the master's HARAKIRI log line (src/worker/request-table.ts). */
+  requestTable: SharedArrayBuffer;
 }
