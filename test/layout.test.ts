@@ -2,7 +2,8 @@
 //
 // A room is a folder of src/ (src/master/…) or a file at its top (src/index.ts is the room
 // `index`). An edge is a relative module specifier in an import or export statement — type-only
-// ones included, since a type ties two rooms as much as a value does — or in an `import('…')`.
+// ones included, since a type ties two rooms as much as a value does — or in an `import('…')`
+// (call or type), as TypeScript's preProcessFile reads them.
 // A thread's entry file, loaded by `new Worker(new URL('…', import.meta.url))`, is not an edge:
 // that code runs in another thread, and what both sides share lives in src/protocol/.
 import { test } from 'node:test';
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const src = join(root, 'src');
@@ -48,16 +50,16 @@ function listTs(dir: string): string[] {
 
 const roomOf = (path: string): string => (path.includes('/') ? path.slice(0, path.indexOf('/')) : path.replace(/\.ts$/, ''));
 
-const STATIC = /^[ \t]*(?:import|export)\s+(?:type\s+)?(?:[\w$]+\s*,?\s*)?(?:\{[^}]*\}|\*\s+as\s+[\w$]+|\*)?\s*from\s*['"]([^'"]+)['"]/gm;
-const BARE = /^[ \t]*import\s*['"]([^'"]+)['"]/gm;
-const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 const ENTRY = /new URL\(\s*['"](\.[^'"]+\.js)['"]\s*,\s*import\.meta\.url\s*\)/g;
 
-/** The module specifiers of a file: imports, re-exports and literal import() calls. */
+/**
+ * The module specifiers of a file: imports, re-exports, import() calls and types, read by
+ * TypeScript's own scanner (comments and strings are not mistaken for imports); and the thread
+ * entry files it starts.
+ */
 function specifiers(text: string): { imports: string[]; entries: string[] } {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const imports = [STATIC, BARE, DYNAMIC].flatMap((re) => [...code.matchAll(re)].map((m) => m[1]!));
-  return { imports, entries: [...code.matchAll(ENTRY)].map((m) => m[1]!) };
+  const imports = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+  return { imports, entries: [...text.matchAll(ENTRY)].map((m) => m[1]!) };
 }
 
 function readSources(): Map<string, SourceFile> {
@@ -94,10 +96,14 @@ test('the parser finds every form of import', () => {
     "let m: import('./m.js').M;",
     "// import { x } from './not-a.js';",
     "/* import { y } from './not-b.js'; */",
+    "// a comment that says `/*` does not hide the next import",
+    "import { n } from './n.js';",
+    "/** a doc comment */ export const p = 1;",
+    "const s = \"import { o } from './not-c.js'\";",
     "const w = new Worker(new URL('./entry.js', import.meta.url));",
   ].join('\n');
   const { imports, entries } = specifiers(text);
-  assert.deepEqual(imports.sort(), ['../b/b.js', './a.js', './c.js', './e.js', './f.js', './h.js', './i.js', './j.js', './k.js', './l.js', './m.js']);
+  assert.deepEqual(imports.sort(), ['../b/b.js', './a.js', './c.js', './e.js', './f.js', './h.js', './i.js', './j.js', './k.js', './l.js', './m.js', './n.js']);
   assert.deepEqual(entries, ['./entry.js']);
 });
 
