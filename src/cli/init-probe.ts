@@ -5,9 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { installLightResponse } from '../worker/adapters/light-response.js';
 import { loadApp } from '../worker/load-app.js';
-
-export interface ProbeResult { ok: true; ms: number; heapBytes: number; kind: string }
-export interface ProbeFailure { ok: false; message: string }
+import type { ProbeFailure, ProbeResult } from '../protocol/init-probe.js';
 
 const { appPath, exportName } = workerData as { appPath: string; exportName?: string };
 installLightResponse();

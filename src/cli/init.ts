@@ -9,7 +9,7 @@ import { resolveAppModule, MODULE_EXTENSIONS } from '../config/app-module.js';
 import { EXIT } from '../errors.js';
 import { processIO, type CliIO } from './io.js';
 import { plan, renderIni, type Machine, type StartUp } from './init-plan.js';
-import type { ProbeFailure, ProbeResult } from './init-probe.js';
+import type { ProbeFailure, ProbeResult } from '../protocol/init-probe.js';
 
 const USAGE = `Usage: spindle init [APP] [--output FILE] [--force] [--no-measure]
 

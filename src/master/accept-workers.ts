@@ -2,10 +2,10 @@
 // becomes ready, the settings each worker serves HTTP with, the requests the workers report
 // (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts,
 // and the kernel's accept queue of the sockets (the cheaper's backlog).
-import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
+import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../protocol/worker.js';
 import type { InheritedSocket } from '../front/inherit.js';
-import { LISTEN, OWN_STATE_BYTES } from '../worker/protocol.js';
-import { REQUEST_TABLE_BYTES } from '../worker/request-table.js';
+import { LISTEN, OWN_STATE_BYTES } from '../protocol/worker.js';
+import { REQUEST_TABLE_BYTES } from '../protocol/request-table.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
@@ -13,8 +13,22 @@ import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { SharedSockets } from './shared-sockets.js';
 import { KernelBacklog } from './kernel-backlog.js';
-import type { SpindleServer } from './server.js';
+import type { Log } from '../log/logger.js';
+import type { SharedCore } from '../shm/layout.js';
+import type { ServerSettings } from './settings.js';
+import type { Supervisor } from './supervisor.js';
+import type { RequestObserver } from './stats.js';
 import type { WorkerHandle } from './worker-handle.js';
+
+/** What WorkerAccept uses of the server (SpindleServer, master/server.ts, which owns it). */
+export interface AcceptHost {
+  readonly settings: ServerSettings;
+  readonly log: Log;
+  readonly core: SharedCore;
+  readonly supervisor: Pick<Supervisor, 'routable' | 'requestDone' | 'harakiris'>;
+  readonly observer: Pick<RequestObserver, 'observe'>;
+  requestsTotal: number;
+}
 
 export class WorkerAccept {
   readonly sockets: SharedSockets;
@@ -27,7 +41,7 @@ export class WorkerAccept {
   private queues: KernelBacklog | null = null;
   private queuesFailed = false;
 
-  constructor(private readonly server: SpindleServer) {
+  constructor(private readonly server: AcceptHost) {
     this.sockets = new SharedSockets(server.settings.backlogLimit, { mode: server.settings.chmodSocket, owner: server.settings.chownSocket }, server.log);
     // libuv's accept loop takes every queued connection in one go, so a burst of connects lands on
     // whichever worker woke first; with this set, it yields after each accept and the other

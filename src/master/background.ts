@@ -8,7 +8,7 @@ import type { SharedCore } from '../shm/layout.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
-import { BG, type BgToMaster, type BgToThread } from '../api/bg-protocol.js';
+import { BG, type BgToMaster, type BgToThread } from '../protocol/background.js';
 import { cronClock, type CronClock } from './clock.js';
 import { RunDispatcher } from './runs.js';
 import { Timers } from './timers.js';

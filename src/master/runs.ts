@@ -10,8 +10,8 @@ import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { HeldRun, WorkerHandle } from './worker-handle.js';
-import { STOP } from '../worker/protocol.js';
-import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../api/bg-protocol.js';
+import { STOP } from '../protocol/worker.js';
+import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../protocol/background.js';
 
 /** One registered timer, cron or signal as the dispatcher sees it. */
 export interface Reg {

@@ -5,7 +5,7 @@
 //
 // Busy time: a slot is busy while at least one request is in flight on a worker of that slot
 // (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency). Each
-// worker keeps its own busy time in shared memory (src/worker/busy-clock.ts) and the master reads
+// worker keeps its own busy time in shared memory (src/protocol/busy-clock.ts) and the master reads
 // it, so there is no sampling error and an in-progress request counts up to the moment of reading.
 // Each worker's clock counts once; during a recycle the two workers of a slot are added (a
 // window's percentage is capped at 100 per slot), and an exited worker's time stays in its slot.
@@ -20,7 +20,7 @@ import { Busyness } from '../cheaper/busyness.js';
 import type { CheaperOptions, Decision, LogRecord, SlotView, Snapshot } from '../cheaper/types.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
-import { monoMs } from '../worker/busy-clock.js';
+import { monoMs } from '../protocol/busy-clock.js';
 
 export interface ScaleResult {
   /** Slots a worker was started in. */

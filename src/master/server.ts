@@ -21,7 +21,7 @@ import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { HandoverClient } from './full-reload.js';
-import { CONTROL, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { CONTROL, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
 const TICK_MS = 100;

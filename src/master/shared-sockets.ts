@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
 import { bindUnixSocket, type SocketOwner, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
-import type { ListenFd, SocketKind } from '../worker/protocol.js';
+import type { ListenFd, SocketKind } from '../protocol/worker.js';
 
 /** A raw libuv TCP or Pipe handle as it arrives over IPC. */
 export interface RawHandle {

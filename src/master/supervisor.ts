@@ -5,10 +5,10 @@ import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
-import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
+import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
-import type { ListedRequest } from '../worker/request-table.js';
+import type { ListedRequest } from '../protocol/request-table.js';
 
 export interface SupervisorHost {
   log: Log;

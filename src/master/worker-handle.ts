@@ -2,9 +2,9 @@
 // handle; during a recycle or reload the old handle retires beside its replacement.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
-import { readBusyMs } from '../worker/busy-clock.js';
-import { RequestTable } from '../worker/request-table.js';
+import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
+import { readBusyMs } from '../protocol/busy-clock.js';
+import { RequestTable } from '../protocol/request-table.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -64,7 +64,7 @@ export class WorkerHandle {
   recycleRetryAt = 0;
   /** The worker's own requests (OwnHttpSettings.ownState; OWN_DEADLINE, OWN_IN_FLIGHT). */
   readonly own: Float64Array;
-  /** The sequence word of ownState's busy time (src/worker/busy-clock.ts). */
+  /** The sequence word of ownState's busy time (src/protocol/busy-clock.ts). */
   private readonly ownSeq: Int32Array;
   /** The requests it is running (read when it is too stuck to answer them). */
   readonly requestTable: RequestTable;

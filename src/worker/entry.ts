@@ -11,12 +11,12 @@ import { loadApp, AppLoadError } from './load-app.js';
 import {
   STOP, LISTEN, QUIT, READY, LOAD_FAILED, CONTROL,
   type ControlMessage, type ListenFd, type WorkerBoot, type WorkerMessage,
-} from './protocol.js';
+} from '../protocol/worker.js';
 import type { OwnHttp } from './own-http.js';
 import { warmUpFetch } from './adapters/fetch.js';
 import { installLightResponse } from './adapters/light-response.js';
 import { onBgMessage } from '../api/bg-thread.js';
-import { BG, type BgToThread } from '../api/bg-protocol.js';
+import { BG, type BgToThread } from '../protocol/background.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;

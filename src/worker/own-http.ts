@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ControlMessage } from '../api/context.js';
+import type { ControlMessage } from '../protocol/worker.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
 import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
@@ -17,14 +17,14 @@ import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { BusyClock } from './busy-clock.js';
-import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from './protocol.js';
+import { BusyClock } from '../protocol/busy-clock.js';
+import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
 import { runHandler } from './run-handler.js';
-import { RequestTable } from './request-table.js';
+import { RequestTable } from '../protocol/request-table.js';
 
 /** How often the worker checks its requests' deadlines and reports what it served. */
 const TICK_MS = 100;

@@ -1,6 +1,4 @@
-import type { ControlMessage } from '../api/context.js';
-import type { RequestLogPolicy } from '../log/request-log.js';
-export type { ControlMessage };
+import type { BgControl } from './background.js';
 
 // The messages between the master and a request worker. Arrays with a tag in slot 0.
 //
@@ -9,7 +7,7 @@ export type { ControlMessage };
 //   [LISTEN, ListenFd[], cell]        accept and serve on these descriptors, and count the open
 //                                     connections in OwnHttpSettings.connections[cell]
 //   [QUIT, message]                   answer the requests in flight 503 (message) and exit now
-//   [BG, …]                           background work (api/bg-protocol.ts)
+//   [BG, …]                           background work (protocol/background.ts)
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
@@ -27,7 +25,7 @@ export interface ListenFd { fd: number; kind: SocketKind }
 /** Indexes into OwnHttpSettings.ownState (Float64). */
 export const OWN_DEADLINE = 0;
 export const OWN_IN_FLIGHT = 1;
-/** Busy milliseconds of the busy periods that have ended (src/worker/busy-clock.ts). */
+/** Busy milliseconds of the busy periods that have ended (src/protocol/busy-clock.ts). */
 export const OWN_BUSY_MS = 2;
 /** Start of the current busy period (process-wide monotonic ms, busy-clock.ts monoMs()); 0 = idle. */
 export const OWN_BUSY_SINCE = 3;
@@ -39,6 +37,16 @@ export const OWN_STATE_BYTES = 40;
 export const READY = 10;
 export const LOAD_FAILED = 11;
 export const CONTROL = 17;
+
+/** Control-plane messages from a worker to the master; the request hot path never uses them. */
+export type ControlMessage =
+  | { kind: 'label'; label: string }
+  | { kind: 'harakiri'; requestId: number; seconds: number }
+  | { kind: 'heap'; used: number; external: number }
+  // requests the worker served since the last report
+  // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
+  | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
+  | BgControl;
 
 export type WorkerMessage =
   | [typeof READY]
@@ -65,6 +73,16 @@ export interface WorkerBoot {
   ownHttp: OwnHttpSettings;
 }
 
+/** Which requests the worker logs (src/log/request-log.ts). */
+export interface RequestLogPolicy {
+  /** Log every request (log-requests), not only the ones below. */
+  logRequests: boolean;
+  log4xx: boolean;
+  log5xx: boolean;
+  /** Log requests slower than this (0 = off). */
+  logSlowMs: number;
+}
+
 export interface OwnHttpSettings {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
@@ -86,11 +104,11 @@ export interface OwnHttpSettings {
    * What the worker keeps up to date for the master (OWN_STATE_BYTES): the earliest harakiri
    * deadline of the requests it accepted (OWN_DEADLINE, monotonic ms: performance.timeOrigin +
    * performance.now(); 0 = none), how many of them are in flight (OWN_IN_FLIGHT), and its busy
-   * time (OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_SEQ_I32; src/worker/busy-clock.ts). The worker answers
+   * time (OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_SEQ_I32; src/protocol/busy-clock.ts). The worker answers
    * its deadlines itself; the master reads the cells to find a worker too stuck to, to count the
    * requests lost when it terminates one, and for the cheaper and the scoreboard.
    */
   ownState: SharedArrayBuffer;
-  /** The requests in flight, for the master's HARAKIRI log line (src/worker/request-table.ts). */
+  /** The requests in flight, for the master's HARAKIRI log line (src/protocol/request-table.ts). */
   requestTable: SharedArrayBuffer;
 }

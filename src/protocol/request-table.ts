@@ -8,7 +8,6 @@
 // (monotonic ms, performance.timeOrigin + performance.now(); 0 = no deadline); TEXT_BYTES of
 // UTF-8 "METHOD /path" (the query is left out: it may hold secrets). A request beyond ENTRIES
 // in flight is not listed (the master still knows how many there are: OWN_IN_FLIGHT).
-import { performance } from 'node:perf_hooks';
 
 const ENTRIES = 32;
 const TEXT_BYTES = 120;
