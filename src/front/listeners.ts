@@ -90,6 +90,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     if (res && !res.headersSent && !res.writableEnded) {
       // Headers arrived but the body stalls: say so before closing.
+      opts.log.warn({ event: 'BODY_TIMEOUT', client: socket.remoteAddress, method: res.req.method, path: res.req.url }, 'request body not received within socket-timeout: answered 408, connection closed');
       const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
       res.shouldKeepAlive = false;
       res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });

@@ -336,6 +336,7 @@ export class UwsgiServer extends Server {
       return;
     }
     if (res && !conn.bodyDone && !res.headersSent && !res.writableEnded) {
+      this.opts.log.warn({ event: 'BODY_TIMEOUT', client: socket.remoteAddress ?? 'unix', method: conn.req.method, path: conn.req.url }, 'uwsgi request body not received within socket-timeout: answered 408, connection closed');
       const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
       res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       res.end(body);

@@ -23,6 +23,7 @@ import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
+import { ConnectionFlow } from './connection-flow.js';
 import { runHandler } from './run-handler.js';
 
 /** How often the worker checks its requests' deadlines and reports what it served. */
@@ -36,10 +37,9 @@ interface OwnRequest {
   sentBefore: number;
 }
 
-/** On a response: its request, while the app has it. On a socket: a request of it is in flight. */
+/** On a response: its request, while the app has it. */
 const kOwn = Symbol('spindle.ownRequest');
-const kBusy = Symbol('spindle.busy');
-type Marked<T> = T & { [kOwn]?: OwnRequest; [kBusy]?: boolean };
+type Marked<T> = T & { [kOwn]?: OwnRequest };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
@@ -62,6 +62,8 @@ export class OwnHttp {
   private readonly admission: Admission;
   /** This worker's share of the kept-alive connections. */
   private readonly share: ConnectionShare;
+  /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
+  private readonly flow = new ConnectionFlow();
 
   constructor(
     private readonly s: OwnHttpSettings,
@@ -119,8 +121,8 @@ export class OwnHttp {
       maxHeaderBytes: this.s.maxHeaderBytes,
       socketTimeoutMs: this.s.socketTimeoutMs,
       log: this.log,
-      onRequest: (req, res) => this.onRequest(req, res),
-      isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
+      onRequest: (req, res) => this.flow.enter(req, res, () => this.onRequest(req, res)),
+      isBusy: (socket) => this.flow.busy(socket),
     };
     for (const fd of fds) {
       const server = listenOnDescriptor(fd, opts, this.s.backlog);
@@ -200,8 +202,6 @@ export class OwnHttp {
       start();
       return;
     }
-    const socket = req.socket as Marked<Socket>;
-    socket[kBusy] = true; // waiting on us: not an idle connection for socket-timeout
     this.admission.admit(this.live.size, () => {
       if (res.destroyed) return false; // the client left while it waited
       start();
@@ -244,7 +244,6 @@ export class OwnHttp {
     const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0 };
     this.live.set(ex.id, r);
     this.busy.inFlight(this.live.size);
-    (req.socket as Marked<Socket>)[kBusy] = true;
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
     return r;
@@ -308,7 +307,6 @@ export class OwnHttp {
     const { ex } = r;
     if (!this.live.delete(ex.id)) return;
     this.busy.inFlight(this.live.size);
-    (ex.req.socket as Marked<Socket>)[kBusy] = false;
     if (this.live.size === 0) this.setEarliest(0);
     else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);

@@ -1,0 +1,157 @@
+// Flow control in the default serving path (each worker accepts and serves its connections),
+// through the real CLI and real sockets: streamed responses to clients that do not read
+// (backpressure), pipelined requests (socket-timeout while they run, clients that leave, a bound
+// per connection), stalled and slow-drip request bodies, and the stats server's connections.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { startSpindle, get, raw, fixture, until, rawStats, type Running, type LogLine } from './helpers/spindle.js';
+import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
+
+const FETCH_APP = fixture('flow/fetch-app.mjs');
+const NODE_APP = fixture('flow/node-app.mjs');
+const APPS = [['fetch', FETCH_APP], ['node', NODE_APP]] as const;
+const base = ['--http-socket', '127.0.0.1:0', '--min-worker-lifetime', '0'];
+
+async function withServer(args: string[], fn: (s: Running) => Promise<void>): Promise<void> {
+  const s = await startSpindle([...args, ...base]);
+  try {
+    await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+const port = (address: string): number => Number(new URL(address.replace(/^(uwsgi|tcp):/, 'http:')).port);
+const uwsgiAddress = (s: Running): string => s.addresses.find((a) => a.startsWith('uwsgi://'))!;
+const statsAddress = (s: Running): string => s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+
+/** A raw connection: what it received so far, and whether the server closed it. */
+interface Conn { socket: Socket; text: () => string; closed: Promise<void>; isClosed: () => boolean }
+
+function open(p: number, data?: string | Buffer): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: p });
+    let out = '';
+    let closedNow = false;
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => { out += d; });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((r) => socket.once('close', () => { closedNow = true; r(); }));
+    socket.once('connect', () => {
+      if (data !== undefined) socket.write(data);
+      resolve({ socket, text: () => out, closed, isClosed: () => closedNow });
+    });
+    socket.once('error', reject);
+  });
+}
+
+const statuses = (text: string): number[] => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+
+interface Counts { started: number; closed: number; cancelled: number; running: number; maxRunning: number }
+async function counts(s: Running): Promise<Counts> {
+  return JSON.parse((await get(`${s.url}/count`)).body.toString()) as Counts;
+}
+
+describe('a stalled request body (item 6)', () => {
+  for (const [kind, app] of APPS) {
+    test(`${kind} app, HTTP: 50 of 100 bytes, then nothing: 408 at socket-timeout, logged BODY_TIMEOUT, no harakiri`, () =>
+      withServer([app, '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const out = await raw(s.url, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' + 'a'.repeat(50), 8000);
+        assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
+        const line = await s.waitForLog((l) => l.event === 'BODY_TIMEOUT', 5000, 'the BODY_TIMEOUT log line');
+        assert.equal(line.path, '/echo');
+        assert.equal(s.lines.filter((l) => /HARAKIRI/.test(String(l.msg))).length, 0);
+        assert.equal((await get(`${s.url}/`)).status, 200, 'the worker serves on');
+      }));
+
+    test(`${kind} app, uwsgi: CONTENT_LENGTH 100 and 50 bytes: 408 at socket-timeout, logged BODY_TIMEOUT`, () =>
+      withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const packet = encodeUwsgiPacket([['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/echo'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['CONTENT_LENGTH', '100'], ['HTTP_HOST', 'x']]);
+        const c = await open(port(uwsgiAddress(s)), Buffer.concat([packet, Buffer.alloc(50, 97)]));
+        try {
+          await Promise.race([c.closed, new Promise((r) => setTimeout(r, 8000))]);
+          assert.match(c.text(), /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(c.text().slice(0, 80))}`);
+          await s.waitForLog((l) => l.event === 'BODY_TIMEOUT', 5000, 'the BODY_TIMEOUT log line');
+        } finally {
+          c.socket.destroy();
+        }
+      }));
+  }
+});
+
+describe('pipelined requests (item 4)', () => {
+  for (const [kind, app] of APPS) {
+    test(`${kind} app: a pipelined request running past socket-timeout after an earlier one finished is not answered 408`, () =>
+      withServer([app, '--socket-timeout', '1'], async (s) => {
+        const out = await raw(s.url,
+          'GET /slow?ms=10&n=1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /slow?ms=2500&n=2 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /slow?ms=10&n=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 15000);
+        assert.deepEqual(statuses(out), [200, 200, 200], out);
+        assert.match(out, /slow 1\n[\s\S]*slow 2\n[\s\S]*slow 3\n/);
+      }));
+
+    test(`${kind} app: a client that pipelines 2 requests and leaves: the worker goes idle, no harakiri, a quick stop`, async () => {
+      const s = await startSpindle([app, ...base, '--stats', '127.0.0.1:0', '--harakiri', '3', '--worker-reload-mercy', '8']);
+      try {
+        const c = await open(port(s.url), 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+        await until(async () => (await counts(s)).started >= 1, 5000, 'the first request to start');
+        c.socket.destroy();
+        await until(async () => {
+          const d = JSON.parse(await rawStats(statsAddress(s))) as { workers: { in_flight: number }[] };
+          return d.workers.every((w) => w.in_flight === 0);
+        }, 5000, 'the worker to go idle');
+        const stopped = await s.stop('SIGTERM');
+        assert.equal(stopped.code, 0);
+        assert.equal(s.lines.filter((l) => /HARAKIRI|mercy expired/.test(String(l.msg))).length, 0,
+          s.lines.map((l) => l.msg).join('\n'));
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test(`${kind} app: a client's pipelined requests not started when it leaves are never run`, () =>
+      withServer([app, '--processes', '1'], async (s) => {
+        // One write, so the worker parses all 20 in one go: whatever it starts, it starts at once.
+        const c = await open(port(s.url), 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(20));
+        try {
+          await until(async () => (await counts(s)).started >= 8, 5000, '8 requests to start');
+          assert.equal((await counts(s)).started, 8, 'no more than 8 of the connection are started');
+        } finally {
+          c.socket.destroy();
+        }
+        await until(async () => (await counts(s)).closed >= 8, 5000, 'the started requests to see their client leave');
+        await get(`${s.url}/release`);
+        assert.equal((await counts(s)).started, 8, 'the requests not started when the client left never run');
+      }));
+
+    test(`${kind} app: 3,000 pipelined GETs in one write: at most 8 run at once, all answered in order`, () =>
+      withServer([app, '--processes', '1'], async (s) => {
+        const n = 3000;
+        let data = '';
+        for (let i = 0; i < n; i++) data += `GET /slow?ms=${i % 3}&n=${i} HTTP/1.1\r\nHost: x\r\n${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`;
+        const out = await raw(s.url, data, 60000);
+        const order = [...out.matchAll(/slow (\d+)\n/g)].map((m) => Number(m[1]));
+        assert.deepEqual(order, Array.from({ length: n }, (_, i) => i));
+        assert.deepEqual(new Set(statuses(out)), new Set([200]));
+        const { maxRunning } = await counts(s);
+        assert.ok(maxRunning <= 8, `at most 8 at once (saw ${maxRunning})`);
+      }));
+
+    test(`${kind} app: a pipelining client does not hold up another client (concurrency 2)`, () =>
+      withServer([app, '--processes', '1', '--concurrency', '2'], async (s) => {
+        const n = 200;
+        const a = await open(port(s.url), 'GET /slow?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(n));
+        try {
+          await until(async () => (await counts(s)).maxRunning >= 1, 5000, 'the pipelined requests to start');
+          const b = await get(`${s.url}/slow?ms=1&n=b`);
+          assert.equal(b.status, 200);
+          const answeredBefore = statuses(a.text()).length;
+          assert.ok(answeredBefore < n / 2, `the other client was answered after ${answeredBefore} of the ${n} pipelined requests`);
+        } finally {
+          a.socket.destroy();
+        }
+      }));
+  }
+});
