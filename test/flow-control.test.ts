@@ -5,6 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { startSpindle, get, raw, fixture, until, rawStats, type Running, type LogLine } from './helpers/spindle.js';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
@@ -154,4 +155,61 @@ describe('pipelined requests (item 4)', () => {
         }
       }));
   }
+});
+
+/** VmRSS of a process, in MB. */
+const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+/** 8 clients that ask for 200 MB each and stop reading after the first bytes. */
+async function nonReaders(p: number, request: string | Buffer): Promise<Socket[]> {
+  return Promise.all(Array.from({ length: 8 }, () => new Promise<Socket>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: p }, () => socket.write(request));
+    socket.once('data', () => { socket.pause(); resolve(socket); });
+    socket.once('error', reject);
+  })));
+}
+
+describe('streamed responses to clients that do not read (item 3)', () => {
+  const uwsgiStream = encodeUwsgiPacket([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/stream?mb=200'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'x']]);
+  const cases = [
+    ['fetch', FETCH_APP, 'HTTP', 'GET /stream?mb=200 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['fetch', FETCH_APP, 'uwsgi', uwsgiStream],
+    ['node', NODE_APP, 'HTTP', 'GET /stream?mb=200 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    // a chunked request body: the Node app runs on the adapter's request and response
+    ['node', NODE_APP, 'HTTP, chunked request', 'POST /stream?mb=200 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n'],
+    ['node', NODE_APP, 'uwsgi', uwsgiStream],
+  ] as const;
+  for (const [kind, app, via, request] of cases) {
+    test(`${kind} app, ${via}: 8 clients not reading 200 MB each keep the RSS within 64 MB; their streams are cancelled when they leave`, () =>
+      withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--processes', '1', '--harakiri', '0'], async (s) => {
+        const p = via === 'uwsgi' ? port(uwsgiAddress(s)) : port(s.url);
+        // warm up (the first streamed response loads what streaming needs)
+        assert.equal((await get(`${s.url}/stream?mb=4`)).body.length, 4 * 1024 * 1024);
+        const start = rssMb(s.proc.pid!);
+        const clients = await nonReaders(p, request);
+        let peak = start;
+        try {
+          // A bounded measurement window: without backpressure the RSS grows by 100+ MB a second.
+          for (let i = 0; i < 12; i++) {
+            await new Promise((r) => setTimeout(r, 250));
+            peak = Math.max(peak, rssMb(s.proc.pid!));
+          }
+        } finally {
+          for (const c of clients) c.destroy();
+        }
+        assert.ok(peak - start < 64, `RSS from ${start.toFixed(0)} MB to ${peak.toFixed(0)} MB`);
+        await until(async () => (await counts(s)).cancelled >= 8, 10000, 'the 8 streams to be cancelled');
+        assert.equal((await get(`${s.url}/`)).status, 200);
+      }));
+  }
+
+  test('node app, uwsgi: a large streamed response to a client that reads is delivered whole', () =>
+    withServer([NODE_APP, '--uwsgi-socket', '127.0.0.1:0'], async (s) => {
+      const c = await open(port(uwsgiAddress(s)), encodeUwsgiPacket([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/stream?mb=16'], ['SERVER_PROTOCOL', 'HTTP/1.1']]));
+      await Promise.race([c.closed, new Promise((r) => setTimeout(r, 20000))]);
+      c.socket.destroy();
+      const text = c.text();
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      assert.equal(body.length, 16 * 1024 * 1024, 'the whole body, then the connection closed');
+    }));
 });

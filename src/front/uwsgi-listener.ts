@@ -18,6 +18,7 @@ import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../config/address.js';
 import { bindListener, rawResponse, type Listener, type ListenerOptions } from './listeners.js';
+import { forwardDrain } from './write-room.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -290,6 +291,7 @@ export class UwsgiServer extends Server {
     res.shouldKeepAlive = false;
     res.useChunkedEncodingByDefault = false;
     res.assignSocket(socket);
+    forwardDrain(socket, res);
     res.on('finish', () => socket.end());
     conn.req = req;
     conn.res = res;

@@ -12,6 +12,7 @@ import { answerAppFailure, errorText, writeResponseMessage } from '../front/resp
 import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
+import { whenWritable } from '../front/write-room.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
@@ -291,7 +292,7 @@ export class OwnHttp {
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink(ex.id, (m) => { if (writeResponseMessage(ex, m, this.responseOptions)) this.finish(r, false); }, false);
+    const sink = new PortSink(ex.id, (m) => { if (writeResponseMessage(ex, m, this.responseOptions)) this.finish(r, false); }, false, () => whenWritable(res));
     runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
   }
 
