@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { startSpindle, get, raw, fixture, until, rawStats, type Running, type LogLine } from './helpers/spindle.js';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
@@ -211,5 +211,101 @@ describe('streamed responses to clients that do not read (item 3)', () => {
       const text = c.text();
       const body = text.slice(text.indexOf('\r\n\r\n') + 4);
       assert.equal(body.length, 16 * 1024 * 1024, 'the whole body, then the connection closed');
+    }));
+});
+
+/** Sends `head`, then `data` one byte every `everyMs` until it is all sent or the server closes; resolves with what came back. */
+function drip(p: number, head: Buffer | string, data: Buffer, everyMs: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: p }, () => socket.write(head));
+    let out = '';
+    let at = 0;
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => { out += d; });
+    socket.on('error', () => {});
+    const timer = setInterval(() => { if (at < data.length && socket.writable) socket.write(data.subarray(at, ++at)); }, everyMs);
+    const stop = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.once('close', () => { clearInterval(timer); clearTimeout(stop); resolve(out); });
+  });
+}
+
+describe('slow-drip requests have an overall deadline (item 8)', () => {
+  for (const [kind, app] of APPS) {
+    test(`${kind} app, HTTP: a body at 4 bytes a second: 408 at request-read-timeout, logged REQUEST_READ_TIMEOUT`, () =>
+      withServer([app, '--socket-timeout', '1', '--request-read-timeout', '2', '--harakiri', '0'], async (s) => {
+        const out = await drip(port(s.url), 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', Buffer.alloc(100, 97), 250, 10000);
+        assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
+        const line = await s.waitForLog((l) => l.event === 'REQUEST_READ_TIMEOUT', 5000, 'the REQUEST_READ_TIMEOUT log line');
+        assert.equal(line.path, '/echo');
+        assert.equal((await get(`${s.url}/`)).status, 200, 'the worker serves on');
+      }));
+
+    test(`${kind} app, uwsgi: a body at 4 bytes a second: 408 at request-read-timeout, logged REQUEST_READ_TIMEOUT`, () =>
+      withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--socket-timeout', '1', '--request-read-timeout', '2', '--harakiri', '0'], async (s) => {
+        const packet = encodeUwsgiPacket([['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/echo'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['CONTENT_LENGTH', '100']]);
+        const out = await drip(port(uwsgiAddress(s)), packet, Buffer.alloc(100, 97), 250, 10000);
+        assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
+        await s.waitForLog((l) => l.event === 'REQUEST_READ_TIMEOUT' && l.path === '/echo', 5000, 'the REQUEST_READ_TIMEOUT log line');
+      }));
+  }
+
+  test('uwsgi: a head at 4 bytes a second: 408 at socket-timeout, logged HEAD_TIMEOUT', () =>
+    withServer([FETCH_APP, '--uwsgi-socket', '127.0.0.1:0', '--socket-timeout', '1'], async (s) => {
+      const packet = encodeUwsgiPacket([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_X_PAD', 'p'.repeat(60)]]);
+      const out = await drip(port(uwsgiAddress(s)), '', packet, 250, 10000);
+      assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
+      await s.waitForLog((l) => l.event === 'HEAD_TIMEOUT', 5000, 'the HEAD_TIMEOUT log line');
+    }));
+
+  test('HTTP: a head at 4 bytes a second: 408 at socket-timeout, logged HEAD_TIMEOUT', () =>
+    withServer([FETCH_APP, '--socket-timeout', '1'], async (s) => {
+      const out = await drip(port(s.url), '', Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(60)}\r\n\r\n`), 250, 10000);
+      assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
+      await s.waitForLog((l) => l.event === 'HEAD_TIMEOUT', 5000, 'the HEAD_TIMEOUT log line');
+    }));
+});
+
+const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+describe('the stats server bounds its connections (item 8)', () => {
+  test('raw stats: 100 clients that never close: at most 64 are served at once, and the rest closed; all time out', () =>
+    withServer([FETCH_APP, '--stats', '127.0.0.1:0'], async (s) => {
+      const pid = s.proc.pid!;
+      const p = port(statsAddress(s));
+      assert.ok((await rawStats(statsAddress(s))).includes('"workers"'));
+      const before = openFds(pid);
+      const clients = await Promise.all(Array.from({ length: 100 }, () => new Promise<{ socket: Socket; served: Promise<boolean> }>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: p, allowHalfOpen: true }); // never closes its side
+        let got = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => { got += d; });
+        const served = new Promise<boolean>((r) => { socket.once('end', () => r(got.length > 0)); socket.once('close', () => r(got.length > 0)); });
+        socket.once('connect', () => resolve({ socket, served }));
+        socket.once('error', reject);
+      })));
+      try {
+        const served = (await Promise.all(clients.map((c) => c.served))).filter(Boolean).length;
+        assert.ok(served > 0 && served <= 64, `${served} of 100 were served (the cap is 64)`);
+        await until(() => openFds(pid) <= before + 2, 15000, `the stats connections to time out (open descriptors: ${openFds(pid)}, before: ${before})`);
+        await s.waitForLog((l) => l.event === 'STATS_CONNECTIONS_FULL', 5000, 'the STATS_CONNECTIONS_FULL log line');
+      } finally {
+        for (const c of clients) c.socket.destroy();
+      }
+    }));
+
+  test('stats-http: 100 clients that connect and send nothing: at most 64 open at once; all time out', () =>
+    withServer([FETCH_APP, '--stats', '127.0.0.1:0', '--stats-http'], async (s) => {
+      const pid = s.proc.pid!;
+      const addr = statsAddress(s);
+      assert.equal((await get(`${addr}/health/live`)).status, 200);
+      const before = openFds(pid);
+      const clients = await Promise.all(Array.from({ length: 100 }, () => open(port(addr))));
+      try {
+        await until(() => clients.filter((c) => c.isClosed()).length >= 36, 5000, 'the connections over the cap to be closed');
+        assert.ok(openFds(pid) <= before + 64 + 2, `open descriptors ${openFds(pid)}, before ${before}`);
+        await until(() => openFds(pid) <= before + 2, 15000, `the idle stats connections to time out (open descriptors: ${openFds(pid)}, before: ${before})`);
+      } finally {
+        for (const c of clients) c.socket.destroy();
+      }
     }));
 });

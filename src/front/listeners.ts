@@ -5,10 +5,13 @@ import type { Socket } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
 import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
+import { answer408, answerReadTimeout, requestTimeoutMs } from './read-deadline.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  /** request-read-timeout: the whole request must arrive within this of its first byte (0 or absent: no limit). */
+  requestReadTimeoutMs?: number;
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
@@ -79,7 +82,9 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     maxHeaderSize: opts.maxHeaderBytes,
     headersTimeout: opts.socketTimeoutMs,
     keepAliveTimeout: opts.socketTimeoutMs,
-    requestTimeout: 0, // the body is guarded by the inactivity timeout below, the response by harakiri
+    // The whole request by request-read-timeout (read-deadline.ts); each wait by the inactivity
+    // timeout below; the response by harakiri.
+    requestTimeout: requestTimeoutMs(opts.requestReadTimeoutMs ?? 0, opts.socketTimeoutMs),
     connectionsCheckingInterval: Math.min(1000, opts.socketTimeoutMs),
     noDelay: true,
   }, opts.onRequest);
@@ -91,10 +96,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     if (res && !res.headersSent && !res.writableEnded) {
       // Headers arrived but the body stalls: say so before closing.
       opts.log.warn({ event: 'BODY_TIMEOUT', client: socket.remoteAddress, method: res.req.method, path: res.req.url }, 'request body not received within socket-timeout: answered 408, connection closed');
-      const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
-      res.shouldKeepAlive = false;
-      res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-      res.end(body);
+      answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
     socket.destroy();
@@ -102,6 +104,10 @@ export function createHttpServer(opts: HttpServerOptions): Server {
   server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answerReadTimeout(socket, opts.log, opts.isBusy);
       return;
     }
     const [status, why] = clientErrorStatus(err);
@@ -115,7 +121,6 @@ function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return [431, 'the request head is larger than buffer-size'];
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return [408, 'the request head was not received within socket-timeout'];
     default:

@@ -121,6 +121,7 @@ export class OwnHttp {
     const opts: HttpServerOptions = {
       maxHeaderBytes: this.s.maxHeaderBytes,
       socketTimeoutMs: this.s.socketTimeoutMs,
+      requestReadTimeoutMs: this.s.requestReadTimeoutMs,
       log: this.log,
       onRequest: (req, res) => this.flow.enter(req, res, () => this.onRequest(req, res)),
       isBusy: (socket) => this.flow.busy(socket),

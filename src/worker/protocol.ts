@@ -93,6 +93,7 @@ export interface WorkerBoot {
 export interface OwnHttpSettings {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  requestReadTimeoutMs: number;
   maxBodyBytes: number;
   /** Kernel accept queue of the shared sockets (listen). */
   backlog: number;
