@@ -160,9 +160,9 @@ describe('pipelined requests (item 4)', () => {
 /** VmRSS of a process, in MB. */
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-/** 8 clients that ask for 200 MB each and stop reading after the first bytes. */
-async function nonReaders(p: number, request: string | Buffer): Promise<Socket[]> {
-  return Promise.all(Array.from({ length: 8 }, () => new Promise<Socket>((resolve, reject) => {
+/** `n` clients that ask for 200 MB each and stop reading after the first bytes. */
+async function nonReaders(p: number, request: string | Buffer, n = 8): Promise<Socket[]> {
+  return Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port: p }, () => socket.write(request));
     socket.once('data', () => { socket.pause(); resolve(socket); });
     socket.once('error', reject);
@@ -200,6 +200,19 @@ describe('streamed responses to clients that do not read (item 3)', () => {
         assert.ok(peak - start < 64, `RSS from ${start.toFixed(0)} MB to ${peak.toFixed(0)} MB`);
         await until(async () => (await counts(s)).cancelled >= 8, 10000, 'the 8 streams to be cancelled');
         assert.equal((await get(`${s.url}/`)).status, 200);
+      }));
+  }
+
+  for (const [kind, app, via, request] of cases.filter(([, , v]) => v !== 'HTTP, chunked request')) {
+    test(`${kind} app, ${via}: a client that stops reading is disconnected at socket-timeout (SEND_TIMEOUT), its stream cancelled`, () =>
+      withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--processes', '1', '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const [client] = await nonReaders(via === 'uwsgi' ? port(uwsgiAddress(s)) : port(s.url), request, 1);
+        try {
+          await until(async () => (await counts(s)).cancelled >= 1, 10000, 'the stream to be cancelled');
+          await s.waitForLog((l) => l.event === 'SEND_TIMEOUT', 5000, 'the SEND_TIMEOUT log line');
+        } finally {
+          client!.destroy();
+        }
       }));
   }
 

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
 import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
-import { answer408, answerReadTimeout, requestTimeoutMs } from './read-deadline.js';
+import { answer408, answerReadTimeout, closeIdle, requestTimeoutMs } from './read-deadline.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
@@ -99,7 +99,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
-    socket.destroy();
+    closeIdle(socket, opts.log);
   });
   server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {

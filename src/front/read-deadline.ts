@@ -48,6 +48,17 @@ export function logReadTimeout(log: Log, event: 'HEAD_TIMEOUT' | 'REQUEST_READ_T
   log.warn({ event, client: socket.remoteAddress ?? 'unix', method: req?.method, path: req?.url }, `${what}: answered 408, connection closed`);
 }
 
+/**
+ * socket-timeout passed on a connection that is not waiting on us: closed. When our response was
+ * waiting for the client to read it (a client that stopped reading a stream), that is logged.
+ */
+export function closeIdle(socket: Socket, log: Log): void {
+  if (socket.writableLength > 0) {
+    log.warn({ event: 'SEND_TIMEOUT', client: socket.remoteAddress ?? 'unix', unsent: socket.writableLength }, 'the client read nothing of the response within socket-timeout: connection closed');
+  }
+  socket.destroy();
+}
+
 /** 408 on a response whose head has not gone out, closing the connection after it. */
 export function answer408(res: ServerResponse, message: string): void {
   const body = `408 Request Timeout: ${message}\n`;

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { parseAddress } from '../config/address.js';
 import { bindListener, rawResponse, type Listener, type ListenerOptions } from './listeners.js';
 import { forwardDrain } from './write-room.js';
-import { answer408, logReadTimeout, requestTimeoutMs } from './read-deadline.js';
+import { answer408, closeIdle, logReadTimeout, requestTimeoutMs } from './read-deadline.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -375,7 +375,7 @@ export class UwsgiServer extends Server {
       answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
-    socket.destroy();
+    closeIdle(socket, this.opts.log);
   }
 }
 

@@ -8,8 +8,9 @@
 //     worker would never go idle: they are closed here, and the requests still waiting never run.
 //     A paused socket does not see its client leave: after resuming it, the next request starts
 //     only once the event loop has polled it.
-//   - socket-timeout applies while the client owes us bytes of a started request (a stalled body);
-//     while a started request is with the app, the connection is busy, not idle.
+//   - socket-timeout applies while the client owes us bytes of a started request (a stalled body)
+//     or does not read what we sent; while a started request is with the app, the connection is
+//     busy, not idle.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -54,11 +55,13 @@ export class ConnectionFlow {
 
   /**
    * Is this connection waiting on us (a started request is with the app, or queued for it)? Not
-   * while the client still owes bytes of a started request that we are reading: that is a stall.
+   * while the client still owes bytes of a started request that we are reading, or leaves our
+   * response unread: that is a stall.
    */
   busy(socket: Socket): boolean {
     const f = (socket as FlowSocket)[kFlow];
     if (f === undefined || (f.started.size === 0 && f.waiting.length === 0)) return false;
+    if (socket.writableLength > 0) return false; // a response waits for the client to read it
     if (socket.isPaused()) return true; // not reading: whatever is missing is not the client's fault
     for (const req of f.started) if (!req.complete) return false;
     return true;
