@@ -46,10 +46,12 @@ export class ConnectionFlow {
       return;
     }
     f.waiting.push(() => run(f, req, res, start));
-    if (f.waiting.length >= PIPELINE_WAITING && !f.paused) {
+    const socket = req.socket as FlowSocket;
+    // (node:http may have resumed it since: it resumes a socket it paused itself once drained)
+    if (f.waiting.length >= PIPELINE_WAITING && socket._paused !== true) {
       f.paused = true;
-      (req.socket as FlowSocket)._paused = true;
-      req.socket.pause();
+      socket._paused = true;
+      socket.pause();
     }
   }
 
