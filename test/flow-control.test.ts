@@ -140,6 +140,19 @@ describe('pipelined requests (item 4)', () => {
         assert.ok(maxRunning <= 8, `at most 8 at once (saw ${maxRunning})`);
       }));
 
+    test(`${kind} app: 500 pipelined POSTs with bodies in one write: each body reaches its request, answers in order`, () =>
+      withServer([app, '--processes', '1'], async (s) => {
+        const n = 500;
+        let data = '';
+        for (let i = 0; i < n; i++) {
+          const body = `body-${String(i).padStart(5, '0')}`;
+          data += `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n${body}`;
+        }
+        const out = await raw(s.url, data, 60000);
+        assert.deepEqual(new Set(statuses(out)), new Set([200]));
+        assert.deepEqual([...out.matchAll(/body-(\d+)/g)].map((m) => Number(m[1])), Array.from({ length: n }, (_, i) => i));
+      }));
+
     test(`${kind} app: a pipelining client does not hold up another client (concurrency 2)`, () =>
       withServer([app, '--processes', '1', '--concurrency', '2'], async (s) => {
         const n = 200;
