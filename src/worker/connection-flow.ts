@@ -26,7 +26,7 @@ interface Flow {
   readonly waiting: (() => void)[];
   /** Every response of this connection not closed yet. */
   readonly open: Set<ServerResponse>;
-  /** We paused the socket (node:http's own flag, so that its request reads do not resume it). */
+  /** We paused the socket (and set node:http's own _paused, so that reading a request body does not resume it). */
   paused: boolean;
 }
 
