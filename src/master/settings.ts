@@ -32,6 +32,8 @@ export interface ServerSettings {
   maxHeaderBytes: number;
   maxBodyBytes: number;
   socketTimeoutMs: number;
+  /** request-read-timeout: a whole request (head and body) must arrive within this (0 = no limit). */
+  requestReadTimeoutMs: number;
   dieOnTerm: boolean;
   needApp: boolean;
   vacuum: boolean;
@@ -122,6 +124,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     maxHeaderBytes: num(c, 'bufferSize', 16384),
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
+    requestReadTimeoutMs: num(c, 'requestReadTimeout', 60) * 1000,
     dieOnTerm: bool(c, 'dieOnTerm', true),
     needApp: bool(c, 'needApp', true),
     vacuum: bool(c, 'vacuum', true),

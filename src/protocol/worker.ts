@@ -86,6 +86,7 @@ export interface RequestLogPolicy {
 export interface OwnHttpSettings {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  requestReadTimeoutMs: number;
   maxBodyBytes: number;
   /** Kernel accept queue of the shared sockets (listen). */
   backlog: number;
