@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSpindle, fixture, get, until, type Running } from './helpers/spindle.js';
 
-const INSTALL = 'apt-get install -y nginx-light   (Debian/Ubuntu; npm test's pretest script, scripts/install-test-deps.sh, installs it)';
+const INSTALL = 'apt-get install -y nginx-light   (Debian/Ubuntu; the pretest script of npm test, scripts/install-test-deps.sh, installs it)';
 
 function findNginx(): string | null {
   for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
