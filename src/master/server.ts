@@ -22,6 +22,7 @@ import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
+import { ListenError } from './listen-failure.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
@@ -136,17 +137,28 @@ export class SpindleServer {
     if (mem.caches.length) this.log.info({ caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
     if (!this.opts.handover) await this.cacheStores.restore(); // full reload: when the sockets arrive
+    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
+    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
+    const sharedSpecs = [
+      ...specs.map((spec) => ({ kind: 'http' as const, spec })),
+      ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
+    ];
+    // Every address is bound before a worker starts: a taken port fails at once, before the app
+    // loads. (A full reload's new process takes its sockets over once its app has loaded.)
+    const bindFirst = this.workerAccept !== null && !this.opts.handover;
+    if (bindFirst) await this.bindBeforeWorkers(sharedSpecs);
     try {
       await this.supervisor.startAll();
     } catch (err) {
       // a full reload never replaces a working process by one without its app, need-app or not
-      if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) throw err;
+      if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) {
+        if (bindFirst) await this.releaseSockets();
+        throw err;
+      }
       this.appError = err.detail;
       this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
     this.background.start();
-    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
-    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
     const handover = this.opts.handover;
     if (handover) {
       await handover.receive();
@@ -164,10 +176,7 @@ export class SpindleServer {
         inherited: handover?.take(kind, spec),
       });
       if (this.workerAccept) {
-        await this.workerAccept.open([
-          ...specs.map((spec) => ({ kind: 'http' as const, spec })),
-          ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
-        ], handover && ((kind, spec) => handover.take(kind, spec)));
+        if (!bindFirst) await this.workerAccept.open(sharedSpecs, handover && ((kind, spec) => handover.take(kind, spec)));
         if (this.appError) await this.workerAccept.standIn(options('http', ''));
       } else {
         for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
@@ -176,7 +185,7 @@ export class SpindleServer {
       await handover?.adopted([...this.listeners, ...this.sharedSocketList]);
     } catch (err) {
       await this.close({ graceful: false });
-      throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
+      throw err instanceof ListenError ? err : new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.files.writePidfile();
     this.cacheStores.startSync();
@@ -188,13 +197,12 @@ export class SpindleServer {
         throw err;
       }
     }
-    if (this.settings.stats) {
+    if (this.settings.stats && !bindFirst) {
       try {
-        this.statsServer = new StatsServer(this, { ...this.settings.stats, log: this.log });
-        await this.statsServer.listen();
+        await this.listenStats();
       } catch (err) {
         await this.close({ graceful: false });
-        throw new SpindleError('SERVER_STATE', `cannot serve stats on ${this.settings.stats.address}: ${(err as Error).message}`, { cause: err });
+        throw err;
       }
     }
     let ticks = 0;
@@ -204,6 +212,35 @@ export class SpindleServer {
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
     this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
+  }
+
+  /** The shared sockets and the stats address, before any worker starts; on failure none stays bound. */
+  private async bindBeforeWorkers(specs: { kind: 'http' | 'uwsgi'; spec: string }[]): Promise<void> {
+    try {
+      await this.workerAccept!.open(specs);
+      if (this.settings.stats) await this.listenStats();
+    } catch (err) {
+      await this.releaseSockets();
+      throw err;
+    }
+  }
+
+  private async listenStats(): Promise<void> {
+    const stats = this.settings.stats!;
+    this.statsServer = new StatsServer(this, { ...stats, log: this.log });
+    try {
+      await this.statsServer.listen();
+    } catch (err) {
+      if (err instanceof ListenError) throw err;
+      throw new SpindleError('SERVER_STATE', `cannot serve stats on ${stats.address}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Start-up failed before serving: the sockets bound so far are closed (and their files removed). */
+  private async releaseSockets(): Promise<void> {
+    this.workerAccept?.close();
+    await this.statsServer?.close();
+    if (this.settings.vacuum) this.files.vacuum(this.workerAccept?.sockets.sockets ?? [], null);
   }
 
   // ---- requests in -------------------------------------------------------------------------

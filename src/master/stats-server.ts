@@ -10,6 +10,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { lstatSync, unlinkSync } from 'node:fs';
 import { parseAddress, isLocalOnlyAddress } from '../config/address.js';
 import { listen, removeStaleSocket } from '../front/inherit.js';
+import { listenFailure } from './listen-failure.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
 
@@ -44,14 +45,21 @@ export class StatsServer {
       s.once('close', () => this.sockets.delete(s));
     });
     this.server = server;
+    try {
+      if (addr.kind === 'unix') {
+        await removeStaleSocket(addr.path);
+        await listen(server, { path: addr.path });
+      } else {
+        await listen(server, { host: addr.host, port: addr.port });
+      }
+    } catch (err) {
+      throw listenFailure('stats', addr, err);
+    }
     if (addr.kind === 'unix') {
-      await removeStaleSocket(addr.path);
-      await listen(server, { path: addr.path });
       this.unixPath = addr.path;
       this.unixIno = lstatSync(addr.path).ino;
       this.url = `unix:${addr.path}`;
     } else {
-      await listen(server, { host: addr.host, port: addr.port });
       const bound = server.address();
       const port = typeof bound === 'object' && bound ? bound.port : addr.port;
       const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
