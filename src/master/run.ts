@@ -58,7 +58,8 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   } catch (err) {
     await handover?.failed(err instanceof AppLoadFailure ? `the app could not be loaded: ${err.detail.split('\n', 1)[0]}` : (err as Error).message);
     if (err instanceof AppLoadFailure) {
-      log.fatal({ reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
+      const event = err.reason === 'listens' ? 'APP_LISTENS' : 'APP_LOAD';
+      log.fatal({ event, reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
       return EXIT.APP_LOAD;
     }
     if (err instanceof ListenError) {

@@ -7,6 +7,7 @@ import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLazyLogger } from '../log/logger.js';
 import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
+import { forbidListen } from './listen-guard.js';
 import {
   REQ, ABORT, STOP, LISTEN, QUIT, READY, LOAD_FAILED, FAIL, CONTROL,
   type ControlMessage, type ListenFd, type RequestMessage, type WorkerBoot, type WorkerMessage,
@@ -88,17 +89,27 @@ async function main(): Promise<void> {
   let app: LoadedApp;
   // Before the app's code runs: its `new Response(…)` then makes no web stream (light-response.ts).
   installLightResponse();
+  const listenGuard = forbidListen(); // Spindle owns the sockets: the app's own listen() is refused
   try {
     app = await loadApp(boot.appPath);
     handler = app.handler;
   } catch (err) {
+    if (listenGuard.attempt) {
+      post([LOAD_FAILED, 'listens', listenGuard.attempt]);
+      return;
+    }
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;
-    const detail = cause instanceof Error ? cause.stack ?? cause.message : String(cause);
+    const detail = cause === undefined ? '' : cause instanceof Error ? cause.stack ?? cause.message : String(cause);
     const message = err instanceof Error ? err.message : String(err);
     post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
     return;
   }
+  if (listenGuard.attempt) { // it caught the refusal itself: still not an app Spindle can serve
+    post([LOAD_FAILED, 'listens', listenGuard.attempt]);
+    return;
+  }
+  listenGuard.onAttempt = (message) => log.error({ event: 'APP_LISTENS' }, message);
   if (boot.ownHttp) {
     const report = (c: ControlMessage) => post([CONTROL, c]);
     const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
