@@ -59,6 +59,7 @@ export class Background {
       board: host.core.scoreboard,
       boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, shared: host.core.handle },
       heapLimitMb: host.settings.heapLimitMb,
+      muleThreadName: host.settings.names.muleThread,
       queueLimit: b.muleQueue,
       harakiriMs: b.muleHarakiriMs,
       mercyMs: host.settings.mercyMs,

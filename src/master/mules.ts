@@ -27,6 +27,8 @@ export interface MulesHost {
   board: Scoreboard;
   boot: Omit<MuleBoot, 'muleId' | 'program' | 'farms' | 'threadName'>;
   heapLimitMb: number;
+  /** the OS thread name of mule `id` (procname-prefix, within 15 bytes) */
+  muleThreadName(id: number): string;
   queueLimit: number;
   harakiriMs: number;
   mercyMs: number;
@@ -97,7 +99,7 @@ export class Mules implements MuleRunner {
   private spawn(s: MuleSlot): void {
     const { spec } = s;
     const name = `spindle mule ${spec.id}`;
-    const boot: MuleBoot = { ...this.host.boot, muleId: spec.id, program: spec.program, farms: spec.farms, threadName: name.slice(0, 15) };
+    const boot: MuleBoot = { ...this.host.boot, muleId: spec.id, program: spec.program, farms: spec.farms, threadName: this.host.muleThreadName(spec.id) };
     const thread = new Worker(ENTRY, { workerData: boot, name, resourceLimits: { maxOldGenerationSizeMb: this.host.heapLimitMb } });
     s.thread = thread;
     s.threadId = thread.threadId;

@@ -108,7 +108,7 @@ export class SpindleServer {
       appPath: this.settings.appPath,
       concurrency: this.settings.concurrency,
       label: name,
-      threadName: threadName(name, slot),
+      threadName: this.settings.names.workerThread(slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
       shared: this.core.handle,
@@ -597,9 +597,3 @@ export interface ServerStats {
   /** Adaptive scaling, null when cheaper = 0. */
   cheaper: CheaperStats | null;
 }
-
-/** The OS thread name: the worker's name if it fits Linux's 15 bytes, else 'spindle wN'. */
-function threadName(name: string, slot: number): string {
-  return name && Buffer.byteLength(name) <= 15 ? name : `spindle w${slot}`;
-}
-
