@@ -2,6 +2,7 @@
 // crons, signals, mules, offload, per-worker context). Light on purpose: a worker thread that
 // imports it loads the API and the shared-memory views only, nothing of the master (embedding
 // lives in 'spindle/server', src/server.ts).
+import './api/copies.js'; // a second copy of the package in the app is detected and reported
 export { SpindleError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { workerId, setProcname, getProcname, setHarakiri } from './api/context.js';
 export { cache, type Cache, type CacheStats, type SetOptions, type CacheKey } from './api/cache.js';

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
+import { onOtherCopy } from '../api/copies.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLazyLogger } from '../log/logger.js';
 import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
@@ -41,6 +42,8 @@ installThreadInfo({
   },
 });
 setThreadName(boot.threadName);
+// Before the app loads: an app that imports another copy of 'spindle' is reported (api/copies.ts).
+const { own } = onOtherCopy((app) => post([CONTROL, { kind: 'other-copy', server: own, app }]));
 // Background work (timer/signal runs, replies to muleMsg/offload): listening before the app loads,
 // so calls made at import time get their replies.
 port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
