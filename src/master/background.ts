@@ -143,6 +143,10 @@ export class Background {
     await this.offload.close();
   }
 
+  muleStats(): MuleStats[] {
+    return this.mules.stats();
+  }
+
   stats(): BackgroundStats {
     return {
       timers: [...this.timers.timers.values()].map((t) => ({ name: t.reg.name, ms: t.ms, target: t.reg.target, unique: t.reg.unique, ticks: t.tick, runs: t.reg.runs, skipped: t.reg.skipped, failed: t.reg.failed })),
@@ -151,7 +155,7 @@ export class Background {
         raised: this.signals.raised, unrouted: this.signals.unrouted,
         registered: [...this.signals.table.entries()].map(([k, e]) => ({ signal: k, target: e.reg.target, runs: e.reg.runs, failed: e.reg.failed })),
       },
-      mules: this.mules.stats(),
+      mules: this.muleStats(),
       offload: this.offload.stats(),
     };
   }

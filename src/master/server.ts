@@ -565,6 +565,7 @@ export class SpindleServer {
       appError: this.appError,
       startedAt: this.startedAt,
       requestsTotal: this.requestsTotal,
+      mules: this.background.muleStats(),
     };
   }
 
