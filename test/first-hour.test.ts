@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -253,4 +253,48 @@ test('cache keysBytes() gives binary keys back exactly', () => {
   assert.deepEqual(keys, [Buffer.from(binary).toString('hex'), Buffer.from('text').toString('hex')].sort());
   assert.ok(!c.keys().some((k) => Buffer.from(k).equals(Buffer.from(binary))), 'keys() decodes it lossily (why keysBytes exists)');
   assert.equal(c.get(c.keysBytes().find((k) => k[0] === 0xff)!), 'b', 'a key from keysBytes() finds its value');
+});
+
+// ---- use from another project ----------------------------------------------------------------------
+
+test('the npm pack tarball, installed in another project: its bin serves, and both entry points import', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-pack-'));
+  try {
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+    assert.equal(pack.status, 0, pack.stderr);
+    const tarball = join(dir, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
+    // as `npm install spindle-0.1.0.tgz` lays it out, without the registry: the dependencies are
+    // the clone's (the test checks the package's own files: bin, dist, exports)
+    const pkg = join(dir, 'node_modules', 'spindle');
+    mkdirSync(pkg, { recursive: true });
+    const untar = spawnSync('tar', ['-xzf', tarball, '-C', pkg, '--strip-components=1']);
+    assert.equal(untar.status, 0, String(untar.stderr));
+    symlinkSync(`${ROOT}node_modules`, join(pkg, 'node_modules'));
+    mkdirSync(join(dir, 'node_modules', '.bin'));
+    symlinkSync('../spindle/bin/spindle.js', join(dir, 'node_modules', '.bin', 'spindle'));
+    writeFileSync(join(dir, 'package.json'), '{ "name": "myapp", "private": true, "type": "module" }\n');
+    writeFileSync(join(dir, 'app.mjs'), "import { workerId } from 'spindle';\nexport default { fetch: () => new Response(`hello from worker ${workerId()}`) };\n");
+    writeFileSync(join(dir, 'embed.mjs'), [
+      "import { start } from 'spindle/server';",
+      "const server = await start({ app: './app.mjs', processes: 1, httpSocket: '127.0.0.1:0', logLevel: 'warn' });",
+      'const r = await fetch(server.addresses[0]);',
+      'console.log(await r.text());',
+      'await server.close();',
+    ].join('\n'));
+
+    const embedded = spawnSync(process.execPath, ['embed.mjs'], { cwd: dir, encoding: 'utf8', timeout: 30000 });
+    assert.equal(embedded.status, 0, embedded.stderr);
+    assert.equal(embedded.stdout.trim(), 'hello from worker 1');
+
+    // what `npx spindle` runs: node_modules/.bin/spindle
+    const s = await startSpindle(['app.mjs', '--http-socket', '127.0.0.1:0', '--processes', '1'], { cwd: dir, bin: join(dir, 'node_modules', '.bin', 'spindle') });
+    try {
+      assert.equal((await get(s.url)).body.toString(), 'hello from worker 1');
+      assert.equal(s.lines.filter((l) => l.event === 'SPINDLE_PACKAGE_COPIES').length, 0, 'the app and the server share the installed copy');
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -26,9 +26,9 @@ export interface Running {
 const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
-/** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number } = {}): Promise<Running> {
-  const proc = spawn(process.execPath, [BIN, ...args, '--log-format', 'json'], {
+/** Starts `spindle ARGS` (`bin`: another copy's bin/spindle.js) and waits for 'spindle is serving' (or the process to exit). */
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; bin?: string } = {}): Promise<Running> {
+  const proc = spawn(process.execPath, [opts.bin ?? BIN, ...args, '--log-format', 'json'], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
