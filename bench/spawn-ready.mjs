@@ -3,7 +3,9 @@
 // master logs it in 'workers ready' {ms}. Starts the real CLI N times with one worker on an app
 // that imports from 'spindle', reads that line, stops the server; prints the median and range.
 //
-//   node bench/spawn-ready.mjs [--runs 15] [--app examples/shared-state/app.mjs]
+//   node bench/spawn-ready.mjs [--runs 15] [--app examples/shared-state/app.mjs] [--against DIR]
+//
+// --against DIR: another checkout (built), run alternately with this one, for a before/after.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,10 +13,11 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
 const runs = Number(arg('--runs', 15));
 const app = arg('--app', 'examples/shared-state/app.mjs');
+const against = arg('--against');
 
-function once() {
+function once(root) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [`${ROOT}bin/spindle.js`, app, '--processes', '1', '--http', '127.0.0.1:0', '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [`${root}/bin/spindle.js`, app, '--processes', '1', '--http', '127.0.0.1:0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
     let ms;
     const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('no "workers ready" line within 20 s')); }, 20000);
@@ -30,7 +33,10 @@ function once() {
   });
 }
 
-const all = [];
-for (let i = 0; i < runs; i++) all.push(await once());
-all.sort((a, b) => a - b);
-console.log(`spawn-to-ready of 1 worker (${app}), ${runs} runs: median ${all[all.length >> 1]} ms, min ${all[0]} ms, max ${all[all.length - 1]} ms`);
+const roots = against ? [ROOT, against] : [ROOT];
+const times = roots.map(() => []);
+for (let i = 0; i < runs; i++) for (const [j, root] of roots.entries()) times[j].push(await once(root));
+for (const [j, root] of roots.entries()) {
+  const all = times[j].sort((a, b) => a - b);
+  console.log(`${root}: spawn-to-ready of 1 worker (${app}), ${runs} runs: median ${all[all.length >> 1]} ms, min ${all[0]} ms, max ${all[all.length - 1]} ms`);
+}
