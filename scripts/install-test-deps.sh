@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "install-test-deps: the tests need ${need[*]}, which are missing" >&2
@@ -23,6 +23,13 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
   as_root=(sudo)
 fi
-echo "install-test-deps: ${as_root[*]:+${as_root[*]} }apt-get update && apt-get install -y ${need[*]}" >&2
+echo "install-test-deps: ${as_root[*]:+${as_root[*]} }apt-get update" >&2
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+# the smallest nginx where the release still has it (Debian 12, Ubuntu 22.04); plain nginx elsewhere
+pkgs=()
+for p in "${need[@]}"; do
+  if [ "$p" = nginx ] && apt-cache show nginx-light >/dev/null 2>&1; then p=nginx-light; fi
+  pkgs+=("$p")
+done
+echo "install-test-deps: ${as_root[*]:+${as_root[*]} }apt-get install -y ${pkgs[*]}" >&2
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
