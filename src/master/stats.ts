@@ -256,7 +256,7 @@ export function buildStats(src: StatsSource): StatsDocument {
   doc.counters = counters;
   // uWSGI's mules list (id, pid, signals), with what Spindle knows of each mule thread
   doc.mules = o.mules.map((m) => ({
-    id: m.id, pid: process.pid, signals: 0, signal_queue: m.queue,
+    id: m.id, pid: process.pid, signals: 0, signal_queue: 0,
     // Spindle
     thread_id: m.threadId, status: m.state === 'running' ? (m.busy ? 'busy' : 'idle') : m.state, program: m.program, farms: m.farms,
     label: m.label, queue: m.queue, queued: m.queued, delivered: m.delivered, dropped: m.dropped, lost: m.lost,
