@@ -9,6 +9,7 @@
 // then tells the mules to finish (their message iterator ends), within worker-reload-mercy.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { warnOtherCopy } from './package-copies.js';
 import type { Log } from '../log/logger.js';
 import type { Scoreboard } from '../shm/scoreboard.js';
 import { CONTROL, type WorkerMessage } from '../worker/protocol.js';
@@ -117,6 +118,7 @@ export class Mules implements MuleRunner {
       const c = m[1];
       if (c.kind === 'label') s.label = c.label;
       else if (c.kind === 'bg') this.onControl(s, c.m);
+      else if (c.kind === 'other-copy') warnOtherCopy(this.host.log, c.server, c.app);
     });
     thread.on('error', (err) => { s.lastError = err; });
     s.exited = new Promise((done) => thread.once('exit', (code) => { this.onExit(s, thread, code); done(); }));

@@ -23,6 +23,7 @@ import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
 import { ListenError } from './listen-failure.js';
+import { warnOtherCopy } from './package-copies.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
@@ -363,7 +364,7 @@ export class SpindleServer {
         else if (c.kind === 'heap') h.heapUsed = c.used;
         else if (c.kind === 'served') this.workerAccept?.served(h, c);
         else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
-        else if (c.kind === 'other-copy') this.warnOtherCopy(c.server, c.app);
+        else if (c.kind === 'other-copy') warnOtherCopy(this.log, c.server, c.app);
         else if (c.kind === 'harakiri') {
           const ex = h.inFlight.get(c.requestId);
           if (ex) lowerDeadline(ex, c.seconds);
@@ -371,18 +372,6 @@ export class SpindleServer {
         return;
       }
     }
-  }
-
-  private otherCopyWarned = false;
-
-  /** Said once per process (every worker finds the same copy). */
-  private warnOtherCopy(server: string, app: string): void {
-    if (this.otherCopyWarned) return;
-    this.otherCopyWarned = true;
-    this.log.warn({ event: 'SPINDLE_PACKAGE_COPIES', server, app },
-      `THE APP USES ANOTHER COPY OF SPINDLE: the server runs from ${server}, the app imports 'spindle' from ${app}. ` +
-      "That copy is not connected to this server: its workerId() is 0, its cache, locks and counters are private to each worker, and its timers, crons, signals and mules never run. " +
-      `Make the app resolve the server's package: remove the app's own copy (npm ls spindle shows them) and run the server from the app's folder (npx spindle), or install the package once.`);
   }
 
   /** How responses are written now: with `Connection: close` once the server is closing. */
