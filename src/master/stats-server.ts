@@ -11,6 +11,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseAddress, isLocalOnlyAddress } from '../config/address.js';
 import { listen, removeStaleSocket } from '../front/inherit.js';
+import { listenFailure } from './listen-failure.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
 
@@ -59,14 +60,21 @@ export class StatsServer {
       this.opts.log.warn({ event: 'STATS_CONNECTIONS_FULL', max: MAX_STATS_CONNECTIONS }, `stats: ${MAX_STATS_CONNECTIONS} connections are open; new ones are closed at once until some end (logged at most once a minute)`);
     });
     this.server = server;
+    try {
+      if (addr.kind === 'unix') {
+        await removeStaleSocket(addr.path);
+        await listen(server, { path: addr.path });
+      } else {
+        await listen(server, { host: addr.host, port: addr.port });
+      }
+    } catch (err) {
+      throw listenFailure('stats', addr, err);
+    }
     if (addr.kind === 'unix') {
-      await removeStaleSocket(addr.path);
-      await listen(server, { path: addr.path });
       this.unixPath = addr.path;
       this.unixIno = lstatSync(addr.path).ino;
       this.url = `unix:${addr.path}`;
     } else {
-      await listen(server, { host: addr.host, port: addr.port });
       const bound = server.address();
       const port = typeof bound === 'object' && bound ? bound.port : addr.port;
       const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
