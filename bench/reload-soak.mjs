@@ -4,8 +4,13 @@
 // the end exactly `processes` worker threads must be alive (stats `worker_threads`, and the
 // process's thread count back where it started), RSS flat, and SIGTERM quick.
 //
+// --hostile adds, for the whole run, the clients of issue 16's soak: 500 slowloris connections (a
+// byte of request head every second, reopened when the server closes them) and 8 clients that ask
+// for a 200 MB streamed response and never read it (reopened when closed). Then wrk must see zero
+// failed requests and the process's RSS must end within 100 MB of where it started.
+//
 //   node bench/reload-soak.mjs [--duration 60] [--connections 256] [--max-requests 200] [--hup-every 5]
-//                              [--processes 2] [--bin bin/spindle.js] [--out FILE.md]
+//                              [--processes 2] [--hostile] [--bin bin/spindle.js] [--out FILE.md]
 import path from 'node:path';
 import net from 'node:net';
 import { readFileSync, appendFileSync } from 'node:fs';
@@ -22,6 +27,7 @@ const HUP_EVERY = Number(opt('--hup-every', 5));
 const PROCESSES = Number(opt('--processes', 2));
 const BIN = path.resolve(opt('--bin', path.join(ROOT, 'bin', 'spindle.js')));
 const OUT = opt('--out', null);
+const HOSTILE = argv.includes('--hostile');
 installCleanup();
 
 const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -42,7 +48,7 @@ function stats(port) {
 
 const port = await freePort();
 const statsPort = await freePort();
-const args = [BIN, path.join(BENCH, 'apps', 'hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', String(PROCESSES),
+const args = [BIN, path.join(BENCH, 'apps', HOSTILE ? 'soak.mjs' : 'hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', String(PROCESSES),
   '--max-requests', String(MAX_REQUESTS), '--min-worker-lifetime', '0', '--stats', `127.0.0.1:${statsPort}`, '--log-format', 'json'];
 const events = {};
 const server = spawnGroup(process.execPath, args, {
@@ -55,6 +61,7 @@ const pid = server.pid;
 await sleep(1000); // let start-up threads (libuv pool, offload) appear before the baseline
 const start = { rss: rssMb(pid), threads: field(pid, 'Threads'), workerThreads: (await stats(statsPort)).worker_threads };
 
+const hostile = HOSTILE ? startHostileClients(port) : null;
 let hups = 0;
 let peakRss = start.rss;
 const hupTimer = setInterval(() => { process.kill(pid, 'SIGHUP'); hups++; }, HUP_EVERY * 1000);
@@ -62,6 +69,7 @@ const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMb(pid)); },
 const wrk = await runWrk({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, durationS: DURATION, threads: 2, timeoutS: 5 });
 clearInterval(hupTimer);
 clearInterval(rssTimer);
+const hostileCounts = hostile?.stop();
 
 // Settle: the last reload and the retiring workers finish.
 let doc;
@@ -82,12 +90,13 @@ await server.stop(500);
 const w = wrk.parsed;
 const failed = w.non2xx + w.socketErrors + w.timeouts;
 const result = {
-  command: `node bench/reload-soak.mjs --duration ${DURATION} --connections ${CONNECTIONS} --max-requests ${MAX_REQUESTS} --hup-every ${HUP_EVERY} --processes ${PROCESSES}`,
+  command: `node bench/reload-soak.mjs --duration ${DURATION} --connections ${CONNECTIONS} --max-requests ${MAX_REQUESTS} --hup-every ${HUP_EVERY} --processes ${PROCESSES}${HOSTILE ? ' --hostile' : ''}`,
   requests: w.requests, rps: w.rps, failed, non2xx: w.non2xx, socketErrors: w.socketErrors, timeouts: w.timeouts, sighups: hups,
   rssStartMb: start.rss, rssPeakMb: peakRss, rssEndMb: end.rss, threadsStart: start.threads, threadsEnd: end.threads,
   workerThreadsStart: start.workerThreads, workerThreadsEnd: end.workerThreads, configured: PROCESSES,
   recycles: events.WORKER_RECYCLE ?? 0, reloads: events.RELOAD_DONE ?? 0, reloadsQueued: events.RELOAD_QUEUED ?? 0,
   superseded: events.REPLACEMENT_SUPERSEDED ?? 0, sigtermMs: stopMs,
+  ...(hostileCounts ? { hostile: hostileCounts } : {}),
 };
 console.log(JSON.stringify(result, null, 2));
 if (OUT) {
@@ -95,4 +104,46 @@ if (OUT) {
     `${result.rssStartMb} → ${result.rssEndMb} (peak ${result.rssPeakMb}) | ${result.threadsStart} → ${result.threadsEnd} | ` +
     `${result.workerThreadsEnd} / ${PROCESSES} | ${result.sigtermMs} |\n`);
 }
-process.exit(end.workerThreads === PROCESSES && end.threads <= start.threads + 2 ? 0 : 1);
+const rssOk = !HOSTILE || (end.rss - start.rss <= 100 && failed === 0);
+process.exit(end.workerThreads === PROCESSES && end.threads <= start.threads + 2 && rssOk ? 0 : 1);
+
+/** Slowloris and non-reading clients, each reopened when the server closes it; stop() counts them. */
+function startHostileClients(port) {
+  const counts = { slowlorisOpened: 0, slowlorisClosedByServer: 0, streamOpened: 0, streamClosedByServer: 0 };
+  let running = true;
+  const sockets = new Set();
+  const open = (kind) => {
+    if (!running) return;
+    const s = net.connect(port, '127.0.0.1');
+    sockets.add(s);
+    let drip;
+    s.on('connect', () => {
+      if (kind === 'slowloris') {
+        counts.slowlorisOpened++;
+        s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        drip = setInterval(() => s.write('X'), 1000);
+      } else {
+        counts.streamOpened++;
+        s.write('GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        s.pause(); // never read: the server's writes fill the socket buffers and must wait
+      }
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearInterval(drip);
+      sockets.delete(s);
+      if (!running) return;
+      counts[kind === 'slowloris' ? 'slowlorisClosedByServer' : 'streamClosedByServer']++;
+      setTimeout(() => open(kind), 100);
+    });
+  };
+  for (let i = 0; i < 500; i++) open('slowloris');
+  for (let i = 0; i < 8; i++) open('stream');
+  return {
+    stop() {
+      running = false;
+      for (const s of sockets) s.destroy();
+      return counts;
+    },
+  };
+}
