@@ -275,14 +275,19 @@ export class SpindleServer {
    */
   close(opts: { graceful: boolean }): Promise<void> {
     if (this.closing) {
-      if (!opts.graceful) this.forceQuick = true;
+      if (!opts.graceful && !this.forceQuick) {
+        this.forceQuick = true;
+        this.quickNow();
+      }
       return this.closing;
     }
     this.closing = this.shutdown(opts.graceful);
     return this.closing;
   }
 
+  /** A second SIGTERM/SIGINT turns a graceful shutdown into a quick one. */
   private forceQuick = false;
+  private quickNow: () => void = () => {};
 
   private async shutdown(graceful: boolean): Promise<void> {
     this.fifo?.close();
@@ -290,12 +295,8 @@ export class SpindleServer {
     this.log.info({ graceful, inFlight: this.inFlightCount() }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
     const workersDone = this.supervisor.shutdown(graceful);
     if (graceful) {
-      // A second SIGTERM/SIGINT turns a graceful shutdown into a quick one.
-      const quick = new Promise<void>((resolve) => {
-        const t = setInterval(() => { if (this.forceQuick) { clearInterval(t); resolve(); } }, 50);
-        void workersDone.then(() => { clearInterval(t); resolve(); });
-      });
-      await quick;
+      const quick = new Promise<void>((resolve) => { this.quickNow = resolve; });
+      await Promise.race([workersDone, quick]);
       if (this.forceQuick) await this.supervisor.shutdown(false);
     } else {
       await workersDone;
