@@ -50,9 +50,13 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).
   const recycler = new ProcessRecycler(server, log, { onRetired: () => stopped() });
   process.on('SIGUSR2', () => { log.info({ signal: 'SIGUSR2' }, 'full reload requested'); void recycler.fullReload('SIGUSR2'); });
+  let stopping = false;
   const stop = (graceful: boolean, signal: string) => {
-    log.info({ signal }, graceful ? 'graceful shutdown requested' : 'quick shutdown requested');
-    void server.close({ graceful }).then(stopped);
+    // A second stop signal during a graceful drain makes it quick (an operator who means it).
+    const quick = !graceful || stopping;
+    stopping = true;
+    log.info({ signal }, quick ? 'quick shutdown requested' : 'graceful shutdown requested');
+    void server.close({ graceful: !quick }).then(stopped);
   };
   const onTerm = () => {
     if (settings.dieOnTerm) stop(true, 'SIGTERM');
