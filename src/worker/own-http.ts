@@ -7,7 +7,8 @@ import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../protocol/worker.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
-import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
+import { answerAppFailure, writeResponsePart } from '../front/response-messages.js';
+import { errorDetail } from '../protocol/errors.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { rawResponse } from '../front/raw-response.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
@@ -332,7 +333,7 @@ export class OwnHttp {
   private failed(r: OwnRequest, err: unknown): void {
     const { ex } = r;
     const answerable = ex.note === undefined || ex.note === 'harakiri-graceful';
-    this.finish(r, answerable && answerAppFailure(ex, errorText(err), this.log, this.workerId));
+    this.finish(r, answerable && answerAppFailure(ex, errorDetail(err), this.log, this.workerId));
   }
 
   /** The request left the app (answered, failed, timed out or abandoned by the client). */
