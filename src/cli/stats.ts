@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { parseAddress } from '../config/address.js';
-import { EXIT } from '../errors.js';
+import { EXIT, SpindleError } from '../errors.js';
 import { processIO, takeFlags, type CliIO } from './io.js';
 
 export interface StatsTarget {
@@ -96,11 +96,11 @@ export async function fetchStats(t: StatsTarget, timeoutMs?: number): Promise<Re
   let text = await fetchStatsText(t, timeoutMs);
   // a raw connection to an HTTP stats server that answers anyway (uWSGI's stats-http does)
   if (text.startsWith('HTTP/')) text = text.slice(text.indexOf('\r\n\r\n') + 4);
-  if (text.trim() === '') throw new Error('the server closed the connection without a document (if it has stats-http, use --http or http://ADDR)');
+  if (text.trim() === '') throw new SpindleError('STATS_UNREADABLE', 'the server closed the connection without a document (if it has stats-http, use --http or http://ADDR)');
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`the answer is not JSON (${(err as Error).message}): ${text.slice(0, 120)}`);
+    throw new SpindleError('STATS_UNREADABLE', `the answer is not JSON (${(err as Error).message}): ${text.slice(0, 120)}`);
   }
 }
 

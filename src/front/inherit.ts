@@ -41,7 +41,10 @@ export function listen(server: Server, where: object): Promise<void> {
   });
 }
 
-/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
+/**
+ * A socket file nobody listens on (left by a crash) is removed; a live one is an error (plain: the
+ * master's callers turn it into a ListenError, LISTEN_FAILED; this room does not import errors.ts).
+ */
 export async function removeStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {

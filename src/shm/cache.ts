@@ -32,7 +32,7 @@
 // drop the journaled item (its bytes may be half-written), then rebuild every derived structure
 // from the item headers, validating each item (lengths, block run, hash, duplicate keys).
 
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleRangeError } from '../errors.js';
 import { Scratch, toBytes, fromBytes, djb33x, murmur2, type Bytesish } from './bytes.js';
 import {
   type CacheSpec,
@@ -88,7 +88,7 @@ const J_LRU = 11;
 const MAGIC = 0x53434832; // "SCH2"
 
 if (CACHE_HDR_I32 < H_REPAIRS + 1 || CACHE_HDR_F64 < F_EXPIRED + 1 || ITEM_I32 < 10 || ITEM_F64 < 2) {
-  throw new Error('cache geometry constants out of sync');
+  throw new Error('cache geometry constants out of sync'); // an invariant of this file: a bug, not a user's error
 }
 
 export interface CacheStats {
@@ -388,7 +388,7 @@ export class SharedCache {
   /** A TTL in seconds (0 = never expires), or undefined to keep the current one. */
   private checkTtl(ttl: number | undefined): number | undefined {
     if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0) || !Number.isFinite(ttl))) {
-      throw new RangeError(`cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
+      throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
     }
     return ttl;
   }
@@ -741,14 +741,14 @@ export class SharedCache {
     let d: bigint;
     if (typeof by === 'bigint') d = by;
     else if (Number.isSafeInteger(by)) d = BigInt(by);
-    else throw new RangeError(`cache "${this.name}": math operand must be a bigint or a safe integer, got ${String(by)}`);
+    else throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${this.name}": math operand must be a bigint or a safe integer, got ${String(by)}`);
     const apply = (v: bigint): bigint => {
       switch (op) {
         case 0: return BigInt.asIntN(64, v + d);
         case 1: return BigInt.asIntN(64, v - d);
         case 2: return BigInt.asIntN(64, v * d);
         default:
-          if (d === 0n) throw new RangeError(`cache "${this.name}": division by zero`);
+          if (d === 0n) throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${this.name}": division by zero`);
           return BigInt.asIntN(64, v / d);
       }
     };
