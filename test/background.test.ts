@@ -127,7 +127,10 @@ test('mule messages reach the right mule or farm; mulefunc runs in a mule; offlo
     assert.equal((await json(s, '/offload?kind=fn&n=10')).value, 55, 'the pool recovers after a timeout');
     const closure = await json(s, '/offload?kind=closure');
     assert.equal(closure.code, 'OFFLOAD_FAILED');
-    assert.match(String(closure.error), /secret is not defined/);
+    // the task thread's error crosses whole: its own message, and its stack from the task thread
+    assert.equal(closure.error, 'secret is not defined');
+    assert.equal(closure.name, 'SpindleError');
+    assert.match(String(closure.stack), /^ReferenceError: secret is not defined\n\s+at /);
   } finally {
     await s.stop();
   }

@@ -72,12 +72,12 @@ export function fetchStatsText(t: StatsTarget, timeoutMs = STATS_TIMEOUT_MS): Pr
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 0) !== 200) reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+          if ((res.statusCode ?? 0) !== 200) reject(new SpindleError('STATS_UNREADABLE', `HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
           else resolve(body);
         });
         res.on('error', reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new SpindleError('STATS_UNREADABLE', `no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end();
     });
@@ -85,7 +85,7 @@ export function fetchStatsText(t: StatsTarget, timeoutMs = STATS_TIMEOUT_MS): Pr
   return new Promise((resolve, reject) => {
     const sock = t.path ? connect({ path: t.path }) : connect({ host: t.host!, port: t.port! });
     const chunks: Buffer[] = [];
-    sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no document within ${timeoutMs} ms (if the server has stats-http, use --http or http://ADDR)`)));
+    sock.setTimeout(timeoutMs, () => sock.destroy(new SpindleError('STATS_UNREADABLE', `no document within ${timeoutMs} ms (if the server has stats-http, use --http or http://ADDR)`)));
     sock.on('data', (c: Buffer) => chunks.push(c));
     sock.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     sock.on('error', reject);

@@ -52,13 +52,13 @@ export async function removeStaleSocket(path: string): Promise<void> {
   } catch {
     return; // does not exist
   }
-  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`); // LISTEN_FAILED by the caller
   const alive = await new Promise<boolean>((resolve) => {
     const probe = connect({ path });
     probe.once('connect', () => { probe.destroy(); resolve(true); });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new Error(`${path} is in use by another server`);
+  if (alive) throw new Error(`${path} is in use by another server`); // LISTEN_FAILED by the caller
   unlinkSync(path);
 }
 

@@ -12,7 +12,7 @@
 // { threadId })`. Offsets are recomputed from the spec on both sides, so the handle carries only the
 // buffer and the spec. Plain TypeScript, no node: imports.
 
-import { SpindleError, SpindleTypeError } from '../errors.js';
+import { errorMessage, SpindleError, SpindleTypeError } from '../errors.js';
 import { SharedCache, type Clock } from './cache.js';
 import { type CacheSpec, cacheMemoryBytes, normalizeCacheSpec } from './cache-spec.js';
 import { Counters, counterRegionBytes, COUNTER_NAME_BYTES } from './counters.js';
@@ -178,7 +178,7 @@ export class SharedCore {
         'CACHE_UNKNOWN',
         name === undefined
           ? 'no cache is configured; add a cache2 = name=...,items=... line'
-          : `cache "${name}" is not configured; configured caches: ${known.length ? known.join(', ') : '(none)'}`,
+          : errorMessage('CACHE_UNKNOWN', { name, known: known.length ? known.join(', ') : '(none)' }),
       );
     }
     return c;
