@@ -23,6 +23,7 @@ export const ERRORS = {
   APP_LOAD: { description: 'the application (or a mule program) could not be loaded; with need-app = false, requests are answered 503 until it loads', status: 503 },
   APP_LISTENS: { description: 'the application called listen() itself (Spindle owns the sockets: export the app instead)' },
   APP_RESPONSE: { description: 'a handler that answered with something that is not a response (the client gets a 500)', status: 500 },
+  REQUEST_ABORTED: { description: 'the reason of a request\'s AbortSignal when Spindle aborts it: its client went away, or it ran past its harakiri limit', message: 'request aborted by the server ({why})' },
   LISTEN_FAILED: { description: 'an address that cannot be bound (in use, permission denied, not an address of this machine)' },
   RELOAD_FAILED: { description: 'a full reload whose handover between the old and the new process broke off' },
   STATS_UNREADABLE: { description: '`spindle stats`/`top` got no stats document (no answer in time, an HTTP error status, or not JSON)' },
