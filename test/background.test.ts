@@ -76,7 +76,7 @@ test('crons fire once in each matching minute (simulated clock); command crons l
 test('signals reach their targets; no handler is an error in the log', async () => {
   const s = await startSpindle([APP, ...base, '--processes', '3', '--mule', MULE, '--mules', '2', '--farm', 'pair:2,3'], { env: { BG_SIGNALS: '1' } });
   try {
-    for (const n of [10, 11, 12, 13, 14, 15, 16, 17, 'named', 20, 99]) await json(s, `/raise?n=${n}`);
+    for (const n of [10, 11, 12, 13, 14, 15, 16, 17, 'named', 20, 99, 21]) await json(s, `/raise?n=${n}`);
     const want: Record<string, (c: Record<string, number>) => boolean> = {
       worker: (c) => sum(c, /^sig10-w\d$/) === 1,
       workers: (c) => ['w1', 'w2', 'w3'].every((w) => c[`sig11-${w}`] === 1),
@@ -99,6 +99,12 @@ test('signals reach their targets; no handler is an error in the log', async () 
       logs(s, 'signal 20: worker3 has no handler for it (registered in another thread only?); run lost').length === 1, 10000, 'no-handler errors');
     assert.equal(logs(s, 'signal 99 raised but no handler is registered for it: dropped').length, 1);
     assert.equal(logs(s, 'signal registered', (l) => l.signal === '10').length, 1, 'registered once for all workers');
+    // the handler's error crossed from the worker to the master's log with its name, code and stack
+    const failed = await s.waitForLog((l) => l.signal === '21' && (l.err as { code?: string } | undefined)?.code === 'APP_OWN_CODE', 10000, 'the failed handler logged');
+    const err = failed.err as { name: string; message: string; stack: string };
+    assert.equal(err.name, 'RangeError');
+    assert.equal(err.message, 'signal 21 fails on purpose');
+    assert.match(err.stack, /^RangeError: signal 21 fails on purpose\n\s+at .*app\.mjs/);
   } finally {
     await s.stop();
   }
