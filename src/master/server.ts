@@ -41,6 +41,8 @@ export interface ServerOptions {
   logFormat: 'json' | 'pretty';
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
+  /** The pid the pidfile names: the supervising parent's when there is one (it forwards signals). */
+  pidfilePid?: number;
 }
 
 export class SpindleServer {
@@ -79,7 +81,7 @@ export class SpindleServer {
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
     this.workerAccept = this.settings.acceptInWorkers ? new WorkerAccept(this) : null;
-    this.files = new OwnedFiles(this.settings.pidfile, this.log);
+    this.files = new OwnedFiles(this.settings.pidfile, opts.pidfilePid ?? process.pid, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {
