@@ -27,7 +27,7 @@ export class WorkerAccept {
   private queuesFailed = false;
 
   constructor(private readonly server: SpindleServer) {
-    this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log);
+    this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log, server.parent);
     // libuv's accept loop takes every queued connection in one go, so a burst of connects lands on
     // whichever worker woke first; with this set, it yields after each accept and the other
     // workers take their part. Read once, at the process's first TCP listen (a host that

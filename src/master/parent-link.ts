@@ -9,6 +9,7 @@
 // - If the parent dies, nothing would restart this process or forward signals to it: it stops.
 import { EventEmitter } from 'node:events';
 import type { Log } from '../log/logger.js';
+import type { DescriptorCopier, RawHandle } from './shared-sockets.js';
 import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../parent/protocol.js';
 
 const PARENT_POLL_MS = 1000;
@@ -46,8 +47,10 @@ class Successor extends EventEmitter implements SuccessorProcess {
   }
 }
 
-export class ParentLink {
+export class ParentLink implements DescriptorCopier {
   private successor: Successor | null = null;
+  private copySeq = 0;
+  private readonly copies = new Map<number, { resolve: (h: RawHandle) => void; reject: (e: Error) => void }>();
   private spawning: { resolve: (s: Successor) => void; reject: (e: Error) => void } | null = null;
 
   private constructor(readonly parentPid: number, private readonly log: Log) {}
@@ -62,12 +65,14 @@ export class ParentLink {
 
   /** Listens to the parent; `onGone` is called if the parent dies while this process runs. */
   attach(onGone: () => void): void {
-    process.on('message', (m: unknown) => { if (isParentMessage(m)) this.onMessage(m as ParentToServer); });
+    process.on('message', (m: unknown, handle?: RawHandle) => { if (isParentMessage(m)) this.onMessage(m as ParentToServer, handle); });
     let gone = false;
     const check = () => {
       if (gone) return;
       gone = true;
       clearInterval(poll);
+      for (const w of this.copies.values()) w.reject(new Error('the supervising parent is gone'));
+      this.copies.clear();
       this.log.error({ event: 'PARENT_GONE', parentPid: this.parentPid }, 'the supervising parent is gone: nothing would restart this process or pass signals on; shutting down gracefully');
       onGone();
     };
@@ -79,8 +84,15 @@ export class ParentLink {
     process.channel?.unref(); // the channel never keeps this process alive
   }
 
-  private onMessage(m: ParentToServer): void {
+  private onMessage(m: ParentToServer, handle?: RawHandle): void {
     switch (m.spindleParent) {
+      case 'copied': {
+        const w = this.copies.get(m.seq);
+        this.copies.delete(m.seq);
+        if (handle) w?.resolve(handle);
+        else w?.reject(new Error('the supervising parent returned no handle'));
+        break;
+      }
       case 'successor-spawned':
         this.successor = new Successor(m.pid);
         this.spawning?.resolve(this.successor);
@@ -100,6 +112,21 @@ export class ParentLink {
     }
     if (m.spindleParent === 'successor-spawned' || m.spindleParent === 'successor-failed') this.spawning = null;
   }
+
+  /** A new descriptor for the socket behind `handle`, echoed by the parent (DescriptorCopier). */
+  copy(handle: RawHandle): Promise<RawHandle> {
+    const seq = ++this.copySeq;
+    return new Promise((resolve, reject) => {
+      this.copies.set(seq, { resolve, reject });
+      post({ spindleParent: 'copy', seq }, handle).catch((err: Error) => {
+        this.copies.delete(seq);
+        reject(err);
+      });
+    });
+  }
+
+  /** DescriptorCopier: nothing to stop, the parent outlives this process. */
+  stop(): void {}
 
   /** The parent keeps a descriptor of every listening socket (sent once this process serves). */
   async hold(sockets: readonly { meta: SocketMeta; handle: object | undefined }[]): Promise<void> {

@@ -29,7 +29,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   // Under the supervising parent (src/parent/parent.ts): the pidfile names it, it starts full reloads.
   const parent = ParentLink.fromEnv(log) ?? undefined;
   const handover = HandoverClient.fromEnv(log, Boolean(parent)) ?? undefined;
-  const server = new SpindleServer({ settings, log, logFormat, handover, pidfilePid: parent?.parentPid });
+  const server = new SpindleServer({ settings, log, logFormat, handover, parent });
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => { stopped = resolve; });
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).

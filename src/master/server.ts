@@ -27,6 +27,7 @@ import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { HandoverClient } from './full-reload.js';
+import type { ParentLink } from './parent-link.js';
 import {
   REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
   type RequestMessage, type WorkerBoot, type WorkerMessage,
@@ -41,8 +42,8 @@ export interface ServerOptions {
   logFormat: 'json' | 'pretty';
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
-  /** The pid the pidfile names: the supervising parent's when there is one (it forwards signals). */
-  pidfilePid?: number;
+  /** The supervising parent, if any: the pidfile names it (it forwards signals); it copies descriptors. */
+  parent?: ParentLink;
 }
 
 export class SpindleServer {
@@ -76,12 +77,14 @@ export class SpindleServer {
   /** Timers, crons, signals, mules and offload (stats: background.stats()). */
   readonly background: Background;
 
+  get parent(): ParentLink | undefined { return this.opts.parent; }
+
   constructor(private readonly opts: ServerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
     this.backlog = new Backlog(this.settings.backlogLimit);
     this.workerAccept = this.settings.acceptInWorkers ? new WorkerAccept(this) : null;
-    this.files = new OwnedFiles(this.settings.pidfile, opts.pidfilePid ?? process.pid, this.log);
+    this.files = new OwnedFiles(this.settings.pidfile, opts.parent?.parentPid ?? process.pid, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {

@@ -157,6 +157,10 @@ class Parent {
         this.send(s, { spindleParent: 'successor-spawned', pid: next.pid });
         return;
       }
+      case 'copy':
+        // echoed: the handle arrives as a new descriptor there (this one is closed once sent)
+        if (handle) s.child.send({ spindleParent: 'copied', seq: m.seq } satisfies ParentToServer, handle as never, () => (handle as RawHandle).close?.());
+        return;
       case 'to-successor': {
         // a socket handle passes through here as a descriptor of this process's own: closed once sent on
         const done = () => (handle as RawHandle | undefined)?.close?.();

@@ -23,13 +23,16 @@ export type ServerToParent =
   /** A handover message (with its handle, if any) for the successor. */
   | { spindleParent: 'to-successor'; msg: unknown }
   /** The handover is over: stop relaying between this server and its successor. */
-  | { spindleParent: 'detach-successor' };
+  | { spindleParent: 'detach-successor' }
+  /** Send the handle that comes with this back: a new descriptor for the same socket (for a worker). */
+  | { spindleParent: 'copy'; seq: number };
 
 export type ParentToServer =
   | { spindleParent: 'successor-spawned'; pid: number }
   | { spindleParent: 'successor-failed'; error: string }
   | { spindleParent: 'from-successor'; msg: unknown }
-  | { spindleParent: 'successor-exit'; code: number | null; signal: string | null };
+  | { spindleParent: 'successor-exit'; code: number | null; signal: string | null }
+  | { spindleParent: 'copied'; seq: number };
 
 export const isParentMessage = (m: unknown): m is { spindleParent: string } =>
   typeof m === 'object' && m !== null && 'spindleParent' in m;
