@@ -207,3 +207,36 @@ test('--no-supervise (supervise = false): the server is the only process, as bef
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The child processes of `pid`, with their state (Z: a zombie nobody reaped). */
+const childrenOf = (pid: number): { pid: number; state: string }[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).map((c) => {
+    const st = readFileSync(`/proc/${c}/stat`, 'utf8');
+    return { pid: c, state: st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) };
+  });
+
+test('as PID 1 (a container): full reload and a crash leave no zombie, SIGTERM stops it', { timeout: 120000 }, async () => {
+  // a new PID namespace, as a container runtime makes one (a user namespace too: no root needed)
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1'], { wrapper: ['unshare', '--user', '--map-root-user', '--pid', '--fork', '--mount-proc'] });
+  try {
+    await supervised(s);
+    assert.equal(s.lines.find((l) => l.event === 'SOCKETS_HELD')!.pid, 1, 'the parent is PID 1 in its namespace');
+    const pid1 = await until(() => childrenOf(s.proc.pid!)[0]?.pid, 5000, 'PID 1 seen from here');
+    const server = () => childrenOf(pid1).filter((c) => c.state !== 'Z');
+
+    process.kill(pid1, 'SIGUSR2'); // a full reload: refused when the server itself is PID 1 (--no-supervise)
+    await until(() => s.lines.find((l) => l.msg === 'full reload: the old process has drained and exits'), 30000, 'full reload as PID 1');
+    await until(() => server().length === 1, 10000, 'one server left');
+    process.kill(server()[0]!.pid, 'SIGKILL');
+    await until(() => byEvent(s, 'SERVER_RESTARTED')[0], 30000, 'SERVER_RESTARTED');
+    assert.equal((await get(`${s.url}/`)).status, 200);
+    await until(() => server().length === 1, 10000, 'one server left');
+    assert.deepEqual(childrenOf(pid1).filter((c) => c.state === 'Z'), [], 'no zombie under PID 1');
+
+    process.kill(pid1, 'SIGTERM');
+    const exited = await s.exited;
+    assert.equal(exited.code, 0, 'PID 1 (and so the container) exits 0');
+  } finally {
+    await s.stop('SIGKILL');
+  }
+});

@@ -31,8 +31,10 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
 /** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number } = {}): Promise<Running> {
-  const proc = spawn(process.execPath, [BIN, ...args, '--log-format', 'json'], {
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; wrapper?: string[] } = {}): Promise<Running> {
+  // wrapper: a command that runs spindle, e.g. ['unshare', …] (proc is then the wrapper)
+  const command = [...(opts.wrapper ?? []), process.execPath, BIN, ...args, '--log-format', 'json'];
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
