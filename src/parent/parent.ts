@@ -27,8 +27,11 @@ export interface ParentOptions {
 }
 
 const BIN = fileURLToPath(new URL('../../../bin/spindle.js', import.meta.url));
-/** Signals passed on to the server; the first three (SIGTERM per die-on-term) stop it. */
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'];
+/**
+ * The signals the server handles, passed on to it; the first three (SIGTERM per die-on-term) stop
+ * it. Not others: a signal the server has no handler for would stop or kill it (SIGTTIN stops).
+ */
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
 /** Crash loop: the first crash restarts at once, each further one waits twice as long. */
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
