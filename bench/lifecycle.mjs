@@ -7,7 +7,7 @@
 //   recycle   — failed requests under wrk with max-requests 100: uWSGI vs Spindle;
 //   shutdown  — SIGTERM while 64 keep-alive connections loop on a 20 ms request: every request the
 //               server took must be answered 2xx (a refused new connection is fine: nothing was taken).
-// Spindle rows run for its default configuration (spindle) and for the opt-in --accept master (spindle-master).
+// Spindle rows run in its default configuration.
 // Not here: the harakiri storm is the hang1pct workload of bench/run.mjs.
 //
 //   node bench/lifecycle.mjs [--quick] [--only harakiri,reload,recycle,shutdown] [--setups uwsgi,spindle,...]
@@ -50,7 +50,6 @@ function spindleCmd(port, { workload = 'hello', processes = 2, extra = [] } = {}
     '--http-socket', `127.0.0.1:${port}`, '--processes', String(processes), '--disable-logging', ...extra,
     ...(process.env.BENCH_SPINDLE_ARGS ?? '').split(/\s+/).filter(Boolean)] };
 }
-const MASTER = ['--accept', 'master'];
 function nodeHttpCmd(port, workload = 'hello') {
   return { cmd: process.execPath, args: [path.join(BENCH, 'servers', 'node-http.mjs'), '--port', String(port), '--workload', workload] };
 }
@@ -214,7 +213,6 @@ if (ONLY.includes('harakiri')) {
   const cases = [];
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await harakiriExperience('uwsgi', (p) => uwsgiCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1'] }), trials));
   if (want('spindle')) cases.push(await harakiriExperience('spindle', (p) => spindleCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1'] }), trials));
-  if (want('spindle-master')) cases.push(await harakiriExperience('spindle-master', (p) => spindleCmd(p, { workload: 'hang1pct', processes: 1, extra: ['--harakiri', '1', ...MASTER] }), trials));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | — | ${c.skipped ? `skipped: ${c.skipped}` : c.error} | | | |`); continue; }
     c.rows.forEach((r, i) => L.push(`| ${c.label} | ${i + 1} | ${r.outcome} | ${fx(r.ms)} | ${r.next} | ${fx(r.gapMs)} |`));
@@ -232,7 +230,6 @@ if (ONLY.includes('reload')) {
   if (want('node-cluster')) cases.push(await reloadCase('node:cluster rolling restart (SIGHUP)', signalReload('node-cluster', clusterCmd, { waitLine: 'RELOADED' }), D, R));
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await reloadCase('uWSGI graceful reload (SIGHUP), --http-socket', signalReload('uwsgi', (p) => uwsgiCmd(p), { waitLine: 'spawned uWSGI worker 2' }), D, R));
   if (want('spindle')) cases.push(await reloadCase('Spindle chain reload (SIGHUP)', signalReload('spindle', (p) => spindleCmd(p), { waitLine: 'chain reload complete' }), D, R));
-  if (want('spindle-master')) cases.push(await reloadCase('Spindle --accept master, chain reload (SIGHUP)', signalReload('spindle-master', (p) => spindleCmd(p, { extra: MASTER }), { waitLine: 'chain reload complete' }), D, R));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | — | | | | ${c.skipped ? `skipped: ${c.skipped}` : c.error} |`); continue; }
     L.push(`| ${c.label} | ${c.reloads}${c.unverified ? ` (${c.unverified} not confirmed by the server's log)` : ''} | ${fx(c.reloadMs)} | ${c.requests} | **${c.failed}** | ${c.detail} |`);
@@ -248,7 +245,6 @@ if (ONLY.includes('recycle')) {
   const plain = (label, build) => async () => { const st = await start(label, build); return st.error ? st : { port: st.port, stop: () => st.h.stop(1000) }; };
   if (want('uwsgi')) cases.push(uwsgiMissing() ? { label: 'uwsgi', skipped: uwsgiMissing() } : await reloadCase('uWSGI --max-requests 100', plain('uwsgi', (p) => uwsgiCmd(p, { extra: ['--max-requests', '100'] })), D, 0));
   if (want('spindle')) cases.push(await reloadCase('Spindle --max-requests 100', plain('spindle', (p) => spindleCmd(p, { extra: ['--max-requests', '100'] })), D, 0));
-  if (want('spindle-master')) cases.push(await reloadCase('Spindle --accept master --max-requests 100', plain('spindle-master', (p) => spindleCmd(p, { extra: ['--max-requests', '100', ...MASTER] })), D, 0));
   for (const c of cases) {
     if (c.skipped || c.error) { L.push(`| ${c.label} | | | | ${c.skipped ? `skipped: ${c.skipped}` : c.error} |`); continue; }
     L.push(`| ${c.label} | ${c.requests} | ${fx(c.rps)} | **${c.failed}** | ${c.detail} |`);
@@ -266,7 +262,6 @@ if (ONLY.includes('shutdown')) {
   const cases = [];
   if (want('node-http')) cases.push(await shutdownUnderLoad('node:http (server.close() on SIGTERM)', (p) => nodeHttpCmd(p, 'io20ms'), CONNS, BEFORE_MS));
   if (want('spindle')) cases.push(await shutdownUnderLoad('Spindle (SIGTERM: die-on-term drain)', (p) => spindleCmd(p, { workload: 'io20ms' }), CONNS, BEFORE_MS));
-  if (want('spindle-master')) cases.push(await shutdownUnderLoad('Spindle --accept master (SIGTERM)', (p) => spindleCmd(p, { workload: 'io20ms', extra: MASTER }), CONNS, BEFORE_MS));
   for (const c of cases) {
     if (c.error) { L.push(`| ${c.label} | | | | | | | ${c.error} |`); continue; }
     L.push(`| ${c.label} | ${c.ok} | ${c.okAfter} | **${c.cut + c.non2xx}** | ${c.cut} | ${c.non2xx} | ${c.refused} | ${c.exit} |`);

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   CONFIG_CONFLICT: 'two options that contradict each other',
   CONFIG_NOT_SUPPORTED: 'an option Spindle knows but does not implement yet',
   CONFIG_FILE: 'a configuration file that cannot be read or parsed',
+  CONFIG_APP_NOT_FOUND: 'the app or mule module named by the configuration does not exist',
   APP_LOAD: 'the application module could not be loaded',
   CACHE_KEY_TOO_LONG: 'a cache key longer than the cache keysize',
   CACHE_VALUE_TOO_LARGE: 'a cache value larger than the cache can hold',

@@ -1,11 +1,11 @@
-// accept = workers: the busy time a worker measures itself (src/worker/busy-clock.ts), read by the
+// accept = workers: the busy time a worker measures itself (src/protocol/busy-clock.ts), read by the
 // master's scaler per slot across exits and recycles, and the workers' in-flight counts mirrored
 // into the scoreboard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { BusyClock, readBusyMs, monoMs } from '../src/worker/busy-clock.js';
-import { OWN_IN_FLIGHT, OWN_SEQ_I32, OWN_STATE_BYTES } from '../src/worker/protocol.js';
+import { BusyClock, readBusyMs, monoMs } from '../src/protocol/busy-clock.js';
+import { OWN_IN_FLIGHT, OWN_SEQ_I32, OWN_STATE_BYTES } from '../src/protocol/worker.js';
 import { Scaler } from '../src/master/scaler.js';
 import { createSharedCore } from '../src/shm/layout.js';
 import type { CheaperOptions } from '../src/cheaper/index.js';

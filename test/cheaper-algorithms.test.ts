@@ -431,19 +431,17 @@ test('pickVictim: idle and stoppable only, oldest spawn, ties to the lowest id',
 
 // ── the master's busy clock (continuous measurement) ───────────────────────────────────────
 
-test('scaler: busy time is counted continuously, per slot, with any request in flight (concurrency > 1)', () => {
-  let now = 0;
-  const sup = { cheap: new Set<number>(), slots: [null, null], live: new Set(), shuttingDown: false, isReloading: false, replacing: () => false } as unknown as Supervisor;
+test('scaler: a slot\'s busy time is the sum of its workers\' own clocks; an exited worker\'s time stays in the slot', () => {
+  const old = { slot: 1, state: 'retiring', ownBusyMs: () => 300 } as unknown as WorkerHandle;
+  const fresh = { slot: 1, state: 'ready', ownBusyMs: () => 50 } as unknown as WorkerHandle;
+  const other = { slot: 2, state: 'ready', ownBusyMs: () => 7 } as unknown as WorkerHandle;
+  const live = new Set([old, fresh, other]);
+  const sup = { cheap: new Set<number>(), slots: [null, fresh, other], live, shuttingDown: false, isReloading: false, replacing: () => false } as unknown as Supervisor;
   const log = { info() {}, warn() {} } as unknown as Log;
-  const s = new Scaler(options({ processes: 1, initial: 1 }), sup, log, () => 0, () => now);
-  const h = { slot: 1, inFlight: new Map<number, unknown>(), spawnedAt: 0, state: 'ready' } as unknown as WorkerHandle;
-  const start = (id: number) => { (h.inFlight as Map<number, unknown>).set(id, {}); s.busyChanged(h); };
-  const end = (id: number) => { h.inFlight.delete(id); s.busyChanged(h); };
-  now = 100; start(1);
-  now = 600; assert.equal(s.busyMs(1), 500); // in progress: counted up to now
-  start(2); // a second concurrent request does not double the time
-  now = 800; end(1);
-  now = 1100; assert.equal(s.busyMs(1), 1000);
-  end(2);
-  now = 5000; assert.equal(s.busyMs(1), 1000); // idle time not counted
+  const s = new Scaler(options({ processes: 2, initial: 2 }), sup, log, () => 0, () => 0, () => 0);
+  assert.equal(s.busyMs(1), 350); // a recycle: the retiring and the new worker of the slot count together
+  assert.equal(s.busyMs(2), 7);
+  (old as { state: string }).state = 'exited';
+  live.delete(old);
+  assert.equal(s.busyMs(1), 350); // folded into the slot when it exits
 });

@@ -1,9 +1,7 @@
-// Cheaper through the real server, in both serving modes (accept = workers, the default: the
-// workers accept and publish their own busy time; accept = master: the master dispatches every
-// request): busyness ramps workers up under load and back down to `cheaper` when idle with no
+// Cheaper through the real server (the workers accept and publish their own busy time): busyness ramps workers up under load and back down to `cheaper` when idle with no
 // failed request; manual scaling via start().scale() and the master FIFO; cheap slots survive
 // reloads and crashes of active workers are still replaced; stats show each worker's requests in
-// flight as the scoreboard does. The backlog algorithm with accept = workers reads the kernel's
+// flight as the scoreboard does. The backlog algorithm reads the kernel's
 // accept queue of the listening socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +14,8 @@ import { startSpindle, get, fixture, until, type LogLine, type Reply } from './h
 
 const APP = fixture('serve/app.mjs');
 const BLOCKING = fixture('cheaper/blocking-app.mjs');
-const MODES = ['workers', 'master'] as const;
-
-for (const accept of MODES) test(`busyness (accept = ${accept}): workers rise under load and fall back to cheaper when idle, no request fails`, async () => {
-  const s = await startSpindle([APP, '--accept', accept, '--http-socket', '127.0.0.1:0', '--processes', '4', '--cheaper', '1',
+test('busyness: workers rise under load and fall back to cheaper when idle, no request fails', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '4', '--cheaper', '1',
     '--cheaper-overload', '1', '--cheaper-busyness-multiplier', '2', '--min-worker-lifetime', '0']);
   const statuses: number[] = [];
   try {
@@ -56,10 +52,10 @@ function cheapedExits(lines: LogLine[]): number {
   return lines.filter((l) => l.msg === 'worker exited' && l.reason === 'cheaper').length;
 }
 
-for (const accept of MODES) test(`start().scale() (accept = ${accept}): manual +N/-N within cheaper..processes, owed stops wait for busy workers, stats show cheap slots and busy workers`, async () => {
+test('start().scale(): manual +N/-N within cheaper..processes, owed stops wait for busy workers, stats show cheap slots and busy workers', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-scale-'));
   const statsPath = join(dir, 'stats.sock');
-  const server = await start({ app: APP, accept, httpSocket: ['127.0.0.1:0'], processes: 3, cheaper: 1, cheaperAlgo: 'manual', stats: statsPath, logLevel: 'error' });
+  const server = await start({ app: APP, httpSocket: ['127.0.0.1:0'], processes: 3, cheaper: 1, cheaperAlgo: 'manual', stats: statsPath, logLevel: 'error' });
   try {
     const url = server.addresses[0]!;
     const cheap = () => server.stats().workers.map((w) => w.cheap);
@@ -82,8 +78,8 @@ for (const accept of MODES) test(`start().scale() (accept = ${accept}): manual +
     assert.equal(server.stats().workers[0]!.state, 'empty');
 
     // both remaining workers busy: the stop is owed, the requests finish, then the stop happens.
-    // With accept = workers the kernel, not the master, gives each connection to a worker, so
-    // requests are sent one at a time until both workers have one.
+    // The kernel, not the master, gives each connection to a worker, so requests are sent one at
+    // a time until both workers have one.
     const busy = () => server.stats().workers.filter((w) => w.inFlight > 0).map((w) => w.id);
     const inFlight = () => server.stats().workers.reduce((n, w) => n + w.inFlight, 0);
     const slow: Promise<Reply>[] = [];
@@ -107,13 +103,12 @@ for (const accept of MODES) test(`start().scale() (accept = ${accept}): manual +
     assert.equal(server.stats().cheaper?.active, 1);
     await until(async () => (await statsDocument(statsPath)).workers.every((w) => w.in_flight === 0 && w.status !== 'busy'), 5000, 'the scoreboard to show no request in flight');
 
-    // a crash of an active worker is replaced; the cheap slots stay cheap. The master answers 502
-    // for a request it dispatched; a worker that accepted it writes a 502 as it exits (best effort:
-    // a process.exit() in the middle of the handler can still reset the connection first).
+    // a crash of an active worker is replaced; the cheap slots stay cheap. The worker writes a 502
+    // for the request as it exits (best effort: a process.exit() in the middle of the handler can
+    // still reset the connection first).
     const respawnsBefore = server.stats().respawns;
     const crash = await get(`${url}/exit`).then((r) => r.status, (err: NodeJS.ErrnoException) => err.code ?? 'failed');
-    if (accept === 'master') assert.equal(crash, 502);
-    else assert.ok(crash === 502 || crash === 'ECONNRESET', String(crash));
+    assert.ok(crash === 502 || crash === 'ECONNRESET', String(crash));
     await until(() => server.stats().respawns > respawnsBefore && server.stats().workers.filter((w) => w.state === 'ready').length === 1, 15000, 'the crashed worker respawned');
     assert.equal(server.stats().workers.filter((w) => w.cheap).length, 2);
     assert.equal((await get(`${url}/`)).status, 200);
@@ -167,7 +162,7 @@ test('master-fifo: + starts a worker, - stops one, unknown bytes are reported, q
   }
 });
 
-test('backlog (accept = workers): connections waiting in the kernel accept queue start workers; an empty queue stops them', async () => {
+test('backlog: connections waiting in the kernel accept queue start workers; an empty queue stops them', async () => {
   const s = await startSpindle([BLOCKING, '--http-socket', '127.0.0.1:0', '--processes', '3', '--cheaper', '1',
     '--cheaper-algo', 'backlog', '--cheaper-overload', '2', '--cheaper-step', '2', '--min-worker-lifetime', '0']);
   const sockets: Socket[] = [];

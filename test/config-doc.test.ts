@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OPTION_LIST, SECTIONS } from '../src/config/index.js';
-import { renderHelp, renderOptionsMarkdown, readmeSection, updateReadme } from '../src/config/doc.js';
+import { renderHelp, renderOptionsMarkdown, renderVocabularyMarkdown, readmeSection, updateReadme } from '../src/config/doc.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -14,6 +14,8 @@ test('README option reference is up to date with src/config/options.ts', () => {
   assert.notEqual(current, undefined, 'README.md lacks the <!-- options:start --> / <!-- options:end --> markers');
   assert.ok(current === renderOptionsMarkdown(),
     'README.md option reference is stale: regenerate it with `npx tsc -p . && node scripts/gen-options-doc.mjs`');
+  assert.ok(readmeSection(readme, 'uwsgi-vocabulary') === renderVocabularyMarkdown(),
+    'README.md migration table (every uWSGI option) is stale: regenerate it with `npx tsc -p . && node scripts/gen-options-doc.mjs`');
   assert.equal(updateReadme(readme), readme);
 });
 
@@ -26,7 +28,7 @@ test('--help and the README list every option, grouped by section, with default 
     for (const a of o.aliases ?? []) assert.ok(help.includes(a.length === 1 ? `-${a}` : a), `--help lacks alias ${a}`);
   }
   for (const title of Object.values(SECTIONS)) assert.ok(help.includes(`${title}:`), title);
-  assert.match(help, /--harakiri <sec> +terminate a worker .*\[default: 60s\]/);
+  assert.match(help, /--harakiri <sec> +a request running longer than this .*\[default: 60s\]/);
   assert.match(help, /-p, --processes|--processes, --workers, -p <n>/);
 });
 

@@ -45,7 +45,6 @@ describe('defaults', () => {
     assert.equal(c.master, true);
     assert.equal(c.processes, availableParallelism());
     assert.equal(c.concurrency, 0, 'no cap: a worker serves many requests at once, as node:http');
-    assert.equal(c.accept, 'workers');
     assert.equal(c.harakiri, 60);
     assert.equal(c.maxRequests, 0);
     assert.equal(c.maxWorkerLifetime, 3600);
@@ -224,13 +223,14 @@ describe('types', () => {
     assert.equal(convertValue(spec('harakiri'), '0.5'), 0.5);
     assert.equal(convertValue(spec('harakiri'), '30'), 30);
     assert.throws(() => convertValue(spec('harakiri'), '-1'), /expected a number of seconds \(decimals allowed\) >= 0/);
-    assert.throws(() => convertValue(spec('harakiri'), '30s'), /expected a number of seconds/);
+    assert.throws(() => convertValue(spec('harakiri'), '30x'), /expected a number of seconds/);
   });
   test('milliseconds and megabytes: whole numbers', () => {
     assert.equal(convertValue(spec('log-slow'), '250'), 250);
     assert.throws(() => convertValue(spec('log-slow'), '2.5'), /whole number of milliseconds/);
     assert.equal(convertValue(spec('reload-on-rss'), '512'), 512);
-    assert.throws(() => convertValue(spec('reload-on-rss'), '1G'), /whole number of megabytes/);
+    assert.throws(() => convertValue(spec('reload-on-rss'), '1.5'), /whole number of megabytes/);
+    assert.throws(() => convertValue(spec('reload-on-rss'), '512k'), /whole number of megabytes/);
   });
   test('size: 4096, 64k, 10M, 1G, case-insensitive, binary multiples', () => {
     assert.equal(parseSize('4096'), 4096);
@@ -393,7 +393,8 @@ describe('strict, unknown names and suggestions', () => {
     const r = ok({ argv: ['--ini', p, '--other-bogus', '2', 'app.mjs'] });
     assert.equal(r.config.app, 'app.mjs');
     assert.equal(r.warnings.length, 2);
-    assert.match(r.warnings[0]!, /unknown option 'bogus-option'.*ignored because strict = false/);
+    assert.match(r.warnings[0]!.message, /unknown option 'bogus-option'.*ignored because strict = false/);
+    assert.equal(r.warnings[0]!.code, 'CONFIG_UNKNOWN_IGNORED');
     assert.equal(ok({ argv: ['--no-strict', '--x-y=1'] }).warnings.length, 1);
     // a higher source can turn strict back on
     assert.equal(problems({ argv: ['--ini', p], env: { SPINDLE_STRICT: 'on' } })[0]!.code, 'CONFIG_UNKNOWN_OPTION');
@@ -406,7 +407,7 @@ describe('errors', () => {
     const ps = problems({ argv: ['--ini', p] });
     assert.deepEqual(ps.map((x) => x.message), [
       "bad.ini:3: invalid value '0' for listen: out of range: expected an integer in 1..65535",
-      "bad.ini:2: invalid value 'soon' for harakiri: expected a number of seconds (decimals allowed) >= 0",
+      "bad.ini:2: invalid value 'soon' for harakiri: expected a number of seconds (decimals allowed) >= 0, or with a unit: 500ms, 30s, 5m, 1h",
       "bad.ini:4: invalid value 'fast' for cheaper-algo: expected one of busyness, spare, backlog, manual",
     ].sort((a, b) => ps.findIndex((x) => x.message === a) - ps.findIndex((x) => x.message === b)));
     assert.ok(ps.every((x) => x.code === 'CONFIG_INVALID_VALUE'));
@@ -458,9 +459,11 @@ describe('errors', () => {
   test('warnings for settings that would have no effect', () => {
     const r = ok({ overrides: { cheaperStep: 2, chmodSocket: '660', statsHttp: true } });
     assert.equal(r.warnings.length, 3);
-    assert.match(r.warnings.join('\n'), /cheaper-step .* has no effect while cheaper = 0/);
-    assert.match(r.warnings.join('\n'), /chmod-socket .* no UNIX socket is configured/);
-    assert.match(r.warnings.join('\n'), /stats-http .* has no effect without stats/);
+    const text = r.warnings.map((w) => w.message).join('\n');
+    assert.match(text, /cheaper-step .* has no effect while cheaper = 0/);
+    assert.match(text, /chmod-socket .* no UNIX socket is configured/);
+    assert.match(text, /stats-http .* has no effect without stats/);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['CONFIG_NO_EFFECT', 'CONFIG_NO_EFFECT', 'CONFIG_NO_EFFECT']);
     assert.equal(ok({ overrides: { chmodSocket: '660', httpSocket: '/tmp/s.sock' } }).warnings.length, 0);
   });
   test('cache2 check hook: required keys, unknown keys with suggestions, numbers', () => {
@@ -504,5 +507,64 @@ describe('status: python-only and not-yet', () => {
     assert.equal(r.problems[0]!.code, 'CONFIG_NOT_SUPPORTED');
     assert.match(r.problems[0]!.message, new RegExp(`${notYet.name} is not supported yet \\(set to ${value}\\)`));
     assert.equal(inspectConfig({ env: {}, overrides: { [notYet.name]: notYet.default } }).problems.length, 0);
+  });
+});
+
+describe('unit suffixes: every value `spindle check` prints can be written back (issue 17, item 11)', () => {
+  test('durations: ms, s, m, h; sizes in MB: MB, M, G, GB; sizes: k, K, M, MB, G, GB', () => {
+    const spec = (name: string) => findOption(name)!;
+    const cases: [string, string, number][] = [
+      ['harakiri', '60s', 60], ['harakiri', '500ms', 0.5], ['harakiri', '2m', 120], ['harakiri', '1h', 3600],
+      ['harakiri', '1.5s', 1.5], ['harakiri', '90', 90],
+      ['log-slow', '250ms', 250], ['log-slow', '2s', 2000], ['log-slow', '0.1s', 100], ['log-slow', '1m', 60000],
+      ['reload-on-rss', '2048MB', 2048], ['reload-on-rss', '512M', 512], ['reload-on-rss', '2G', 2048], ['reload-on-rss', '1GB', 1024],
+      ['reload-on-rss', '1024k', 1],
+      ['buffer-size', '16k', 16384], ['buffer-size', '16K', 16384], ['limit-post', '16MB', 16 * 1024 * 1024], ['limit-post', '1G', 1024 ** 3],
+    ];
+    for (const [name, raw, want] of cases) assert.equal(convertValue(spec(name), raw), want, `${name} = ${raw}`);
+    assert.throws(() => convertValue(spec('log-slow'), '1.5ms'), /whole number of milliseconds >= 0, or with a unit: 250ms, 2s, 1m/);
+    assert.throws(() => convertValue(spec('harakiri'), '5d'), /expected a number of seconds/);
+    assert.throws(() => convertValue(spec('harakiri'), '-1s'), /expected a number of seconds/);
+  });
+  test('read the same from ini, env, flags and the start() object', () => {
+    const file = ini('[uwsgi]\nharakiri = 30s\nreload-on-rss = 1G\n');
+    const fromIni = ok({ argv: ['--ini', file] }).config;
+    assert.equal(fromIni.harakiri, 30);
+    assert.equal(fromIni.reloadOnRss, 1024);
+    assert.equal(ok({ env: { SPINDLE_HARAKIRI: '2m' } }).config.harakiri, 120);
+    assert.equal(ok({ argv: ['--log-slow', '2s'] }).config.logSlow, 2000);
+    assert.equal(ok({ overrides: { socketTimeout: '1500ms' } }).config.socketTimeout, 1.5);
+    assert.equal(ok({ overrides: { limitPost: '1MB' } }).config.limitPost, 1024 * 1024);
+  });
+});
+
+describe('defaults derived from the options they depend on (issue 17, item 10)', () => {
+  test('worker-heap-limit alone: reload-on-rss follows it (3/4) instead of refusing the default 2048', () => {
+    const r = ok({ argv: ['--worker-heap-limit', '256'] });
+    assert.equal(r.config.reloadOnRss, 192);
+    assert.deepEqual(r.origins['reloadOnRss'], { kind: 'default', name: 'worker-heap-limit' });
+    assert.equal(ok({ argv: ['--worker-heap-limit', '8192'] }).config.reloadOnRss, 2048, 'a large limit keeps the plain default');
+    assert.equal(ok({ argv: ['--worker-heap-limit', '0'] }).config.reloadOnRss, 2048);
+    // an explicit reload-on-rss is never overridden, and still checked against the limit
+    assert.match(msgs(problems({ argv: ['--worker-heap-limit', '256', '--reload-on-rss', '300'] })), /reload-on-rss = 300 .* must be lower than worker-heap-limit = 256/);
+  });
+  test('log-level above info warns that it drops the lines log-4xx / log-5xx / log-slow promise', () => {
+    const codes = (input: LoadInput) => ok(input).warnings.filter((w) => w.code === 'CONFIG_LOG_LEVEL_HIDES');
+    assert.equal(codes({}).length, 0);
+    assert.equal(codes({ argv: ['--log-level', 'warn'] }).length, 0, '4xx (warn) and 5xx (error) lines still pass');
+    const e = codes({ argv: ['--log-level', 'error'] });
+    assert.equal(e.length, 1);
+    assert.match(e[0]!.message, /log-level = error \(flag --log-level\) drops the request lines promised by log-4xx/);
+    assert.doesNotMatch(e[0]!.message, /log-5xx/);
+    assert.match(codes({ argv: ['--log-level', 'silent'] })[0]!.message, /log-4xx .* and log-5xx/);
+    assert.equal(codes({ argv: ['--log-level', 'silent', '--no-log-4xx', '--no-log-5xx'] }).length, 0);
+    assert.match(codes({ argv: ['--log-level', 'warn', '--log-slow', '500'] })[0]!.message, /log-slow/);
+  });
+  test('listen below cheaper-busyness-backlog-alert warns: the alert could never fire', () => {
+    const w = (argv: string[]) => ok({ argv }).warnings.filter((x) => x.code === 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT');
+    assert.equal(w(['--processes', '8', '--cheaper', '2', '--listen', '16']).length, 1);
+    assert.match(w(['--processes', '8', '--cheaper', '2', '--listen', '16'])[0]!.message, /listen = 16 .* lower than cheaper-busyness-backlog-alert = 33 \(default\)/);
+    assert.equal(w(['--processes', '8', '--cheaper', '2', '--listen', '64']).length, 0);
+    assert.equal(w(['--processes', '8', '--cheaper', '2', '--listen', '16', '--cheaper-busyness-backlog-alert', '8']).length, 0);
   });
 });

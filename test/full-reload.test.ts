@@ -2,10 +2,7 @@
 // listening sockets (TCP and UNIX), the old one drains and exits, the pidfile follows, and nothing
 // fails or is refused meanwhile. Every process a test starts is killed in its finally (the new
 // processes are detached: each leads its own process group).
-//
-// These run in the default mode (accept = workers: the keepers are handed over). For accept =
-// master: SPINDLE_ACCEPT=master node --test dist/test/full-reload.test.js (the test that switches
-// modes through its ini file ignores SPINDLE_ACCEPT).
+// The keepers of the listening sockets are handed over; the workers hold their own copies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -308,10 +305,7 @@ function uwsgiLoad(targets: ({ port: number } | { path: string })[]): { stop: ()
   return { stop: async () => { running = false; await Promise.all(loops); return { ok, failed }; } };
 }
 
-/**
- * How many descriptors `pid` holds of the TCP socket listening on `port`: accept = master has one
- * (the master's listener); accept = workers one keeper plus one per worker.
- */
+/** How many descriptors `pid` holds of the TCP socket listening on `port`: one keeper plus one per worker. */
 function listeningDescriptors(pid: number, port: number): number {
   let inode = '';
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -330,47 +324,37 @@ function listeningDescriptors(pid: number, port: number): number {
   return n;
 }
 
-test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, from accept = workers to workers, to master and back; sockets the new configuration drops are closed', { timeout: 180000 }, async () => {
+test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, three times; sockets the new configuration drops are closed', { timeout: 180000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
   const pidfile = join(dir, 'spindle.pid');
   const httpSock = join(dir, 'http.sock');
   const uwsgiSock = join(dir, 'uwsgi.sock');
   const ini = join(dir, 'spindle.ini');
-  const writeIni = (accept: 'workers' | 'master', uwsgiSockets = true) => writeFileSync(ini, [
+  const writeIni = (uwsgiSockets = true) => writeFileSync(ini, [
     '[uwsgi]', 'http-socket = 127.0.0.1:0', `http-socket = ${httpSock}`,
     ...(uwsgiSockets ? ['uwsgi-socket = 127.0.0.1:0', `uwsgi-socket = ${uwsgiSock}`] : []),
-    'processes = 2', `pidfile = ${pidfile}`, 'worker-reload-mercy = 10', `accept = ${accept}`, '',
+    'processes = 2', `pidfile = ${pidfile}`, 'worker-reload-mercy = 10', '',
   ].join('\n'));
-  writeIni('workers');
-  // the ini file decides the mode here, in every process of the run
-  const envAccept = process.env['SPINDLE_ACCEPT'];
-  delete process.env['SPINDLE_ACCEPT'];
-  let s: Running;
-  try {
-    s = await startUnsupervised([UWSGI_APP, '--ini', ini]);
-  } finally {
-    if (envAccept !== undefined) process.env['SPINDLE_ACCEPT'] = envAccept;
-  }
+  writeIni();
+  const s = await startUnsupervised([UWSGI_APP, '--ini', ini]);
   try {
     const uwsgiUrl = s.addresses.find((a) => a.startsWith('uwsgi://'));
     assert.ok(uwsgiUrl, s.addresses.join(', '));
     assert.ok(s.addresses.includes(`unix:${httpSock}`) && s.addresses.includes(`uwsgi+unix:${uwsgiSock}`), s.addresses.join(', '));
     const uwsgiPort = Number(new URL(uwsgiUrl).port);
     const httpPort = Number(new URL(s.url).port);
-    await until(() => listeningDescriptors(s.proc.pid!, uwsgiPort) === 3, 10000, 'accept = workers: a keeper and one descriptor per worker');
+    await until(() => listeningDescriptors(s.proc.pid!, uwsgiPort) === 3, 10000, 'a keeper and one descriptor per worker');
     const load = uwsgiLoad([{ port: uwsgiPort }, { path: uwsgiSock }]);
     const probe = prober({ path: httpSock });
     let uwsgi: Awaited<ReturnType<typeof load.stop>>;
     let unix: Awaited<ReturnType<typeof probe.stop>>;
     const pids = [s.proc.pid!];
     try {
-      for (const accept of ['workers', 'master', 'workers'] as const) {
-        writeIni(accept);
+      for (let round = 1; round <= 3; round++) {
         const pid = await fullReload(s, pidfile, (old) => process.kill(old, 'SIGUSR2'));
         pids.push(pid);
-        const want = accept === 'workers' ? 3 : 1;
         for (const port of [httpPort, uwsgiPort]) {
-          await until(() => listeningDescriptors(pid, port) === want, 10000, `accept = ${accept} in ${pid}: ${want} descriptor(s) of port ${port}`);
+          await until(() => listeningDescriptors(pid, port) === 3, 10000, `round ${round}, ${pid}: a keeper and one descriptor per worker of port ${port}`);
         }
         assert.match(await uwsgiGet({ port: uwsgiPort }, '/status?code=201'), /^HTTP\/1\.1 201 /);
         assert.match(await uwsgiGet({ path: uwsgiSock }, '/status?code=202'), /^HTTP\/1\.1 202 /);
@@ -384,9 +368,9 @@ test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, from 
     assert.deepEqual(uwsgi.failed, [], 'uwsgi requests that failed during the full reloads');
     assert.ok(uwsgi.ok > 0);
     assert.deepEqual(unix.refused, [], 'UNIX http connections refused');
-    console.log(`# full reload uwsgi/UNIX: ${uwsgi.ok} uwsgi requests (TCP and UNIX) and ${unix.ok} UNIX http connects over 3 full reloads (workers -> workers -> master -> workers; pids ${pids.join(' -> ')}), 0 failed, 0 refused`);
+    console.log(`# full reload uwsgi/UNIX: ${uwsgi.ok} uwsgi requests (TCP and UNIX) and ${unix.ok} UNIX http connects over 3 full reloads (pids ${pids.join(' -> ')}), 0 failed, 0 refused`);
     // the uwsgi-sockets removed from the configuration: nobody keeps them open, the old process vacuums the path
-    writeIni('workers', false);
+    writeIni(false);
     pids.push(await fullReload(s, pidfile, (old) => process.kill(old, 'SIGUSR2')));
     assert.ok(s.lines.some((l) => l.pid === pids[pids.length - 1] && l.msg === 'full reload: the new configuration no longer has these sockets; the old process closes them'));
     const refused = (target: { port: number } | { path: string }) => new Promise<string>((resolve) => {

@@ -4,6 +4,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { buildRequest, makeFetchHandler, makeRequest, BackgroundTasks } from '../src/worker/adapters/fetch.js';
 import { LazyRequest, lazyRequestSupported } from '../src/worker/adapters/lazy-request.js';
@@ -34,10 +36,37 @@ function collect(): { sink: ResponseSink; out: { status?: number; headers?: [str
 }
 
 describe('LazyRequest', () => {
-  test('is used on Node 20 (where undici keeps its state in symbol properties)', () => {
-    if (Number(process.versions.node.split('.')[0]) === 20) assert.equal(lazyRequestSupported(), true);
+  test('is used on every supported Node (Node 20: forwarded symbol state; newer: unwrapping Request and fetch)', () => {
+    assert.equal(lazyRequestSupported(), true);
     const r = makeRequest(rd('GET', '/'), ctx());
-    assert.equal(r instanceof LazyRequest, lazyRequestSupported());
+    assert.ok(r instanceof LazyRequest);
+    // whatever the global Request is now, every Request is an instance of it
+    const native = new Request('http://example.test/');
+    assert.ok(native instanceof Request);
+    assert.ok(native.clone() instanceof Request);
+    assert.ok(r instanceof Request);
+  });
+
+  test('fetch(lazy) sends the request it stands for (method, headers, body)', async () => {
+    const seen: { method?: string; probe?: string; body: string } = { body: '' };
+    const server = createServer((req, res) => {
+      seen.method = req.method;
+      seen.probe = req.headers['x-probe'] as string;
+      req.on('data', (d: Buffer) => { seen.body += d.toString(); });
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const data = { ...rd('POST', '/f', [['x-probe', 'p1']], json), headers: [['host', `127.0.0.1:${port}`], ['x-probe', 'p1']] as [string, string][] };
+      const lazy = makeRequest(data, ctx());
+      assert.ok(lazy instanceof LazyRequest);
+      const r = await fetch(lazy);
+      assert.equal(await r.text(), 'ok');
+      assert.deepEqual(seen, { method: 'POST', probe: 'p1', body: '{"a":[1,2]}' });
+    } finally {
+      server.close();
+    }
   });
 
   test('method, url and headers match the real Request; instanceof Request holds', () => {
@@ -100,7 +129,6 @@ describe('LazyRequest', () => {
   });
 
   test('headers changed before the body is read reach the real Request; new Request(lazy) copies it', async () => {
-    if (!lazyRequestSupported()) return;
     const r = makeRequest(rd('PUT', '/q', [], json), ctx());
     r.headers.set('x-added', '1');
     const copy = new Request(r);

@@ -47,25 +47,14 @@ test('harakiri: a worker stuck in synchronous code is terminated at its deadline
     assert.deepEqual(after, new Set(['1', '2']));
   }));
 
-test('harakiri with accept = master: the master answers 504 even for a worker stuck in synchronous code', () =>
-  withServer(['--accept', 'master', '--concurrency', '1', '--processes', '2', '--harakiri', '1'], async (s) => {
-    const r = await get(`${s.url}/spin`);
-    assert.equal(r.status, 504);
-    assert.match(r.body.toString(), /harakiri/);
-    const line = await s.waitForLog((l) => String(l.msg).startsWith('HARAKIRI: request ran past'));
-    assert.ok(Number(line.ms) >= 1000, 'not before its deadline');
-    assert.equal(line.path, '/spin');
-    await s.waitForLog((l) => l.msg === 'worker respawned');
-  }));
-
 test('harakiri: a request awaiting past its deadline is answered 504 by its own worker, which keeps serving; setHarakiri(seconds) lowers the limit for one request', () =>
   withServer(['--processes', '1', '--harakiri', '60'], async (s) => {
     const started = Date.now();
     const r = await get(`${s.url}/slow?ms=30000&limit=1`);
     assert.equal(r.status, 504);
     assert.ok(Date.now() - started < 30000, 'answered at the lowered limit, not when the handler ended');
-    const line = await s.waitForLog((l) => String(l.msg).startsWith('HARAKIRI: request ran past'));
-    assert.equal(line.path, '/slow?ms=30000&limit=1');
+    const line = await s.waitForLog((l) => l.event === 'HARAKIRI' && String(l.msg).startsWith('HARAKIRI: request ran past'));
+    assert.equal(line.path, '/slow', 'the path, without its query (which may hold secrets)');
     assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the responsive worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));

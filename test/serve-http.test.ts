@@ -157,23 +157,6 @@ test('a streamed response arrives incrementally', async () => {
   }
 });
 
-test('accept = master, concurrency 1: a full backlog answers 503 with Retry-After', async () => {
-  const s = await startSpindle([APP, '--accept', 'master', '--concurrency', '1', '--http-socket', '127.0.0.1:0', '--processes', '1', '--listen', '1']);
-  try {
-    const slow = [get(`${s.url}/slow?ms=800`), get(`${s.url}/slow?ms=800`)];
-    // One runs, one waits in the backlog; a request after them finds the backlog full.
-    const r = await until(async () => {
-      const x = await get(`${s.url}/`);
-      return x.status === 503 ? x : null;
-    }, 5000, 'a 503 from the full backlog');
-    assert.equal(r.headers['retry-after'], '1');
-    assert.match(r.body.toString(), /backlog is full/);
-    for (const d of await Promise.all(slow)) assert.ok([200, 503].includes(d.status));
-  } finally {
-    await s.stop();
-  }
-});
-
 test('by default only 4xx and 5xx requests are logged', async () => {
   const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1']);
   try {

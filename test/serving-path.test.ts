@@ -286,9 +286,9 @@ describe('refused configurations', () => {
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
 
-  test('accept = workers with cheaper is valid (every algorithm)', () => {
+  test('cheaper is valid with every algorithm', () => {
     for (const algo of ['busyness', 'spare', 'backlog', 'manual']) {
-      const r = cli(['check', HELLO, '--accept', 'workers', '--cheaper', '1', '--processes', '2', '--cheaper-algo', algo]);
+      const r = cli(['check', HELLO, '--cheaper', '1', '--processes', '2', '--cheaper-algo', algo]);
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /^cheaper +1 +flag --cheaper$/m);
       assert.doesNotMatch(r.out + r.err, /CONFIG_CONFLICT/);
@@ -296,19 +296,12 @@ describe('refused configurations', () => {
   });
 
 
-  test('accept = bogus', () => {
-    const r = cli(['check', HELLO, '--accept', 'bogus']);
+  test('accept (the removed master-front mode) is an unknown option', () => {
+    const r = cli(['check', HELLO, '--accept', 'master']);
     assert.equal(r.code, 1, r.out);
-    assert.match(r.err, /--accept: invalid value 'bogus'/);
-    assert.match(r.err, /master, workers/);
+    assert.match(r.err, /CONFIG_UNKNOWN_OPTION/);
   });
 
-  test('accept = workers alone is valid', () => {
-    const r = cli(['check', HELLO, '--accept', 'workers', '--processes', '2']);
-    assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^accept +workers +flag --accept$/m);
-    assert.doesNotMatch(r.out + r.err, /warning/);
-  });
 
   test('concurrency is a cap, accepted without a warning', () => {
     const r = cli(['check', HELLO, '--concurrency', '4']);

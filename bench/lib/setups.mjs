@@ -89,7 +89,6 @@ export const SETUPS = {
   },
   spindle: spindleSetup('Spindle in its default configuration, 2 worker threads, running the node-http setup\'s own (req, res) handlers (bench/apps/node/): bin/spindle.js APP --http-socket --processes 2 --disable-logging', [], 'apps/node'),
   'spindle-fetch': spindleSetup('Spindle in its default configuration, the same workloads as fetch handlers (bench/apps/)'),
-  'spindle-master': spindleSetup('Spindle with --accept master (the master parses HTTP and hands each request to a worker), the node handlers', ['--accept', 'master'], 'apps/node'),
   'spindle-cheaper': spindleSetup('Spindle with scaling: --processes 2 --cheaper 1 (uWSGI semantics: at least 1, up to 2 workers), the node handlers', ['--cheaper', '1'], 'apps/node'),
 };
 

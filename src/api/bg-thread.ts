@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { SpindleError, type ErrorCode } from '../errors.js';
 import { threadInfo } from './context.js';
-import type { BgToMaster, BgToThread, MuleItem } from './bg-protocol.js';
+import type { BgToMaster, BgToThread, MuleItem } from '../protocol/background.js';
 
 type Handler = (arg: unknown) => unknown;
 

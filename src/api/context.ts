@@ -3,17 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import { SpindleError } from '../errors.js';
-import type { BgControl } from './bg-protocol.js';
-
-/** Control-plane messages from a worker to the master; the request hot path never uses them. */
-export type ControlMessage =
-  | { kind: 'label'; label: string }
-  | { kind: 'harakiri'; requestId: number; seconds: number }
-  | { kind: 'heap'; used: number }
-  // accept = workers: requests the worker accepted and served itself since the last report
-  // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
-  | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
-  | BgControl;
+import type { ControlMessage } from '../protocol/worker.js';
 
 interface ThreadInfo {
   kind: 'worker' | 'mule' | 'none';

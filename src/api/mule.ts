@@ -13,7 +13,7 @@ import { SpindleError } from '../errors.js';
 import {
   callMaster, callSite, hasMaster, mulefuncName, registerHandler, runCall, sendToMaster, setMuleHook,
 } from './bg-thread.js';
-import type { BgToThread, MuleItem } from './bg-protocol.js';
+import type { BgToThread, MuleItem } from '../protocol/background.js';
 
 export type MuleTarget = number | string | undefined;
 

@@ -15,7 +15,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpindleError } from '../errors.js';
 import { callMaster, callSite, hasMaster } from './bg-thread.js';
-import type { OffloadTask } from './bg-protocol.js';
+import type { OffloadTask } from '../protocol/background.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFn = (...args: any[]) => unknown;

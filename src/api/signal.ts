@@ -4,7 +4,7 @@
 // handler is known in every thread that imported it. `signal(num)` raises it from anywhere.
 import { SpindleError } from '../errors.js';
 import { checkTarget, getHandler, hasMaster, registerHandler, sendToMaster } from './bg-thread.js';
-import { signalHandlerName, type Target } from './bg-protocol.js';
+import { signalHandlerName, type Target } from '../protocol/background.js';
 
 export type SignalKey = number | string;
 export type SignalHandler = (signal: SignalKey) => unknown;

@@ -7,7 +7,7 @@
 import { SpindleError } from '../errors.js';
 import { parseSchedule, type CronFields } from '../config/cron.js';
 import { callSite, checkTarget, hasMaster, registerHandler, sendToMaster } from './bg-thread.js';
-import type { Target } from './bg-protocol.js';
+import type { Target } from '../protocol/background.js';
 
 export interface TimerOptions {
   /** Where the handler runs (default 'worker': one free worker). */

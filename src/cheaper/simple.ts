@@ -52,8 +52,7 @@ export class Spare implements Algorithm {
 
 /**
  * backlog: more requests waiting than `cheaper-overload` → spawn up to `cheaper-step`; fewer →
- * stop one worker per check while above `cheaper`; equal → nothing. The backlog is the master's
- * dispatch queue (accept = master; it works for UNIX sockets too), and with accept = workers the
+ * stop one worker per check while above `cheaper`; equal → nothing. The backlog is the
  * kernel's accept queue of the TCP listening sockets (src/master/kernel-backlog.ts).
  */
 export class BacklogAlgo implements Algorithm {

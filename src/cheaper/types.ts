@@ -31,8 +31,7 @@ export interface Snapshot {
   /** Cheap slots with no worker left in them, ascending id: where spawns go. */
   readonly free: readonly number[];
   /**
-   * Requests waiting for a worker: the master's dispatch queue, plus with accept = workers the
-   * connections waiting in the kernel's accept queue of the TCP listening sockets (the longest).
+   * Requests waiting for a worker: the connections waiting in the kernel's accept queue of the TCP listening sockets (the longest).
    */
   readonly backlog: number;
 }

@@ -1,6 +1,11 @@
 // `spindle check [APP] [--ini FILE] [flags] [--json]`: validate the configuration without starting
 // anything and print the effective value and source of every option. Exit 0 when valid, 1 otherwise.
-import { ConfigError, formatOrigin, inspectConfig, OPTION_LIST, SECTIONS, camelCase, type LoadInput } from '../config/index.js';
+import { resolve } from 'node:path';
+import {
+  ConfigError, formatOrigin, inspectConfig, OPTION_LIST, SECTIONS, camelCase,
+  type ConfigProblem, type ConfigWarning, type InspectResult, type LoadInput,
+} from '../config/index.js';
+import { resolveAppModule } from '../config/app-module.js';
 import { renderHelp } from '../config/doc.js';
 import { formatValue } from '../config/values.js';
 import { EXIT } from '../errors.js';
@@ -16,19 +21,18 @@ export async function runCheck(argv: string[], io: CliIO = processIO,
   }
   const json = found.has('--json');
   const r = inspectConfig({ ...base, argv: rest });
+  const warnings = [...r.warnings];
+  const notes = [...r.notes];
+  if (r.problems.length === 0) checkModules(r, base.cwd ?? process.cwd(), notes, warnings);
   if (r.problems.length > 0) {
     const err = new ConfigError(r.problems);
     if (json) io.out(`${JSON.stringify({ valid: false, problems: r.problems }, null, 2)}\n`);
     io.err(`spindle check: ${err.message}\n`);
     return EXIT.CONFIG;
   }
-  const warnings = [...r.warnings];
-  if (r.config.needApp && !r.config.app) {
-    warnings.push('no APP is configured: serving would exit with status 22 (need-app); give APP, --app or app =');
-  }
   if (json) {
     const sources = Object.fromEntries(Object.entries(r.origins).map(([k, o]) => [k, formatOrigin(o)]));
-    io.out(`${JSON.stringify({ valid: true, config: r.config, origins: r.origins, sources, warnings, notes: r.notes }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ valid: true, config: r.config, origins: r.origins, sources, warnings, notes }, null, 2)}\n`);
     return EXIT.OK;
   }
   const rows: [string, string, string][] = [];
@@ -38,7 +42,7 @@ export async function runCheck(argv: string[], io: CliIO = processIO,
     for (const spec of OPTION_LIST.filter((o) => o.section === id)) {
       const key = camelCase(spec.name);
       const origin = r.origins[key];
-      const src = origin?.kind === 'default' && origin.name ? `default (= ${origin.name})` : formatOrigin(origin);
+      const src = origin?.kind === 'default' && origin.name ? `default (follows ${origin.name})` : formatOrigin(origin);
       const status = spec.status === 'not-yet' ? ' (not yet)' : spec.status === 'python-only' ? ' (python-only)' : '';
       const row: [string, string, string] = [spec.name + status, formatValue(spec, (r.config as Record<string, unknown>)[key]), src];
       sec.rows.push(row);
@@ -55,9 +59,36 @@ export async function runCheck(argv: string[], io: CliIO = processIO,
     for (const [a, b, c] of s.rows) out.push(line(a, b, c));
   }
   out.push('');
-  for (const n of r.notes) out.push(`note: ${n}`);
-  for (const w of warnings) out.push(`warning: ${w}`);
+  for (const n of notes) out.push(`note: ${n}`);
+  for (const w of warnings) out.push(`warning: ${w.message} [${w.code}]`);
   out.push('configuration is valid');
   io.out(`${out.join('\n')}\n`);
   return EXIT.OK;
+}
+
+/**
+ * The app and mule modules must exist, as serving would find them (uWSGI's module:callable form
+ * translated, see config/app-module.ts): a missing one is a problem, a translation a note.
+ */
+function checkModules(r: InspectResult, cwd: string, notes: string[], warnings: ConfigWarning[]): void {
+  const base = resolve(cwd, r.config.chdir ?? '.');
+  const problem = (option: string, message: string) => {
+    const origin = r.origins[camelCase(option)];
+    const p: ConfigProblem = { code: 'CONFIG_APP_NOT_FOUND', option, origin, message: `${formatOrigin(origin)}: ${message}` };
+    r.problems.push(p);
+  };
+  if (!r.config.app) {
+    if (r.config.needApp) warnings.push({ code: 'CONFIG_NO_APP', option: 'app', message: 'no APP is configured: serving would exit with status 22 (need-app); give APP, --app or app =' });
+  } else {
+    const app = resolveAppModule(r.config.app, base, r.config.callable);
+    if (app.error && r.config.needApp) problem('app', app.error);
+    else if (app.error) warnings.push({ code: 'CONFIG_NO_APP', option: 'app', message: `${app.error} (need-app = false: Spindle would answer 503 until it appears)` });
+    if (app.translation) notes.push(app.translation);
+  }
+  for (const spec of r.config.mule.filter((m) => m.trim() !== '')) {
+    const mule = resolveAppModule(spec.trim(), base, undefined, 'mule');
+    if (mule.error) problem('mule', mule.error);
+    else if (mule.exportName) problem('mule', `mule = ${spec}: a mule runs its module's default export; remove :${mule.exportName}`);
+    else if (mule.translation) notes.push(mule.translation);
+  }
 }

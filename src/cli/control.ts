@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { EXIT } from '../errors.js';
 import { takeFlags, type CliIO } from './io.js';
+import { stalePidfile } from '../master/pidfile.js';
+import { settingsFromConfig } from '../master/settings.js';
 
 export async function signalServer(argv: string[], io: CliIO, what: 'reload' | 'stop'): Promise<number> {
   const { rest, found } = takeFlags(argv, ['--quick', '--full']);
@@ -13,8 +15,11 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
     return EXIT.CONFIG;
   }
   let pidfile: string | undefined;
+  let masterName: string;
   try {
-    pidfile = loadConfig({ argv: rest, env: process.env }).config.pidfile;
+    const { config } = loadConfig({ argv: rest, env: process.env });
+    pidfile = config.pidfile;
+    masterName = settingsFromConfig(config).names.master;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`spindle ${what}: ${err.message}\n`);
@@ -33,6 +38,11 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
   }
   if (!Number.isInteger(pid) || pid <= 1) {
     io.err(`spindle ${what}: ${pidfile} does not hold a process id\n`);
+    return EXIT.CONFIG;
+  }
+  const stale = stalePidfile(pid, pidfile, masterName);
+  if (stale) {
+    io.err(`spindle ${what}: ${stale}\n`);
     return EXIT.CONFIG;
   }
   // reload: SIGHUP = chain reload of the workers (uWSGI); --full: SIGUSR2 = a new process takes

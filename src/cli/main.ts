@@ -14,13 +14,13 @@ import { renderHelp } from '../config/doc.js';
 import { suggest } from '../config/suggest.js';
 import { EXIT } from '../errors.js';
 import { runCheck } from './check.js';
+import { runInit } from './init.js';
 import { runStats } from './stats.js';
 import { runTop } from './top.js';
 import { signalServer } from './control.js';
 import { processIO, takeFlags, type CliIO } from './io.js';
 import { spindleVersion } from './version.js';
-import { SUPERVISED_ENV } from '../parent/protocol.js';
-import { resolveLogFormat } from '../log/logger.js';
+import { SUPERVISED_ENV } from '../protocol/parent.js';
 
 export interface Subcommand {
   description: string;
@@ -31,6 +31,7 @@ export interface Subcommand {
 /** Sub-commands by name. Add `stats`, `top`, `reload`, `stop` here. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
+  init: { description: 'write a commented production ini for the app in this directory, sized from the machine and the app\'s measured start-up', run: (a, io) => runInit(a, io) },
   stats: { description: 'print the stats document of a running server once (ADDR, or the stats option of --ini)', run: (a, io) => runStats(a, io) },
   top: { description: 'live per-worker view of a running server, like uwsgitop (q quits)', run: (a) => runTop(a) },
   reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile); --full: a new process takes over the sockets (SIGUSR2)', run: (a, io) => signalServer(a, io, 'reload') },
@@ -63,8 +64,8 @@ async function serve(argv: string[], io: CliIO): Promise<number> {
   // comes back here with the parent's marker in its environment.
   if (loaded.config.supervise && process.env[SUPERVISED_ENV] === undefined) {
     const { runParent } = await import('../parent/parent.js');
-    const logFormat = resolveLogFormat(loaded.config.logFormat ?? 'auto', process.stdout.isTTY);
-    return runParent({ argv, logLevel: loaded.config.logLevel ?? 'info', logFormat, dieOnTerm: loaded.config.dieOnTerm ?? true });
+    const c = loaded.config;
+    return runParent({ argv, logLevel: c.logLevel ?? 'info', logFormat: c.logFormat ?? 'auto', logto: c.logto, dieOnTerm: c.dieOnTerm ?? true });
   }
   // runServer reports loaded.notes and loaded.warnings once, through the logger
   const { runServer } = await import('../master/run.js');

@@ -1,19 +1,14 @@
 // Cron schedules: a crontab string ("20 * * * *", "*/5 9-17 * * 1-5") or uWSGI's five fields
 // (minute, hour, day, month, weekday: a value ≥ 0 matches exactly, -1 any, -N every Nth value).
-// Pure code with no imports, shared by the option table (command crons), the runtime API
+// Pure code (its one import is a type), shared by the option table (command crons), the runtime API
 // (`cron()` throws at registration on a bad spec) and the master (matching).
 //
 // Day of month and weekday follow uWSGI and crontab: when BOTH are explicit they are ORed
 // (either matches); otherwise every field must match. In uWSGI fields, explicit = a value ≥ 0; in a
 // crontab string, explicit = the field does not start with '*'. Weekday 0 and 7 are Sunday.
 
-export interface CronFields {
-  minute?: number;
-  hour?: number;
-  day?: number;
-  month?: number;
-  weekday?: number;
-}
+import type { CronFields } from '../protocol/background.js';
+export type { CronFields };
 
 /** A parsed schedule: per field the matching values (null = any) and whether it is explicit. */
 export interface CronSchedule {

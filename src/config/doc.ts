@@ -2,6 +2,7 @@
 import { OPTION_LIST, SECTIONS, type OptionSpec, type SectionId } from './options.js';
 import { expectation, formatValue, metavar } from './values.js';
 import { envName } from './index.js';
+import { UWSGI_VERSION, UWSGI_VOCABULARY } from './uwsgi-vocabulary.js';
 
 export function defaultText(spec: OptionSpec): string {
   if (spec.defaultDoc) return spec.defaultDoc;
@@ -91,22 +92,54 @@ export function renderOptionsMarkdown(): string {
   return out.join('\n');
 }
 
-export const README_START = '<!-- options:start -->';
-export const README_END = '<!-- options:end -->';
-
-/** Replace (or append) the generated section of a README text. */
-export function updateReadme(readme: string): string {
-  const block = `${README_START}\n${renderOptionsMarkdown()}\n${README_END}`;
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a >= 0 && b > a) return readme.slice(0, a) + block + readme.slice(b + README_END.length);
-  return `${readme.replace(/\s*$/, '')}\n\n${block}\n`;
+/**
+ * The README's migration table: every uWSGI 2.0 option name that is not a Spindle option, by
+ * group, with what it means here (from uwsgi-vocabulary.ts).
+ */
+export function renderVocabularyMarkdown(): string {
+  const out: string[] = [];
+  out.push('<!-- generated from src/config/uwsgi-vocabulary.ts by `node scripts/gen-options-doc.mjs`; do not edit by hand -->');
+  out.push('');
+  out.push(`Every option name of uWSGI ${UWSGI_VERSION} (its core table and every plugin's) has an answer. The ones Spindle`);
+  out.push('implements are in the option reference above (under their uWSGI name or as an alias: `module`, `wsgi-file`,');
+  out.push('`http-timeout`, `logto2`, `signal-timer`, `pidfile2`, …). Every other name is below: **not needed** names');
+  out.push('are accepted with a note (their value is ignored), **not supported** names are refused with');
+  out.push('CONFIG_NOT_SUPPORTED and the alternative shown here.');
+  out.push('');
+  out.push('| uWSGI options | here | why, or what to do instead |');
+  out.push('|---|---|---|');
+  for (const g of UWSGI_VOCABULARY) {
+    const names = g.names.map((n) => `\`${n}\``).join(' ');
+    out.push(`| ${names} | ${g.verdict === 'not-needed' ? 'not needed' : 'not supported'} | ${esc(g.answer)} |`);
+  }
+  return out.join('\n');
 }
 
-/** The generated section currently in a README, or undefined when the markers are missing. */
-export function readmeSection(readme: string): string | undefined {
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
+/** The generated README blocks: markers and their renderers. */
+const BLOCKS = [
+  { start: '<!-- options:start -->', end: '<!-- options:end -->', render: renderOptionsMarkdown },
+  { start: '<!-- uwsgi-vocabulary:start -->', end: '<!-- uwsgi-vocabulary:end -->', render: renderVocabularyMarkdown },
+] as const;
+export type ReadmeBlock = 'options' | 'uwsgi-vocabulary';
+const block = (id: ReadmeBlock) => BLOCKS[id === 'options' ? 0 : 1];
+
+/** Replace (or append) the generated sections of a README text. */
+export function updateReadme(readme: string): string {
+  let text = readme;
+  for (const b of BLOCKS) {
+    const body = `${b.start}\n${b.render()}\n${b.end}`;
+    const i = text.indexOf(b.start);
+    const j = text.indexOf(b.end);
+    text = i >= 0 && j > i ? text.slice(0, i) + body + text.slice(j + b.end.length) : `${text.replace(/\s*$/, '')}\n\n${body}\n`;
+  }
+  return text;
+}
+
+/** A generated section currently in a README, or undefined when its markers are missing. */
+export function readmeSection(readme: string, id: ReadmeBlock = 'options'): string | undefined {
+  const { start, end } = block(id);
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
   if (a < 0 || b < a) return undefined;
-  return readme.slice(a + README_START.length, b).replace(/^\n/, '').replace(/\n$/, '');
+  return readme.slice(a + start.length, b).replace(/^\n/, '').replace(/\n$/, '');
 }

@@ -20,6 +20,14 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** A setting that is valid but will not do what it seems to; `code` is stable (tests, log `event`). */
+export interface ConfigWarning {
+  code: 'CONFIG_UNKNOWN_IGNORED' | 'CONFIG_NO_EFFECT' | 'CONFIG_LOG_LEVEL_HIDES' | 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT' | 'CONFIG_NO_APP';
+  /** the option the warning is about, dashed */
+  option?: string;
+  message: string;
+}
+
 /** Thrown by loadConfig: every problem found, not just the first. */
 export class ConfigError extends SpindleError {
   readonly problems: ConfigProblem[];

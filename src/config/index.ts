@@ -6,16 +6,17 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseArgv } from './argv.js';
 import { isLocalOnlyAddress } from './address.js';
 import { checkCache2Names } from './cache2.js';
-import { ConfigError, type ConfigProblem, type Origin } from './errors.js';
+import { ConfigError, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
 import { parseIni } from './ini.js';
 import {
   OPTION_LIST, allNames, camelCase, findOption, normalizeName,
   type OptionSpec, type SpindleConfig,
 } from './options.js';
 import { suggest } from './suggest.js';
+import { uwsgiAnswer } from './uwsgi-vocabulary.js';
 import { ValueError, convertValue, formatValue } from './values.js';
 
-export { ConfigError, formatProblems, type ConfigProblem, type Origin } from './errors.js';
+export { ConfigError, formatProblems, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
 export { parseAddress, type ParsedAddress } from './address.js';
 export {
   OPTIONS, OPTION_LIST, SECTIONS, findOption, camelCase, normalizeName,
@@ -26,7 +27,7 @@ export interface LoadedConfig {
   config: SpindleConfig;
   /** keyed like `config` (camelCase); the origin of the value in effect */
   origins: Record<string, Origin>;
-  warnings: string[];
+  warnings: ConfigWarning[];
   notes: string[];
 }
 
@@ -139,7 +140,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
   const env = input.env ?? process.env;
   const enforceStatus = opts.enforceStatus ?? true;
   const problems: ConfigProblem[] = [];
-  const warnings: string[] = [];
+  const warnings: ConfigWarning[] = [];
   const notes: string[] = [];
   const raw: RawEntry[] = [];
 
@@ -256,9 +257,21 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 
   for (const e of raw) {
     if (e.spec) continue;
+    // a uWSGI option Spindle does not implement: say what it means here, never "unknown"
+    const name = uwsgiAnswer(e.key) ? e.key : normalizeName(e.key); // start_response-nodelay keeps its '_'
+    const uwsgi = uwsgiAnswer(name);
+    if (uwsgi?.verdict === 'not-needed') {
+      notes.push(`${name} (${formatOrigin(e.origin)}): not needed on Node: ${uwsgi.answer}`);
+      continue;
+    }
+    if (uwsgi?.verdict === 'not-supported') {
+      problems.push({ code: 'CONFIG_NOT_SUPPORTED', option: name, origin: e.origin,
+        message: `${formatOrigin(e.origin)}: ${name} is a uWSGI option Spindle does not support: ${uwsgi.answer}; remove the ${REMOVE[e.origin.kind]}` });
+      continue;
+    }
     const msg = unknownMessage(e);
     if (strict) problems.push({ code: 'CONFIG_UNKNOWN_OPTION', origin: e.origin, message: msg });
-    else warnings.push(`${msg} (ignored because strict = false)`);
+    else warnings.push({ code: 'CONFIG_UNKNOWN_IGNORED', message: `${msg} (ignored because strict = false)` });
   }
 
   // ── resolve every option ──
@@ -329,18 +342,24 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     }
   }
 
-  checkConflicts(config as SpindleConfig, origins, explicit, problems, warnings);
-
-  // cheaper-initial: unset means "= cheaper" (uWSGI)
-  if (config['cheaperInitial'] === undefined && (config['cheaper'] as number) > 0) {
-    config['cheaperInitial'] = config['cheaper'];
-    origins['cheaperInitial'] = { kind: 'default', name: 'cheaper' };
+  // defaults that follow another option (cheaper-initial = cheaper; reload-on-rss below worker-heap-limit)
+  for (const spec of OPTION_LIST) {
+    if (!spec.derive || explicit.has(spec.name)) continue;
+    const v = spec.derive.value(config);
+    if (v === undefined || isDeepStrictEqual(v, defaultValue(spec))) continue;
+    config[camelCase(spec.name)] = v;
+    origins[camelCase(spec.name)] = { kind: 'default', name: spec.derive.from };
   }
+
+  checkConflicts(config as SpindleConfig, origins, explicit, problems, warnings);
 
   return { config: config as SpindleConfig, origins, warnings, notes, problems };
 }
 
 const EMPTY_LIST = Symbol('empty list');
+
+/** What the user removes to drop a setting, by where it came from. */
+const REMOVE: Record<Origin['kind'], string> = { ini: 'line', env: 'variable', flag: 'flag', api: 'option', default: 'setting' };
 
 /** The entries of the highest layer present (later layers win; within a layer, order is kept). */
 function winners(entries: RawEntry[]): RawEntry[] {
@@ -350,7 +369,7 @@ function winners(entries: RawEntry[]): RawEntry[] {
 }
 
 function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, explicit: Set<string>,
-  problems: ConfigProblem[], warnings: string[]): void {
+  problems: ConfigProblem[], warnings: ConfigWarning[]): void {
   const at = (key: keyof SpindleConfig) => {
     const o = origins[key];
     return o && o.kind !== 'default' ? ` (${formatOrigin(o)})` : ' (default)';
@@ -365,7 +384,7 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
   if (c.cheaper > 0 && c.cheaper >= c.processes) {
     conflict('cheaper', 'cheaper', `cheaper = ${c.cheaper}${at('cheaper')} must be lower than processes = ${c.processes}${at('processes')}: cheaper is the minimum and processes the maximum number of workers`);
   }
-  if (c.cheaperInitial !== undefined) {
+  if (explicit.has('cheaper-initial') && c.cheaperInitial !== undefined) {
     if (c.cheaper === 0) {
       conflict('cheaper-initial', 'cheaperInitial', `cheaper-initial = ${c.cheaperInitial}${at('cheaperInitial')} has no effect without cheaper; set cheaper (the minimum number of workers) or remove it`);
     } else if (c.cheaperInitial < c.cheaper || c.cheaperInitial > c.processes) {
@@ -401,20 +420,41 @@ function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, expli
     if (dup) problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'cache2', origin: origins['cache2'], message: `${formatOrigin(origins['cache2'])}: ${dup}` });
   }
   // settings that would look active but are not: warnings
+  const noEffect = (option: string, message: string) => warnings.push({ code: 'CONFIG_NO_EFFECT', option, message });
   if (c.cheaper === 0) {
     const idle = OPTION_LIST.filter((o) => o.name.startsWith('cheaper-') && explicit.has(o.name) && o.name !== 'cheaper-initial');
-    for (const o of idle) warnings.push(`${o.name} (${formatOrigin(origins[camelCase(o.name)])}) has no effect while cheaper = 0`);
+    for (const o of idle) noEffect(o.name, `${o.name} (${formatOrigin(origins[camelCase(o.name)])}) has no effect while cheaper = 0`);
   }
-  if (c.chmodSocket !== undefined && ![...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/'))) {
-    warnings.push(`chmod-socket (${formatOrigin(origins['chmodSocket'])}) has no effect: no UNIX socket is configured`);
+  const unixSockets = [...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/'));
+  for (const k of ['chmod-socket', 'chown-socket'] as const) {
+    if (explicit.has(k) && !unixSockets) noEffect(k, `${k} (${formatOrigin(origins[camelCase(k)])}) has no effect: no UNIX socket is configured`);
   }
   if (typeof c.stats === 'string' && !c.statsPublic && !isLocalOnlyAddress(c.stats)) {
     conflict('stats', 'stats', `stats = ${c.stats}${at('stats')} is not a loopback address or UNIX path: the stats show request URLs, headers and internals to anyone who connects; bind it to 127.0.0.1:PORT, or set stats-public = true to expose it on purpose`);
   }
   for (const k of ['stats-http', 'stats-minified', 'stats-public'] as const) {
-    if (explicit.has(k) && c.stats === undefined) warnings.push(`${k} (${formatOrigin(origins[camelCase(k)])}) has no effect without stats`);
+    if (explicit.has(k) && c.stats === undefined) noEffect(k, `${k} (${formatOrigin(origins[camelCase(k)])}) has no effect without stats`);
+  }
+  // request lines are logged at warn (4xx), error (5xx) and info (the rest, log-slow)
+  const level = LOG_LEVELS.indexOf(c.logLevel);
+  const hidden = [
+    c.log4xx && level > LOG_LEVELS.indexOf('warn') ? 'log-4xx (4xx lines are logged at level warn)' : '',
+    c.log5xx && level > LOG_LEVELS.indexOf('error') ? 'log-5xx (5xx lines are logged at level error)' : '',
+    c.logSlow > 0 && level > LOG_LEVELS.indexOf('info') ? 'log-slow (its lines are logged at level info)' : '',
+    !c.disableLogging && level > LOG_LEVELS.indexOf('info') ? 'disable-logging = false (request lines are logged at level info)' : '',
+  ].filter(Boolean);
+  if (hidden.length > 0) {
+    warnings.push({ code: 'CONFIG_LOG_LEVEL_HIDES', option: 'log-level',
+      message: `log-level = ${c.logLevel}${at('logLevel')} drops the request lines promised by ${hidden.join(' and ')}; lower log-level, or turn those options off` });
+  }
+  if (c.cheaper > 0 && c.cheaperAlgo === 'busyness' && c.cheaperBusynessBacklogAlert > 0 && c.listen < c.cheaperBusynessBacklogAlert) {
+    warnings.push({ code: 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT', option: 'cheaper-busyness-backlog-alert',
+      message: `listen = ${c.listen}${at('listen')} is lower than cheaper-busyness-backlog-alert = ${c.cheaperBusynessBacklogAlert}${at('cheaperBusynessBacklogAlert')}: the accept queue can never hold that many connections, so the alert never fires; raise listen or lower the alert` });
   }
 }
+
+/** log-level choices from the least to the most severe. */
+const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Load and validate the configuration; throws ConfigError listing every problem. */
 export function loadConfig(input: LoadInput = {}): LoadedConfig {

@@ -18,9 +18,13 @@
 //   status    'supported' | 'python-only' (accepted, noted as not needed on Node) | 'not-yet' (known, refused
 //             with CONFIG_NOT_SUPPORTED when set to a non-default value)
 //   check     optional semantic validation hook: (value) => error text | undefined
+//   derive    a default computed from another option, used when this one is not set: `from` names the
+//             option it follows, `value` computes it from the resolved configuration (undefined = keep
+//             the plain default); `defaultDoc` says it in words
 import { availableParallelism } from 'node:os';
 import { checkCache2 } from './cache2.js';
 import { checkCronLine, checkCron2Line, checkFarm, checkTimerLine } from './cron.js';
+import { checkOwner } from './owner.js';
 
 export type OptionType =
   | 'bool' // true/false/1/0/yes/no/on/off
@@ -78,9 +82,18 @@ export interface OptionSpec {
   readonly reason?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly check?: (value: any) => string | undefined;
+  readonly derive?: { readonly from: string; readonly value: (config: Readonly<Record<string, unknown>>) => unknown };
 }
 
 const CPUS = availableParallelism();
+
+/**
+ * A recycling threshold that fires before the heap limit kills the worker: `plain`, or 3/4 of a
+ * smaller worker-heap-limit (so that `worker-heap-limit = 256` alone is a working configuration).
+ */
+function reloadBelowHeapLimit(heapLimitMb: number, plain: number): number {
+  return heapLimitMb > 0 ? Math.min(plain, Math.floor(heapLimitMb * 0.75)) : plain;
+}
 
 export const OPTIONS = [
   // ── general ────────────────────────────────────────────────────────────────────────────────
@@ -94,8 +107,12 @@ export const OPTIONS = [
     uwsgiDefault: 'false', guide: 'true',
     why: 'Spindle always runs a master thread (it owns the sockets and supervises the workers); false is an error',
     help: 'always on: Spindle always has a master (accepted for uWSGI compatibility)' },
-  { name: 'app', type: 'string', aliases: ['module'], section: 'general', status: 'supported', uwsgi: 'module',
-    help: 'the application module to serve (also the positional APP argument)' },
+  { name: 'app', type: 'string', aliases: ['module', 'wsgi', 'wsgi-file', 'file'], section: 'general', status: 'supported', uwsgi: 'module',
+    check: (v: string) => (/\.py$/.test(v) ? 'a Python file: Spindle serves Node.js modules; point it at the JavaScript or TypeScript entry of your app (e.g. app.js, or myapp:app)' : undefined),
+    help: "the application module to serve (also the positional APP argument): a file (app.js), or uWSGI's module form myapp:app (./myapp.js, .mjs, .cjs or .ts, its export app; dots are directories: pkg.web:app is ./pkg/web.js)" },
+  { name: 'callable', type: 'string', section: 'general', status: 'supported',
+    defaultDoc: 'unset (the default export, else a fetch export, else an app export)',
+    help: "the export of the app module to serve (as uWSGI's callable; module = myapp:NAME sets it too)" },
   { name: 'chdir', type: 'path', section: 'general', status: 'supported',
     help: 'change to this directory before loading the app' },
   { name: 'env', type: 'keyvalue', repeat: true, section: 'general', status: 'supported',
@@ -107,19 +124,16 @@ export const OPTIONS = [
     help: 'serve HTTP/1.1 on this address (host:port, :port, [::1]:port or a UNIX path)' },
   { name: 'uwsgi-socket', type: 'address', repeat: true, aliases: ['socket'], section: 'sockets', status: 'supported',
     help: "serve the uwsgi protocol (nginx uwsgi_pass) on this address; ':port' means 127.0.0.1 here (unlike http-socket); UWSGI_* request variables are never honoured" },
-  { name: 'chmod-socket', type: 'mode', section: 'sockets', status: 'supported',
+  { name: 'chmod-socket', type: 'mode', aliases: ['chmod'], section: 'sockets', status: 'supported',
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
-  { name: 'pidfile', type: 'path', section: 'sockets', status: 'supported',
+  { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', check: checkOwner,
+    help: 'owner of UNIX sockets: user[:group] or :group (names or numeric ids; changing the user needs root), so that nginx running as another user can connect (with chmod-socket = 660)' },
+  { name: 'pidfile', type: 'path', aliases: ['pidfile2', 'safe-pidfile', 'safe-pidfile2'], section: 'sockets', status: 'supported',
     help: 'write the master pid to this file' },
-  { name: 'accept', type: 'enum', choices: ['master', 'workers'], default: 'workers', section: 'sockets', status: 'supported',
-    uwsgi: 'http-socket (the workers parse HTTP) vs http (a router in front of the workers)',
-    uwsgiDefault: 'workers (http-socket)',
-    why: "no thread hop on the request path: node:http's own speed, on every listener (HTTP and uwsgi, TCP and UNIX) with every feature",
-    help: "who accepts and parses the requests. workers: every worker accepts on its own copy of each listening socket and serves the connections itself, many requests at once (concurrency caps it); a worker stuck in synchronous code is terminated with its connections, as under uWSGI, and listen sizes the kernel's accept queue. master: the master thread parses HTTP and hands each request to a worker (a thread hop per request, about a quarter of the throughput for small requests) and can answer 504 even for a worker stuck in synchronous code; it queues requests in its own backlog" },
   { name: 'listen', type: 'integer', default: 1024, min: 1, max: 65535, section: 'sockets', status: 'supported',
     uwsgiDefault: '100',
     why: "1024 absorbs connection bursts and matches Linux's somaxconn default (uWSGI's 100 overflows under a burst)",
-    help: "the kernel's accept queue of every listening socket (accept = master: also the bound of the master's queue of requests waiting for a free worker)" },
+    help: "the kernel's accept queue of every listening socket" },
   { name: 'buffer-size', type: 'size', default: 16384, defaultDoc: '16k', min: 1024, max: 1048576,
     section: 'sockets', status: 'supported', uwsgiDefault: '4096',
     why: "Node's default maximum header size is 16 KiB; 4 KiB rejects ordinary requests with large cookies",
@@ -129,6 +143,7 @@ export const OPTIONS = [
     why: 'an unlimited body lets one client fill the memory; 16M is safe for APIs, 0 restores unlimited',
     help: 'maximum request body size, answered with 413 when exceeded (0 = unlimited)' },
   { name: 'socket-timeout', type: 'seconds', default: 10, min: 1, section: 'sockets', status: 'supported',
+    aliases: ['http-timeout'],
     uwsgiDefault: '4s',
     why: 'Spindle waits in the master, not in a worker, so a longer wait for slow clients costs no worker',
     help: 'timeout of each wait on a client socket (head, body, response write)' },
@@ -167,7 +182,7 @@ export const OPTIONS = [
   { name: 'harakiri', type: 'seconds', default: 60, min: 0, section: 'workers', status: 'supported',
     uwsgiDefault: '0 (off)', guide: '60',
     why: 'a stuck request must not hold a worker forever; the guide\'s 60 s (0 = off)',
-    help: 'terminate a worker whose request runs longer than this and answer 504 (0 = off)' },
+    help: 'a request running longer than this is answered 504 and aborted by its worker; a worker too stuck to do that (its event loop blocked) is terminated and replaced (0 = off)' },
   { name: 'harakiri-verbose', type: 'bool', default: false, section: 'workers', status: 'supported',
     help: "before terminating a harakiri victim, log its JavaScript stack (read through the inspector)" },
   { name: 'harakiri-graceful-timeout', type: 'seconds', default: 0, min: 0, section: 'workers', status: 'supported',
@@ -177,7 +192,7 @@ export const OPTIONS = [
   { name: 'max-requests', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'supported',
     guide: '1000',
     why: 'a Node worker serves far more requests per second than a Python one and a respawn costs 30-150 ms of JIT warm-up, so request-count recycling is off; use max-worker-lifetime and reload-on-rss',
-    help: 'recycle a worker after this many requests (0 = off)' },
+    help: 'recycle a worker after this many requests, once it has lived min-worker-lifetime (0 = off)' },
   { name: 'max-requests-delta', type: 'integer', default: 0, min: 0, section: 'recycling', status: 'supported',
     help: 'add (worker id - 1) x this to max-requests, to stagger recycling' },
   { name: 'max-worker-lifetime', type: 'seconds', default: 3600, min: 0, section: 'recycling', status: 'supported',
@@ -189,14 +204,17 @@ export const OPTIONS = [
   { name: 'min-worker-lifetime', type: 'seconds', default: 10, min: 0, section: 'recycling', status: 'supported',
     help: 'never recycle a worker younger than this (must be lower than max-worker-lifetime)' },
   { name: 'reload-on-rss', type: 'megabytes', default: 2048, min: 0, section: 'recycling', status: 'supported',
+    defaultDoc: '2048MB, or 3/4 of a worker-heap-limit below 2731MB',
+    derive: { from: 'worker-heap-limit', value: (c) => reloadBelowHeapLimit(c.workerHeapLimit as number, 2048) },
     uwsgiDefault: '0 (off)', guide: '2048',
-    why: "the guide's value; on Node it measures the worker's own V8 heap (process RSS is shared by all threads)",
-    help: "recycle a worker whose V8 heap exceeds this many MB, after its current request (0 = off)" },
+    why: "the guide's value; on Node it measures the worker's own memory, its V8 heap plus the Buffers and other external memory of its isolate (process RSS is shared by all threads)",
+    help: "recycle a worker whose memory (V8 heap + Buffers/ArrayBuffers, per worker) exceeds this many MB, after its current request (0 = off)" },
   { name: 'evil-reload-on-rss', type: 'megabytes', default: 0, min: 0, section: 'recycling', status: 'supported',
-    help: 'terminate a worker at once when its V8 heap exceeds this many MB, dropping its requests (0 = off)' },
-  { name: 'reload-on-process-rss', type: 'megabytes', default: 0, min: 0, section: 'recycling', status: 'supported',
-    uwsgi: false,
-    help: "full reload (a new process takes over the sockets; no request fails) when the whole process's RSS exceeds this many MB, checked every second (0 = off). reload-on-rss looks at one worker's V8 heap; this counts everything the process holds: every heap, native and Buffer memory, fragmentation" },
+    help: 'terminate a worker at once when its memory (V8 heap + Buffers/ArrayBuffers) exceeds this many MB, dropping its requests (0 = off)' },
+  { name: 'reload-on-process-rss', type: 'megabytes', min: 0, section: 'recycling', status: 'supported',
+    uwsgi: false, defaultDoc: "80% of the machine's memory (or of the cgroup memory limit when lower)",
+    why: 'memory held outside any one worker (native addons, many workers growing at once) is otherwise bounded only by the OOM killer, which ends every worker at once',
+    help: "full reload (a new process takes over the sockets; no request fails) when the whole process's RSS exceeds this many MB, checked every second (0 = off). reload-on-rss looks at one worker's own memory; this counts everything the process holds: every heap, native and Buffer memory, fragmentation" },
   { name: 'max-process-lifetime', type: 'seconds', default: 0, min: 0, section: 'recycling', status: 'supported',
     uwsgi: false,
     help: 'full reload (a new process takes over the sockets) after the process has served this long (0 = off); max-worker-lifetime recycles single worker threads' },
@@ -214,6 +232,7 @@ export const OPTIONS = [
     help: 'minimum number of workers; enables adaptive scaling (0 = off; must be lower than processes)' },
   { name: 'cheaper-initial', type: 'integer', min: 0, section: 'cheaper', status: 'supported',
     defaultDoc: 'cheaper', guide: '16',
+    derive: { from: 'cheaper', value: (c) => ((c.cheaper as number) > 0 ? c.cheaper : undefined) },
     why: 'as in uWSGI, unset means cheaper; out of cheaper..processes is an error where uWSGI clamps silently',
     help: 'workers started at boot (between cheaper and processes)' },
   { name: 'cheaper-step', type: 'integer', default: 1, min: 1, section: 'cheaper', status: 'supported', guide: '16',
@@ -282,6 +301,9 @@ export const OPTIONS = [
     help: 'log requests slower than this many milliseconds (0 = off)' },
   { name: 'log-level', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     default: 'info', section: 'logging', status: 'supported', uwsgi: false, help: 'minimum level of log lines' },
+  { name: 'logto', type: 'path', aliases: ['logto2'], section: 'logging', status: 'supported',
+    check: (v: string) => (/^[^/]*:\d+$/.test(v) ? 'logging to a UDP address is not supported; give a file path, or log to stdout and let systemd/docker/syslog collect it' : undefined),
+    help: "append every log line (Spindle's and, under the spindle command, the app's console output) to this file instead of stdout; json lines unless log-format = pretty; rotate it with logrotate's copytruncate" },
   { name: 'log-format', type: 'enum', choices: ['json', 'pretty', 'auto'], default: 'auto', section: 'logging',
     status: 'supported', uwsgi: false,
     help: "json lines, human-readable, or auto (pretty on a TTY); not uWSGI's %(var) template" },
@@ -304,7 +326,7 @@ export const OPTIONS = [
   { name: 'stats-minified', type: 'bool', default: false, aliases: ['stats-min'], section: 'stats',
     status: 'supported', help: 'no indentation in the stats JSON' },
   { name: 'stats-public', type: 'bool', default: false, section: 'stats', status: 'supported', uwsgi: false,
-    why: 'the stats show request URLs and headers; uWSGI binds wherever it is told, Spindle needs this to leave loopback',
+    why: 'the stats show the paths being requested and the server\'s internals; uWSGI binds wherever it is told, Spindle needs this to leave loopback',
     help: 'allow the stats server on a non-loopback address (:port, 0.0.0.0, a LAN address or host name)' },
 
   // ── mules ──────────────────────────────────────────────────────────────────────────────────
@@ -320,7 +342,7 @@ export const OPTIONS = [
     uwsgi: false, help: 'messages each mule queue holds before muleMsg() resolves false (uWSGI bounds bytes with mule-msg-size)' },
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────────
-  { name: 'timer', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkTimerLine,
+  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', check: checkTimerLine,
     help: 'raise a signal periodically: "SIGNUM SECONDS"' },
   { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
     help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
@@ -336,7 +358,7 @@ export const OPTIONS = [
     help: "chain reload (worker threads replaced one at a time, as SIGHUP) when this file's modification time changes; checked every second" },
 
   // ── misc ───────────────────────────────────────────────────────────────────────────────────
-  { name: 'offload-threads', type: 'integer', default: 2, min: 0, max: 256, section: 'misc', status: 'supported',
+  { name: 'offload-threads', type: 'integer', aliases: ['offload-thread'], default: 2, min: 0, max: 256, section: 'misc', status: 'supported',
     uwsgiDefault: '0', why: "Spindle's offload() is a CPU pool for handlers (uWSGI's offload threads move static files); its threads start on first use",
     help: 'threads of the offload() pool for CPU-heavy work (0 = offload() refuses)' },
   { name: 'uid', type: 'string', section: 'misc', status: 'not-yet', help: 'drop privileges to this user' },

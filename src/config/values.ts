@@ -91,6 +91,23 @@ export function formatKvlist(kv: Record<string, string>): string {
   return Object.entries(kv).map(([k, v]) => `${esc(k)}=${esc(v)}`).join(',');
 }
 
+// Units accepted after a number, so that every value `spindle check` prints (60s, 250ms, 2048MB)
+// can be written back: the factor converts to the option's own unit.
+const UNIT_FACTORS: Record<'seconds' | 'milliseconds' | 'megabytes', Record<string, number>> = {
+  seconds: { '': 1, ms: 0.001, s: 1, m: 60, h: 3600 },
+  milliseconds: { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 },
+  megabytes: { '': 1, k: 1 / 1024, kb: 1 / 1024, m: 1, mb: 1, g: 1024, gb: 1024 },
+};
+
+/** '90', '1.5s', '500ms', '2m', '1h' (durations) or '512', '512MB', '2G' (megabytes) in the type's unit. */
+function withUnit(type: 'seconds' | 'milliseconds' | 'megabytes', s: string): number | undefined {
+  const m = /^\+?(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$/i.exec(s);
+  const factor = m ? UNIT_FACTORS[type][m[2]!.toLowerCase()] : undefined;
+  if (!m || factor === undefined) return undefined;
+  // rounded to nanos: 0.1s is 100 ms, not 100.00000000000001
+  return Math.round(Number(m[1]) * factor * 1e9) / 1e9;
+}
+
 const NUMERIC: ReadonlySet<OptionType> = new Set(['integer', 'seconds', 'milliseconds', 'size', 'megabytes']);
 
 export function isNumericType(t: OptionType): boolean {
@@ -111,9 +128,9 @@ export function expectation(spec: OptionSpec): string {
   switch (spec.type) {
     case 'bool': return 'a boolean (true/false, 1/0, yes/no, on/off)';
     case 'integer': return range('an integer');
-    case 'seconds': return range('a number of seconds (decimals allowed)');
-    case 'milliseconds': return range('a whole number of milliseconds');
-    case 'megabytes': return range('a whole number of megabytes');
+    case 'seconds': return `${range('a number of seconds (decimals allowed)')}, or with a unit: 500ms, 30s, 5m, 1h`;
+    case 'milliseconds': return `${range('a whole number of milliseconds')}, or with a unit: 250ms, 2s, 1m`;
+    case 'megabytes': return `${range('a whole number of megabytes')}, or with a unit: 512MB, 2G`;
     case 'size': return range('a size (4096, 64k, 10M, 1G)');
     case 'enum': return `one of ${spec.choices!.join(', ')}`;
     case 'address': return 'an address: host:port, :port, [ipv6]:port or a UNIX path containing /';
@@ -185,11 +202,11 @@ export function convertValue(spec: OptionSpec, raw: unknown): unknown {
       return checkRange(spec, Number(s));
     case 'milliseconds':
     case 'megabytes':
-      if (!/^\+?\d+$/.test(s)) throw expected();
-      return checkRange(spec, Number(s));
-    case 'seconds':
-      if (!/^\+?(\d+(\.\d*)?|\.\d+)$/.test(s)) throw expected();
-      return checkRange(spec, Number(s));
+    case 'seconds': {
+      const n = withUnit(spec.type, s);
+      if (n === undefined || (spec.type !== 'seconds' && !Number.isInteger(n))) throw expected();
+      return checkRange(spec, n);
+    }
     case 'size':
       try {
         return checkRange(spec, parseSize(s));
@@ -234,7 +251,7 @@ export function formatValue(spec: OptionSpec, v: unknown): string {
     case 'seconds': return `${v}s`;
     case 'milliseconds': return `${v}ms`;
     case 'megabytes': return `${v}MB`;
-    case 'size': return formatSize(v as number) === String(v) ? `${v}` : `${formatSize(v as number)} (${v})`;
+    case 'size': return formatSize(v as number);
     case 'string': return JSON.stringify(v);
     default: return String(v);
   }

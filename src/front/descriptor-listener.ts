@@ -3,7 +3,7 @@
 import type { Server } from 'node:http';
 import { createHttpServer, type HttpServerOptions } from './listeners.js';
 import { UwsgiServer } from './uwsgi-listener.js';
-import type { ListenFd } from '../worker/protocol.js';
+import type { ListenFd } from '../protocol/worker.js';
 
 export function listenOnDescriptor({ fd, kind }: ListenFd, opts: HttpServerOptions, backlog: number): Server {
   let server: Server;

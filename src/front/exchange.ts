@@ -1,6 +1,5 @@
 // One HTTP request, from the moment its body is in until its response is written. It lives in the
-// master (accept = master: the master keeps the client connection, so whatever happens to a
-// worker, it can still answer) or in the worker that accepted the connection (accept = workers).
+// worker that accepted the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -81,12 +80,19 @@ export function answer(ex: Exchange, status: number, message: string, extra: Fla
   const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ''}: ${message}\n`);
   ex.headSent = true;
   ex.bytesOut = body.length;
-  res.writeHead(status, [
-    'content-type', 'text/plain; charset=utf-8',
-    'content-length', String(body.length),
-    ...extra,
-  ]);
-  res.end(body);
+  // What the app left on its response (a Node app: headers, a Trailer, a statusMessage that may
+  // be invalid) is not part of this answer and could make writeHead throw again.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  try {
+    res.writeHead(status, STATUS_CODES[status] ?? 'Error', [
+      'content-type', 'text/plain; charset=utf-8',
+      'content-length', String(body.length),
+      ...extra,
+    ]);
+    res.end(body);
+  } catch {
+    res.destroy(); // never expected; at worst this one connection is lost, not the thread
+  }
 }
 
 const NO_BODY_STATUS = new Set([204, 304]);

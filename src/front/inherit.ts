@@ -8,10 +8,10 @@
 // an old process that stops accepting would delete the path the new one serves on. A UNIX socket is
 // therefore bound under a temporary name in the same directory and renamed into place: libuv only
 // remembers (and at close unlinks) the temporary name, which no longer exists. The path appears
-// atomically, already with its chmod-socket mode. When the temporary name would not fit a socket
+// atomically, already with its chmod-socket mode and chown-socket owner. When the temporary name would not fit a socket
 // address (sun_path, 107 bytes), the socket is bound directly and marked `unlinksOnClose`; a full
 // reload then refuses with the reason instead of breaking the socket.
-import { chmodSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connect, type Server } from 'node:net';
 
@@ -59,21 +59,30 @@ export async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** chown-socket, resolved: -1 leaves the group (or user) as it is. */
+export interface SocketOwner { uid: number; gid: number }
+
+function setPermissions(path: string, mode: number | undefined, owner: SocketOwner | undefined): void {
+  if (mode !== undefined) chmodSync(path, mode);
+  if (owner) chownSync(path, owner.uid, owner.gid);
+}
+
 /**
  * Binds a UNIX socket at `path` (which must not exist: the caller removed a stale one) through a
  * temporary name. Returns the socket file's inode and whether closing the handle unlinks `path`.
  */
-export async function bindUnixSocket(server: Server, path: string, mode: number | undefined, backlog: number): Promise<{ ino: number; unlinksOnClose: boolean }> {
+export async function bindUnixSocket(server: Server, path: string, mode: number | undefined, backlog: number,
+  owner?: SocketOwner): Promise<{ ino: number; unlinksOnClose: boolean }> {
   const tmp = join(dirname(path), `.sp-${process.pid}-${++tmpSeq}.${basename(path)}`.slice(0, 40));
   if (Buffer.byteLength(tmp) > MAX_SUN_PATH) {
     await listen(server, { path, backlog });
-    if (mode !== undefined) chmodSync(path, mode);
+    setPermissions(path, mode, owner);
     return { ino: lstatSync(path).ino, unlinksOnClose: true };
   }
   try { unlinkSync(tmp); } catch { /* not there */ }
   await listen(server, { path: tmp, backlog });
   try {
-    if (mode !== undefined) chmodSync(tmp, mode);
+    setPermissions(tmp, mode, owner);
     renameSync(tmp, path);
   } catch (err) {
     server.close();

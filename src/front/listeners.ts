@@ -1,78 +1,24 @@
-// The HTTP listeners: TCP and UNIX sockets owned by the master, with the request-level limits
-// (buffer-size, socket-timeout) enforced by node:http and every malformed request answered.
+// The HTTP server every worker serves its listening sockets with: node:http with the
+// request-level limits (buffer-size, socket-timeout) and every malformed request answered.
 import { STATUS_CODES, createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseAddress, type ParsedAddress } from '../config/address.js';
 import type { Log } from '../log/logger.js';
-import { bindUnixSocket, listen, listenOnInherited, removeStaleSocket, type InheritedSocket } from './inherit.js';
+import { logLimited } from '../log/rate-limit.js';
+import { ALLOWED_METHODS, CONNECT_REFUSED, MAX_HEADER_FIELDS, logScreened } from './request-screen.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Is this socket's request with a worker or in the backlog? Then idleness is not its fault. */
+  /** Is a request of this socket in flight (or waiting for admission)? Then idleness is not its fault. */
   isBusy: (socket: Socket) => boolean;
-}
-
-export interface ListenerOptions extends HttpServerOptions {
-  chmodSocket?: number;
-  /** Full reload: listen on this socket from the previous process instead of binding. */
-  inherited?: InheritedSocket;
-}
-
-export interface Listener {
-  server: Server;
-  /** As configured. */
-  spec: string;
-  /** As bound: 'http://127.0.0.1:8000' or 'unix:/path'. */
-  url: string;
-  host?: string;
-  port?: number;
-  unixPath?: string;
-  /** Identity of the socket file we created, so vacuum never removes someone else's. */
-  unixIno?: number;
-  /** Closing the handle unlinks the UNIX path (bound without a temporary name; see inherit.ts). */
-  unlinksOnClose?: boolean;
-}
-
-export async function openListener(spec: string, opts: ListenerOptions): Promise<Listener> {
-  const addr = parseAddress(spec);
-  const server = createHttpServer(opts);
-  return bindListener(server, spec, addr, opts, { tcp: 'http://', unix: 'unix:' });
-}
-
-/**
- * Puts `server` on its address: the socket inherited from the previous process (full reload), a
- * UNIX path (a stale socket file is replaced, a live one refused) or host:port. `schemes` prefix
- * the bound address in the listener's url ('http://127.0.0.1:8000', 'unix:/run/app.sock').
- */
-export async function bindListener(
-  server: Server, spec: string, addr: ParsedAddress,
-  opts: Pick<ListenerOptions, 'chmodSocket' | 'inherited'>, schemes: { tcp: string; unix: string },
-): Promise<Listener> {
-  if (opts.inherited) {
-    const i = opts.inherited;
-    await listenOnInherited(server, i);
-    // unixIno stays unset until the handover completes (vacuum leaves a file it cannot prove ours)
-    return { server, spec, url: i.url, host: i.host, port: i.port, unixPath: i.unixPath };
-  }
-  if (addr.kind === 'unix') {
-    await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, opts.chmodSocket, 511);
-    return { server, spec, url: `${schemes.unix}${addr.path}`, unixPath: addr.path, unixIno: bound.ino, unlinksOnClose: bound.unlinksOnClose };
-  }
-  await listen(server, { host: addr.host, port: addr.port, backlog: 511 });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, spec, url: `${schemes.tcp}${host}:${port}`, host: addr.host, port };
 }
 
 /**
  * node:http with Spindle's request-level limits: buffer-size (431), socket-timeout for heads,
  * stalled bodies (408) and idle keep-alive connections, and an answer to every malformed request.
- * The master's listeners and, with accept = workers, every worker's shared socket use it.
+ * Every worker's shared sockets use it (and the master's need-app = false stand-in).
  */
 export function createHttpServer(opts: HttpServerOptions): Server {
   const server = createServer({
@@ -84,7 +30,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     noDelay: true,
   }, opts.onRequest);
   // Inactivity: a connection that sends nothing for socket-timeout while we wait on it is closed
-  // (slowloris); one waiting on us (backlog, worker) is left alone.
+  // (slowloris); one waiting on us (a request in flight or waiting for admission) is left alone.
   server.setTimeout(opts.socketTimeoutMs, (socket: Socket) => {
     if (opts.isBusy(socket)) return;
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
@@ -98,14 +44,35 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     }
     socket.destroy();
   });
+  // One more than are kept: a request with more fields is refused (431), not cut (request-screen.ts).
+  server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
   server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that said Connection: close are ignored: its response, if still
+      // being made, is delivered and closes the connection. Stop reading the rest.
+      socket.pause();
+      if (!(socket as Socket & { _httpMessage?: ServerResponse })._httpMessage) socket.destroySoon();
+      return;
+    }
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      // The client closed in the middle of a request (head or body): nobody to answer.
+      logLimited(opts.log, 'warn', { event: 'CLIENT_LEFT_MID_REQUEST', client: socket.remoteAddress ?? 'unix' }, 'the client closed the connection before its request was complete');
+      socket.destroy();
+      return;
+    }
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const [status, why] = clientErrorStatus(err);
-    opts.log.warn({ status, client: socket.remoteAddress, code: err.code, reason: why }, 'bad request');
+    logLimited(opts.log, 'warn', { event: 'BAD_REQUEST', status, client: socket.remoteAddress ?? 'unix', code: err.code, reason: why }, 'bad request');
     socket.end(rawResponse(status, why));
+  });
+  // Without a listener node:http closes a CONNECT without a word.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    logScreened(opts.log, CONNECT_REFUSED, req);
+    socket.on('error', () => { /* the client may be gone already */ });
+    socket.end(rawResponse(405, CONNECT_REFUSED.reason, `Allow: ${ALLOWED_METHODS}\r\n`));
   });
   return server;
 }
@@ -122,8 +89,9 @@ function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   }
 }
 
-export function rawResponse(status: number, message: string): string {
+/** A complete response that closes the connection; `extra`: more header lines, each ending in CRLF. */
+export function rawResponse(status: number, message: string, extra = ''): string {
   const reason = STATUS_CODES[status] ?? 'Error';
   const body = `${status} ${reason}: ${message}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }

@@ -1,30 +1,41 @@
-// A worker's response, as the messages its PortSink produces (FULL, or HEAD, CHUNK…, END), written
-// to the client, and the answer when the app failed. The master does this for the requests it
-// dispatched; a worker that accepts HTTP itself (accept = workers) does it for its own.
+// An app's response, as the parts the adapters' sink produces (FULL, or HEAD, CHUNK…, END),
+// written to the client, and the answer when the app failed.
 import type { Log } from '../log/logger.js';
-import { CHUNK, END, FULL, HEAD, type WorkerMessage } from '../worker/protocol.js';
-import { answer, writeFull, writeHead, type Exchange, type ResponseOptions } from './exchange.js';
+import { answer, writeFull, writeHead, type Exchange, type FlatHeaders, type ResponseOptions } from './exchange.js';
 
-/** Writes one response message to `ex`; true when the response is complete (FULL, END). */
-export function writeResponseMessage(ex: Exchange, m: WorkerMessage, opts: ResponseOptions): boolean {
+export const FULL = 0;
+export const HEAD = 1;
+export const CHUNK = 2;
+export const END = 3;
+
+/**
+ * One part of a response: [FULL, status, headers, body | null] a complete response (a string body
+ * is written as UTF-8), or a streamed one as [HEAD, status, headers], [CHUNK, bytes]…, [END].
+ */
+export type ResponsePart =
+  | [typeof FULL, number, FlatHeaders, Uint8Array | string | null]
+  | [typeof HEAD, number, FlatHeaders]
+  | [typeof CHUNK, Uint8Array]
+  | [typeof END];
+
+/** Writes one response part to `ex`; true when the response is complete (FULL, END). */
+export function writeResponsePart(ex: Exchange, m: ResponsePart, opts: ResponseOptions): boolean {
   switch (m[0]) {
     case FULL:
-      if (!ex.done) writeFull(ex, m[2], m[3], m[4], opts);
+      if (!ex.done) writeFull(ex, m[1], m[2], m[3], opts);
       return true;
     case HEAD:
-      if (!ex.done) writeHead(ex, m[2], m[3], opts);
+      if (!ex.done) writeHead(ex, m[1], m[2], opts);
       return false;
     case CHUNK:
       if (!ex.done && ex.headSent) {
-        ex.bytesOut += m[2].byteLength;
-        ex.res.write(Buffer.from(m[2].buffer, m[2].byteOffset, m[2].byteLength));
+        ex.bytesOut += m[1].byteLength;
+        ex.res.write(Buffer.from(m[1].buffer, m[1].byteOffset, m[1].byteLength));
       }
       return false;
     case END:
       if (!ex.done && ex.headSent) { ex.done = true; ex.res.end(); }
       return true;
-    default:
-      return false;
   }
 }
 

@@ -6,8 +6,8 @@
 // and the connection is closed after it, as uWSGI 2.0 does.
 //
 // Each packet becomes a real `http.IncomingMessage` + `http.ServerResponse` bound to the socket and
-// goes through the same `onRequest` as the HTTP listeners, so limits, dispatch, harakiri and logging
-// are shared. Differences from uWSGI, on purpose:
+// goes through the same `onRequest` as the HTTP sockets, so limits, harakiri and logging are
+// shared. Binding (':port' means 127.0.0.1 here) is src/master/shared-sockets.ts. Differences from uWSGI, on purpose:
 //   - UWSGI_* request variables (UWSGI_FILE, UWSGI_SCRIPT, UWSGI_CHDIR, UWSGI_SETENV, …) are never
 //     honoured: nothing in a request loads code or changes the server (logged once when seen).
 //   - ':port' binds 127.0.0.1, not every interface (http-socket ':port' means 0.0.0.0). An explicit
@@ -16,8 +16,8 @@
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parseAddress } from '../config/address.js';
-import { bindListener, rawResponse, type Listener, type ListenerOptions } from './listeners.js';
+import { logLimited } from '../log/rate-limit.js';
+import { rawResponse, type HttpServerOptions } from './listeners.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -112,6 +112,13 @@ export interface UwsgiRequestHead {
 /** Body framing on a uwsgi socket is CONTENT_LENGTH; a forwarded client framing header would lie. */
 const DROPPED_HEADERS = new Set(['transfer-encoding', 'content-length', 'content-type']);
 
+// What node:http's parser would never let through, so an app must never see it from a uwsgi
+// socket either: control characters (CR, LF, NUL…; tab is allowed) in any value, header names
+// that are not tokens, methods that are not tokens, spaces in the target.
+const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_TARGET = /[\0-\x20\x7f]/;
+
 /** Maps the CGI-style vars to a request head; an error text when they cannot make a request. */
 export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { error: string } {
   const cgi = new Map<string, string>();
@@ -119,8 +126,10 @@ export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { 
   const ignored: string[] = [];
   let hasHost = false;
   for (const [key, value] of vars) {
+    if (CONTROL.test(value)) return { error: `invalid uwsgi variable ${printable(key)}: its value contains a control character (CR, LF, NUL or another); nginx never sends one, so the peer is not nginx or is misconfigured` };
     if (key.startsWith('HTTP_')) {
       const name = key.slice(5).toLowerCase().replaceAll('_', '-');
+      if (name !== '' && !TOKEN.test(name)) return { error: `invalid uwsgi variable ${printable(key)}: not a valid header name` };
       if (name === '' || DROPPED_HEADERS.has(name)) continue;
       if (name === 'host') hasHost = true;
       rawHeaders.push(name, value);
@@ -146,10 +155,13 @@ export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { 
     const qs = cgi.get('QUERY_STRING') ?? '';
     url = qs ? `${path}?${qs}` : path;
   }
+  if (BAD_TARGET.test(url)) return { error: `invalid request target ${printable(url)}: it contains a space or a control character` };
+  const method = (cgi.get('REQUEST_METHOD') || 'GET').toUpperCase();
+  if (!TOKEN.test(method)) return { error: `invalid REQUEST_METHOD ${printable(method)}` };
   const protocol = /^HTTP\/(\d)\.(\d)$/.exec(cgi.get('SERVER_PROTOCOL') ?? '');
   const port = Number(cgi.get('REMOTE_PORT'));
   return {
-    method: (cgi.get('REQUEST_METHOD') || 'GET').toUpperCase(),
+    method,
     url,
     httpVersion: protocol ? `${protocol[1]}.${protocol[2]}` : '1.0',
     rawHeaders,
@@ -159,6 +171,9 @@ export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { 
     ignored,
   };
 }
+
+/** A client's text for a log line or an answer: quoted, escaped, at most 100 characters. */
+const printable = (text: string): string => JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 
 /** Builds a uwsgi request packet (tests, tools). */
 export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: number; modifier2?: number } = {}): Buffer {
@@ -184,7 +199,6 @@ export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: 
 // ---- the listener ------------------------------------------------------------------------------
 
 /** The same options as an HTTP listener's. */
-export type UwsgiListenerOptions = ListenerOptions;
 
 interface Conn {
   socket: Socket;
@@ -206,7 +220,7 @@ export class UwsgiServer extends Server {
   private readonly conns = new Set<Conn>();
   private warnedUwsgiVars = false;
 
-  constructor(private readonly opts: UwsgiListenerOptions) {
+  constructor(private readonly opts: HttpServerOptions) {
     super();
     this.removeAllListeners('connection');
     this.on('connection', (socket: Socket) => this.onConnection(socket));
@@ -234,7 +248,7 @@ export class UwsgiServer extends Server {
     socket.on('end', () => {
       const { req, res } = conn;
       if (req && !conn.bodyDone && !conn.draining) {
-        this.opts.log.warn({ client: socket.remoteAddress, missing: conn.missing?.() }, 'uwsgi peer closed the connection before the whole body arrived');
+        logLimited(this.opts.log, 'warn', { event: 'CLIENT_LEFT_MID_REQUEST', client: socket.remoteAddress ?? 'unix', missing: conn.missing?.() }, 'uwsgi peer closed the connection before the whole body arrived');
         req.destroy();
       }
       if (!res?.writableFinished) socket.destroy();
@@ -256,7 +270,7 @@ export class UwsgiServer extends Server {
   }
 
   private reject(socket: Socket, status: 400 | 431, reason: string): void {
-    this.opts.log.error({ status, client: socket.remoteAddress ?? 'unix', reason }, 'bad uwsgi request: connection closed');
+    logLimited(this.opts.log, 'error', { event: 'BAD_UWSGI_REQUEST', status, client: socket.remoteAddress ?? 'unix', reason }, 'bad uwsgi request: connection closed');
     socket.removeAllListeners('data');
     socket.on('data', () => { /* drain until closed */ });
     socket.end(rawResponse(status, reason));
@@ -363,19 +377,3 @@ function setHeaders(req: IncomingMessage, raw: string[]): void {
   }
   req.headers = headers;
 }
-
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
-
-/** Opens one uwsgi-socket: `:port` means 127.0.0.1 here (see the file comment). */
-export async function openUwsgiListener(spec: string, opts: UwsgiListenerOptions): Promise<Listener> {
-  const text = spec.trim();
-  const addr = parseAddress(text.startsWith(':') ? `127.0.0.1${text}` : text);
-  const server = new UwsgiServer(opts);
-  server.on('request', opts.onRequest);
-  if (!opts.inherited && addr.kind === 'tcp' && !isLoopback(addr.host)) {
-    opts.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
-  }
-  return bindListener(server, spec, addr, opts, { tcp: 'uwsgi://', unix: 'uwsgi+unix:' });
-}
-
-

@@ -10,6 +10,19 @@ import type { Logger, DestinationStream, pino as Pino } from 'pino';
 let pinoModule: typeof Pino | null = null;
 const loadPino = (): typeof Pino => (pinoModule ??= createRequire(import.meta.url)('pino') as typeof Pino);
 
+/**
+ * Loads the logger's modules now. A worker that accepts connections calls it before it serves:
+ * loading them at its first warning may happen while the process is out of file descriptors
+ * (EMFILE: the very moment it has something to say), and then fails.
+ */
+export function loadLogModules(): void {
+  try {
+    loadPino();
+  } catch {
+    /* out of descriptors already: the first line retries, or falls back (createLazyLogger) */
+  }
+}
+
 export type Log = Logger;
 export type LogFormat = 'json' | 'pretty';
 
@@ -58,7 +71,12 @@ export function createLazyLogger(opts: LoggerOptions): Log {
     const value = LEVEL_VALUES[name]!;
     return (...args: unknown[]): void => {
       if (value < threshold) return;
-      real ??= createLogger(opts);
+      try {
+        real ??= createLogger(opts);
+      } catch {
+        fallbackLine(opts, name, args); // pino could not be loaded (EMFILE): a log call never throws
+        return;
+      }
       (real[name] as (...a: unknown[]) => void)(...args);
     };
   };
@@ -69,6 +87,25 @@ export function createLazyLogger(opts: LoggerOptions): Log {
     child: (bindings: Record<string, unknown>) => (real ??= createLogger(opts)).child(bindings),
   };
   return lazy as unknown as Log;
+}
+
+/** One JSON line like pino's, written without pino: when its modules cannot be loaded. */
+function fallbackLine(opts: LoggerOptions, level: string, args: unknown[]): void {
+  const [first, second] = args;
+  const fields = first !== null && typeof first === 'object' ? first as Record<string, unknown> : {};
+  const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : undefined;
+  const rec = { level, time: new Date().toISOString(), pid: process.pid, ...opts.base, ...fields, msg };
+  let line: string;
+  try {
+    line = JSON.stringify(rec, (_k, v: unknown) => (v instanceof Error ? { type: v.name, message: v.message, stack: v.stack } : v)) + '\n';
+  } catch {
+    line = JSON.stringify({ level, time: rec.time, pid: process.pid, ...opts.base, msg }) + '\n';
+  }
+  try {
+    writeSync(opts.fd ?? 1, opts.format === 'pretty' ? prettyLine(line) : line);
+  } catch {
+    /* nowhere to write */
+  }
 }
 
 const LEVEL_COLOURS: Record<string, string> = {

@@ -1,15 +1,6 @@
-// The request log line, written by the master (accept = master) or by the worker that served the
-// request (accept = workers): by default only 4xx, 5xx and slow requests are logged.
+// The request log line, written by the worker that served the request: by default only 4xx, 5xx and slow requests are logged.
 import type { Log } from './logger.js';
-
-export interface RequestLogPolicy {
-  /** Log every request (log-requests), not only the ones below. */
-  logRequests: boolean;
-  log4xx: boolean;
-  log5xx: boolean;
-  /** Log requests slower than this (0 = off). */
-  logSlowMs: number;
-}
+import type { RequestLogPolicy } from '../protocol/worker.js';
 
 /** What the line says about a request (front/exchange.ts's Exchange has it all). */
 export interface LoggedRequest {

@@ -1,19 +1,36 @@
-// accept = workers, the master's side: the shared sockets and a copy of them for every worker that
+// The master's side of the workers accepting: the shared sockets and a copy of them for every worker that
 // becomes ready, the settings each worker serves HTTP with, the requests the workers report
 // (in batches, and lost ones when a stuck worker is terminated) folded into the master's counts,
 // and the kernel's accept queue of the sockets (the cheaper's backlog).
-import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../worker/protocol.js';
+import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../protocol/worker.js';
 import type { InheritedSocket } from '../front/inherit.js';
-import { LISTEN, OWN_STATE_BYTES } from '../worker/protocol.js';
+import { LISTEN, OWN_STATE_BYTES } from '../protocol/worker.js';
+import { REQUEST_TABLE_BYTES } from '../protocol/request-table.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import type { HttpServerOptions } from '../front/listeners.js';
-import { SharedSockets } from './shared-sockets.js';
+import { SharedSockets, type DescriptorCopier } from './shared-sockets.js';
 import { KernelBacklog } from './kernel-backlog.js';
-import type { SpindleServer } from './server.js';
+import type { Log } from '../log/logger.js';
+import type { SharedCore } from '../shm/layout.js';
+import type { ServerSettings } from './settings.js';
+import type { Supervisor } from './supervisor.js';
+import type { RequestObserver } from './stats.js';
 import type { WorkerHandle } from './worker-handle.js';
+
+/** What WorkerAccept uses of the server (SpindleServer, master/server.ts, which owns it). */
+export interface AcceptHost {
+  readonly settings: ServerSettings;
+  readonly log: Log;
+  readonly core: SharedCore;
+  readonly supervisor: Pick<Supervisor, 'routable' | 'requestDone' | 'harakiris'>;
+  readonly observer: Pick<RequestObserver, 'observe'>;
+  requestsTotal: number;
+  /** The supervising parent copies descriptors when there is one (else a broker process does). */
+  readonly parent?: DescriptorCopier;
+}
 
 export class WorkerAccept {
   readonly sockets: SharedSockets;
@@ -26,8 +43,8 @@ export class WorkerAccept {
   private queues: KernelBacklog | null = null;
   private queuesFailed = false;
 
-  constructor(private readonly server: SpindleServer) {
-    this.sockets = new SharedSockets(server.settings.backlogLimit, server.settings.chmodSocket, server.log, server.parent);
+  constructor(private readonly server: AcceptHost) {
+    this.sockets = new SharedSockets(server.settings.backlogLimit, { mode: server.settings.chmodSocket, owner: server.settings.chownSocket }, server.log, server.parent);
     // libuv's accept loop takes every queued connection in one go, so a burst of connects lands on
     // whichever worker woke first; with this set, it yields after each accept and the other
     // workers take their part. Read once, at the process's first TCP listen (a host that
@@ -46,6 +63,7 @@ export class WorkerAccept {
       concurrency: s.concurrency,
       connections: this.connections.buffer as SharedArrayBuffer,
       ownState: new SharedArrayBuffer(OWN_STATE_BYTES),
+      requestTable: new SharedArrayBuffer(REQUEST_TABLE_BYTES),
     };
   }
 
@@ -71,7 +89,7 @@ export class WorkerAccept {
     try {
       fds = await this.sockets.forWorker();
     } catch (err) {
-      this.server.log.error({ worker: h.slot, err }, 'accept = workers: could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
+      this.server.log.error({ worker: h.slot, err }, 'could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
       return;
     }
     if (h.state !== 'ready' && h.state !== 'retiring') {
@@ -139,7 +157,7 @@ export class WorkerAccept {
     const n = this.queues.read();
     if (!this.queues.available && !this.queuesFailed) {
       this.queuesFailed = true;
-      this.server.log.warn({ error: this.queues.error }, 'accept = workers: cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
+      this.server.log.warn({ error: this.queues.error }, 'cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
     }
     return n;
   }

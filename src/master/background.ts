@@ -1,14 +1,14 @@
 // Background work inside the server: timers and crons registered by the app, signals, command
 // crons from the config, mules and the offload pool. The server owns one Background and calls it
-// from a few hooks: control messages from workers, pump (waiting handler runs go before the
-// backlog), start, and shutdown (stop scheduling; then drain the mules after the workers).
+// from a few hooks: control messages from workers, pump (a worker became ready: waiting handler
+// runs go to it), start, and shutdown (stop scheduling; then drain the mules after the workers).
 import type { Log } from '../log/logger.js';
 import { SpindleError } from '../errors.js';
 import type { SharedCore } from '../shm/layout.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
-import { BG, type BgToMaster, type BgToThread } from '../api/bg-protocol.js';
+import { BG, type BgToMaster, type BgToThread } from '../protocol/background.js';
 import { cronClock, type CronClock } from './clock.js';
 import { RunDispatcher } from './runs.js';
 import { Timers } from './timers.js';
@@ -23,8 +23,8 @@ export interface BackgroundHost {
   supervisor: Supervisor;
   core: SharedCore;
   logFormat: 'json' | 'pretty';
-  /** the server's dispatcher: waiting runs first, then the backlog */
-  pump(): void;
+  /** logto's descriptor (see WorkerBoot.logFd) */
+  logFd?: number;
 }
 
 export interface BackgroundStats {
@@ -57,7 +57,7 @@ export class Background {
     this.mules = new Mules({
       log: host.log,
       board: host.core.scoreboard,
-      boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, shared: host.core.handle },
+      boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, logFd: host.logFd, shared: host.core.handle },
       heapLimitMb: host.settings.heapLimitMb,
       queueLimit: b.muleQueue,
       harakiriMs: b.muleHarakiriMs,
@@ -71,7 +71,7 @@ export class Background {
       },
       onMuleReady: () => this.runs.pump(),
     }, b.mules, b.farms);
-    this.runs = new RunDispatcher({ settings: host.settings, log: host.log, supervisor: host.supervisor, pump: () => host.pump() }, this.mules);
+    this.runs = new RunDispatcher({ settings: host.settings, log: host.log, supervisor: host.supervisor }, this.mules);
     this.commandCrons = new CommandCrons(b.commandCrons, b.cronHarakiriMs, host.log);
     this.timers = new Timers(host.log, this.runs, this.clock, (now) => this.commandCrons.check(now));
     this.signals = new Signals(host.log, this.runs);
@@ -123,7 +123,7 @@ export class Background {
     }
   }
 
-  /** Waiting handler runs go to free workers before the backlog does. */
+  /** A worker became ready: waiting handler runs go to it. */
   pump(): void {
     this.runs.pump();
   }

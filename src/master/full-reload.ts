@@ -10,7 +10,7 @@
 //   saves cache2 stores; sends every listening
 //   socket handle (TCP and UNIX)                    → restores the stores, listens on the handles
 //                                                     (both processes accept for a moment)
-//     accept = workers: the handle sent is each shared socket's keeper; the new process keeps the
+//     the handle sent is each shared socket's keeper; the new process keeps the
 //     one it receives as its own keeper (no bind, no listen) and gives its workers copies of it
 //                                                   ← adopted
 //   closes its stats server (the address is reused) → released
@@ -19,7 +19,7 @@
 //   stops accepting (its copies of the listening descriptors are closed; the sockets stay open in
 //   the new process, so nothing is refused), answers every further request on its keep-alive
 //   connections with `Connection: close`, drains in-flight requests within worker-reload-mercy,
-//   exits 0. accept = workers: its workers stop (each closes its descriptors and drains, see
+//   exits 0. Its workers stop (each closes its descriptors and drains, see
 //   OwnHttp.stop()), then its keepers are closed; vacuum skips the handed-over sockets.
 //
 // If the new process exits, fails or is not serving within full-reload-timeout, the old one kills
@@ -28,19 +28,17 @@
 // UNIX sockets: the old process must not unlink the path when it closes its descriptor; see
 // src/front/inherit.ts (sockets are bound under a temporary name and renamed into place).
 import { spawn } from 'node:child_process';
-import { lstatSync, writeFileSync } from 'node:fs';
-import { Server as NetServer } from 'node:net';
+import { lstatSync } from 'node:fs';
 import type { Log } from '../log/logger.js';
-import type { Listener } from '../front/listeners.js';
 import type { InheritedSocket } from '../front/inherit.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { OwnedSocket } from './owned-files.js';
+import { writePidfile } from './pidfile.js';
 import type { ServerSettings } from './settings.js';
 import type { CacheStores } from './cache-stores.js';
 import { TouchFiles } from './touch-files.js';
 import type { ParentLink, SuccessorProcess } from './parent-link.js';
-import { HANDOVER_ENV, type SocketMeta } from '../parent/protocol.js';
-
+import { HANDOVER_ENV, type SocketMeta } from '../protocol/parent.js';
 
 // Captured when the module loads, before the server changes directory (chdir) or sets `env`.
 const ORIGINAL_CWD = process.cwd();
@@ -59,18 +57,17 @@ type ToParent =
   | { spindle: 'serving'; pid: number }
   | { spindle: 'failed'; reason: string };
 
-const kindOf = (l: Listener): Kind => (l.url.startsWith('uwsgi') ? 'uwsgi' : 'http');
 /** A socket the new process took over: its file's inode is recorded once the handover completes. */
 type AdoptedSocket = { url: string } & OwnedSocket;
-/** One socket to hand over: a master listener's handle, or a shared socket's keeper (accept = workers). */
+/** One socket to hand over: a shared socket's keeper descriptor. */
 interface Outgoing { meta: SocketMeta; handle: object | undefined; owned: OwnedSocket }
 
-export function outgoingSockets(listeners: readonly Listener[], shared: readonly SharedSocket[]): Outgoing[] {
-  const meta = (kind: Kind, x: Listener | SharedSocket): SocketMeta => ({ kind, spec: x.spec, url: x.url, host: x.host, port: x.port, unixPath: x.unixPath });
-  return [
-    ...listeners.map((l) => ({ meta: meta(kindOf(l), l), handle: (l.server as unknown as { _handle?: object })._handle, owned: l })),
-    ...shared.map((s) => ({ meta: meta(s.kind, s), handle: s.keeper as object, owned: s })),
-  ];
+export function outgoingSockets(shared: readonly SharedSocket[]): Outgoing[] {
+  return shared.map((s) => ({
+    meta: { kind: s.kind, spec: s.spec, url: s.url, host: s.host, port: s.port, unixPath: s.unixPath },
+    handle: s.keeper as object,
+    owned: s,
+  }));
 }
 const keyOf = (kind: Kind, spec: string): string => `${kind} ${spec}`;
 
@@ -167,7 +164,7 @@ export class HandoverClient {
   }
 
   /**
-   * Listening on every socket (accept = workers: keeping every shared socket): tell the old
+   * Keeping every shared socket: tell the old
    * process, wait until it released its stats server.
    */
   async adopted(listeners: readonly AdoptedSocket[]): Promise<void> {
@@ -213,8 +210,7 @@ export class HandoverClient {
 /** What the recycler needs of the server (src/master/server.ts). */
 export interface RecyclableServer {
   readonly settings: ServerSettings;
-  readonly listenerList: readonly Listener[];
-  /** accept = workers: the shared sockets (their keepers are handed over); empty otherwise. */
+  /** The listening sockets (their keepers are handed over). */
   readonly sharedSocketList: readonly SharedSocket[];
   readonly cacheStores: CacheStores;
   observation(): { shuttingDown: boolean; serving: boolean };
@@ -255,10 +251,11 @@ export class ProcessRecycler {
   /** The periodic checks: process RSS, process lifetime, touch files (once a second). */
   start(): void {
     const p = this.server.settings.processRecycle;
-    if (this.opts.embedded && (p.rssBytes || p.lifetimeMs || p.touchReload.length)) {
+    const rssSet = p.rssBytes > 0 && !p.rssDefault;
+    if (this.opts.embedded && (rssSet || p.lifetimeMs || p.touchReload.length)) {
       this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload replace the whole process (a full reload), which an embedded server (start()) cannot do: ignored; run the spindle command to use them');
     }
-    if (!this.opts.embedded && process.pid === 1 && (p.rssBytes || p.lifetimeMs || p.touchReload.length)) {
+    if (!this.opts.embedded && process.pid === 1 && (rssSet || p.lifetimeMs || p.touchReload.length)) {
       this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload do nothing while Spindle is PID 1 (a container): a full reload would end the container; rely on worker recycling and the orchestrator');
     }
     this.timer = setInterval(() => this.check(), CHECK_MS);
@@ -298,7 +295,7 @@ export class ProcessRecycler {
       detail = { livedS: Math.round((Date.now() - this.startedAt) / 1000), limitS: p.lifetimeMs / 1000 };
     }
     if (!reason) return;
-    this.log.info({ reason, ...detail }, `${reason}: full reload`);
+    this.log.info({ event: 'FULL_RELOAD_AUTO', reason, ...detail }, `${reason}: full reload`);
     void this.fullReload(reason).then((ok) => {
       if (!ok) {
         this.nextAutoAt = Date.now() + RETRY_MS;
@@ -329,26 +326,20 @@ export class ProcessRecycler {
       this.log.error({ reason }, 'full reload refused: Spindle is PID 1 (a container); when PID 1 exits the kernel kills every process in the container, the new one included. Use a chain reload (SIGHUP, reload-on-rss, max-worker-lifetime) and let the orchestrator replace containers');
       return false;
     }
-    const listeners = this.server.listenerList;
-    const outgoing = outgoingSockets(listeners, this.server.sharedSocketList);
+    const outgoing = outgoingSockets(this.server.sharedSocketList);
     if (outgoing.length === 0 || !this.server.observation().serving) {
       this.log.warn({ reason }, 'full reload: the server is not serving yet; request ignored');
       return false;
     }
-    const stuck = listeners.filter((l) => l.unlinksOnClose);
-    if (stuck.length) {
-      this.log.error({ reason, sockets: stuck.map((l) => l.url) }, 'full reload refused: these UNIX sockets were bound without a temporary name (the path is too long), so closing them here would delete the path the new process serves on; use a shorter socket path, or a chain reload (SIGHUP)');
-      return false;
-    }
     this.busy = true;
     try {
-      return await this.handOver(reason, listeners, outgoing);
+      return await this.handOver(reason, outgoing);
     } finally {
       this.busy = false;
     }
   }
 
-  private async handOver(reason: string, listeners: readonly Listener[], outgoing: readonly Outgoing[]): Promise<boolean> {
+  private async handOver(reason: string, outgoing: readonly Outgoing[]): Promise<boolean> {
     const settings = this.server.settings;
     const oldPid = process.pid;
     let child: SuccessorProcess;
@@ -447,29 +438,16 @@ export class ProcessRecycler {
     // a socket the new configuration dropped is not the new process's: closed and vacuumed here
     this.server.handOver(outgoing.filter((o) => !adoptedUrls || adoptedUrls.includes(o.meta.url)).map((o) => o.owned));
     this.log.info({ reason, oldPid, newPid }, 'full reload: the new process is serving; this one stops accepting and drains');
-    void this.retire(listeners);
+    void this.retire();
     return true;
   }
 
   /**
-   * Stop accepting without touching keep-alive connections mid-request, drain, close. accept =
-   * workers: `listeners` is empty; the graceful close stops the workers, which close their
-   * descriptors and drain (OwnHttp.stop()), and closes the keepers only after that.
+   * Drain and close: the graceful close stops the workers, which close their descriptors of the
+   * listening sockets and drain (OwnHttp.stop()); the keepers close only after that, and the new
+   * process holds its own copies.
    */
-  private async retire(listeners: readonly Listener[]): Promise<void> {
-    const closed = listeners.map((l) => new Promise<void>((resolve) => {
-      // every further request on a kept-alive connection is answered with Connection: close
-      l.server.prependListener('request', (_req, res: { shouldKeepAlive: boolean }) => { res.shouldKeepAlive = false; });
-      l.server.once('close', () => resolve());
-      // net.Server's close, not http.Server's: that one would also close idle keep-alive
-      // connections at once, racing a request the client may be sending on them right now.
-      // This closes only our descriptor of the listening socket; the new process keeps it open.
-      NetServer.prototype.close.call(l.server);
-    }));
-    const mercy = this.server.settings.mercyMs;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => { timer = setTimeout(resolve, mercy); })]);
-    clearTimeout(timer);
+  private async retire(): Promise<void> {
     await this.server.close({ graceful: true });
     this.log.info({ oldPid: process.pid }, 'full reload: the old process has drained and exits');
     this.opts.onRetired?.();
@@ -497,7 +475,7 @@ export class ProcessRecycler {
     const path = this.server.settings.pidfile;
     if (!path || this.opts.parent) return; // under the parent, the pidfile always names the parent
     try {
-      writeFileSync(path, `${process.pid}\n`);
+      writePidfile(path);
     } catch (err) {
       this.log.error({ path, err }, 'full reload: cannot rewrite the pidfile');
     }

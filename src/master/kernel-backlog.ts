@@ -1,5 +1,5 @@
 // The kernel's accept queue of TCP listening sockets, read from /proc/net/tcp and /proc/net/tcp6
-// (Linux). With accept = workers there is no master queue: connections wait in the kernel until a
+// (Linux). There is no master queue: connections wait in the kernel until a
 // worker accepts them, so this is the backlog the cheaper reads (uWSGI reads the same number with
 // getsockopt(TCP_INFO), which Node does not expose).
 //

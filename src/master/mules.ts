@@ -11,9 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { Scoreboard } from '../shm/scoreboard.js';
-import { CONTROL, type WorkerMessage } from '../worker/protocol.js';
-import type { MuleBoot } from '../worker/mule-entry.js';
-import { BG, type BgToMaster, type BgToThread, type MuleItem } from '../api/bg-protocol.js';
+import { CONTROL, type WorkerMessage } from '../protocol/worker.js';
+import type { MuleBoot } from '../protocol/mule.js';
+import { BG, type BgToMaster, type BgToThread, type MuleItem } from '../protocol/background.js';
 import type { MuleRunner, Run } from './runs.js';
 
 const ENTRY = new URL('../worker/mule-entry.js', import.meta.url);

@@ -4,7 +4,7 @@
 // waiting for a free pool thread.
 import { Piscina } from 'piscina';
 import type { Log } from '../log/logger.js';
-import type { OffloadTask } from '../api/bg-protocol.js';
+import type { OffloadTask } from '../protocol/background.js';
 
 const TASK = new URL('../worker/offload-task.js', import.meta.url);
 

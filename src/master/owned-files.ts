@@ -1,7 +1,8 @@
 // The files a server creates and vacuum removes: its pidfile and its UNIX sockets — but only
 // while they are still the ones it created (another process may have replaced them since).
-import { existsSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Log } from '../log/logger.js';
+import { writePidfile } from './pidfile.js';
 
 /** A bound socket; a UNIX one has a file to remove (if its inode is still the one we created). */
 export interface OwnedSocket { unixPath?: string; unixIno?: number }
@@ -14,7 +15,9 @@ export class OwnedFiles {
 
   writePidfile(): void {
     if (!this.pidfile) return;
-    writeFileSync(this.pidfile, `${this.pid}\n`);
+    if (writePidfile(this.pidfile, this.pid)) {
+      this.log.warn({ event: 'PIDFILE_SYMLINK_REPLACED', path: this.pidfile }, 'the pidfile path was a symbolic link: replaced by the pidfile, its target left untouched');
+    }
     this.pidfileWritten = true;
   }
 

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { Log } from '../log/logger.js';
 import type { DescriptorCopier, RawHandle } from './shared-sockets.js';
-import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../parent/protocol.js';
+import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../protocol/parent.js';
 
 const PARENT_POLL_MS = 1000;
 

@@ -2,6 +2,8 @@
 // uWSGI-compatible codes (0 stopped, 1 configuration error, 22 no app loaded).
 import { EXIT } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { openLogFile, redirectConsole } from '../log/logto.js';
+import type { ConfigWarning } from '../config/errors.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
@@ -12,24 +14,38 @@ import { ParentLink } from './parent-link.js';
 export interface RunnableConfig {
   config: object;
   notes: string[];
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 export async function runServer(loaded: RunnableConfig): Promise<number> {
   const settings = settingsFromConfig(loaded.config);
-  const logFormat = resolveLogFormat(settings.logFormat, process.stdout.isTTY);
-  const log = createLogger({ level: settings.logLevel, format: logFormat });
+  let logFd: number | undefined;
+  if (settings.logto) {
+    try {
+      logFd = openLogFile(settings.logto);
+    } catch (err) {
+      process.stderr.write(`spindle: ${(err as Error).message}\n`);
+      return EXIT.CONFIG;
+    }
+    redirectConsole(logFd);
+  }
+  const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
+  const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ note }, 'config note');
-  for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
+  for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
   if (!settings.appPath) {
     log.fatal({}, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
+    return EXIT.APP_LOAD;
+  }
+  if (settings.appNotFound && settings.needApp) {
+    log.fatal({ event: 'APP_NOT_FOUND', reason: 'not-found' }, settings.appNotFound);
     return EXIT.APP_LOAD;
   }
 
   // Under the supervising parent (src/parent/parent.ts): the pidfile names it, it starts full reloads.
   const parent = ParentLink.fromEnv(log) ?? undefined;
   const handover = HandoverClient.fromEnv(log, Boolean(parent)) ?? undefined;
-  const server = new SpindleServer({ settings, log, logFormat, handover, parent });
+  const server = new SpindleServer({ settings, log, logFormat, logFd, handover, parent });
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => { stopped = resolve; });
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).
@@ -47,7 +63,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
       void server.reload();
     }
   };
-  const onHup = () => { log.info({ signal: 'SIGHUP' }, 'reload requested'); void server.reload(); };
+  const onHup = () => { log.info({ event: 'RELOAD_REQUESTED', signal: 'SIGHUP' }, 'reload requested'); void server.reload(); };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', () => stop(false, 'SIGINT'));
   process.on('SIGQUIT', () => stop(false, 'SIGQUIT'));
@@ -67,7 +83,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     return EXIT.CONFIG;
   }
   await handover?.serving();
-  await parent?.hold(outgoingSockets(server.listenerList, server.sharedSocketList));
+  await parent?.hold(outgoingSockets(server.sharedSocketList));
   recycler.start();
   await done;
   return EXIT.OK;

@@ -1,21 +1,17 @@
 // Handler runs (timers, crons, signals) delivered to their target.
 //
-// A run in a request worker is dispatched like a request: it takes one of the worker's request
-// slots (h.inFlight holds a stand-in exchange with a negative id), so the dispatcher sends the
-// worker no request meanwhile (with concurrency 1 it runs strictly between requests), harakiri
-// applies to it through the supervisor's normal deadline check, a worker that dies or is killed
-// "answers" it (the stand-in records the failure), and a retiring worker waits for it. A run that
-// finds no free slot waits in `pending` and is dispatched before the backlog when a slot frees.
+// A run in a request worker is held on the worker's handle (h.runs) while it runs: harakiri
+// applies to it through the supervisor's deadline check, a worker that dies or is killed ends it
+// as failed, and a retiring worker waits for it. It runs beside the worker's requests (the
+// worker's event loop interleaves them). A run whose worker is not ready waits in `pending`.
 // Runs in mules go straight to the mule (mules have no request slots); mule-harakiri bounds them.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
-import type { WorkerHandle } from './worker-handle.js';
-import type { Exchange } from '../front/exchange.js';
-import { STOP } from '../worker/protocol.js';
-import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../api/bg-protocol.js';
+import type { HeldRun, WorkerHandle } from './worker-handle.js';
+import { STOP } from '../protocol/worker.js';
+import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../protocol/background.js';
 
 /** One registered timer, cron or signal as the dispatcher sees it. */
 export interface Reg {
@@ -46,7 +42,7 @@ export interface Run {
   dest: Dest;
   startedAt: number;
   where: string;
-  ex?: Exchange;
+  held?: HeldRun;
   h?: WorkerHandle;
 }
 
@@ -62,8 +58,6 @@ export interface RunsHost {
   settings: ServerSettings;
   log: Log;
   supervisor: Supervisor;
-  /** dispatch from the request backlog */
-  pump(): void;
 }
 
 const PENDING_CAP = 100;
@@ -139,7 +133,7 @@ export class RunDispatcher {
     return bad('unknown target');
   }
 
-  /** Dispatches waiting runs to free workers and running mules (called before the backlog). */
+  /** Dispatches waiting runs to ready workers and running mules. */
   pump(): void {
     if (!this.pending.length) return;
     for (let i = 0; i < this.pending.length;) {
@@ -168,46 +162,36 @@ export class RunDispatcher {
     run.startedAt = now;
     run.h = h;
     run.where = `worker${h.slot}`;
-    run.ex = this.standIn(run, h, now);
-    h.inFlight.set(run.ex.id, run.ex);
+    run.held = this.hold(run, now);
+    h.runs.set(run.id, run.held);
     this.running.set(run.id, run);
     h.thread.postMessage([BG, this.message(run)]);
     this.host.log.debug({ [run.reg.kind]: run.reg.name, where: run.where }, `${run.reg.kind} run started`);
     return true;
   }
 
+  /** The worker of `slot` if it is ready; for slot 0 the ready worker with the fewest requests in flight. */
   private freeWorker(slot: number): WorkerHandle | null {
-    const max = this.host.settings.concurrency;
-    const free = (h: WorkerHandle | null | undefined): h is WorkerHandle => !!h && h.state === 'ready' && (max === 0 || h.inFlight.size < max);
+    const ready = (h: WorkerHandle | null | undefined): h is WorkerHandle => !!h && h.state === 'ready';
     const slots = this.host.supervisor.slots;
-    if (slot > 0) return free(slots[slot]) ? slots[slot]! : null;
+    if (slot > 0) return ready(slots[slot]) ? slots[slot]! : null;
     let best: WorkerHandle | null = null;
     for (const h of slots) {
-      if (!free(h)) continue;
-      if (h.inFlight.size === 0) return h;
-      if (!best || h.inFlight.size < best.inFlight.size) best = h;
+      if (ready(h) && (!best || h.requestsInFlight < best.requestsInFlight)) best = h;
     }
     return best;
   }
 
-  /** The request-slot stand-in: answering it (harakiri, death, shutdown) ends the run as failed. */
-  private standIn(run: Run, h: WorkerHandle, now: number): Exchange {
-    const fail = () => this.finish(run, false, `ended by the master (${ex.note ?? 'worker stopped'})`);
-    const res = {
-      headersSent: false,
-      writeHead() { return res; },
-      end() { fail(); return res; },
-      destroy() { fail(); return res; },
-      write() { return true; },
-    };
+  /** What the worker's handle holds while the run runs: ending it (harakiri, death, shutdown) fails the run. */
+  private hold(run: Run, now: number): HeldRun {
     const harakiri = this.host.settings.harakiriMs;
-    const ex: Exchange = {
-      id: -run.id, req: { socket: {} } as unknown as IncomingMessage, res: res as unknown as ServerResponse,
-      method: run.reg.kind.toUpperCase(), url: `${run.reg.kind}:${run.reg.name}`, body: null,
-      receivedAt: now, dispatchedAt: now, deadline: harakiri > 0 ? now + harakiri : 0, workerId: h.slot,
-      headSent: false, bytesOut: 0, status: 0, done: false,
+    return {
+      id: run.id,
+      label: `${run.reg.kind}:${run.reg.name}`,
+      startedAt: now,
+      deadline: harakiri > 0 ? now + harakiri : 0,
+      end: (why) => this.finish(run, false, `ended by the master (${why})`),
     };
-    return ex;
   }
 
   /** A thread reported the end of a run. */
@@ -230,12 +214,9 @@ export class RunDispatcher {
     run.reg.runs++;
     const ms = Math.round(performance.now() - run.startedAt);
     const h = run.h;
-    if (h && run.ex) {
-      run.ex.done = true;
-      if (h.inFlight.get(run.ex.id) === run.ex) {
-        h.inFlight.delete(run.ex.id);
-        if (h.state === 'retiring' && h.inFlight.size === 0) h.thread.postMessage([STOP]);
-      }
+    if (h && run.held && h.runs.get(run.id) === run.held) {
+      h.runs.delete(run.id);
+      if (h.state === 'retiring' && h.runs.size === 0) h.thread.postMessage([STOP]);
     }
     if (ok) {
       this.host.log.debug({ [run.reg.kind]: run.reg.name, where: run.where, ms }, `${run.reg.kind} run done`);
@@ -245,7 +226,7 @@ export class RunDispatcher {
         this.host.log.error({ [run.reg.kind]: run.reg.name, where: run.where, ms, err: { message: error.split('\n', 1)[0], stack: error } }, `${run.reg.kind} handler failed`);
       }
     }
-    if (h) queueMicrotask(() => this.host.pump());
+
   }
 
   /** Shutdown: waiting runs are dropped (logged). */

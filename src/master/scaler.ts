@@ -4,23 +4,15 @@
 // is not refilled).
 //
 // Busy time: a slot is busy while at least one request is in flight on a worker of that slot
-// (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency). The
-// counter is read continuously: an in-progress request contributes its elapsed time up to the
-// moment of reading. It has two sources, added together:
-// - the requests the master dispatches (accept = master, and uwsgi-socket): the master sees every
-//   dispatch and response (busyChanged); during a recycle the retiring and the new worker of a
-//   slot count together (the union of their busy periods);
-// - the requests a worker accepts itself (accept = workers): the worker keeps its own busy time in
-//   shared memory (src/worker/busy-clock.ts) and the master reads it, so there is no sampling
-//   error. Each worker's clock counts once; during a recycle the two workers of a slot are added
-//   (a window's percentage is capped at 100 per slot), and an exited worker's time stays in its
-//   slot's counter.
-// A worker serving both kinds at once (accept = workers plus a uwsgi-socket) is counted by both:
-// the sum, again capped at 100 % per window.
+// (with concurrency > 1 that is "any request in flight", not a fraction of the concurrency). Each
+// worker keeps its own busy time in shared memory (src/protocol/busy-clock.ts) and the master reads
+// it, so there is no sampling error and an in-progress request counts up to the moment of reading.
+// Each worker's clock counts once; during a recycle the two workers of a slot are added (a
+// window's percentage is capped at 100 per slot), and an exited worker's time stays in its slot.
 //
 // Busy (for spare and the choice of the worker to stop): the slot's current worker has a request
-// in flight, either kind. The backlog comes from the server: the master's queue, plus with
-// accept = workers the kernel's accept queue of the shared sockets (src/master/kernel-backlog.ts).
+// in flight. The backlog is the kernel's accept queue of the listening sockets
+// (src/master/kernel-backlog.ts).
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import { Cheaper } from '../cheaper/cheaper.js';
@@ -28,7 +20,7 @@ import { Busyness } from '../cheaper/busyness.js';
 import type { CheaperOptions, Decision, LogRecord, SlotView, Snapshot } from '../cheaper/types.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
-import { monoMs } from '../worker/busy-clock.js';
+import { monoMs } from '../protocol/busy-clock.js';
 
 export interface ScaleResult {
   /** Slots a worker was started in. */
@@ -63,13 +55,9 @@ export interface CheaperStats {
 
 export class Scaler {
   readonly cheaper: Cheaper;
-  private readonly busyCount: number[];
-  private readonly busySince: number[];
-  private readonly busyTotal: number[];
-  private readonly busyHandles = new WeakSet<WorkerHandle>();
-  /** accept = workers: the busy ms of each slot's exited workers (their clocks are read no more). */
+  /** The busy ms of each slot's exited workers (their clocks are read no more). */
   private readonly ownBase: number[];
-  /** accept = workers: the workers whose own busy clock counts in their slot, not yet folded into ownBase. */
+  /** The workers whose own busy clock counts in their slot, not yet folded into ownBase. */
   private readonly ownClocks = new Set<WorkerHandle>();
   private lastCheck = Number.NEGATIVE_INFINITY;
   spawns = 0;
@@ -86,40 +74,16 @@ export class Scaler {
   ) {
     this.cheaper = new Cheaper(opts);
     const n = opts.processes + 1;
-    this.busyCount = new Array<number>(n).fill(0);
-    this.busySince = new Array<number>(n).fill(0);
-    this.busyTotal = new Array<number>(n).fill(0);
     this.ownBase = new Array<number>(n).fill(0);
     for (let slot = opts.initial + 1; slot <= opts.processes; slot++) supervisor.cheap.add(slot);
     log.info({ algo: opts.algo, cheaper: opts.min, initial: opts.initial, processes: opts.processes, step: opts.step, overload: opts.overload }, 'cheaper: adaptive worker count on');
   }
 
-  /** Call after every change of `h.inFlight` (dispatch, response, answered on worker loss). */
-  busyChanged(h: WorkerHandle): void {
-    const busy = h.inFlight.size > 0;
-    if (busy === this.busyHandles.has(h)) return;
-    const slot = h.slot;
-    const now = this.clock();
-    if (busy) {
-      this.busyHandles.add(h);
-      if (this.busyCount[slot]!++ === 0) this.busySince[slot] = now;
-    } else {
-      this.busyHandles.delete(h);
-      if (--this.busyCount[slot]! === 0) this.busyTotal[slot]! += now - this.busySince[slot]!;
-    }
-  }
-
-  /** Cumulative busy milliseconds of `slot`, including running requests up to `now`. */
-  busyMs(slot: number, now = this.clock()): number {
-    const dispatched = this.busyTotal[slot]! + (this.busyCount[slot]! > 0 ? now - this.busySince[slot]! : 0);
-    return dispatched + this.ownBusyMs(slot, this.workerClock());
-  }
-
-  /** accept = workers: the busy time the workers of `slot` measured themselves. */
-  private ownBusyMs(slot: number, workerNow: number): number {
-    this.trackClocks(workerNow);
+  /** Cumulative busy milliseconds of `slot`, including running requests up to now. */
+  busyMs(slot: number): number {
+    this.trackClocks(this.workerClock());
     let ms = this.ownBase[slot]!;
-    for (const h of this.ownClocks) if (h.slot === slot) ms += h.ownBusyMs(workerNow);
+    for (const h of this.ownClocks) if (h.slot === slot) ms += h.ownBusyMs(this.workerClock());
     return ms;
   }
 
@@ -128,7 +92,7 @@ export class Scaler {
    * worker terminated in a busy period is counted up to now: at most one 100 ms tick too long).
    */
   private trackClocks(workerNow: number): void {
-    for (const h of this.supervisor.live) if (h.own && !this.ownClocks.has(h)) this.ownClocks.add(h);
+    for (const h of this.supervisor.live) if (!this.ownClocks.has(h)) this.ownClocks.add(h);
     for (const h of this.ownClocks) {
       if (h.state !== 'exited') continue;
       this.ownBase[h.slot]! += h.ownBusyMs(workerNow);
@@ -150,7 +114,7 @@ export class Scaler {
         active.push({
           id: slot,
           busy: h.requestsInFlight > 0,
-          busyMs: this.busyMs(slot, now),
+          busyMs: this.busyMs(slot),
           spawnedAt: h.spawnedAt,
           stoppable: h.state === 'ready' && !sup.replacing(slot),
         });

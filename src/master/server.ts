@@ -1,17 +1,11 @@
-// The master: listeners, dispatch to worker slots through the backlog, responses back to the
-// clients, request logging, and the 100 ms cycle that drives harakiri and recycling.
+// The master: binds the listening sockets the workers accept on, supervises the workers, and
+// runs the 100 ms cycle that drives harakiri, recycling and scaling. It is never on a request's
+// path: the workers accept, serve and log their requests, and report them in batches.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { logRequest } from '../log/request-log.js';
-import { openListener, type Listener } from '../front/listeners.js';
-import { readBody } from '../front/request-body.js';
-import { openUwsgiListener } from '../front/uwsgi-listener.js';
-import { Backlog } from './backlog.js';
-import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
-import { answerAppFailure, firstLine, writeResponseMessage } from '../front/response-messages.js';
+import { firstLine } from '../front/response-messages.js';
 import { OwnedFiles, type OwnedSocket } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
@@ -28,10 +22,7 @@ import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { HandoverClient } from './full-reload.js';
 import type { ParentLink } from './parent-link.js';
-import {
-  REQ, FULL, HEAD, CHUNK, END, FAIL, CONTROL, ABORT,
-  type RequestMessage, type WorkerBoot, type WorkerMessage,
-} from '../worker/protocol.js';
+import { CONTROL, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
 const TICK_MS = 100;
@@ -40,6 +31,8 @@ export interface ServerOptions {
   settings: ServerSettings;
   log: Log;
   logFormat: 'json' | 'pretty';
+  /** logto: the log file's descriptor, for the workers' and mules' loggers; default stdout. */
+  logFd?: number;
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
   /** The supervising parent, if any: the pidfile names it (it forwards signals); it copies descriptors. */
@@ -52,16 +45,12 @@ export class SpindleServer {
   readonly supervisor: Supervisor;
   /** Caches, locks, counters and the scoreboard, shared with every worker. */
   readonly core: SharedCore;
-  private readonly backlog: Backlog;
-  private listeners: Listener[] = [];
-  /** accept = workers: the http-socket addresses, accepted on by the workers themselves. */
-  private readonly workerAccept: WorkerAccept | null;
+  /** The listening sockets, accepted on by the workers themselves. */
+  private readonly workerAccept: WorkerAccept;
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
   private handedOver: ReadonlySet<OwnedSocket> | null = null;
-  private readonly busySockets = new WeakSet<Socket>();
-  private nextId = 1;
   private tickTimer?: NodeJS.Timeout;
   private appError = '';
   private closing: Promise<void> | null = null;
@@ -82,27 +71,25 @@ export class SpindleServer {
   constructor(private readonly opts: ServerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
-    this.backlog = new Backlog(this.settings.backlogLimit);
-    this.workerAccept = this.settings.acceptInWorkers ? new WorkerAccept(this) : null;
+    this.workerAccept = new WorkerAccept(this);
     this.files = new OwnedFiles(this.settings.pidfile, opts.parent?.parentPid ?? process.pid, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {
       log: this.log,
       onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
-      answerInFlight: (h, status, message, note) => this.answerInFlight(h, status, message, note),
-      pump: () => this.pump(),
-      workerReady: (h) => void this.workerAccept?.give(h),
-      ownRequestsLost: (n) => this.workerAccept?.lost(n),
+      pump: () => this.background.pump(),
+      workerReady: (h) => void this.workerAccept.give(h),
+      ownRequestsLost: (n) => this.workerAccept.lost(n),
       onThreadExit: (threadId) => this.onThreadExit(threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
-    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, pump: () => this.pump() });
-    if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.backlog.length + (this.workerAccept?.kernelBacklog() ?? 0));
+    this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, logFd: opts.logFd });
+    if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.workerAccept.kernelBacklog());
   }
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
   get addresses(): string[] {
-    return this.allListeners.map((l) => l.url);
+    return this.sharedSocketList.map((l) => l.url);
   }
 
   private bootFor(slot: number): WorkerBoot {
@@ -110,13 +97,15 @@ export class SpindleServer {
     return {
       workerId: slot,
       appPath: this.settings.appPath,
+      ...(this.settings.appExport ? { appExport: this.settings.appExport } : {}),
       concurrency: this.settings.concurrency,
       label: name,
       threadName: threadName(name, slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
+      ...(this.opts.logFd !== undefined ? { logFd: this.opts.logFd } : {}),
       shared: this.core.handle,
-      ...(this.workerAccept ? { ownHttp: this.workerAccept.bootSettings() } : {}),
+      ownHttp: this.workerAccept.bootSettings(),
     };
   }
 
@@ -159,26 +148,12 @@ export class SpindleServer {
     }
     if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
-      const options = (kind: 'http' | 'uwsgi', spec: string) => ({
-        maxHeaderBytes: this.settings.maxHeaderBytes,
-        socketTimeoutMs: this.settings.socketTimeoutMs,
-        chmodSocket: this.settings.chmodSocket,
-        log: this.log,
-        onRequest: (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res),
-        isBusy: (socket: Socket) => this.busySockets.has(socket),
-        inherited: handover?.take(kind, spec),
-      });
-      if (this.workerAccept) {
-        await this.workerAccept.open([
-          ...specs.map((spec) => ({ kind: 'http' as const, spec })),
-          ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
-        ], handover && ((kind, spec) => handover.take(kind, spec)));
-        if (this.appError) await this.workerAccept.standIn(options('http', ''));
-      } else {
-        for (const spec of specs) this.listeners.push(await openListener(spec, options('http', spec)));
-        for (const spec of this.settings.uwsgiListeners) this.listeners.push(await openUwsgiListener(spec, options('uwsgi', spec)));
-      }
-      await handover?.adopted([...this.listeners, ...this.sharedSocketList]);
+      await this.workerAccept.open([
+        ...specs.map((spec) => ({ kind: 'http' as const, spec })),
+        ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
+      ], handover && ((kind, spec) => handover.take(kind, spec)));
+      if (this.appError) await this.workerAccept.standIn(this.standInOptions());
+      await handover?.adopted(this.sharedSocketList);
     } catch (err) {
       await this.close({ graceful: false });
       throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
@@ -211,173 +186,32 @@ export class SpindleServer {
     this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
-  // ---- requests in -------------------------------------------------------------------------
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (this.closing) res.shouldKeepAlive = false;
-    readBody(req, res, this.settings.maxBodyBytes, {
-      done: (body) => this.accept(req, res, body),
-      tooLarge: (size) => this.reject413(req, res, size),
-    });
+  /** need-app = false and no app loaded: what the master answers on the shared sockets. */
+  private standInOptions() {
+    return {
+      maxHeaderBytes: this.settings.maxHeaderBytes,
+      socketTimeoutMs: this.settings.socketTimeoutMs,
+      log: this.log,
+      isBusy: () => false,
+      onRequest: (req: IncomingMessage, res: ServerResponse) => {
+        req.resume();
+        res.shouldKeepAlive = false;
+        const body = '503 Service Unavailable: no application is loaded (need-app is off); fix the app and reload\n';
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': '5' });
+        res.end(body);
+        this.observer.observe(503, 0);
+        this.requestsTotal++;
+      },
+    };
   }
-
-  private reject413(req: IncomingMessage, res: ServerResponse, size: number): void {
-    const ex = newExchange(this.nextId++, req, res, null);
-    refuseTooLarge(ex, size, this.settings.maxBodyBytes);
-    this.logRequest(ex);
-  }
-
-  private accept(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
-    const ex = newExchange(this.nextId++, req, res, body);
-    this.requestsTotal++;
-    res.once('close', () => {
-      if (ex.done || res.writableFinished) return;
-      ex.done = true; // the client went away first
-      ex.note = 'client-gone';
-      const h = ex.workerId ? this.supervisor.slots[ex.workerId] : null;
-      if (h?.inFlight.has(ex.id)) h.thread.postMessage([ABORT, ex.id]);
-    });
-    if (this.appError) {
-      answer(ex, 503, 'no application is loaded (need-app is off); fix the app and reload', ['retry-after', '5']);
-      this.logRequest(ex);
-      return;
-    }
-    if (this.supervisor.shuttingDown) {
-      // A keep-alive client sent one more request after the workers began to stop.
-      res.shouldKeepAlive = false;
-      answer(ex, 503, 'the server is shutting down', ['retry-after', '1']);
-      this.logRequest(ex);
-      return;
-    }
-    this.busySockets.add(req.socket);
-    const h = this.pickWorker();
-    if (h) this.send(h, ex);
-    else if (this.backlog.full) this.overloaded(ex);
-    else this.backlog.push(ex);
-  }
-
-  private overloaded(ex: Exchange): void {
-    this.observer.backlogFull();
-    answer(ex, 503, `all workers are busy and the backlog is full (listen = ${this.settings.backlogLimit})`, ['retry-after', '1']);
-    this.settle(ex);
-  }
-
-  /** The least busy routable worker with a free slot. */
-  private pickWorker(): WorkerHandle | null {
-    let best: WorkerHandle | null = null;
-    const max = this.settings.concurrency;
-    for (const h of this.supervisor.slots) {
-      if (!h || h.state !== 'ready') continue;
-      const n = h.inFlight.size;
-      if (max > 0 && n >= max) continue;
-      if (n === 0) return h;
-      if (!best || n < best.inFlight.size) best = h;
-    }
-    return best;
-  }
-
-  private send(h: WorkerHandle, ex: Exchange): void {
-    const now = performance.now();
-    ex.workerId = h.slot;
-    ex.dispatchedAt = now;
-    ex.deadline = this.settings.harakiriMs > 0 ? now + this.settings.harakiriMs : 0;
-    h.inFlight.set(ex.id, ex);
-    this.scaler?.busyChanged(h);
-    this.core.scoreboard.requestStarted(h.slot - 1, now, ex.deadline);
-    const { req } = ex;
-    const socket = req.socket;
-    const msg: RequestMessage = [
-      REQ, ex.id, ex.method, ex.url, req.httpVersion, req.rawHeaders,
-      socket.remoteAddress ?? '', socket.remotePort ?? 0, socket.localAddress ?? '', socket.localPort ?? 0,
-      ex.body,
-    ];
-    // The body was assembled by us into its own buffer: move it rather than copy it.
-    if (ex.body && ex.body.byteLength >= 65536) h.thread.postMessage(msg, [ex.body.buffer as ArrayBuffer]);
-    else h.thread.postMessage(msg);
-  }
-
-  /** Dispatch waiting requests while workers have free slots. */
-  private pump(): void {
-    this.background.pump();
-    while (this.backlog.length > 0) {
-      const h = this.pickWorker();
-      if (!h) return;
-      const ex = this.backlog.shift();
-      if (!ex) return;
-      this.send(h, ex);
-    }
-  }
-
-  // ---- responses out -----------------------------------------------------------------------
 
   private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
-    switch (m[0]) {
-      case FULL:
-      case HEAD:
-      case CHUNK:
-      case END: {
-        const ex = h.inFlight.get(m[1]);
-        if (ex && writeResponseMessage(ex, m, this.responseOptions)) this.complete(h, ex);
-        return;
-      }
-      case FAIL: {
-        const ex = h.inFlight.get(m[1]);
-        if (ex) this.complete(h, ex, answerAppFailure(ex, m[3], this.log, h.slot));
-        return;
-      }
-      case CONTROL: {
-        const c = m[1];
-        if (c.kind === 'label') h.label = c.label;
-        else if (c.kind === 'heap') h.heapUsed = c.used;
-        else if (c.kind === 'served') this.workerAccept?.served(h, c);
-        else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
-        else if (c.kind === 'harakiri') {
-          const ex = h.inFlight.get(c.requestId);
-          if (ex) lowerDeadline(ex, c.seconds);
-        }
-        return;
-      }
-    }
-  }
-
-  /** How responses are written now: with `Connection: close` once the server is closing. */
-  private readonly responseOptions: ResponseOptions = {
-    closing: () => this.closing !== null,
-    onInvalid: (ex, err) => this.log.error({ worker: ex.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
-  };
-
-  /** A request left its worker (answered, failed or abandoned by the client). */
-  private complete(h: WorkerHandle, ex: Exchange, failed = false): void {
-    h.inFlight.delete(ex.id);
-    this.scaler?.busyChanged(h);
-    const now = performance.now();
-    this.core.scoreboard.requestFinished(h.slot - 1, now, { durationMs: now - ex.dispatchedAt, txBytes: ex.bytesOut, exception: failed });
-    this.settle(ex);
-    this.supervisor.requestDone(h);
-    this.pump();
-  }
-
-  /** The exchange is over for the master: free its socket for idle checks and log it. */
-  private settle(ex: Exchange): void {
-    this.busySockets.delete(ex.req.socket);
-    this.logRequest(ex);
-  }
-
-  private answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void {
-    for (const ex of h.inFlight.values()) {
-      ex.note ??= note;
-      answer(ex, status, message);
-      this.settle(ex);
-    }
-    h.inFlight.clear();
-    this.scaler?.busyChanged(h);
-    this.pump();
-  }
-
-  private logRequest(ex: Exchange): void {
-    const ms = performance.now() - ex.receivedAt;
-    this.observer.observe(ex.status, ms);
-    logRequest(this.log, this.settings, ex, ms);
+    if (m[0] !== CONTROL) return;
+    const c = m[1];
+    if (c.kind === 'label') h.label = c.label;
+    else if (c.kind === 'heap') { h.heapUsed = c.used; h.external = c.external; }
+    else if (c.kind === 'served') this.workerAccept.served(h, c);
+    else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -389,7 +223,7 @@ export class SpindleServer {
       try {
         await this.supervisor.startAll();
         this.appError = '';
-        this.workerAccept?.endStandIn();
+        this.workerAccept.endStandIn();
         this.log.info({}, 'app loaded by reload');
         return true;
       } catch (err) {
@@ -419,19 +253,7 @@ export class SpindleServer {
   private async shutdown(graceful: boolean): Promise<void> {
     this.fifo?.close();
     this.background.stopScheduling();
-    this.log.info({ graceful, inFlight: this.inFlightCount(), backlog: this.backlog.length }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
-    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
-    for (const l of this.listeners) l.server.closeIdleConnections();
-    if (graceful) {
-      const deadline = performance.now() + this.settings.mercyMs;
-      while (this.backlog.length > 0 && performance.now() < deadline && !this.forceQuick) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-    for (const ex of this.backlog.drain()) {
-      answer(ex, 503, 'the server is shutting down');
-      this.settle(ex);
-    }
+    this.log.info({ graceful, inFlight: this.inFlightCount() }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
     const workersDone = this.supervisor.shutdown(graceful);
     if (graceful) {
       // A second SIGTERM/SIGINT turns a graceful shutdown into a quick one.
@@ -445,29 +267,17 @@ export class SpindleServer {
       await workersDone;
     }
     await this.background.close(graceful && !this.forceQuick);
-    this.workerAccept?.close();
+    this.workerAccept.close();
     if (this.tickTimer) clearInterval(this.tickTimer);
-    for (const l of this.listeners) l.server.closeAllConnections();
-    await Promise.all(closed);
     await this.statsServer?.close();
     if (!this.handedOver) await this.cacheStores.saveAtExit();
-    if (this.settings.vacuum) this.files.vacuum([...this.listeners, ...(this.workerAccept?.sockets.sockets ?? [])], this.handedOver);
+    if (this.settings.vacuum) this.files.vacuum(this.sharedSocketList, this.handedOver);
     this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
   }
 
-  /** Every bound address: the workers' shared sockets (accept = workers), then the master's. */
-  private get allListeners(): { spec: string; url: string }[] {
-    return [...(this.workerAccept?.sockets.sockets ?? []), ...this.listeners];
-  }
-
-  /** The listening sockets (full reload hands them to the new process). */
-  get listenerList(): readonly Listener[] {
-    return this.listeners;
-  }
-
-  /** accept = workers: the shared sockets (full reload hands their keepers to the new process). */
+  /** The listening sockets (full reload hands their keepers to the new process). */
   get sharedSocketList(): readonly SharedSocket[] {
-    return this.workerAccept?.sockets.sockets ?? [];
+    return this.workerAccept.sockets.sockets;
   }
 
   /** Full reload: the new process binds the stats address next. */
@@ -512,9 +322,9 @@ export class SpindleServer {
   /** The facts the stats document is built from (src/master/stats.ts). */
   observation(): ServerObservation {
     return {
-      backlog: this.backlog.length,
+      backlog: this.workerAccept.kernelBacklog(),
       backlogLimit: this.settings.backlogLimit,
-      listeners: this.allListeners.map((l) => ({ spec: l.spec, url: l.url })),
+      listeners: this.sharedSocketList.map((l) => ({ spec: l.spec, url: l.url })),
       serving: this.tickTimer !== undefined,
       shuttingDown: this.closing !== null,
       appError: this.appError,
@@ -534,7 +344,7 @@ export class SpindleServer {
       pid: process.pid,
       addresses: this.addresses,
       requests: this.requestsTotal,
-      backlog: this.backlog.length,
+      backlog: this.workerAccept.kernelBacklog(),
       respawns: this.supervisor.respawns,
       harakiris: this.supervisor.harakiris,
       workers: this.supervisor.slots.slice(1).map((h, i) => ({

@@ -1,14 +1,20 @@
 // What the master needs from the configuration, in runtime units (milliseconds, bytes). The one
 // place that knows the configuration's option names, so the rest of the master does not.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCacheSpec } from '../shm/cache-spec.js';
 import type { CoreSpec } from '../shm/layout.js';
 import { parseCronLine, parseCron2Line, parseFarm, parseTimerLine, type CommandCron } from '../config/cron.js';
+import { resolveAppModule } from '../config/app-module.js';
+import { resolveOwner, type Owner } from '../config/owner.js';
 import type { AlgoName, CheaperOptions } from '../cheaper/types.js';
 
 export interface ServerSettings {
   appPath: string;
+  /** The export to serve (callable, or module = file:NAME); undefined = detect. */
+  appExport?: string;
+  /** Why the app module cannot be found (module form explained); the server refuses to start. */
+  appNotFound?: string;
   /** Directory to change to before the app loads (uWSGI chdir); the app path is relative to it. */
   chdir?: string;
   /** KEY=VALUE pairs set in the environment before the workers start. */
@@ -19,10 +25,10 @@ export interface ServerSettings {
   /** uwsgi-socket addresses (nginx uwsgi_pass); ':port' binds 127.0.0.1. */
   uwsgiListeners: string[];
   chmodSocket?: number;
+  /** chown-socket, resolved to ids (-1 = unchanged). */
+  chownSocket?: Owner;
   pidfile?: string;
   backlogLimit: number;
-  /** accept = workers: the workers accept and parse HTTP on the http-socket addresses themselves. */
-  acceptInWorkers: boolean;
   maxHeaderBytes: number;
   maxBodyBytes: number;
   socketTimeoutMs: number;
@@ -52,6 +58,8 @@ export interface ServerSettings {
   logSlowMs: number;
   logLevel: string;
   logFormat: string;
+  /** logto: append the log lines to this file (absolute) instead of stdout. */
+  logto?: string;
   /** The stats server (stats, stats-http, stats-minified, stats-public); undefined when off. */
   stats?: { address: string; http: boolean; minified: boolean; public: boolean };
   /** The shared-memory core (caches, locks, counters); worker and mule slot counts are set by the server. */
@@ -65,6 +73,8 @@ export interface ServerSettings {
 export interface ProcessRecycleSettings {
   /** reload-on-process-rss in bytes (0 = off). */
   rssBytes: number;
+  /** rssBytes is the derived default, not a configured value (nothing to warn about where it cannot apply). */
+  rssDefault: boolean;
   /** max-process-lifetime (0 = off). */
   lifetimeMs: number;
   /** full-reload-timeout */
@@ -91,8 +101,11 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
   const app = str(c, 'app') ?? '';
   const chmod = str(c, 'chmodSocket');
   const chdir = str(c, 'chdir') ? resolve(cwd, str(c, 'chdir')!) : undefined;
+  const appModule = app ? resolveAppModule(app, chdir ?? cwd, str(c, 'callable')) : undefined;
   return {
-    appPath: app ? resolve(chdir ?? cwd, app) : '',
+    appPath: appModule?.path ?? '',
+    ...(appModule?.exportName ? { appExport: appModule.exportName } : {}),
+    ...(appModule?.error ? { appNotFound: appModule.error } : {}),
     chdir,
     env: list(c, 'env').map((kv) => {
       const i = kv.indexOf('=');
@@ -103,9 +116,9 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     listeners: list(c, 'httpSocket'),
     uwsgiListeners: list(c, 'uwsgiSocket'),
     chmodSocket: chmod ? parseInt(chmod, 8) : undefined,
+    chownSocket: str(c, 'chownSocket') ? resolveOwner(str(c, 'chownSocket')!) : undefined,
     pidfile: str(c, 'pidfile') ? resolve(cwd, str(c, 'pidfile')!) : undefined,
     backlogLimit: num(c, 'listen', 1024),
-    acceptInWorkers: c['accept'] === 'workers',
     maxHeaderBytes: num(c, 'bufferSize', 16384),
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
@@ -133,6 +146,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     logSlowMs: num(c, 'logSlow', 0),
     logLevel: str(c, 'logLevel') ?? 'info',
     logFormat: str(c, 'logFormat') ?? 'auto',
+    logto: str(c, 'logto') ? resolve(cwd, str(c, 'logto')!) : undefined,
     stats: str(c, 'stats') ? {
       address: str(c, 'stats')!.includes('/') ? resolve(cwd, str(c, 'stats')!) : str(c, 'stats')!,
       http: bool(c, 'statsHttp', false),
@@ -147,13 +161,22 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     },
     background: backgroundSettings(c, chdir ?? cwd),
     processRecycle: {
-      rssBytes: num(c, 'reloadOnProcessRss', 0) * MB,
+      rssBytes: typeof c['reloadOnProcessRss'] === 'number' ? c['reloadOnProcessRss'] * MB : defaultProcessRssBytes(),
+      rssDefault: typeof c['reloadOnProcessRss'] !== 'number',
       lifetimeMs: num(c, 'maxProcessLifetime', 0) * 1000,
       timeoutMs: num(c, 'fullReloadTimeout', 60) * 1000,
       touchReload: list(c, 'touchReload').map((p) => resolve(cwd, p)),
       touchChainReload: list(c, 'touchChainReload').map((p) => resolve(cwd, p)),
     },
   };
+}
+
+/** reload-on-process-rss when not configured: 80% of the memory this process may use. */
+export function defaultProcessRssBytes(): number {
+  // constrainedMemory: the cgroup limit (0, or a huge number, when there is none).
+  const limit = process.constrainedMemory?.() ?? 0;
+  const available = limit > 0 ? Math.min(limit, totalmem()) : totalmem();
+  return Math.floor((available * 0.8) / MB) * MB;
 }
 
 /**
@@ -216,7 +239,7 @@ export interface BackgroundSettings {
 function backgroundSettings(c: Config, base: string): BackgroundSettings {
   const farms = list(c, 'farm').map(parseFarm);
   const mules = [
-    ...list(c, 'mule').map((p) => (p.trim() ? resolve(base, p.trim()) : '')),
+    ...list(c, 'mule').map((p) => (p.trim() ? resolveAppModule(p.trim(), base, undefined, 'mule').path : '')),
     ...new Array<string>(num(c, 'mules', 0)).fill(''),
   ].map((program, i) => ({ id: i + 1, program, farms: farms.filter((f) => f.mules.includes(i + 1)).map((f) => f.name) }));
   return {

@@ -1,4 +1,4 @@
-// accept = workers (the default): the listening sockets the worker threads accept on themselves,
+// The listening sockets the worker threads accept on themselves,
 // every kind of them: HTTP and uwsgi, on TCP and UNIX addresses.
 //
 // Every worker listens on a descriptor of its own for the same socket. One shared descriptor is
@@ -13,9 +13,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
-import { bindUnixSocket, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
+import { bindUnixSocket, type SocketOwner, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
-import type { ListenFd, SocketKind } from '../worker/protocol.js';
+import type { ListenFd, SocketKind } from '../protocol/worker.js';
 
 /** A raw libuv TCP or Pipe handle as it arrives over IPC. */
 export interface RawHandle {
@@ -137,7 +137,7 @@ export class SharedSockets {
   readonly sockets: SharedSocket[] = [];
   private readonly broker: DescriptorCopier;
 
-  constructor(private readonly backlog: number, private readonly chmodSocket: number | undefined, private readonly log: Log, copier?: DescriptorCopier) {
+  constructor(private readonly backlog: number, private readonly perms: { mode?: number; owner?: SocketOwner }, private readonly log: Log, copier?: DescriptorCopier) {
     this.broker = copier ?? new DescriptorBroker(log);
   }
 
@@ -187,7 +187,7 @@ export class SharedSockets {
       return { port: typeof bound === 'object' && bound ? bound.port : addr.port };
     }
     await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, this.chmodSocket, this.backlog);
+    const bound = await bindUnixSocket(server, addr.path, this.perms.mode, this.backlog, this.perms.owner);
     if (bound.unlinksOnClose) {
       // Closing the master's bound handle (next step) would delete the path the workers serve on.
       server.close();

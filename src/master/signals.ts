@@ -4,7 +4,7 @@
 // Raising a signal nobody registered is an error in the log, never silent.
 import type { Log } from '../log/logger.js';
 import { newReg, type Reg, type RunDispatcher } from './runs.js';
-import { signalHandlerName, type Target } from '../api/bg-protocol.js';
+import { signalHandlerName, type Target } from '../protocol/background.js';
 
 export class Signals {
   readonly table = new Map<string, { reg: Reg; registeredBy: Set<string> }>();

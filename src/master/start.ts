@@ -6,6 +6,7 @@
 import { loadConfig, type SpindleConfig } from '../config/index.js';
 import { SpindleError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { openLogFile } from '../log/logto.js';
 import { SpindleServer, type ServerStats } from './server.js';
 import type { ScaleResult } from './scaler.js';
 import { settingsFromConfig } from './settings.js';
@@ -39,12 +40,15 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   const loaded = loadConfig({ env: process.env, overrides: options });
   const settings = settingsFromConfig(loaded.config);
   if (!settings.appPath) throw new SpindleError('APP_LOAD', 'start(): no application given; pass { app: "path/to/app.js" }');
-  const logFormat = resolveLogFormat(settings.logFormat, process.stdout.isTTY);
-  const log = createLogger({ level: settings.logLevel, format: logFormat });
+  if (settings.appNotFound && settings.needApp) throw new SpindleError('APP_LOAD', `start(): ${settings.appNotFound}`);
+  // logto: Spindle's lines go to the file; the host's own stdout is left alone
+  const logFd = settings.logto ? openLogFile(settings.logto) : undefined;
+  const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
+  const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ note }, 'config note');
-  for (const warning of loaded.warnings) log.warn({ warning }, 'config warning');
+  for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
   if (loaded.origins['supervise']?.kind !== 'default') log.info({ option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
-  const server = new SpindleServer({ settings, log, logFormat });
+  const server = new SpindleServer({ settings, log, logFormat, logFd });
   try {
     await server.start();
   } catch (err) {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Exchange } from '../front/exchange.js';
+import type { HeldRun } from './worker-handle.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { SharedCore } from '../shm/layout.js';
@@ -122,43 +122,13 @@ export function uwsgiStatus(state: SlotState): string {
   }
 }
 
-const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
-
-/** A request's variables as uWSGI lists them for a core in a request, then one empty string. */
-function requestVars(ex: Exchange): string[] {
-  const req = ex.req;
-  const s = req.socket;
-  const q = ex.url.indexOf('?');
-  const vars = [
-    `REQUEST_METHOD=${ex.method}`,
-    `REQUEST_URI=${ex.url}`,
-    `PATH_INFO=${q >= 0 ? ex.url.slice(0, q) : ex.url}`,
-    `QUERY_STRING=${q >= 0 ? ex.url.slice(q + 1) : ''}`,
-    `SERVER_PROTOCOL=HTTP/${req.httpVersion}`,
-    `REMOTE_ADDR=${s?.remoteAddress ?? ''}`,
-    `REMOTE_PORT=${s?.remotePort ?? ''}`,
-    `SERVER_PORT=${s?.localPort ?? ''}`,
-  ];
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    const key = lower === 'content-type' || lower === 'content-length'
-      ? lower.toUpperCase().replace(/-/g, '_')
-      : `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
-    vars.push(`${key}=${REDACTED_HEADERS.has(lower) ? '[redacted]' : raw[i + 1]!}`);
-  }
-  vars.push('');
-  return vars;
-}
-
 export interface WorkerDoc {
   id: number; pid: number; accepting: number; requests: number; delta_requests: number; exceptions: number;
   harakiri_count: number; signals: number; signal_queue: number; status: string; rss: number; vsz: number;
   running_time: number; last_spawn: number; respawn_count: number; tx: number; avg_rt: number;
   apps: Record<string, unknown>[]; cores: CoreDoc[];
   // Spindle
-  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; label: string;
+  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; external: number; label: string;
   mean_rt: number; last_exit_reason: string; last_exit_code: number; last_exit_at: number;
 }
 
@@ -176,17 +146,17 @@ export function buildStats(src: StatsSource): StatsDocument {
   const nowEpoch = Date.now();
   const toEpoch = (mono: number) => performance.timeOrigin + mono;
 
-  // in-flight exchanges of every live thread, by slot (a retiring thread's beside its successor's)
-  const inFlightBySlot = new Map<number, Exchange[]>();
+  // handler runs of every live thread, by slot (a retiring thread's beside its successor's)
+  const runsBySlot = new Map<number, HeldRun[]>();
   for (const h of supervisor.live) {
-    if (h.inFlight.size === 0) continue;
-    const list = inFlightBySlot.get(h.slot) ?? [];
-    for (const ex of h.inFlight.values()) list.push(ex);
-    inFlightBySlot.set(h.slot, list);
+    if (h.runs.size === 0) continue;
+    const list = runsBySlot.get(h.slot) ?? [];
+    for (const run of h.runs.values()) list.push(run);
+    runsBySlot.set(h.slot, list);
   }
 
   const snaps = core.scoreboard.snapshotAll().filter((s) => s.kind === 'worker');
-  const workers = snaps.map((snap) => workerDoc(snap, src, inFlightBySlot.get(snap.id) ?? [], toEpoch));
+  const workers = snaps.map((snap) => workerDoc(snap, src, runsBySlot.get(snap.id) ?? [], toEpoch));
 
   const locks = core.locks.info().map((l) => ({ [`user ${l.id}`]: l.locked ? process.pid : 0 }));
   const caches = core.caches.map((c) => {
@@ -250,22 +220,24 @@ export function buildStats(src: StatsSource): StatsDocument {
   doc.respawns = supervisor.respawns;
   doc.harakiri = supervisor.harakiris;
   doc.worker_exits = exitsByReason(supervisor);
+  // every worker thread alive: the slots' workers, plus those retiring or starting beside them
+  doc.worker_threads = supervisor.live.size;
   doc.memory = { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal, external: mem.external, array_buffers: mem.arrayBuffers };
   doc.counters = counters;
   doc.mules = [];
   return doc as StatsDocument;
 }
 
-function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], toEpoch: (m: number) => number): WorkerDoc {
+function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoch: (m: number) => number): WorkerDoc {
   const { settings, supervisor } = src;
   const h = supervisor.slots[snap.id] ?? null;
   const running = snap.threadId >= 0 && snap.state !== 'dead' && snap.state !== 'empty';
   const concurrency = Math.max(1, settings.concurrency);
-  // accept = workers: the master sees how many requests a worker accepted itself, not the requests
+  // the master sees how many requests a worker has in flight, not the requests themselves
   const own = h?.ownInFlight ?? 0;
   const cores: CoreDoc[] = [];
   for (let i = 0; i < concurrency; i++) {
-    const ex = inFlight[i];
+    const run = runs[i];
     cores.push({
       id: i,
       // per-core counts are not tracked: a worker's requests are attributed to its core 0
@@ -275,9 +247,9 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
       offloaded_requests: 0,
       write_errors: 0,
       read_errors: 0,
-      in_request: ex || i < own ? 1 : 0,
-      vars: ex ? requestVars(ex) : [],
-      req_info: ex ? { request_start: epochS(toEpoch(ex.dispatchedAt || ex.receivedAt)) } : {},
+      in_request: run || i < own ? 1 : 0,
+      vars: run ? [`REQUEST_URI=${run.label}`, ''] : [],
+      req_info: run ? { request_start: epochS(toEpoch(run.startedAt)) } : {},
     });
   }
   const apps = running && h && h.readyAt > 0 ? [{
@@ -302,7 +274,8 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     signals: 0,
     signal_queue: 0,
     status: !running && supervisor.cheap.has(snap.id) ? 'cheap' : uwsgiStatus(own > 0 && snap.state === 'idle' ? 'busy' : snap.state),
-    rss: running ? snap.heapUsed : 0, // the worker's own V8 heap: what reload-on-rss watches
+    // the memory the worker's isolate holds (V8 heap + Buffers and other external memory): what reload-on-rss watches
+    rss: running ? snap.heapUsed + snap.external : 0,
     vsz: 0, // threads share one address space: no per-worker figure (see memory.rss at the top)
     running_time: us(snap.busyMs),
     last_spawn: epochS(snap.lastSpawn),
@@ -317,6 +290,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, inFlight: Exchange[], t
     thread_id: snap.threadId,
     heap_used: snap.heapUsed,
     heap_limit: snap.heapLimit,
+    external: snap.external,
     label: snap.label,
     mean_rt: snap.requests > 0 ? us(snap.busyMs / snap.requests) : 0,
     last_exit_reason: snap.lastExitReason,
@@ -414,8 +388,9 @@ export function renderMetrics(src: StatsSource): string {
   const byWorker = (w: { id: number }) => ({ worker: w.id });
   m.each('spindle_worker_requests_total', 'counter', 'Requests served by each worker slot (survives respawns).', doc.workers, (w) => w.requests, byWorker);
   m.each('spindle_worker_heap_bytes', 'gauge', "Each worker's V8 heap in use.", doc.workers, (w) => w.heap_used, byWorker);
+  m.each('spindle_worker_external_bytes', 'gauge', "Each worker's memory outside the V8 heap (Buffers, ArrayBuffers).", doc.workers, (w) => w.external, byWorker);
   m.each('spindle_worker_in_flight', 'gauge', 'Requests each worker is handling.', doc.workers, (w) => w.in_flight, byWorker);
-  m.each('spindle_worker_connections', 'gauge', 'Client connections each worker holds open (accept = workers).', doc.workers, (w) => w.connections, byWorker);
+  m.each('spindle_worker_connections', 'gauge', 'Client connections each worker holds open.', doc.workers, (w) => w.connections, byWorker);
 
   const caches = (doc.caches ?? []) as { name: string; hits: number; miss: number; full: number; items: number; max_items: number; evictions: number }[];
   const byCache = (c: { name: string }) => ({ cache: c.name });

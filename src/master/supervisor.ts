@@ -4,22 +4,20 @@
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
-import { WorkerHandle, AppLoadFailure } from './worker-handle.js';
-import { STOP, QUIT, ABORT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
-import type { Exchange } from '../front/exchange.js';
+import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
+import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
 import { dumpWorkerStack } from './stack-dump.js';
+import type { ListedRequest } from '../protocol/request-table.js';
 
 export interface SupervisorHost {
   log: Log;
   onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void;
-  /** Answer every request still in flight on `h` (the worker is gone or being killed). */
-  answerInFlight(h: WorkerHandle, status: number, message: string, note: string): void;
-  /** Capacity appeared: dispatch from the backlog. */
+  /** A worker became ready: waiting handler runs can go to it. */
   pump(): void;
   /** A worker loaded the app and is routable (first start, respawn, recycle, reload, cheaper). */
   workerReady?(h: WorkerHandle): void;
-  /** accept = workers: `n` requests the worker accepted itself end unanswered (it is being terminated). */
+  /** `n` requests the worker accepted end unanswered (it is being terminated). */
   ownRequestsLost?(n: number): void;
   onThreadExit?(threadId: number): void;
 }
@@ -30,7 +28,7 @@ const MAX_BACKOFF_MS = 10_000;
 /** After a replacement failed to load, the old worker is not recycled again for this long. */
 const RECYCLE_RETRY_MS = 10_000;
 /**
- * accept = workers: a worker answers its own requests' deadlines within its 100 ms tick; one still
+ * A worker answers its own requests' deadlines within its 100 ms tick; one still
  * past a deadline this much later has an event loop that does not run (stuck in synchronous code).
  */
 const STUCK_MARGIN_MS = 500;
@@ -41,12 +39,14 @@ export class Supervisor {
   /** Current handle of each slot, index 1..processes (0 unused). */
   readonly slots: (WorkerHandle | null)[];
   /** Replacement being started for a slot whose current worker keeps serving meanwhile. */
-  private readonly pending: (WorkerHandle | null)[];
+  private readonly pending: ({ fresh: WorkerHandle; placed: Promise<boolean> } | null)[];
   private readonly crashStreak: number[];
   private readonly respawnTimers = new Map<number, NodeJS.Timeout>();
   /** Every handle whose thread has not exited yet (current, retiring, zombie). */
   readonly live = new Set<WorkerHandle>();
-  private reloading = false;
+  /** The chain reload running, and the one asked for while it runs (SIGHUPs coalesce into it). */
+  private runningReload: Promise<boolean> | null = null;
+  private queuedReload: Promise<boolean> | null = null;
   shuttingDown = false;
   respawns = 0;
   harakiris = 0;
@@ -63,7 +63,7 @@ export class Supervisor {
   ) {
     const n = settings.processes + 1;
     this.slots = new Array<WorkerHandle | null>(n).fill(null);
-    this.pending = new Array<WorkerHandle | null>(n).fill(null);
+    this.pending = new Array<{ fresh: WorkerHandle; placed: Promise<boolean> } | null>(n).fill(null);
     this.crashStreak = new Array<number>(n).fill(0);
   }
 
@@ -103,51 +103,58 @@ export class Supervisor {
   /** `n` requests on `h` completed: count them, and recycle or finish retiring if due. */
   requestDone(h: WorkerHandle, n = 1): void {
     h.served += n;
-    if (h.state === 'retiring' && h.inFlight.size === 0) {
+    if (h.state === 'retiring' && h.runs.size === 0) {
       h.thread.postMessage([STOP]);
       return;
     }
+    // Younger than min-worker-lifetime: tick() recycles it once it is old enough.
+    if (this.servedEnough(h) && performance.now() - h.readyAt >= this.settings.minLifetimeMs) this.recycle(h, 'max-requests');
+  }
+
+  /** `h` is ready and has served max-requests (+ its delta). */
+  private servedEnough(h: WorkerHandle): boolean {
     const { maxRequests, maxRequestsDelta } = this.settings;
-    if (maxRequests > 0 && h.state === 'ready' && h.served >= maxRequests + (h.slot - 1) * maxRequestsDelta) {
-      this.recycle(h, 'max-requests');
-    }
+    return maxRequests > 0 && h.state === 'ready' && h.served >= maxRequests + (h.slot - 1) * maxRequestsDelta;
   }
 
   /** Periodic checks (every 100 ms): harakiri deadlines, lifetime, heap; the workers' own requests. */
   tick(now = performance.now()): void {
     const s = this.settings;
-    if (s.acceptInWorkers) this.publishOwnRequests(now);
+    this.publishOwnRequests(now);
     for (const h of this.live) {
       if (h.state === 'ready' || h.state === 'retiring') {
-        const own = h.own ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
+        const own = h.own[OWN_DEADLINE]! > 0 ? h.own[OWN_DEADLINE]! - performance.timeOrigin : 0;
         if (own > 0 && now >= own + STUCK_MARGIN_MS) {
           this.onStuck(h, now - own);
           continue;
         }
-        for (const ex of h.inFlight.values()) {
-          if (ex.deadline > 0 && now >= ex.deadline) {
-            this.onDeadline(h, ex, now);
+        for (const run of h.runs.values()) {
+          if (run.deadline > 0 && now >= run.deadline) {
+            this.onRunDeadline(h, run, now);
             break;
           }
         }
       }
       if (h.state !== 'ready') continue;
-      if (s.evilReloadOnHeapBytes > 0 && h.heapUsed >= s.evilReloadOnHeapBytes) {
-        this.kill(h, 'evil-reload-on-rss', 503, `worker ${h.slot} was recycled at once: its heap reached ${mb(h.heapUsed)} MB (evil-reload-on-rss)`);
+      if (s.evilReloadOnHeapBytes > 0 && h.memory >= s.evilReloadOnHeapBytes) {
+        this.host.log.warn({ event: 'EVIL_RELOAD_ON_RSS', worker: h.slot, heapMb: mb(h.heapUsed), externalMb: mb(h.external), limitMb: mb(s.evilReloadOnHeapBytes) }, 'worker memory past evil-reload-on-rss: terminating it now');
+        this.kill(h, 'evil-reload-on-rss');
         continue;
       }
       const lived = now - h.readyAt;
       if (lived < s.minLifetimeMs) continue;
-      if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
+      if (this.servedEnough(h)) {
+        this.recycle(h, 'max-requests');
+      } else if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
         this.recycle(h, 'max-worker-lifetime');
-      } else if (s.reloadOnHeapBytes > 0 && h.heapUsed >= s.reloadOnHeapBytes) {
+      } else if (s.reloadOnHeapBytes > 0 && h.memory >= s.reloadOnHeapBytes) {
         this.recycle(h, 'reload-on-rss');
       }
     }
   }
 
   /**
-   * accept = workers: each slot's requests in flight, as its workers publish them, into the
+   * Each slot's requests in flight, as its workers publish them, into the
    * scoreboard (in_flight, busy/idle in stats and top), sampled every tick. The retiring and the
    * new worker of a slot count together.
    */
@@ -161,40 +168,52 @@ export class Supervisor {
     }
   }
 
-  private onDeadline(h: WorkerHandle, ex: Exchange, now: number): void {
-    const ran = Math.round(now - ex.dispatchedAt);
-    if (this.settings.harakiriGraceMs > 0 && !ex.note) {
-      // Graceful stage: fire the request's AbortSignal and give the app a little time to settle.
-      ex.note = 'harakiri-graceful';
-      ex.deadline = now + this.settings.harakiriGraceMs;
-      h.thread.postMessage([ABORT, ex.id]);
-      this.host.log.warn({ worker: h.slot, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
-      return;
-    }
+  /** A timer, cron or signal run past harakiri: the worker is stuck in it (or the handler hangs). */
+  private onRunDeadline(h: WorkerHandle, run: HeldRun, now: number): void {
+    const ran = Math.round(now - run.startedAt);
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
-    this.host.log.error({ worker: h.slot, method: ex.method, path: ex.url, ms: ran, inFlight: h.inFlight.size }, 'HARAKIRI: request ran past its deadline; terminating the worker');
-    this.kill(h, 'harakiri', 504, `the request ran for ${ran} ms, past its harakiri limit`, this.settings.harakiriVerbose);
+    this.host.log.error({ event: 'HARAKIRI', worker: h.slot, run: run.label, ms: ran }, 'HARAKIRI: a handler run ran past its deadline; terminating the worker');
+    this.kill(h, 'harakiri', this.settings.harakiriVerbose);
   }
 
-  /** accept = workers: a request the worker accepted is past its deadline and the worker cannot act. */
+  /** Ends every handler run `h` holds (its worker is gone or being ended) as failed. */
+  private endRuns(h: WorkerHandle, why: string): void {
+    for (const run of [...h.runs.values()]) run.end(why);
+    h.runs.clear();
+  }
+
+  /**
+   * A request the worker accepted is past its deadline and the worker cannot act. The log names
+   * the request the thread is stuck in when it was in its handler's synchronous code, else the
+   * one whose deadline passed first, and lists every request lost.
+   */
   private onStuck(h: WorkerHandle, lateMs: number): void {
     this.harakiris++;
     this.board.harakiri(h.slot - 1);
     const lost = h.ownInFlight;
-    this.host.log.error({ worker: h.slot, lateMs: Math.round(lateMs), lost }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (lost: requests left unanswered)');
+    const now = performance.timeOrigin + performance.now();
+    const listed = h.requestTable?.list() ?? [];
+    const overdue = listed.filter((r) => r.deadline > 0 && r.deadline <= now).sort((a, b) => a.deadline - b.deadline);
+    const culprit = listed.find((r) => r.running) ?? overdue[0];
+    const show = (r: ListedRequest) => ({ method: r.method, path: r.path, ageMs: Math.round(now - r.receivedAt), pastDeadline: r.deadline > 0 && r.deadline <= now });
+    this.host.log.error({
+      event: 'HARAKIRI', worker: h.slot, lateMs: Math.round(lateMs),
+      request: culprit ? { ...show(culprit), stuckIn: culprit.running } : undefined,
+      lost, requests: listed.map(show), ...(lost > listed.length ? { unlisted: lost - listed.length } : {}),
+    }, 'HARAKIRI: a request ran past its deadline and the worker does not respond (stuck in synchronous code); terminating it, which closes the connections it accepted (request: the one it is stuck in, or else the first past its deadline; requests: every request lost)');
     this.host.ownRequestsLost?.(lost);
-    this.kill(h, 'harakiri', 504, 'the worker handling this request was stuck past its harakiri limit', this.settings.harakiriVerbose);
+    this.kill(h, 'harakiri', this.settings.harakiriVerbose);
   }
 
   /**
-   * Ends `h` at once (harakiri, evil reload): its requests are answered with `status`, the thread
-   * is terminated, and a replacement starts immediately.
+   * Ends `h` at once (harakiri, evil reload): its runs end as failed, the thread is terminated
+   * (closing the connections it accepted), and a replacement starts immediately.
    */
-  kill(h: WorkerHandle, reason: string, status: number, message: string, dumpStack = false): void {
+  kill(h: WorkerHandle, reason: string, dumpStack = false): void {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
-    this.host.answerInFlight(h, status, message, reason);
-    h.state = 'zombie'; // no more requests; the clients are answered before any stack dump
+    this.endRuns(h, reason);
+    h.state = 'zombie'; // no more requests
     h.endReason ??= reason;
     if (!this.shuttingDown) this.fill(h.slot);
     if (!dumpStack) {
@@ -211,28 +230,47 @@ export class Supervisor {
   recycle(h: WorkerHandle, reason: string): void {
     if (this.pending[h.slot] || this.shuttingDown || h.state !== 'ready') return;
     if (performance.now() < h.recycleRetryAt) return; // its replacement failed to load a moment ago
-    this.host.log.info({ worker: h.slot, reason, served: h.served, heapMb: mb(h.heapUsed) }, 'recycling worker');
+    const lifetimeMs = Math.round(performance.now() - h.readyAt);
+    this.host.log.info({ event: 'WORKER_RECYCLE', worker: h.slot, reason, served: h.served, lifetimeMs, heapMb: mb(h.heapUsed), externalMb: mb(h.external) }, 'recycling worker');
     void this.replace(h, reason);
   }
 
-  private async replace(old: WorkerHandle, reason: string): Promise<boolean> {
+  /** Starts a replacement for `old`; resolves once it is placed (true) or has failed to load (false). */
+  private replace(old: WorkerHandle, reason: string): Promise<boolean> {
     const fresh = this.spawn(old.slot);
-    this.pending[old.slot] = fresh;
+    const placed = this.place(old, fresh, reason);
+    this.pending[old.slot] = { fresh, placed };
+    return placed;
+  }
+
+  /**
+   * Once `fresh` is ready it takes the slot and `old` retires. Every fresh worker ends up either
+   * in its slot or retired: while it loaded, the slot may have been emptied (the old worker
+   * crashed or was killed: it takes the slot) or refilled by a respawn (it retires).
+   */
+  private async place(old: WorkerHandle, fresh: WorkerHandle, reason: string): Promise<boolean> {
+    const slot = old.slot;
     try {
       await fresh.ready;
     } catch (err) {
-      this.pending[old.slot] = null;
-      this.host.log.error({ worker: old.slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
+      this.pending[slot] = null;
+      this.host.log.error({ worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'failed to load');
       return false;
     }
-    this.pending[old.slot] = null;
+    this.pending[slot] = null;
     if (this.shuttingDown) {
       void this.terminate(fresh, 'shutdown');
       return false;
     }
-    if (this.slots[old.slot] === old) this.slots[old.slot] = fresh;
+    const current = this.slots[slot];
+    if (current === old || (!current && !this.cheap.has(slot))) {
+      this.slots[slot] = fresh;
+    } else {
+      this.host.log.info({ event: 'REPLACEMENT_SUPERSEDED', worker: slot, reason, threadId: fresh.threadId }, 'replacement worker not needed: its slot was refilled while it loaded; it exits');
+      this.retire(fresh, 'superseded');
+    }
     this.retire(old, reason);
     this.host.pump();
     return true;
@@ -244,23 +282,22 @@ export class Supervisor {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
     h.state = 'retiring';
     h.endReason = reason;
-    if (h.inFlight.size === 0) h.thread.postMessage([STOP]);
+    if (h.runs.size === 0) h.thread.postMessage([STOP]);
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
-      this.host.log.warn({ worker: h.slot, reason, inFlight: h.inFlight.size, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
-      const message = 'the worker was stopped before this request finished (worker-reload-mercy expired)';
-      this.host.answerInFlight(h, 503, message, 'mercy');
-      void this.endNow(h, `${reason} (mercy expired)`, message);
+      this.host.log.warn({ worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.endRuns(h, 'mercy');
+      void this.endNow(h, `${reason} (mercy expired)`, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
     }, this.settings.mercyMs);
-    this.host.log.debug({ worker: h.slot, reason, inFlight: h.inFlight.size }, 'worker retiring');
+    this.host.log.debug({ worker: h.slot, reason, inFlight: h.requestsInFlight }, 'worker retiring');
   }
 
   /**
-   * Ends a worker now (quick shutdown, mercy expired). A worker that accepts its own requests is
-   * first asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
+   * Ends a worker now (quick shutdown, mercy expired). A worker with requests in flight is first
+   * asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
    */
   private async endNow(h: WorkerHandle, reason: string, message: string): Promise<void> {
-    if (h.own && h.ownInFlight > 0 && h.state !== 'exited') {
+    if (h.ownInFlight > 0 && h.state !== 'exited') {
       h.thread.postMessage([QUIT, message]);
       const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
       await h.exited;
@@ -301,9 +338,7 @@ export class Supervisor {
     this.exitsByReason.set(ended, (this.exitsByReason.get(ended) ?? 0) + 1);
     const current = this.slots[h.slot];
     if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
-    if (h.inFlight.size > 0) {
-      this.host.answerInFlight(h, 502, `worker ${h.slot} died while handling this request (${reason})`, 'worker-died');
-    }
+    this.endRuns(h, 'worker-died');
     const lifetimeMs = h.readyAt ? Math.round(performance.now() - h.readyAt) : 0;
     const fields = { worker: h.slot, threadId: h.threadId, reason, code, served: h.served, lifetimeMs };
     if (expected) {
@@ -355,7 +390,7 @@ export class Supervisor {
   // ---- cheaper (driven by master/scaler.ts) ----
 
   get isReloading(): boolean {
-    return this.reloading;
+    return this.runningReload !== null;
   }
 
   /** A replacement (recycle, reload) is being started for this slot. */
@@ -385,31 +420,64 @@ export class Supervisor {
   }
 
   /**
-   * Chain reload: one slot at a time, start a worker with the app loaded afresh, and retire the
-   * old one once the new one is ready. Stops at the first load failure: the old workers keep
-   * serving. Resolves true when every slot was replaced.
+   * Chain reload. One asked for while another runs is queued and runs once the current one ends,
+   * so every worker ends up with the code of the latest request; further requests meanwhile join
+   * the queued one. Resolves as the reload that serves this request does.
    */
-  async reload(): Promise<boolean> {
-    if (this.reloading || this.shuttingDown) return false;
-    this.reloading = true;
-    try {
-      this.host.log.info({ workers: this.settings.processes }, 'chain reload started');
-      for (let slot = 1; slot <= this.settings.processes; slot++) {
-        const old = this.slots[slot];
-        if (old && old.state === 'ready') {
-          if (!(await this.replace(old, 'reload'))) {
-            this.host.log.error({ worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
-            return false;
-          }
-        } else if (!old && !this.respawnTimers.has(slot)) {
-          this.fill(slot);
-        }
-      }
-      this.host.log.info({}, 'chain reload complete');
-      return true;
-    } finally {
-      this.reloading = false;
+  reload(): Promise<boolean> {
+    if (this.shuttingDown) return Promise.resolve(false);
+    if (this.queuedReload) {
+      this.host.log.info({ event: 'RELOAD_QUEUED', coalesced: true }, 'reload requested during a chain reload: joins the reload already queued');
+      return this.queuedReload;
     }
+    if (this.runningReload) {
+      this.host.log.info({ event: 'RELOAD_QUEUED', coalesced: false }, 'reload requested during a chain reload: queued, it runs when the current one ends');
+      const startNext = () => {
+        this.queuedReload = null;
+        return this.startReload();
+      };
+      const next = this.runningReload.then(startNext, startNext);
+      this.queuedReload = next;
+      return next;
+    }
+    return this.startReload();
+  }
+
+  private startReload(): Promise<boolean> {
+    if (this.shuttingDown) return Promise.resolve(false);
+    const run = this.chainReload().finally(() => { if (this.runningReload === run) this.runningReload = null; });
+    this.runningReload = run;
+    return run;
+  }
+
+  /**
+   * One slot at a time, start a worker with the app loaded afresh, and retire the old one once
+   * the new one is ready. Stops at the first load failure: the old workers keep serving.
+   * Resolves true when every slot runs a worker started after the reload began.
+   */
+  private async chainReload(): Promise<boolean> {
+    const started = performance.now();
+    this.host.log.info({ event: 'RELOAD_START', workers: this.settings.processes }, 'chain reload started');
+    for (let slot = 1; slot <= this.settings.processes; slot++) {
+      // A recycle's replacement under way may have loaded the old code: let it take the slot first.
+      await this.pending[slot]?.placed;
+      let old = this.slots[slot];
+      if (old?.state === 'starting') {
+        await old.ready.catch(() => {});
+        old = this.slots[slot];
+      }
+      if (this.shuttingDown) return false;
+      if (old && old.state === 'ready' && old.spawnedAt < started) {
+        if (!(await this.replace(old, 'reload'))) {
+          this.host.log.error({ event: 'RELOAD_FAILED', worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
+          return false;
+        }
+      } else if (!old && !this.respawnTimers.has(slot)) {
+        this.fill(slot);
+      }
+    }
+    this.host.log.info({ event: 'RELOAD_DONE' }, 'chain reload complete');
+    return true;
   }
 
   /** Graceful: every worker finishes its requests (within the mercy) and exits. Quick: terminate. */
@@ -420,7 +488,7 @@ export class Supervisor {
     for (const h of [...this.live]) {
       if (graceful && (h.state === 'ready' || h.state === 'starting')) this.retire(h, 'shutdown');
       else if (!graceful) {
-        this.host.answerInFlight(h, 503, 'the server is shutting down', 'shutdown');
+        this.endRuns(h, 'shutdown');
         void this.endNow(h, 'shutdown', 'the server is shutting down');
       }
     }
@@ -444,7 +512,7 @@ function exitReason(reason: string, err?: Error): ExitReason {
   if (reason === 'max-worker-lifetime') return 'recycle-lifetime';
   if (reason === 'reload') return 'reload';
   if (reason === 'cheaper') return 'cheaped';
-  if (reason === 'shutdown') return 'normal';
+  if (reason === 'shutdown' || reason === 'superseded') return 'normal';
   return 'error';
 }
 

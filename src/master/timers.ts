@@ -6,7 +6,7 @@ import type { Log } from '../log/logger.js';
 import { matches, parseSchedule, type CronFields, type CronSchedule } from '../config/cron.js';
 import type { CronClock } from './clock.js';
 import { newReg, type Reg, type RunDispatcher } from './runs.js';
-import type { Target } from '../api/bg-protocol.js';
+import type { Target } from '../protocol/background.js';
 
 interface TimerEntry { reg: Reg; ms: number; tick: number; interval: NodeJS.Timeout; registrations: number }
 interface CronEntry { reg: Reg; spec: string; schedule: CronSchedule; lastMinute: number; registrations: number }

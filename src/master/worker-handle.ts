@@ -2,9 +2,9 @@
 // handle; during a recycle or reload the old handle retires beside its replacement.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { Exchange } from '../front/exchange.js';
-import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../worker/protocol.js';
-import { readBusyMs } from '../worker/busy-clock.js';
+import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
+import { readBusyMs } from '../protocol/busy-clock.js';
+import { RequestTable } from '../protocol/request-table.js';
 
 export type HandleState =
   | 'starting'   // loading the app
@@ -12,6 +12,21 @@ export type HandleState =
   | 'retiring'   // no new requests; exits when its requests are done (or mercy runs out)
   | 'zombie'     // terminated by the master, thread not gone yet (stuck in native code)
   | 'exited';
+
+/**
+ * Work the master handed a worker and watches itself: a timer, cron or signal run (master/runs.ts).
+ * Requests are not held here: the worker accepts and watches its own (OwnHttpSettings.ownState).
+ */
+export interface HeldRun {
+  readonly id: number;
+  /** For logs, e.g. 'timer:cleanup'. */
+  readonly label: string;
+  readonly startedAt: number;
+  /** harakiri deadline (performance.now() ms); 0 = none. */
+  readonly deadline: number;
+  /** The worker ended before the run did (harakiri, death, mercy, shutdown): `why` says how. */
+  end(why: string): void;
+}
 
 export class AppLoadFailure extends Error {
   constructor(readonly reason: string, readonly detail: string) {
@@ -26,12 +41,15 @@ export class WorkerHandle {
   /** The thread's id (Worker.threadId reads -1 once the thread has exited). */
   readonly threadId: number;
   state: HandleState = 'starting';
-  readonly inFlight = new Map<number, Exchange>();
+  /** Timer, cron and signal runs in this worker, by run id. */
+  readonly runs = new Map<number, HeldRun>();
   readonly spawnedAt = performance.now();
   readonly spawnedAtEpoch = Date.now();
   readyAt = 0;
   served = 0;
+  /** The worker's own V8 heap, and its memory outside it (Buffers, ArrayBuffers, native objects). */
   heapUsed = 0;
+  external = 0;
   label = '';
   /** Why the master ended (or is ending) this worker; undefined while it runs normally. */
   endReason?: string;
@@ -44,13 +62,15 @@ export class WorkerHandle {
   mercyTimer?: NodeJS.Timeout;
   /** performance.now() before which a failed recycle is not retried. */
   recycleRetryAt = 0;
-  /** accept = workers: the worker's own requests (OwnHttpSettings.ownState; OWN_DEADLINE, OWN_IN_FLIGHT). */
-  readonly own: Float64Array | null;
-  /** accept = workers: the sequence word of ownState's busy time (src/worker/busy-clock.ts). */
-  private readonly ownSeq: Int32Array | null;
-  /** accept = workers: the shared sockets were copied and sent to it. */
+  /** The worker's own requests (OwnHttpSettings.ownState; OWN_DEADLINE, OWN_IN_FLIGHT). */
+  readonly own: Float64Array;
+  /** The sequence word of ownState's busy time (src/protocol/busy-clock.ts). */
+  private readonly ownSeq: Int32Array;
+  /** The requests it is running (read when it is too stuck to answer them). */
+  readonly requestTable: RequestTable;
+  /** The shared sockets were copied and sent to it. */
   listening = false;
-  /** accept = workers: where the worker counts its open connections (OwnHttpSettings.connections). */
+  /** Where the worker counts its open connections (OwnHttpSettings.connections). */
   connectionsCell: { cells: Int32Array; index: number } | null = null;
 
   constructor(
@@ -60,8 +80,9 @@ export class WorkerHandle {
     onMessage: (h: WorkerHandle, m: WorkerMessage) => void,
   ) {
     this.label = boot.label;
-    this.own = boot.ownHttp ? new Float64Array(boot.ownHttp.ownState) : null;
-    this.ownSeq = boot.ownHttp ? new Int32Array(boot.ownHttp.ownState) : null;
+    this.own = new Float64Array(boot.ownHttp.ownState);
+    this.ownSeq = new Int32Array(boot.ownHttp.ownState);
+    this.requestTable = new RequestTable(boot.ownHttp.requestTable);
     this.thread = new Worker(ENTRY, {
       workerData: boot,
       resourceLimits: { maxOldGenerationSizeMb: heapLimitMb },
@@ -92,31 +113,29 @@ export class WorkerHandle {
     });
   }
 
-  /** Requests in flight: those the master dispatched, and those the worker accepted itself. */
+  /** Requests in flight (the worker accepted them itself) and handler runs. */
   get requestsInFlight(): number {
-    return this.inFlight.size + this.ownInFlight;
+    return this.runs.size + this.ownInFlight;
   }
 
-  /** accept = workers: the requests in flight that the worker accepted itself. */
+  /** The requests in flight that the worker accepted itself. */
   get ownInFlight(): number {
-    return this.own ? this.own[OWN_IN_FLIGHT]! : 0;
+    return this.own[OWN_IN_FLIGHT]!;
   }
 
-  /** accept = workers: the client connections this worker holds open. */
+  /** The client connections this worker holds open. */
   get openConnections(): number {
     const c = this.connectionsCell;
     return c ? Math.max(0, Atomics.load(c.cells, c.index)) : 0;
   }
 
-  get routable(): boolean {
-    return this.state === 'ready';
+  /** What reload-on-rss watches: the memory this worker's isolate holds (V8 heap + external). */
+  get memory(): number {
+    return this.heapUsed + this.external;
   }
 
-  /**
-   * accept = workers: milliseconds this worker has spent with at least one request it accepted
-   * in flight, up to `now` (busy-clock.ts monoMs()); 0 without accept = workers.
-   */
+  /** Milliseconds this worker has spent with at least one request in flight, up to `now` (busy-clock.ts monoMs()). */
   ownBusyMs(now?: number): number {
-    return this.own && this.ownSeq ? readBusyMs(this.own, this.ownSeq, now) : 0;
+    return readBusyMs(this.own, this.ownSeq, now);
   }
 }

@@ -13,20 +13,24 @@
 // It loads no app, no pino, no master code: a crash of the server cannot take it along.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { constants } from 'node:os';
 import { parentLog, type ParentLog } from './log.js';
-import { HANDOVER_ENV, SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from './protocol.js';
+import { HANDOVER_ENV, SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../protocol/parent.js';
 
 export interface ParentOptions {
   /** The command line of `spindle` (without the program), given to every server process. */
   argv: string[];
   logLevel: string;
-  logFormat: 'json' | 'pretty';
+  /** log-format as configured (json, pretty, auto) */
+  logFormat: string;
+  logto: string | undefined;
   /** SIGTERM stops the server (die-on-term); otherwise it reloads it and the parent stays. */
   dieOnTerm: boolean;
 }
 
-const BIN = fileURLToPath(new URL('../../../bin/spindle.js', import.meta.url));
+/** The spindle command (dist/src/parent/ → bin/), run again as the server process. */
+const BIN = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'spindle.js');
 /**
  * The signals the server handles, passed on to it; the first three (SIGTERM per die-on-term) stop
  * it. Not others: a signal the server has no handler for would stop or kill it (SIGTTIN stops).
@@ -61,7 +65,7 @@ interface Server {
 interface RawHandle { close?: () => void }
 
 export function runParent(opts: ParentOptions): Promise<number> {
-  return new Promise((finish) => new Parent(opts, parentLog(opts.logLevel, opts.logFormat), finish).start());
+  return new Promise((finish) => new Parent(opts, parentLog(opts.logLevel, opts.logFormat, opts.logto), finish).start());
 }
 
 class Parent {

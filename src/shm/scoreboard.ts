@@ -5,7 +5,7 @@
 //     state, threadId, inFlight, lastExitReason, exitCode, requests, deltaRequests, exceptions,
 //     harakiriCount, respawnCount, lastSpawn, tx, busyMs, inRequestSince, deadline, avgRtMs,
 //     lastExitAt
-//   worker group (the slot's own thread): heapUsed, heapLimit, userDeadline, heartbeat, label
+//   worker group (the slot's own thread): heapUsed, heapLimit, external, userDeadline, heartbeat, label
 // Each group has its own seqlock word (odd while a write is in progress); `snapshot(slot)` reads
 // both groups lock-free and retries a torn read. `state` and `inFlight` are also readable alone
 // with Atomics.load (`state(slot)`). A worker terminated in the middle of a worker-group write
@@ -70,7 +70,8 @@ const F_HEAP = 12;
 const F_HEAPLIMIT = 13;
 const F_USERDEADLINE = 14;
 const F_HEARTBEAT = 15;
-const SLOT_F64 = 16;
+const F_EXTERNAL = 16;
+const SLOT_F64 = 17;
 
 export function scoreboardBytes(slots: number): number {
   return slots * (SLOT_I32 * 4 + SLOT_F64 * 8);
@@ -100,6 +101,8 @@ export interface SlotSnapshot {
   lastExitAt: number;
   heapUsed: number;
   heapLimit: number;
+  /** Memory the worker's isolate holds outside its V8 heap (Buffers, ArrayBuffers, native objects). */
+  external: number;
   userDeadline: number;
   heartbeat: number;
   label: string;
@@ -213,6 +216,7 @@ export class Scoreboard {
     this.f64[f + F_LASTSPAWN] = epochMs;
     this.f64[f + F_HEAP] = 0;
     this.f64[f + F_HEAPLIMIT] = 0;
+    this.f64[f + F_EXTERNAL] = 0;
     this.f64[f + F_USERDEADLINE] = 0;
     this.f64[f + F_HEARTBEAT] = 0;
     this.i32[i + I_LABELLEN] = 0;
@@ -277,8 +281,8 @@ export class Scoreboard {
   }
 
   /**
-   * Master: requests the worker accepted itself (accept = workers) were served. They never passed
-   * through the master's dispatch, so only the counters change, not inFlight or state.
+   * Master: requests the worker accepted itself were served (reported in a batch). Only the
+   * counters change, not inFlight or state.
    */
   requestsServedByWorker(slot: number, served: readonly RequestOutcome[]): void {
     this.check(slot);
@@ -298,8 +302,7 @@ export class Scoreboard {
   }
 
   /**
-   * Master (accept = workers): the slot's in-flight count as its workers publish it (they accept
-   * without the master, so requestStarted/requestFinished never see those requests). Sets
+   * Master: the slot's in-flight count as its workers publish it. Sets
    * inFlight, inRequestSince (when the slot turns busy) and the idle/busy state; any other state
    * (starting, recycling, …) is left alone.
    */
@@ -372,11 +375,12 @@ export class Scoreboard {
 
   // ---- worker-side writers (the slot's own thread) --------------------------------------------
 
-  setHeap(slot: number, used: number, limit = 0): void {
+  setHeap(slot: number, used: number, limit = 0, external = 0): void {
     this.check(slot);
     this.wBegin(slot);
     this.f64[slot * SLOT_F64 + F_HEAP] = used;
     this.f64[slot * SLOT_F64 + F_HEAPLIMIT] = limit;
+    this.f64[slot * SLOT_F64 + F_EXTERNAL] = external;
     this.wEnd(slot);
   }
 
@@ -443,6 +447,7 @@ export class Scoreboard {
         lastExitAt: f64[f + F_LASTEXITAT]!,
         heapUsed: f64[f + F_HEAP]!,
         heapLimit: f64[f + F_HEAPLIMIT]!,
+        external: f64[f + F_EXTERNAL]!,
         userDeadline: f64[f + F_USERDEADLINE]!,
         heartbeat: f64[f + F_HEARTBEAT]!,
         label: '',

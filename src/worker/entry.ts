@@ -1,31 +1,28 @@
-// The request worker thread: load the app once, then run the requests the master sends.
+// The request worker thread: load the app once, then accept and serve HTTP connections on the
+// descriptors the master copies for it (own-http.ts), and run the handler runs it sends.
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import { createLazyLogger } from '../log/logger.js';
-import type { AppHandler, LoadedApp, RequestData } from './app-types.js';
+import { createLazyLogger, loadLogModules } from '../log/logger.js';
+import type { LoadedApp } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
 import {
-  REQ, ABORT, STOP, LISTEN, QUIT, READY, LOAD_FAILED, FAIL, CONTROL,
-  type ControlMessage, type ListenFd, type RequestMessage, type WorkerBoot, type WorkerMessage,
-} from './protocol.js';
-import { PortSink } from './port-sink.js';
-import { RequestAbort } from './request-abort.js';
-import { runHandler } from './run-handler.js';
+  STOP, LISTEN, QUIT, READY, LOAD_FAILED, CONTROL,
+  type ControlMessage, type ListenFd, type WorkerBoot, type WorkerMessage,
+} from '../protocol/worker.js';
 import type { OwnHttp } from './own-http.js';
 import { warmUpFetch } from './adapters/fetch.js';
 import { installLightResponse } from './adapters/light-response.js';
-import { errorText } from '../front/response-messages.js';
 import { onBgMessage } from '../api/bg-thread.js';
-import { BG, type BgToThread } from '../api/bg-protocol.js';
+import { BG, type BgToThread } from '../protocol/background.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
-const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { wid: boot.workerId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, fd: boot.logFd, base: { wid: boot.workerId } });
 
-const post = (msg: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(msg, transfer);
+const post = (msg: WorkerMessage): void => port.postMessage(msg);
 
 // The shared core is installed before the app loads, so its import-time code can use the cache.
 const core = installSharedCore(boot.shared as SharedCoreHandle);
@@ -35,7 +32,10 @@ installThreadInfo({
   workerId: boot.workerId,
   send: (m) => {
     if (m.kind === 'label') core.scoreboard.setLabel(slot, m.label);
-    if (m.kind === 'harakiri' && ownHttp?.setHarakiri(m.requestId, m.seconds)) return;
+    if (m.kind === 'harakiri') {
+      ownHttp?.setHarakiri(m.requestId, m.seconds);
+      return;
+    }
     post([CONTROL, m]);
   },
 });
@@ -44,53 +44,25 @@ setThreadName(boot.threadName);
 // so calls made at import time get their replies.
 port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
 
-const inFlight = new Map<number, RequestAbort>();
 let stopping = false;
-/** accept = workers: the HTTP connections this worker accepts itself (once the app is loaded). */
+/** The HTTP connections this worker accepts itself (once the app is loaded). */
 let ownHttp: OwnHttp | null = null;
 
-/** Exits once a stop was asked for and neither the master's requests nor its own are in flight. */
+/** Exits once a stop was asked for and no request is in flight. */
 function finishStop(): void {
-  if (!stopping || inFlight.size > 0 || (ownHttp && !ownHttp.idle)) return;
+  if (!stopping || (ownHttp && !ownHttp.idle)) return;
   ownHttp?.flush();
   // process.exit() in a worker ends this thread only; it also stops app timers and pools that
   // would otherwise keep the thread alive.
   process.exit(0);
 }
 
-function run(handler: AppHandler, m: RequestMessage): void {
-  const id = m[1];
-  const headers: [string, string][] = [];
-  const raw = m[5];
-  for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
-  const req: RequestData = {
-    id, method: m[2], url: m[3], httpVersion: m[4], headers,
-    remoteAddress: m[6], remotePort: m[7], localAddress: m[8], localPort: m[9],
-    scheme: 'http', body: m[10],
-  };
-  // the AbortSignal itself is created only if the app asks for one
-  const ctx = new RequestAbort(boot.workerId);
-  inFlight.set(id, ctx);
-  const sink = new PortSink(id, post);
-  runHandler(handler, req, sink, ctx, (failure) => {
-    if (failure) post([FAIL, id, sink.headSent, errorText(failure.error)]);
-    settled(id);
-  });
-}
-
-function settled(id: number): void {
-  inFlight.delete(id);
-  finishStop();
-}
-
 async function main(): Promise<void> {
-  let handler: AppHandler;
   let app: LoadedApp;
   // Before the app's code runs: its `new Response(…)` then makes no web stream (light-response.ts).
   installLightResponse();
   try {
-    app = await loadApp(boot.appPath);
-    handler = app.handler;
+    app = await loadApp(boot.appPath, { exportName: boot.appExport });
   } catch (err) {
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;
@@ -99,40 +71,36 @@ async function main(): Promise<void> {
     post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
     return;
   }
-  if (boot.ownHttp) {
-    const report = (c: ControlMessage) => post([CONTROL, c]);
-    const { OwnHttp } = await import('./own-http.js'); // node:http: only when this worker accepts
-    ownHttp = new OwnHttp(boot.ownHttp, handler, app.dispatch, boot.workerId, log, report, finishStop);
-  }
-  port.on('message', (m: RequestMessage | [typeof ABORT, number] | [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
+  const report = (c: ControlMessage) => post([CONTROL, c]);
+  const { OwnHttp } = await import('./own-http.js');
+  const http = new OwnHttp(boot.ownHttp, app.handler, app.dispatch, boot.workerId, log, report, finishStop);
+  ownHttp = http;
+  loadLogModules(); // before any client can make this worker log
+  port.on('message', (m: [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
     switch (m[0]) {
-      case REQ:
-        run(handler, m);
-        break;
-      case ABORT:
-        inFlight.get(m[1])?.abort(new Error('request aborted by the server (client gone or harakiri)'));
-        break;
       case STOP:
         stopping = true;
-        ownHttp?.stop();
+        http.stop();
         finishStop();
         break;
       case LISTEN:
-        ownHttp?.listen(m[1], m[2]);
+        http.listen(m[1], m[2]);
         break;
       case QUIT:
-        ownHttp?.abandonAll(503, m[1], 'shutdown');
+        http.abandonAll(503, m[1], 'shutdown');
         process.exit(0);
     }
   });
   post([READY]);
   // Load undici (about 20 ms on Node 20) while no request waits, not at the first one.
   if (app.kind === 'fetch') setImmediate(warmUpFetch);
-  // The master recycles on this worker's own heap (reload-on-rss): report it every second.
+  // The master recycles on this worker's own memory (reload-on-rss): report it every second. Its
+  // isolate's external memory (Buffers, ArrayBuffers; not SharedArrayBuffers it was given) counts
+  // too: process.memoryUsage().rss is the whole process's.
   const reportHeap = () => {
     const heap = getHeapStatistics();
-    core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit);
-    post([CONTROL, { kind: 'heap', used: heap.used_heap_size }]);
+    core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit, heap.external_memory);
+    post([CONTROL, { kind: 'heap', used: heap.used_heap_size, external: heap.external_memory }]);
   };
   reportHeap();
   setInterval(reportHeap, 1000).unref();

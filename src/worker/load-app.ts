@@ -46,6 +46,8 @@ export interface LoadAppOptions {
   onBackgroundError?: (err: unknown) => void;
   /** Base directory for a relative modulePath; default process.cwd(). */
   cwd?: string;
+  /** Serve this export (the callable option, module = file:NAME) instead of detecting one. */
+  exportName?: string;
 }
 
 export const ACCEPTED_FORMS = [
@@ -106,7 +108,7 @@ export async function loadApp(modulePath: string, options: LoadAppOptions = {}):
   }
 
   const background = new BackgroundTasks(options.onBackgroundError ?? ((err) => console.error('spindle: a waitUntil() task failed:', err)));
-  const picked = await pick(ns, abs, background);
+  const picked = options.exportName ? await pickNamed(ns, options.exportName, abs, background) : await pick(ns, abs, background);
   const appClose = picked.close;
   return {
     handler: picked.handler,
@@ -186,6 +188,25 @@ async function classify(value: unknown, where: string, abs: string, bg: Backgrou
   return undefined;
 }
 
+/** The export the configuration names (`callable`, module = file:NAME); for CommonJS also a property of module.exports. */
+async function pickNamed(ns: Obj, name: string, abs: string, bg: BackgroundTasks): Promise<Picked> {
+  const cjs = ns.default && typeof ns.default === 'object' ? (ns.default as Obj) : undefined;
+  const value = name in ns ? ns[name] : cjs?.[name];
+  const picked = await classify(value, name === 'default' ? 'default export' : `export ${name}`, abs, bg);
+  if (picked) return picked;
+  throw new AppLoadError('no-export', abs,
+    `Cannot load the application ${abs}: the configuration asks for its export ${name} (callable, or module = file:${name}), ` +
+    `${value === undefined ? 'which it does not have' : `which is ${describeValue(value)}, not an app`}.\n` +
+    `Found: ${exportList(ns)}\n` +
+    `Name one of these exports, or remove callable (and the :${name} of module) to use the default export.\nAccepted forms:\n${ACCEPTED_FORMS}`);
+}
+
+/** What a module exports, for the no-export errors. */
+function exportList(ns: Obj): string {
+  const found = Object.keys(ns).map((key) => `${key === 'default' ? 'default export' : `export ${key}`}: ${describeValue(ns[key])}`);
+  return found.length ? '\n' + found.map((f) => '  - ' + f).join('\n') : 'no exports at all';
+}
+
 async function pick(ns: Obj, abs: string, bg: BackgroundTasks): Promise<Picked> {
   let def = ns.default;
   // CommonJS transpiled from ESM: module.exports = { __esModule: true, default: app }
@@ -200,10 +221,8 @@ async function pick(ns: Obj, abs: string, bg: BackgroundTasks): Promise<Picked> 
   const fromApp = await classify(ns.app, 'named export app', abs, bg);
   if (fromApp) return fromApp;
 
-  const found: string[] = [];
-  for (const key of Object.keys(ns)) found.push(`${key === 'default' ? 'default export' : `export ${key}`}: ${describeValue(ns[key])}`);
   throw new AppLoadError('no-export', abs,
     `Cannot load the application ${abs}: it has no usable export.\n` +
-    `Found: ${found.length ? '\n' + found.map((f) => '  - ' + f).join('\n') : 'no exports at all'}\n` +
+    `Found: ${exportList(ns)}\n` +
     `Accepted forms:\n${ACCEPTED_FORMS}`);
 }

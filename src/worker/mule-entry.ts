@@ -8,26 +8,15 @@ import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
 import { onBgMessage, runCall, sendToMaster } from '../api/bg-thread.js';
 import { installMule, messages, nextItem, getMsg, getPlainHandler } from '../api/mule.js';
-import { BG, type BgToThread } from '../api/bg-protocol.js';
-import { CONTROL } from './protocol.js';
+import { BG, type BgToThread } from '../protocol/background.js';
+import { CONTROL } from '../protocol/worker.js';
+import type { MuleBoot } from '../protocol/mule.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLazyLogger } from '../log/logger.js';
 
-export interface MuleBoot {
-  muleId: number;
-  /** absolute path of the mule program, '' for a generic mule */
-  program: string;
-  appPath: string;
-  farms: string[];
-  threadName: string;
-  logLevel: string;
-  logFormat: 'json' | 'pretty';
-  shared: unknown;
-}
-
 const port = parentPort!;
 const boot = workerData as MuleBoot;
-const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, base: { mule: boot.muleId } });
+const log = createLazyLogger({ level: boot.logLevel, format: boot.logFormat, fd: boot.logFd, base: { mule: boot.muleId } });
 
 installSharedCore(boot.shared as SharedCoreHandle);
 installThreadInfo({ kind: 'mule', workerId: 0, send: (m) => port.postMessage([CONTROL, m]) });

@@ -4,7 +4,7 @@
 import { workerData } from 'node:worker_threads';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
-import type { OffloadTask } from '../api/bg-protocol.js';
+import type { OffloadTask } from '../protocol/background.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 

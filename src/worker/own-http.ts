@@ -1,29 +1,30 @@
-// accept = workers: this worker accepts HTTP connections on the shared listening sockets and
-// serves them itself, with no hop through the master. It does here what the master does for the
-// requests it dispatches: limit-post, harakiri (the worker answers 504 itself while its event loop
+// A worker accepts HTTP connections on the shared listening sockets and serves them itself, with
+// no hop through the master: limit-post, harakiri (the worker answers 504 itself while its event loop
 // runs; the master terminates it when it is too stuck to), the request log, and graceful stops.
 // What the master needs to know (counters, the status/latency stats) is reported in batches.
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ControlMessage } from '../api/context.js';
+import type { ControlMessage } from '../protocol/worker.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
-import { answerAppFailure, errorText, writeResponseMessage } from '../front/response-messages.js';
+import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
 import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
+import { answerScreened, screenRequest, type Screened } from '../front/request-screen.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { BusyClock } from './busy-clock.js';
-import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from './protocol.js';
+import { BusyClock } from '../protocol/busy-clock.js';
+import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
 import { runHandler } from './run-handler.js';
+import { RequestTable } from '../protocol/request-table.js';
 
 /** How often the worker checks its requests' deadlines and reports what it served. */
 const TICK_MS = 100;
@@ -34,6 +35,8 @@ interface OwnRequest {
   ctx: RequestAbort | null;
   /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
   sentBefore: number;
+  /** Its entry in the request table (-1: not listed, the table was full). */
+  entry: number;
 }
 
 /** On a response: its request, while the app has it. On a socket: a request of it is in flight. */
@@ -43,7 +46,7 @@ type Marked<T> = T & { [kOwn]?: OwnRequest; [kBusy]?: boolean };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
-  /** Requests whose handler has not settled, by id (negative: the master's ids are positive). */
+  /** Requests whose handler has not settled, by id. */
   private readonly live = new Map<number, OwnRequest>();
   /** Responses not yet closed on the wire (the thread must not exit under them). */
   private openResponses = 0;
@@ -55,6 +58,8 @@ export class OwnHttp {
   private readonly own: Float64Array;
   /** OWN_IN_FLIGHT and the busy time (the cheaper's busyness). */
   private readonly busy: BusyClock;
+  /** The requests in flight, as the master lists them if it has to terminate this thread. */
+  private readonly table: RequestTable;
   private earliestDeadline = 0;
   private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
   private readonly responseOptions: ResponseOptions;
@@ -79,6 +84,7 @@ export class OwnHttp {
     this.admission = new Admission(s.concurrency);
     this.share = new ConnectionShare(s.connections);
     this.busy = new BusyClock(s.ownState);
+    this.table = new RequestTable(s.requestTable);
     this.responseOptions = {
       closing: () => this.stopping,
       onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
@@ -107,6 +113,7 @@ export class OwnHttp {
         socket.write(rawResponse(status, message));
       }
       this.record(ex, note === 'worker-died');
+      this.table.remove(r.entry);
     }
     this.live.clear();
     this.flush();
@@ -160,6 +167,7 @@ export class OwnHttp {
     const r = this.live.get(requestId);
     if (!r) return false;
     lowerDeadline(r.ex, seconds);
+    this.table.setDeadline(r.entry, r.ex.deadline);
     this.publishDeadline();
     return true;
   }
@@ -178,6 +186,11 @@ export class OwnHttp {
     if (this.stopping || this.share.shouldShed(req.socket)) res.shouldKeepAlive = false;
     this.openResponses++;
     res.once('close', () => this.responseClosed(res as Marked<ServerResponse>));
+    const screened = screenRequest(req, this.dispatch === undefined);
+    if (screened !== null) {
+      this.screened(req, res, screened);
+      return;
+    }
     const limit = this.s.maxBodyBytes;
     // A Node app reads the body itself: that is safe when its declared length is within
     // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
@@ -216,6 +229,14 @@ export class OwnHttp {
     this.record(ex, false);
   }
 
+  /** Answered by the front, never seen by the app (request-screen.ts). */
+  private screened(req: IncomingMessage, res: ServerResponse, s: Screened): void {
+    const ex = newExchange(this.nextId--, req, res, null);
+    ex.workerId = this.workerId;
+    answerScreened(ex, s, this.log);
+    this.record(ex, false);
+  }
+
   /** One 'close' listener per response: the wire is free, and a pass-through request is over. */
   private responseClosed(res: Marked<ServerResponse>): void {
     this.openResponses--;
@@ -241,7 +262,8 @@ export class OwnHttp {
     ex.workerId = this.workerId;
     ex.dispatchedAt = ex.receivedAt;
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
-    const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0 };
+    const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
+    const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
     this.live.set(ex.id, r);
     this.busy.inFlight(this.live.size);
     (req.socket as Marked<Socket>)[kBusy] = true;
@@ -261,6 +283,7 @@ export class OwnHttp {
     const fail = (err: unknown) => {
       if (this.live.has(ex.id)) this.failed(r, err); // a started response is cut (answer())
     };
+    this.table.running(r.entry);
     try {
       const ret = requestScope.run({ id: ex.id }, () => (target.fn as (q: IncomingMessage, s: ServerResponse) => unknown).call(target.thisArg, req, res));
       if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
@@ -268,6 +291,8 @@ export class OwnHttp {
       }
     } catch (err) {
       fail(err);
+    } finally {
+      this.table.running(-1);
     }
   }
 
@@ -292,8 +317,13 @@ export class OwnHttp {
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink(ex.id, (m) => { if (writeResponseMessage(ex, m, this.responseOptions)) this.finish(r, false); }, false);
-    runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
+    const sink = new PortSink((part) => { if (writeResponsePart(ex, part, this.responseOptions)) this.finish(r, false); });
+    this.table.running(r.entry);
+    try {
+      runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
+    } finally {
+      this.table.running(-1);
+    }
   }
 
   /** The app failed, or settled after an abort. Client-gone and harakiri requests were answered already. */
@@ -307,6 +337,7 @@ export class OwnHttp {
   private finish(r: OwnRequest, exception: boolean): void {
     const { ex } = r;
     if (!this.live.delete(ex.id)) return;
+    this.table.remove(r.entry);
     this.busy.inFlight(this.live.size);
     (ex.req.socket as Marked<Socket>)[kBusy] = false;
     if (this.live.size === 0) this.setEarliest(0);
@@ -354,13 +385,14 @@ export class OwnHttp {
       if (this.s.harakiriGraceMs > 0 && ex.note === undefined && fireAbort(r, aborted)) {
         ex.note = 'harakiri-graceful';
         ex.deadline = now + this.s.harakiriGraceMs;
-        this.log.warn({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
+        this.table.setDeadline(r.entry, ex.deadline);
+        this.log.warn({ event: 'HARAKIRI_GRACEFUL', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
         continue;
       }
       // This code runs, so the thread is not stuck: answer the client and let the worker live.
       ex.note = 'harakiri';
       this.served.harakiris++;
-      this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
+      this.log.error({ event: 'HARAKIRI', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
       answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
       fireAbort(r, aborted);
       this.finish(r, false);
@@ -384,6 +416,12 @@ export class OwnHttp {
 }
 
 function ignore(): void {}
+
+/** The path without its query string (which may hold secrets) for the log. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
 
 /** Fires the request's AbortSignal (the adapters', or a Node app's req.signal); false if it has none. */
 function fireAbort(r: OwnRequest, reason: Error): boolean {

@@ -1,10 +1,12 @@
-// A ResponseSink that sends the response to the master. A response that completes within the
-// tick it started in (the common case) travels as one FULL message; one that is still producing
-// body after that tick is streamed as HEAD, CHUNK…, END, with chunks of one tick coalesced.
+// The adapters' ResponseSink: turns what the app produces into response parts for the client
+// (front/response-messages.ts). A response that completes within the tick it started in (the
+// common case) is one FULL part; one that is still producing body after that tick is streamed as
+// HEAD, CHUNK…, END, with the chunks of one tick coalesced.
 import type { ResponseSink } from './app-types.js';
-import { FULL, HEAD, CHUNK, END, wireBytes, type FlatHeaders, type WorkerMessage } from './protocol.js';
+import type { FlatHeaders } from '../front/exchange.js';
+import { FULL, HEAD, CHUNK, END, type ResponsePart } from '../front/response-messages.js';
 
-type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
+type Post = (part: ResponsePart) => void;
 
 export class PortSink implements ResponseSink {
   headSent = false;
@@ -16,11 +18,7 @@ export class PortSink implements ResponseSink {
   private flushScheduled = false;
   private abandoned = false;
 
-  /**
-   * `wire`: the messages cross to the master (bodies are prepared for postMessage, see wireBytes);
-   * false when the worker writes them to its own client (accept = workers).
-   */
-  constructor(private readonly id: number, private readonly post: Post, private readonly wire = true) {}
+  constructor(private readonly post: Post) {}
 
   head(status: number, headers: [string, string][]): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice');
@@ -47,18 +45,11 @@ export class PortSink implements ResponseSink {
       const body = concat(this.pending);
       this.pending = [];
       this.headSent = true;
-      if (body && this.wire) {
-        const { data, transfer } = wireBytes(body);
-        this.post([FULL, this.id, this.status, this.headers, data], transfer);
-      } else if (body) {
-        this.post([FULL, this.id, this.status, this.headers, body]);
-      } else {
-        this.post([FULL, this.id, this.status, this.headers, null]);
-      }
+      this.post([FULL, this.status, this.headers, body]);
       return;
     }
     this.flush();
-    this.post([END, this.id]);
+    this.post([END]);
   }
 
   /**
@@ -74,12 +65,9 @@ export class PortSink implements ResponseSink {
     this.ended = true;
     this.headSent = true;
     if (body === null || body.length === 0) {
-      this.post([FULL, this.id, status, flat, null]);
-    } else if (typeof body !== 'string' && this.wire) {
-      const { data, transfer } = wireBytes(body);
-      this.post([FULL, this.id, status, flat, data], transfer);
+      this.post([FULL, status, flat, null]);
     } else {
-      this.post([FULL, this.id, status, flat, body]);
+      this.post([FULL, status, flat, body]);
     }
   }
 
@@ -110,15 +98,12 @@ export class PortSink implements ResponseSink {
     if (!this.streaming) {
       this.streaming = true;
       this.headSent = true;
-      this.post([HEAD, this.id, this.status, this.headers!]);
+      this.post([HEAD, this.status, this.headers!]);
     }
     const body = concat(this.pending);
     this.pending = [];
-    if (body && this.wire) {
-      const { data, transfer } = wireBytes(body);
-      this.post([CHUNK, this.id, data], transfer);
-    } else if (body) {
-      this.post([CHUNK, this.id, body]);
+    if (body) {
+      this.post([CHUNK, body]);
     }
   }
 }

@@ -31,9 +31,13 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
 /** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; wrapper?: string[] } = {}): Promise<Running> {
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number; wrapper?: string[] } = {}): Promise<Running> {
+  const argv = [BIN, ...args, '--log-format', 'json'];
+  // maxFiles: under `ulimit -n` (bash execs node, so proc.pid is spindle's)
+  const node = opts.maxFiles === undefined ? [process.execPath, ...argv]
+    : ['bash', '-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv];
   // wrapper: a command that runs spindle, e.g. ['unshare', …] (proc is then the wrapper)
-  const command = [...(opts.wrapper ?? []), process.execPath, BIN, ...args, '--log-format', 'json'];
+  const command = [...(opts.wrapper ?? []), ...node];
   const proc = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },

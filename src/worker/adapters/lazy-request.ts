@@ -13,8 +13,10 @@
 // LazyRequest.prototype overrides every one of them with a version that forwards to the real
 // Request. Node 20's undici also reads its internal state through symbol-keyed instance
 // properties when a request is passed to `new Request(request)` or `fetch(request)`; those are
-// forwarded too. Where that does not work (undici with private fields, e.g. Node 24),
-// `lazyRequestSupported` is false and the adapter builds real Requests up front.
+// forwarded too. Newer undici (Node 24) keeps that state in private fields, which no forwarding
+// reaches: there the worker's global Request and fetch are replaced by thin wrappers that hand
+// undici the real Request behind a LazyRequest (installRequestUnwrapping). Only if even that
+// fails is `lazyRequestSupported` false, and the adapter builds real Requests up front.
 
 import type { RequestContext, RequestData } from '../app-types.js';
 
@@ -48,6 +50,11 @@ export class LazyRequest {
       h = this.#headers = new Headers(this.#rd.headers);
     }
     return h;
+  }
+
+  /** Is `x` a LazyRequest (its own fields, not merely its prototype)? */
+  static is(x: unknown): x is LazyRequest {
+    return typeof x === 'object' && x !== null && #rd in x;
   }
 
   /** The undici Request behind `r`, created on first use. */
@@ -88,19 +95,19 @@ function forward(key: PropertyKey, d: PropertyDescriptor): void {
 }
 
 /**
- * Puts Request.prototype under LazyRequest.prototype, once. Not at import: touching Request loads
- * undici (about 20 ms on Node 20), which a worker's start-up should not wait for.
+ * Puts the native Request.prototype under LazyRequest.prototype, once. Not at import: touching
+ * Request loads undici (about 20 ms on Node 20), which a worker's start-up should not wait for.
  */
-function wirePrototype(): void {
-  const requestProto = Request.prototype as unknown as Record<PropertyKey, unknown>;
-  Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
-  Object.defineProperty(LazyRequest.prototype, 'constructor', { configurable: true, writable: true, value: Request });
-  for (const key of Reflect.ownKeys(Request.prototype)) {
+function wirePrototype(Native: typeof Request): void {
+  const requestProto = Native.prototype as unknown as Record<PropertyKey, unknown>;
+  Object.setPrototypeOf(LazyRequest.prototype, Native.prototype);
+  Object.defineProperty(LazyRequest.prototype, 'constructor', { configurable: true, writable: true, value: Native });
+  for (const key of Reflect.ownKeys(Native.prototype)) {
     if (OWN.has(key)) continue;
-    forward(key, Object.getOwnPropertyDescriptor(Request.prototype, key)!);
+    forward(key, Object.getOwnPropertyDescriptor(Native.prototype, key)!);
   }
   // undici state kept in symbol-keyed instance properties (Node 20): read by new Request(req) / fetch(req)
-  for (const sym of Object.getOwnPropertySymbols(new Request('http://probe.invalid/'))) {
+  for (const sym of Object.getOwnPropertySymbols(new Native('http://probe.invalid/'))) {
     if (!(sym in requestProto)) {
       Object.defineProperty(lazyProto, sym, {
         configurable: true,
@@ -117,13 +124,50 @@ let supported: boolean | null = null;
  * first call wires the prototype: call it before making LazyRequests.
  */
 export function lazyRequestSupported(): boolean {
-  supported ??= probeSupport();
+  if (supported === null) {
+    const Native = globalThis.Request;
+    wirePrototype(Native);
+    supported = probeSupport();
+    if (!supported && installRequestUnwrapping(Native)) supported = probeSupport();
+  }
   return supported;
+}
+
+/**
+ * Replaces this thread's global Request and fetch with wrappers that pass undici the real Request
+ * behind a LazyRequest: `new Request(lazy)` and `fetch(lazy)` then work where undici reads private
+ * fields. The wrapper class keeps `instanceof Request` true for every Request, native or lazy, and
+ * is what LazyRequest reports as its constructor. Returns false if the globals cannot be replaced.
+ */
+type Input = ConstructorParameters<typeof Request>[0];
+
+function installRequestUnwrapping(Native: typeof Request): boolean {
+  const nativeFetch = globalThis.fetch;
+  const unwrap = (input: unknown): unknown => (LazyRequest.is(input) ? LazyRequest.real(input) : input);
+  const Wrapped = class Request extends Native {
+    constructor(input: Input, init?: RequestInit) {
+      super(unwrap(input) as Input, init);
+    }
+
+    static override [Symbol.hasInstance](x: unknown): boolean {
+      return x instanceof Native;
+    }
+  };
+  function fetch(input: Input, init?: RequestInit): Promise<Response> {
+    return nativeFetch(unwrap(input) as Input, init);
+  }
+  try {
+    Object.defineProperty(globalThis, 'Request', { configurable: true, writable: true, enumerable: false, value: Wrapped });
+    Object.defineProperty(globalThis, 'fetch', { configurable: true, writable: true, enumerable: false, value: fetch });
+  } catch {
+    return false;
+  }
+  Object.defineProperty(LazyRequest.prototype, 'constructor', { configurable: true, writable: true, value: Wrapped });
+  return true;
 }
 
 function probeSupport(): boolean {
   try {
-    wirePrototype();
     const rd: RequestData = {
       id: 0, method: 'POST', url: '/p?q=1', httpVersion: '1.1', headers: [['host', 'probe.invalid'], ['x-probe', 'a']],
       remoteAddress: '', remotePort: 0, localAddress: '', localPort: 0, scheme: 'http', body: new Uint8Array([104, 105]),

@@ -1,10 +1,10 @@
-// accept = workers: a worker's busy time, measured by the worker itself and read by the master
+// A worker's busy time, measured by the worker itself and read by the master
 // (the cheaper's busyness) without sampling. Busy = at least one request the worker accepted is in
 // flight; the busy time is the total length of those periods, however many requests overlap in
 // them (the same definition the master uses for the requests it dispatches).
 //
 // One writer (the worker) and lock-free readers (the master), over the worker's ownState
-// (protocol.ts): OWN_BUSY_MS holds the ended periods, OWN_BUSY_SINCE the start of the running one
+// (worker.ts): OWN_BUSY_MS holds the ended periods, OWN_BUSY_SINCE the start of the running one
 // (0 while idle), and a sequence word, odd while a write is in progress, lets a reader take both
 // cells consistently. The writer only writes on the 0 → 1 and 1 → 0 transitions of its in-flight
 // count. A reader adds the running period up to its own `now`, so the figure is exact at any
@@ -13,7 +13,7 @@
 // The clock is process.hrtime(): one monotonic clock for every thread of the process, unlike
 // performance.now(), whose origin is each thread's start (and performance.timeOrigin, which comes
 // from the wall clock at that start).
-import { OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_IN_FLIGHT, OWN_SEQ_I32 } from './protocol.js';
+import { OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_IN_FLIGHT, OWN_SEQ_I32 } from './worker.js';
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC: time since boot, never 0), the same in every thread. */
 export function monoMs(): number {

@@ -1,7 +1,15 @@
 // Messages of the background features (timers, crons, signals, mules, offload) between a thread
 // (request worker or mule) and the master. Thread → master travels inside a CONTROL message as
 // `{kind: 'bg', m}`; master → thread is `[BG, BgToThread]` on the thread's port.
-import type { CronFields } from '../config/cron.js';
+
+/** A schedule in uWSGI's cron fields (-1 or absent = any); src/config/cron.ts parses both forms. */
+export interface CronFields {
+  minute?: number;
+  hour?: number;
+  day?: number;
+  month?: number;
+  weekday?: number;
+}
 
 /** Tag of master → thread background messages (distinct from the request protocol's tags). */
 export const BG = 40;
@@ -45,7 +53,7 @@ export type BgToThread =
   | { op: 'item'; pullId: number; item: MuleItem }
   | { op: 'drain' };
 
-/** The control message wrapper (a member of api/context's ControlMessage). */
+/** The control message wrapper (a member of worker.ts's ControlMessage). */
 export interface BgControl { kind: 'bg'; m: BgToMaster }
 
 /** Handler names of signals in a thread's registry. */

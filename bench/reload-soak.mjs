@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Recycling racing chain reloads (issue 16, item 14): wrk with kept-alive connections against a
+// server that recycles its workers (max-requests) while it gets a SIGHUP every few seconds. At
+// the end exactly `processes` worker threads must be alive (stats `worker_threads`, and the
+// process's thread count back where it started), RSS flat, and SIGTERM quick.
+//
+//   node bench/reload-soak.mjs [--duration 60] [--connections 256] [--max-requests 200] [--hup-every 5]
+//                              [--processes 2] [--bin bin/spindle.js] [--out FILE.md]
+import path from 'node:path';
+import net from 'node:net';
+import { readFileSync, appendFileSync } from 'node:fs';
+import { BENCH, ROOT } from './lib/setups.mjs';
+import { installCleanup, spawnGroup, freePort, waitReady, sleep } from './lib/proc.mjs';
+import { runWrk } from './lib/wrk.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
+const DURATION = Number(opt('--duration', 60));
+const CONNECTIONS = Number(opt('--connections', 256));
+const MAX_REQUESTS = Number(opt('--max-requests', 200));
+const HUP_EVERY = Number(opt('--hup-every', 5));
+const PROCESSES = Number(opt('--processes', 2));
+const BIN = path.resolve(opt('--bin', path.join(ROOT, 'bin', 'spindle.js')));
+const OUT = opt('--out', null);
+installCleanup();
+
+const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
+const field = (pid, name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status(pid))[1]);
+const rssMb = (pid) => Math.round(field(pid, 'VmRSS') / 1024);
+
+/** One stats document from the raw stats socket. */
+function stats(port) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let out = '';
+    c.setTimeout(5000, () => c.destroy(new Error('no stats document')));
+    c.on('data', (d) => { out += d; });
+    c.on('end', () => { try { resolve(JSON.parse(out)); } catch (e) { reject(e); } });
+    c.on('error', reject);
+  });
+}
+
+const port = await freePort();
+const statsPort = await freePort();
+const args = [BIN, path.join(BENCH, 'apps', 'hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', String(PROCESSES),
+  '--max-requests', String(MAX_REQUESTS), '--min-worker-lifetime', '0', '--stats', `127.0.0.1:${statsPort}`, '--log-format', 'json'];
+const events = {};
+const server = spawnGroup(process.execPath, args, {
+  label: 'spindle',
+  onLine: (l) => { const e = /"event":"([A-Z_]+)"/.exec(l)?.[1]; if (e) events[e] = (events[e] ?? 0) + 1; },
+});
+const ready = await waitReady(`http://127.0.0.1:${port}/`, server, 20000);
+if (!ready.ok) throw new Error(`spindle did not start: ${ready.reason}\n${server.out.text}`);
+const pid = server.pid;
+await sleep(1000); // let start-up threads (libuv pool, offload) appear before the baseline
+const start = { rss: rssMb(pid), threads: field(pid, 'Threads'), workerThreads: (await stats(statsPort)).worker_threads };
+
+let hups = 0;
+let peakRss = start.rss;
+const hupTimer = setInterval(() => { process.kill(pid, 'SIGHUP'); hups++; }, HUP_EVERY * 1000);
+const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMb(pid)); }, 500);
+const wrk = await runWrk({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, durationS: DURATION, threads: 2, timeoutS: 5 });
+clearInterval(hupTimer);
+clearInterval(rssTimer);
+
+// Settle: the last reload and the retiring workers finish.
+let doc;
+const settleBy = Date.now() + 30000;
+do {
+  await sleep(250);
+  doc = await stats(statsPort);
+} while (doc.worker_threads !== PROCESSES && Date.now() < settleBy);
+await sleep(1000);
+doc = await stats(statsPort);
+const end = { rss: rssMb(pid), threads: field(pid, 'Threads'), workerThreads: doc.worker_threads };
+const t0 = Date.now();
+process.kill(pid, 'SIGTERM');
+await Promise.race([server.exited, sleep(90000)]);
+const stopMs = server.exitInfo ? Date.now() - t0 : -1;
+await server.stop(500);
+
+const w = wrk.parsed;
+const failed = w.non2xx + w.socketErrors + w.timeouts;
+const result = {
+  command: `node bench/reload-soak.mjs --duration ${DURATION} --connections ${CONNECTIONS} --max-requests ${MAX_REQUESTS} --hup-every ${HUP_EVERY} --processes ${PROCESSES}`,
+  requests: w.requests, rps: w.rps, failed, non2xx: w.non2xx, socketErrors: w.socketErrors, timeouts: w.timeouts, sighups: hups,
+  rssStartMb: start.rss, rssPeakMb: peakRss, rssEndMb: end.rss, threadsStart: start.threads, threadsEnd: end.threads,
+  workerThreadsStart: start.workerThreads, workerThreadsEnd: end.workerThreads, configured: PROCESSES,
+  recycles: events.WORKER_RECYCLE ?? 0, reloads: events.RELOAD_DONE ?? 0, reloadsQueued: events.RELOAD_QUEUED ?? 0,
+  superseded: events.REPLACEMENT_SUPERSEDED ?? 0, sigtermMs: stopMs,
+};
+console.log(JSON.stringify(result, null, 2));
+if (OUT) {
+  appendFileSync(OUT, `| ${new Date().toISOString().slice(0, 16)} | ${result.requests} | ${result.failed} | ${result.sighups} | ` +
+    `${result.rssStartMb} → ${result.rssEndMb} (peak ${result.rssPeakMb}) | ${result.threadsStart} → ${result.threadsEnd} | ` +
+    `${result.workerThreadsEnd} / ${PROCESSES} | ${result.sigtermMs} |\n`);
+}
+process.exit(end.workerThreads === PROCESSES && end.threads <= start.threads + 2 ? 0 : 1);

@@ -1,0 +1,4 @@
+// What `spindle init`'s probe thread (src/cli/init-probe.ts) posts back to src/cli/init.ts.
+
+export interface ProbeResult { ok: true; ms: number; heapBytes: number; kind: string }
+export interface ProbeFailure { ok: false; message: string }

@@ -1,0 +1,93 @@
+// The requests a worker is running, in shared memory, so that the master can
+// say which ones a worker too stuck to answer was running when it terminates it (HARAKIRI). One
+// writer (the worker) and one reader (the master, only when the worker does not respond).
+//
+// Layout: Int32 word 0 is the entry whose handler the thread is running synchronously, + 1 (0 =
+// none: between requests, or in a request's asynchronous continuation, which cannot be told
+// apart cheaply). Then per entry: Int32 used, Int32 text length; Float64 receivedAt, deadline
+// (monotonic ms, performance.timeOrigin + performance.now(); 0 = no deadline); TEXT_BYTES of
+// UTF-8 "METHOD /path" (the query is left out: it may hold secrets). A request beyond ENTRIES
+// in flight is not listed (the master still knows how many there are: OWN_IN_FLIGHT).
+
+const ENTRIES = 32;
+const TEXT_BYTES = 120;
+const I32_HEADER = 2; // word 0: running; word 1: padding (keeps the Float64 area aligned)
+const I32_WORDS = I32_HEADER + ENTRIES * 2;
+const F64_OFFSET = I32_WORDS * 4;
+const TEXT_OFFSET = F64_OFFSET + ENTRIES * 2 * 8;
+export const REQUEST_TABLE_BYTES = TEXT_OFFSET + ENTRIES * TEXT_BYTES;
+
+export interface ListedRequest {
+  method: string;
+  /** Without its query string. */
+  path: string;
+  /** Monotonic ms (performance.timeOrigin + performance.now()). */
+  receivedAt: number;
+  deadline: number;
+  /** The thread was running this request's handler synchronously. */
+  running: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class RequestTable {
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly text: Uint8Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.i32 = new Int32Array(sab, 0, I32_WORDS);
+    this.f64 = new Float64Array(sab, F64_OFFSET, ENTRIES * 2);
+    this.text = new Uint8Array(sab, TEXT_OFFSET, ENTRIES * TEXT_BYTES);
+  }
+
+  // ---- the worker ----
+
+  /** Lists a request from now; returns its entry, or -1 when the table is full (it goes unlisted). */
+  add(method: string, url: string, receivedAt: number, deadline: number): number {
+    for (let e = 0; e < ENTRIES; e++) {
+      if (this.i32[I32_HEADER + e * 2] !== 0) continue;
+      const q = url.indexOf('?');
+      const { written } = encoder.encodeInto(`${method} ${q < 0 ? url : url.slice(0, q)}`, this.text.subarray(e * TEXT_BYTES, (e + 1) * TEXT_BYTES));
+      this.i32[I32_HEADER + e * 2 + 1] = written;
+      this.f64[e * 2] = performance.timeOrigin + receivedAt;
+      this.f64[e * 2 + 1] = deadline > 0 ? performance.timeOrigin + deadline : 0;
+      Atomics.store(this.i32, I32_HEADER + e * 2, 1); // published last: the reader sees whole entries
+      return e;
+    }
+    return -1;
+  }
+
+  setDeadline(entry: number, deadline: number): void {
+    if (entry >= 0) this.f64[entry * 2 + 1] = deadline > 0 ? performance.timeOrigin + deadline : 0;
+  }
+
+  remove(entry: number): void {
+    if (entry >= 0) Atomics.store(this.i32, I32_HEADER + entry * 2, 0);
+  }
+
+  /** The thread enters (entry) or leaves (-1) a request's handler. */
+  running(entry: number): void {
+    Atomics.store(this.i32, 0, entry + 1);
+  }
+
+  // ---- the master ----
+
+  list(): ListedRequest[] {
+    const running = Atomics.load(this.i32, 0) - 1;
+    const out: ListedRequest[] = [];
+    for (let e = 0; e < ENTRIES; e++) {
+      if (Atomics.load(this.i32, I32_HEADER + e * 2) === 0) continue;
+      const len = Math.min(this.i32[I32_HEADER + e * 2 + 1]!, TEXT_BYTES);
+      // decode() refuses views of shared memory: copy first
+      const line = decoder.decode(this.text.slice(e * TEXT_BYTES, e * TEXT_BYTES + len));
+      const sp = line.indexOf(' ');
+      out.push({
+        method: line.slice(0, sp), path: line.slice(sp + 1),
+        receivedAt: this.f64[e * 2]!, deadline: this.f64[e * 2 + 1]!, running: e === running,
+      });
+    }
+    return out;
+  }
+}
