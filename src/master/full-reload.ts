@@ -284,7 +284,7 @@ export class ProcessRecycler {
       reason = 'touch-reload';
       detail = { files: full };
     } else if (p.rssBytes > 0) {
-      const rss = process.memoryUsage.rss();
+      const rss = processRss();
       if (rss > p.rssBytes) {
         reason = 'reload-on-process-rss';
         detail = { rssMb: Math.round(rss / 1048576), limitMb: Math.round(p.rssBytes / 1048576) };
@@ -479,6 +479,18 @@ export class ProcessRecycler {
     } catch (err) {
       this.log.error({ path, err }, 'full reload: cannot rewrite the pidfile');
     }
+  }
+}
+
+/**
+ * The process's RSS; 0 when it cannot be read: Node reads it from /proc/self/stat and throws
+ * EMFILE at the descriptor limit, which must not end the process (it is checked again in a second).
+ */
+function processRss(): number {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return 0;
   }
 }
 
