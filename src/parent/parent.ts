@@ -52,6 +52,7 @@ interface Server {
   role: Role;
   startedAt: number;
   servedAt?: number;
+  exited?: boolean;
   tail: string;
   stderrDone: Promise<void>;
   /** successor: the old server it is taking over from (the handover is relayed between them) */
@@ -108,7 +109,10 @@ class Parent {
       child.stderr!.once('error', () => resolve());
     });
     child.on('message', (m: unknown, handle?: object) => this.onMessage(s, m, handle));
-    child.on('error', (err) => this.log('error', { event: 'SERVER_SPAWN_FAILED', role, err: err.message }, 'the server process could not be started'));
+    child.on('error', (err) => {
+      this.log('error', { event: 'SERVER_SPAWN_FAILED', role, err: err.message }, 'the server process could not be started');
+      if (!s.pid) void this.onExit(s, 1, null); // never ran: no 'exit' to wait for
+    });
     child.on('exit', (code, signal) => void this.onExit(s, code, signal));
     this.log('debug', { event: 'SERVER_STARTED', serverPid: s.pid, role }, 'server process started');
     return s;
@@ -218,6 +222,8 @@ class Parent {
   // ---- exits ---------------------------------------------------------------------------------
 
   private async onExit(s: Server, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (s.exited) return;
+    s.exited = true;
     if (s.relayFrom) {
       // a successor that never served: its old server logs the failed reload and keeps serving
       const old = s.relayFrom;
