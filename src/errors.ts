@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   CONFIG_FILE: 'a configuration file that cannot be read or parsed',
   CONFIG_APP_NOT_FOUND: 'the app or mule module named by the configuration does not exist',
   APP_LOAD: 'the application module could not be loaded',
+  APP_LISTENS: 'the application called listen() itself (Spindle owns the sockets: export the app instead)',
+  LISTEN_FAILED: 'an address that cannot be bound (in use, permission denied, not an address of this machine)',
   CACHE_KEY_TOO_LONG: 'a cache key longer than the cache keysize',
   CACHE_VALUE_TOO_LARGE: 'a cache value larger than the cache can hold',
   CACHE_FULL: 'a full cache without an eviction policy',
@@ -38,5 +40,8 @@ export class SpindleError extends Error {
   }
 }
 
-/** Exit codes of the `spindle` process (uWSGI uses 22 for "no app loaded"). */
-export const EXIT = { OK: 0, CONFIG: 1, APP_LOAD: 22 } as const;
+/**
+ * Exit codes of the `spindle` process (uWSGI uses 22 for "no app loaded", and 1 when it cannot
+ * bind a socket).
+ */
+export const EXIT = { OK: 0, CONFIG: 1, LISTEN: 1, APP_LOAD: 22 } as const;

@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   cache, lock, unlock, lockAsync, isLocked, withLock, withLockAsync, counter, listCounters, isInsideSpindle,
-  configureLocalCore, installSharedCore, createSharedCore, parseCacheSpec, SpindleError,
+  configureLocalCore, SpindleError,
 } from 'spindle';
-import { resetRuntimeForTests } from '../src/api/runtime.js';
+import { installSharedCore, resetRuntimeForTests } from '../src/api/runtime.js';
+import { createSharedCore } from '../src/shm/layout.js';
+import { parseCacheSpec } from '../src/shm/cache-spec.js';
 
 test('outside Spindle the API works on a local backing', async () => {
   assert.equal(isInsideSpindle(), false);

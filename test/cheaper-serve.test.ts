@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from 'spindle';
+import { start } from 'spindle/server';
 import { startSpindle, get, fixture, until, type LogLine, type Reply } from './helpers/spindle.js';
 
 const APP = fixture('serve/app.mjs');

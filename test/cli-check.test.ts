@@ -91,7 +91,8 @@ test('spindle --help lists every option; --version prints the version', () => {
   assert.match(h.out, /Usage:\n {2}spindle \[APP\] \[options\]/);
   const c = spindle(['check', '--help']);
   assert.equal(c.code, 0);
-  assert.equal(c.out, h.out);
+  const reference = (text: string) => text.slice(text.indexOf('Every option below'));
+  assert.equal(reference(c.out), reference(h.out), 'check --help prints the same option reference');
   const v = spindle(['--version']);
   assert.equal(v.code, 0);
   assert.match(v.out, /^\d+\.\d+\.\d+\n$/);

@@ -1,7 +1,7 @@
 // Programmatic embedding: start() resolves when listening, with addresses, stats(), reload(), close().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, SpindleError } from 'spindle';
+import { start, SpindleError } from 'spindle/server';
 import { fixture, get, until } from './helpers/spindle.js';
 
 test('start() serves, reports stats, reloads and closes', async () => {

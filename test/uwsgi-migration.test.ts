@@ -161,7 +161,7 @@ test("logto: Spindle's lines and the app's console output are appended to the fi
 });
 
 test('start() with module = missing:app rejects with the same explanation (APP_LOAD)', async () => {
-  const { start } = await import('../src/index.js');
+  const { start } = await import('spindle/server');
   await assert.rejects(() => start({ app: 'pkg.missing:application', chdir: dir, logLevel: 'fatal' }),
     (err: unknown) => (err as { code?: string }).code === 'APP_LOAD' &&
       /start\(\): app = pkg\.missing:application: no such module: uWSGI's module form/.test((err as Error).message));

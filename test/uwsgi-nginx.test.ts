@@ -1,5 +1,5 @@
 // A real nginx in front of Spindle with an unchanged `uwsgi_pass` setup (Debian's uwsgi_params),
-// over TCP and over a UNIX socket. nginx must be installed (.ci/run does it); a missing nginx is
+// over TCP and over a UNIX socket. nginx must be installed (npm test's pretest script installs it); a missing nginx is
 // a failure with the install command, never a skip.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSpindle, fixture, get, until, type Running } from './helpers/spindle.js';
 
-const INSTALL = 'apt-get install -y nginx-light   (Debian/Ubuntu; .ci/run installs it)';
+const INSTALL = 'apt-get install -y nginx-light   (Debian/Ubuntu; the pretest script of npm test, scripts/install-test-deps.sh, installs it)';
 
 function findNginx(): string | null {
   for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;

@@ -14,7 +14,8 @@ export type { Bytesish as CacheKey } from '../shm/bytes.js';
  *   a new entry never expires and an update keeps the entry's expiry. Returns false only when the
  *   cache is full and has ignore_full.
  * - add(key, value, { ttl? }) → boolean: insert only if absent (uWSGI cache_set)
- * - has, delete → boolean, clear(), keys() → string[], size (entries incl. not-yet-swept expired)
+ * - has, delete → boolean, clear(), keys() → string[] (UTF-8), keysBytes() → Uint8Array[] (exact,
+ *   for binary keys), size (entries incl. not-yet-swept expired)
  * - inc/dec/mul/div(key, by = 1|1|2|2, { ttl? }) → bigint: atomic signed 64-bit math, wrapping
  *   on overflow; a missing key starts from math_initial; a value that is not 8 bytes throws
  *   CACHE_NOT_A_NUMBER; division by zero throws RangeError (uWSGI silently yields 0).
@@ -34,6 +35,7 @@ export type Cache = Pick<
   | 'delete'
   | 'clear'
   | 'keys'
+  | 'keysBytes'
   | 'size'
   | 'inc'
   | 'dec'

@@ -8,8 +8,24 @@ import { takeFlags, type CliIO } from './io.js';
 import { stalePidfile } from '../master/pidfile.js';
 import { settingsFromConfig } from '../master/settings.js';
 
+const USAGE = {
+  reload: `usage: spindle reload [--full] (--pidfile FILE | --ini FILE)
+Replaces every worker of the running server whose pid is in FILE, one at a time, without dropping a
+request (SIGHUP, as uWSGI's --reload). --full: a new process loads the code and takes over the
+listening sockets, then the old one drains and exits (SIGUSR2).
+`,
+  stop: `usage: spindle stop [--quick] (--pidfile FILE | --ini FILE)
+Stops the running server whose pid is in FILE: in-flight requests finish within
+worker-reload-mercy (SIGTERM). --quick: at once (SIGINT).
+`,
+};
+
 export async function signalServer(argv: string[], io: CliIO, what: 'reload' | 'stop'): Promise<number> {
-  const { rest, found } = takeFlags(argv, ['--quick', '--full']);
+  const { rest, found } = takeFlags(argv, ['--quick', '--full', '--help', '-h']);
+  if (found.has('--help') || found.has('-h')) {
+    io.out(USAGE[what]);
+    return EXIT.OK;
+  }
   if (found.has('--full') && what !== 'reload') {
     io.err(`spindle ${what}: --full only applies to reload\n`);
     return EXIT.CONFIG;

@@ -2,10 +2,10 @@
 // parsed from the option table (src/config/argv.ts), so every option is a flag with no second list.
 //
 //   spindle [APP] [options]          serve
-//   spindle check [APP] [options]    validate and print the effective configuration
-//   spindle --help | --version
+//   spindle COMMAND [args]           a sub-command of SUBCOMMANDS below (check, stats, top, …)
+//   spindle help [COMMAND] | --help | --version
 //
-// Later sub-commands (stats, top, reload, stop) register themselves in SUBCOMMANDS below.
+// `spindle --help` lists SUBCOMMANDS (synopsis and description); each handles its own --help.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -24,24 +24,53 @@ import { SUPERVISED_ENV } from '../protocol/parent.js';
 
 export interface Subcommand {
   description: string;
-  /** receives the arguments after the sub-command name; resolves with the exit code */
+  /** its arguments for the Usage block of --help (default: `[options]`) */
+  synopsis?: string;
+  /** receives the arguments after the sub-command name (and handles --help); resolves with the exit code */
   run: (argv: string[], io: CliIO) => Promise<number>;
 }
 
-/** Sub-commands by name. Add `stats`, `top`, `reload`, `stop` here. */
+/** Sub-commands by name; `spindle --help` lists them in this order. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
-  check: { description: 'validate the configuration and print it with the source of every value', run: (a, io) => runCheck(a, io) },
-  init: { description: 'write a commented production ini for the app in this directory, sized from the machine and the app\'s measured start-up', run: (a, io) => runInit(a, io) },
-  stats: { description: 'print the stats document of a running server once (ADDR, or the stats option of --ini)', run: (a, io) => runStats(a, io) },
-  top: { description: 'live per-worker view of a running server, like uwsgitop (q quits)', run: (a) => runTop(a) },
-  reload: { description: 'replace every worker of a running server, one at a time (SIGHUP via --pidfile); --full: a new process takes over the sockets (SIGUSR2)', run: (a, io) => signalServer(a, io, 'reload') },
-  stop: { description: 'stop a running server gracefully (SIGTERM via --pidfile; --quick: SIGINT)', run: (a, io) => signalServer(a, io, 'stop') },
+  check: { synopsis: '[APP] [options] [--json]', description: 'validate the configuration and print it with the source of every value; exit 0 when valid, 1 otherwise', run: (a, io) => runCheck(a, io) },
+  init: { synopsis: '[--force] [--output FILE] [--no-measure]', description: 'write a commented production ini for the app in this directory, sized from the machine and the app\'s measured start-up', run: (a, io) => runInit(a, io) },
+  stats: { synopsis: '[ADDR] [--minified]', description: 'print the stats document of a running server once (ADDR, or the stats option of --ini)', run: (a, io) => runStats(a, io) },
+  top: { synopsis: '[ADDR]', description: 'live per-worker view of a running server, like uwsgitop (q quits)', run: (a) => runTop(a) },
+  reload: { synopsis: '[--full] --pidfile FILE', description: 'replace every worker of a running server, one at a time (SIGHUP); --full: a new process takes over the sockets (SIGUSR2)', run: (a, io) => signalServer(a, io, 'reload') },
+  stop: { synopsis: '[--quick] --pidfile FILE', description: 'stop a running server gracefully (SIGTERM; --quick: SIGINT)', run: (a, io) => signalServer(a, io, 'stop') },
 };
+
+/** The Usage block of `spindle --help`: serving, then every sub-command. */
+function usageLines(): string[] {
+  const line = (left: string, right: string) => (left.length <= 32 ? `${left.padEnd(34)}${right}` : `${left}\n${' '.repeat(36)}${right}`);
+  return [
+    line('spindle [APP] [options]', 'serve APP (a module exporting a fetch handler or a (req, res) handler)'),
+    ...Object.entries(SUBCOMMANDS).map(([name, sub]) => line(`spindle ${name} ${sub.synopsis ?? '[options]'}`, sub.description)),
+    line('spindle help [COMMAND]', "this text, or COMMAND's own (as spindle COMMAND --help)"),
+    'spindle --help | --version',
+  ];
+}
+
+const fullHelp = (): string => renderHelp(spindleVersion(), usageLines());
+
+/** `spindle help [COMMAND]`: not an app named "help". */
+async function help(argv: string[], io: CliIO): Promise<number> {
+  const name = argv[0];
+  if (name === undefined) {
+    io.out(fullHelp());
+    return EXIT.OK;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (sub) return sub.run(['--help'], io);
+  const near = suggest(name, Object.keys(SUBCOMMANDS));
+  io.err(`spindle help: no command '${name}'${near.length > 0 ? ` (did you mean ${near.join(', ')}?)` : ''}; the commands: ${Object.keys(SUBCOMMANDS).join(', ')}\n`);
+  return EXIT.CONFIG;
+}
 
 async function serve(argv: string[], io: CliIO): Promise<number> {
   const { rest, found } = takeFlags(argv, ['--help', '-h']);
   if (found.size > 0) {
-    io.out(renderHelp(spindleVersion()));
+    io.out(fullHelp());
     return EXIT.OK;
   }
   let loaded;
@@ -86,7 +115,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .allowExcessArguments()
     .argument('[args...]')
     .action(async (args: string[]) => { code = await serve(args, io); });
-  for (const [name, sub] of Object.entries(SUBCOMMANDS)) {
+  for (const [name, sub] of Object.entries({ ...SUBCOMMANDS, help: { description: 'help', run: help } })) {
     program
       .command(name)
       .description(sub.description)

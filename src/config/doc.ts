@@ -24,15 +24,18 @@ function flagForms(spec: OptionSpec): string {
 
 const STATUS_TAG: Record<string, string> = { 'not-yet': ' [not supported yet]', 'python-only': ' [accepted, not needed on Node]', supported: '' };
 
-export function renderHelp(version: string): string {
+const DEFAULT_USAGE = [
+  'spindle [APP] [options]           serve APP (a module exporting a fetch handler or a (req, res) handler)',
+  'spindle help                      every sub-command (check, stats, …) and this text',
+];
+
+/** `usage`: the lines of the Usage block (the CLI passes one per sub-command). */
+export function renderHelp(version: string, usage: readonly string[] = DEFAULT_USAGE): string {
   const out: string[] = [];
   out.push(`spindle ${version} - a uWSGI-style application server for Node.js`);
   out.push('');
   out.push('Usage:');
-  out.push('  spindle [APP] [options]           serve APP (a module exporting a fetch handler or a (req, res) handler)');
-  out.push('  spindle check [APP] [options]     validate the configuration and print it with the source of every value');
-  out.push('                                    (--json for machine-readable output); exit 0 when valid, 1 otherwise');
-  out.push('  spindle --help | --version');
+  for (const line of usage) out.push(`  ${line}`);
   out.push('');
   out.push('Every option below is also an ini key ([spindle] or [uwsgi] section, e.g. `harakiri = 30`), an');
   out.push('environment variable (SPINDLE_HARAKIRI=30) and a start() option (harakiri: 30). Later sources win:');

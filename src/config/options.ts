@@ -147,6 +147,9 @@ export const OPTIONS = [
     uwsgiDefault: '4s',
     why: 'Spindle waits in the master, not in a worker, so a longer wait for slow clients costs no worker',
     help: 'timeout of each wait on a client socket (head, body, response write)' },
+  { name: 'request-read-timeout', type: 'seconds', default: 60, min: 0, section: 'sockets', status: 'supported', uwsgi: false,
+    why: 'socket-timeout bounds each wait, so a client that sends one byte a second is never idle: this bounds the whole read',
+    help: 'time a client has to send a whole request, head and body, from its first byte (answered 408 and closed past it; raise it for slow large uploads; 0 = no overall limit). Never less than socket-timeout, which also bounds the head alone' },
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────────────────
   { name: 'die-on-term', type: 'bool', default: true, section: 'lifecycle', status: 'supported',

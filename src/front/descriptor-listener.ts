@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { createHttpServer, type HttpServerOptions } from './listeners.js';
 import { UwsgiServer } from './uwsgi-listener.js';
+import { listenOwn } from './own-listen.js';
 import type { ListenFd } from '../protocol/worker.js';
 
 export function listenOnDescriptor({ fd, kind }: ListenFd, opts: HttpServerOptions, backlog: number): Server {
@@ -13,6 +14,6 @@ export function listenOnDescriptor({ fd, kind }: ListenFd, opts: HttpServerOptio
   } else {
     server = createHttpServer(opts);
   }
-  server.listen({ fd }, backlog); // listen(handle, backlog): an options.backlog is ignored with fd
+  listenOwn(server, { fd }, backlog); // listen(handle, backlog): an options.backlog is ignored with fd
   return server;
 }

@@ -1,14 +1,18 @@
 // The HTTP server every worker serves its listening sockets with: node:http with the
 // request-level limits (buffer-size, socket-timeout) and every malformed request answered.
-import { STATUS_CODES, createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Log } from '../log/logger.js';
+import { rawResponse } from './raw-response.js';
 import { logLimited } from '../log/rate-limit.js';
 import { ALLOWED_METHODS, CONNECT_REFUSED, MAX_HEADER_FIELDS, logScreened } from './request-screen.js';
+import { answer408, answerReadTimeout, closeIdle, requestTimeoutMs } from './read-deadline.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  /** request-read-timeout: the whole request must arrive within this of its first byte (0 or absent: no limit). */
+  requestReadTimeoutMs?: number;
   log: Log;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Is a request of this socket in flight (or waiting for admission)? Then idleness is not its fault. */
@@ -25,7 +29,9 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     maxHeaderSize: opts.maxHeaderBytes,
     headersTimeout: opts.socketTimeoutMs,
     keepAliveTimeout: opts.socketTimeoutMs,
-    requestTimeout: 0, // the body is guarded by the inactivity timeout below, the response by harakiri
+    // The whole request by request-read-timeout (read-deadline.ts); each wait by the inactivity
+    // timeout below; the response by harakiri.
+    requestTimeout: requestTimeoutMs(opts.requestReadTimeoutMs ?? 0, opts.socketTimeoutMs),
     connectionsCheckingInterval: Math.min(1000, opts.socketTimeoutMs),
     noDelay: true,
   }, opts.onRequest);
@@ -36,13 +42,11 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     if (res && !res.headersSent && !res.writableEnded) {
       // Headers arrived but the body stalls: say so before closing.
-      const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
-      res.shouldKeepAlive = false;
-      res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-      res.end(body);
+      opts.log.warn({ event: 'BODY_TIMEOUT', client: socket.remoteAddress, method: res.req.method, path: res.req.url }, 'request body not received within socket-timeout: answered 408, connection closed');
+      answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
-    socket.destroy();
+    closeIdle(socket, opts.log);
   });
   // One more than are kept: a request with more fields is refused (431), not cut (request-screen.ts).
   server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
@@ -64,6 +68,10 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       socket.destroy();
       return;
     }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answerReadTimeout(socket, opts.log, opts.isBusy);
+      return;
+    }
     const [status, why] = clientErrorStatus(err);
     logLimited(opts.log, 'warn', { event: 'BAD_REQUEST', status, client: socket.remoteAddress ?? 'unix', code: err.code, reason: why }, 'bad request');
     socket.end(rawResponse(status, why));
@@ -81,17 +89,9 @@ function clientErrorStatus(err: NodeJS.ErrnoException): [number, string] {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return [431, 'the request head is larger than buffer-size'];
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return [408, 'the request head was not received within socket-timeout'];
     default:
       return [400, `malformed request (${err.code ?? err.message})`];
   }
-}
-
-/** A complete response that closes the connection; `extra`: more header lines, each ending in CRLF. */
-export function rawResponse(status: number, message: string, extra = ''): string {
-  const reason = STATUS_CODES[status] ?? 'Error';
-  const body = `${status} ${reason}: ${message}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }

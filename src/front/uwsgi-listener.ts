@@ -16,8 +16,12 @@
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
 import { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { logLimited } from '../log/rate-limit.js';
-import { rawResponse, type HttpServerOptions } from './listeners.js';
+import type { HttpServerOptions } from './listeners.js';
+import { rawResponse } from './raw-response.js';
+import { forwardDrain } from './write-room.js';
+import { answer408, closeIdle, logReadTimeout, requestTimeoutMs } from './read-deadline.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -209,6 +213,10 @@ interface Conn {
   draining?: boolean;
   /** Body bytes still expected. */
   missing?: () => number;
+  /** performance.now() at accept. */
+  acceptedAt: number;
+  /** The read deadline: the head within socket-timeout, the whole request within request-read-timeout. */
+  deadline?: NodeJS.Timeout;
 }
 
 /**
@@ -235,14 +243,16 @@ export class UwsgiServer extends Server {
   }
 
   private onConnection(socket: Socket): void {
-    const conn: Conn = { socket, bodyDone: false };
+    const conn: Conn = { socket, bodyDone: false, acceptedAt: performance.now() };
     this.conns.add(conn);
     socket.on('error', () => { /* ECONNRESET and friends: 'close' follows */ });
     socket.on('close', () => {
       this.conns.delete(conn);
+      clearTimeout(conn.deadline);
       if (conn.req && !conn.bodyDone) conn.req.destroy();
     });
     socket.setTimeout(this.opts.socketTimeoutMs, () => this.onTimeout(conn));
+    this.readDeadline(conn, this.opts.socketTimeoutMs);
     // nginx never half-closes a uwsgi connection: an end from the peer means it is gone (client
     // abort). Destroying the socket closes the response, which tells the worker to abort.
     socket.on('end', () => {
@@ -304,6 +314,7 @@ export class UwsgiServer extends Server {
     res.shouldKeepAlive = false;
     res.useChunkedEncodingByDefault = false;
     res.assignSocket(socket);
+    forwardDrain(socket, res);
     res.on('finish', () => socket.end());
     conn.req = req;
     conn.res = res;
@@ -327,11 +338,15 @@ export class UwsgiServer extends Server {
       if (part.length && !conn.draining && !req.push(part)) socket.pause(); // resumed by req._read
       if (remaining === 0) {
         conn.bodyDone = true;
+        clearTimeout(conn.deadline);
         req.complete = true;
         req.push(null);
         if (conn.draining) destroySoon();
       }
     };
+    // The whole request within request-read-timeout of the connection (nginx sends at once).
+    const wholeMs = requestTimeoutMs(this.opts.requestReadTimeoutMs ?? 0, this.opts.socketTimeoutMs);
+    if (wholeMs > 0) this.readDeadline(conn, wholeMs - (performance.now() - conn.acceptedAt));
     if (remaining === 0) feed(Buffer.alloc(0));
     else if (rest.length) feed(rest);
     // Keep reading after the body too, so that a peer that goes away (nginx on client abort) is seen.
@@ -341,21 +356,41 @@ export class UwsgiServer extends Server {
     socket.resume();
   }
 
+  /** (Re)arms the connection's read deadline, `ms` from now. */
+  private readDeadline(conn: Conn, ms: number): void {
+    clearTimeout(conn.deadline);
+    conn.deadline = setTimeout(() => this.onReadDeadline(conn), Math.max(0, ms)).unref();
+  }
+
+  /** The head or the body is not in by its deadline, however busy the client kept the socket. */
+  private onReadDeadline(conn: Conn): void {
+    const { socket, req, res } = conn;
+    if (!req) {
+      logReadTimeout(this.opts.log, 'HEAD_TIMEOUT', socket);
+      socket.removeAllListeners('data');
+      socket.end(rawResponse(408, 'the uwsgi request head was not received within socket-timeout'));
+      socket.destroySoon();
+      return;
+    }
+    if (conn.bodyDone || this.opts.isBusy(socket)) return;
+    logReadTimeout(this.opts.log, 'REQUEST_READ_TIMEOUT', socket, req);
+    if (res && !res.headersSent && !res.writableEnded) answer408(res, 'the request body was not received within request-read-timeout');
+    else socket.destroy();
+  }
+
   private onTimeout(conn: Conn): void {
     const { socket, res } = conn;
     if (this.opts.isBusy(socket)) return;
     if (!conn.req) {
-      this.opts.log.warn({ client: socket.remoteAddress ?? 'unix' }, 'uwsgi request head not received within socket-timeout: connection closed');
-      socket.destroy();
+      this.onReadDeadline(conn);
       return;
     }
     if (res && !conn.bodyDone && !res.headersSent && !res.writableEnded) {
-      const body = '408 Request Timeout: the request body was not received within socket-timeout\n';
-      res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      this.opts.log.warn({ event: 'BODY_TIMEOUT', client: socket.remoteAddress ?? 'unix', method: conn.req.method, path: conn.req.url }, 'uwsgi request body not received within socket-timeout: answered 408, connection closed');
+      answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
-    socket.destroy();
+    closeIdle(socket, this.opts.log);
   }
 }
 

@@ -58,6 +58,7 @@ export class WorkerAccept {
     const s = this.server.settings;
     return {
       maxHeaderBytes: s.maxHeaderBytes, socketTimeoutMs: s.socketTimeoutMs, maxBodyBytes: s.maxBodyBytes,
+      requestReadTimeoutMs: s.requestReadTimeoutMs,
       backlog: s.backlogLimit, harakiriMs: s.harakiriMs, harakiriGraceMs: s.harakiriGraceMs,
       requestLog: { logRequests: s.logRequests, log4xx: s.log4xx, log5xx: s.log5xx, logSlowMs: s.logSlowMs },
       concurrency: s.concurrency,

@@ -59,6 +59,7 @@ export class Background {
       board: host.core.scoreboard,
       boot: { appPath: host.settings.appPath, logLevel: host.settings.logLevel, logFormat: host.logFormat, logFd: host.logFd, shared: host.core.handle },
       heapLimitMb: host.settings.heapLimitMb,
+      muleThreadName: host.settings.names.muleThread,
       queueLimit: b.muleQueue,
       harakiriMs: b.muleHarakiriMs,
       mercyMs: host.settings.mercyMs,
@@ -142,6 +143,10 @@ export class Background {
     await this.offload.close();
   }
 
+  muleStats(): MuleStats[] {
+    return this.mules.stats();
+  }
+
   stats(): BackgroundStats {
     return {
       timers: [...this.timers.timers.values()].map((t) => ({ name: t.reg.name, ms: t.ms, target: t.reg.target, unique: t.reg.unique, ticks: t.tick, runs: t.reg.runs, skipped: t.reg.skipped, failed: t.reg.failed })),
@@ -150,7 +155,7 @@ export class Background {
         raised: this.signals.raised, unrouted: this.signals.unrouted,
         registered: [...this.signals.table.entries()].map(([k, e]) => ({ signal: k, target: e.reg.target, runs: e.reg.runs, failed: e.reg.failed })),
       },
-      mules: this.mules.stats(),
+      mules: this.muleStats(),
       offload: this.offload.stats(),
     };
   }

@@ -9,6 +9,7 @@
 // then tells the mules to finish (their message iterator ends), within worker-reload-mercy.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { warnOtherCopy } from './package-copies.js';
 import type { Log } from '../log/logger.js';
 import type { Scoreboard } from '../shm/scoreboard.js';
 import { CONTROL, type WorkerMessage } from '../protocol/worker.js';
@@ -27,6 +28,8 @@ export interface MulesHost {
   board: Scoreboard;
   boot: Omit<MuleBoot, 'muleId' | 'program' | 'farms' | 'threadName'>;
   heapLimitMb: number;
+  /** the OS thread name of mule `id` (procname-prefix, within 15 bytes) */
+  muleThreadName(id: number): string;
   queueLimit: number;
   harakiriMs: number;
   mercyMs: number;
@@ -97,7 +100,7 @@ export class Mules implements MuleRunner {
   private spawn(s: MuleSlot): void {
     const { spec } = s;
     const name = `spindle mule ${spec.id}`;
-    const boot: MuleBoot = { ...this.host.boot, muleId: spec.id, program: spec.program, farms: spec.farms, threadName: name.slice(0, 15) };
+    const boot: MuleBoot = { ...this.host.boot, muleId: spec.id, program: spec.program, farms: spec.farms, threadName: this.host.muleThreadName(spec.id) };
     const thread = new Worker(ENTRY, { workerData: boot, name, resourceLimits: { maxOldGenerationSizeMb: this.host.heapLimitMb } });
     s.thread = thread;
     s.threadId = thread.threadId;
@@ -115,6 +118,7 @@ export class Mules implements MuleRunner {
       const c = m[1];
       if (c.kind === 'label') s.label = c.label;
       else if (c.kind === 'bg') this.onControl(s, c.m);
+      else if (c.kind === 'other-copy') warnOtherCopy(this.host.log, c.server, c.app);
     });
     thread.on('error', (err) => { s.lastError = err; });
     s.exited = new Promise((done) => thread.once('exit', (code) => { this.onExit(s, thread, code); done(); }));

@@ -1,5 +1,6 @@
 // The server as the `spindle` command runs it: start, own the process signals, exit with
-// uWSGI-compatible codes (0 stopped, 1 configuration error, 22 no app loaded).
+// uWSGI-compatible codes (0 stopped, 1 configuration error or an address that cannot be bound,
+// 22 no app loaded).
 import { EXIT } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { openLogFile, redirectConsole } from '../log/logto.js';
@@ -7,6 +8,7 @@ import type { ConfigWarning } from '../config/errors.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
+import { ListenError } from './listen-failure.js';
 import { HandoverClient, ProcessRecycler, outgoingSockets } from './full-reload.js';
 import { ParentLink } from './parent-link.js';
 
@@ -76,8 +78,13 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   } catch (err) {
     await handover?.failed(err instanceof AppLoadFailure ? `the app could not be loaded: ${err.detail.split('\n', 1)[0]}` : (err as Error).message);
     if (err instanceof AppLoadFailure) {
-      log.fatal({ reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
+      const event = err.reason === 'listens' ? 'APP_LISTENS' : 'APP_LOAD';
+      log.fatal({ event, reason: err.reason, err: { message: err.detail.split('\n', 1)[0], stack: err.detail } }, 'the app could not be loaded (need-app): exiting with code 22');
       return EXIT.APP_LOAD;
+    }
+    if (err instanceof ListenError) {
+      log.fatal({ event: 'LISTEN_FAILED', address: err.address }, err.message); // one line: no stack to read
+      return EXIT.LISTEN;
     }
     log.fatal({ err }, 'could not start');
     return EXIT.CONFIG;

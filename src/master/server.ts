@@ -16,6 +16,8 @@ import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
+import { ListenError } from './listen-failure.js';
+import { warnOtherCopy } from './package-copies.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
@@ -100,7 +102,7 @@ export class SpindleServer {
       ...(this.settings.appExport ? { appExport: this.settings.appExport } : {}),
       concurrency: this.settings.concurrency,
       label: name,
-      threadName: threadName(name, slot),
+      threadName: this.settings.names.workerThread(slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
       ...(this.opts.logFd !== undefined ? { logFd: this.opts.logFd } : {}),
@@ -130,17 +132,28 @@ export class SpindleServer {
     if (mem.caches.length) this.log.info({ caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
     if (!this.opts.handover) await this.cacheStores.restore(); // full reload: when the sockets arrive
+    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
+    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
+    const sharedSpecs = [
+      ...specs.map((spec) => ({ kind: 'http' as const, spec })),
+      ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
+    ];
+    // Every address is bound before a worker starts: a taken port fails at once, before the app
+    // loads. (A full reload's new process takes its sockets over once its app has loaded.)
+    const bindFirst = !this.opts.handover;
+    if (bindFirst) await this.bindBeforeWorkers(sharedSpecs);
     try {
       await this.supervisor.startAll();
     } catch (err) {
       // a full reload never replaces a working process by one without its app, need-app or not
-      if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) throw err;
+      if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) {
+        if (bindFirst) await this.releaseSockets();
+        throw err;
+      }
       this.appError = err.detail;
       this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
     this.background.start();
-    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
-    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
     const handover = this.opts.handover;
     if (handover) {
       await handover.receive();
@@ -148,15 +161,12 @@ export class SpindleServer {
     }
     if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
-      await this.workerAccept.open([
-        ...specs.map((spec) => ({ kind: 'http' as const, spec })),
-        ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
-      ], handover && ((kind, spec) => handover.take(kind, spec)));
+      if (!bindFirst) await this.workerAccept.open(sharedSpecs, handover && ((kind, spec) => handover.take(kind, spec)));
       if (this.appError) await this.workerAccept.standIn(this.standInOptions());
       await handover?.adopted(this.sharedSocketList);
     } catch (err) {
       await this.close({ graceful: false });
-      throw new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
+      throw err instanceof ListenError ? err : new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.files.writePidfile();
     this.cacheStores.startSync();
@@ -168,13 +178,12 @@ export class SpindleServer {
         throw err;
       }
     }
-    if (this.settings.stats) {
+    if (this.settings.stats && !bindFirst) {
       try {
-        this.statsServer = new StatsServer(this, { ...this.settings.stats, log: this.log });
-        await this.statsServer.listen();
+        await this.listenStats();
       } catch (err) {
         await this.close({ graceful: false });
-        throw new SpindleError('SERVER_STATE', `cannot serve stats on ${this.settings.stats.address}: ${(err as Error).message}`, { cause: err });
+        throw err;
       }
     }
     let ticks = 0;
@@ -205,6 +214,35 @@ export class SpindleServer {
     };
   }
 
+  /** The shared sockets and the stats address, before any worker starts; on failure none stays bound. */
+  private async bindBeforeWorkers(specs: { kind: 'http' | 'uwsgi'; spec: string }[]): Promise<void> {
+    try {
+      await this.workerAccept.open(specs);
+      if (this.settings.stats) await this.listenStats();
+    } catch (err) {
+      await this.releaseSockets();
+      throw err;
+    }
+  }
+
+  private async listenStats(): Promise<void> {
+    const stats = this.settings.stats!;
+    this.statsServer = new StatsServer(this, { ...stats, log: this.log });
+    try {
+      await this.statsServer.listen();
+    } catch (err) {
+      if (err instanceof ListenError) throw err;
+      throw new SpindleError('SERVER_STATE', `cannot serve stats on ${stats.address}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Start-up failed before serving: the sockets bound so far are closed (and their files removed). */
+  private async releaseSockets(): Promise<void> {
+    this.workerAccept.close();
+    await this.statsServer?.close();
+    if (this.settings.vacuum) this.files.vacuum(this.sharedSocketList, null);
+  }
+
   private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
     if (m[0] !== CONTROL) return;
     const c = m[1];
@@ -212,6 +250,7 @@ export class SpindleServer {
     else if (c.kind === 'heap') { h.heapUsed = c.used; h.external = c.external; }
     else if (c.kind === 'served') this.workerAccept.served(h, c);
     else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
+    else if (c.kind === 'other-copy') warnOtherCopy(this.log, c.server, c.app);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -330,6 +369,7 @@ export class SpindleServer {
       appError: this.appError,
       startedAt: this.startedAt,
       requestsTotal: this.requestsTotal,
+      mules: this.background.muleStats(),
     };
   }
 
@@ -375,9 +415,3 @@ export interface ServerStats {
   /** Adaptive scaling, null when cheaper = 0. */
   cheaper: CheaperStats | null;
 }
-
-/** The OS thread name: the worker's name if it fits Linux's 15 bytes, else 'spindle wN'. */
-function threadName(name: string, slot: number): string {
-  return name && Buffer.byteLength(name) <= 15 ? name : `spindle w${slot}`;
-}
-

@@ -32,6 +32,8 @@ export interface ServerSettings {
   maxHeaderBytes: number;
   maxBodyBytes: number;
   socketTimeoutMs: number;
+  /** request-read-timeout: a whole request (head and body) must arrive within this (0 = no limit). */
+  requestReadTimeoutMs: number;
   dieOnTerm: boolean;
   needApp: boolean;
   vacuum: boolean;
@@ -51,7 +53,8 @@ export interface ServerSettings {
   cheaper: CheaperOptions | null;
   /** uWSGI master FIFO: single-byte commands (+ - r c q Q); undefined when off. */
   masterFifo?: string;
-  names: { master: string; worker: (id: number) => string };
+  /** process title, worker labels and the thread names (Linux: 15 bytes) of workers and mules */
+  names: { master: string; worker: (id: number) => string; workerThread: (id: number) => string; muleThread: (id: number) => string };
   logRequests: boolean;
   log4xx: boolean;
   log5xx: boolean;
@@ -122,6 +125,7 @@ export function settingsFromConfig(config: object, cwd = process.cwd()): ServerS
     maxHeaderBytes: num(c, 'bufferSize', 16384),
     maxBodyBytes: num(c, 'limitPost', 16 * MB),
     socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
+    requestReadTimeoutMs: num(c, 'requestReadTimeout', 60) * 1000,
     dieOnTerm: bool(c, 'dieOnTerm', true),
     needApp: bool(c, 'needApp', true),
     vacuum: bool(c, 'vacuum', true),
@@ -191,10 +195,31 @@ function processNames(c: Config): ServerSettings['names'] {
   const master = str(c, 'procnameMaster');
   const auto = bool(c, 'autoProcname', true) || Boolean(prefix || append || every || master);
   const wrap = (name: string) => `${prefix}${name}${append}`;
+  const worker = (id: number) => wrap(every ?? `spindle worker ${id}`);
   return {
     master: auto ? wrap(master ?? every ?? 'spindle master') : '',
-    worker: (id) => wrap(every ?? `spindle worker ${id}`),
+    worker,
+    workerThread: (id) => threadName(worker(id), prefix, `w${id}`),
+    muleThread: (id) => threadName(wrap(every ?? `spindle mule ${id}`), prefix, `m${id}`),
   };
+}
+
+const THREAD_NAME_BYTES = 15; // the kernel's limit (TASK_COMM_LEN - 1)
+
+/**
+ * A thread's name as `top -H` and `ps -L` show it: the whole name when it fits in 15 bytes, else
+ * the prefix and a short id ('mysvc spindle w3', then 'mysvc w3', then the prefix cut: 'my-long-servw3'),
+ * so the prefix and the worker id both show.
+ */
+export function threadName(full: string, prefix: string, id: string): string {
+  const bytes = (t: string) => Buffer.byteLength(t);
+  for (const candidate of [full, `${prefix}spindle ${id}`, `${prefix}${id}`]) if (bytes(candidate) <= THREAD_NAME_BYTES) return candidate;
+  let head = '';
+  for (const ch of prefix) { // whole characters only
+    if (bytes(head + ch) + bytes(id) > THREAD_NAME_BYTES) break;
+    head += ch;
+  }
+  return `${head}${id}`;
 }
 
 /** The cheaper options in runtime units; null when cheaper = 0 (a fixed pool of processes). */

@@ -15,6 +15,7 @@ import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
 import { bindUnixSocket, type SocketOwner, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
 import type { Log } from '../log/logger.js';
+import { listenFailure } from './listen-failure.js';
 import type { ListenFd, SocketKind } from '../protocol/worker.js';
 
 /** A raw libuv TCP or Pipe handle as it arrives over IPC. */
@@ -153,7 +154,12 @@ export class SharedSockets {
       this.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
     }
     const server = createServer();
-    const bound = await this.bind(server, addr);
+    let bound;
+    try {
+      bound = await this.bind(server, addr);
+    } catch (err) {
+      throw listenFailure(kind === 'http' ? 'http-socket' : 'uwsgi-socket', addr, err);
+    }
     let keeper: RawHandle;
     try {
       keeper = await this.broker.copy((server as unknown as { _handle: RawHandle })._handle);

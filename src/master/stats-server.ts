@@ -8,10 +8,17 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { parseAddress, isLocalOnlyAddress } from '../config/address.js';
 import { listen, removeStaleSocket } from '../front/inherit.js';
+import { listenFailure } from './listen-failure.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
+
+/** A stats client gets its answer at once: a connection idle this long is closed (never read, never closed). */
+const IDLE_MS = 5000;
+/** Stats connections open at once; more are closed at accept until some end. */
+export const MAX_STATS_CONNECTIONS = 64;
 
 export interface StatsServerOptions {
   address: string;
@@ -39,19 +46,35 @@ export class StatsServer {
     }
     const addr = parseAddress(address);
     const server = this.opts.http ? this.httpServer() : this.rawServer();
+    server.maxConnections = MAX_STATS_CONNECTIONS;
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
+      s.setTimeout(IDLE_MS, () => s.destroy());
+    });
+    let warnedAt = -Infinity;
+    server.on('drop', () => {
+      const now = performance.now();
+      if (now - warnedAt < 60_000) return;
+      warnedAt = now;
+      this.opts.log.warn({ event: 'STATS_CONNECTIONS_FULL', max: MAX_STATS_CONNECTIONS }, `stats: ${MAX_STATS_CONNECTIONS} connections are open; new ones are closed at once until some end (logged at most once a minute)`);
     });
     this.server = server;
+    try {
+      if (addr.kind === 'unix') {
+        await removeStaleSocket(addr.path);
+        await listen(server, { path: addr.path });
+      } else {
+        await listen(server, { host: addr.host, port: addr.port });
+      }
+    } catch (err) {
+      throw listenFailure('stats', addr, err);
+    }
     if (addr.kind === 'unix') {
-      await removeStaleSocket(addr.path);
-      await listen(server, { path: addr.path });
       this.unixPath = addr.path;
       this.unixIno = lstatSync(addr.path).ino;
       this.url = `unix:${addr.path}`;
     } else {
-      await listen(server, { host: addr.host, port: addr.port });
       const bound = server.address();
       const port = typeof bound === 'object' && bound ? bound.port : addr.port;
       const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;

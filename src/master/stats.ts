@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { HeldRun } from './worker-handle.js';
 import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
+import type { MuleStats } from './mules.js';
 import type { SharedCore } from '../shm/layout.js';
 import { SLOT_STATES, EXIT_REASONS, type SlotSnapshot, type SlotState } from '../shm/scoreboard.js';
 
@@ -93,6 +94,7 @@ export interface ServerObservation {
   /** epoch ms */
   startedAt: number;
   requestsTotal: number;
+  mules: MuleStats[];
 }
 
 const us = (ms: number): number => Math.round(ms * 1000);
@@ -224,7 +226,14 @@ export function buildStats(src: StatsSource): StatsDocument {
   doc.worker_threads = supervisor.live.size;
   doc.memory = { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal, external: mem.external, array_buffers: mem.arrayBuffers };
   doc.counters = counters;
-  doc.mules = [];
+  // uWSGI's mules list (id, pid, signals), with what Spindle knows of each mule thread
+  doc.mules = o.mules.map((m) => ({
+    id: m.id, pid: process.pid, signals: 0, signal_queue: 0,
+    // Spindle
+    thread_id: m.threadId, status: m.state === 'running' ? (m.busy ? 'busy' : 'idle') : m.state, program: m.program, farms: m.farms,
+    label: m.label, queue: m.queue, queued: m.queued, delivered: m.delivered, dropped: m.dropped, lost: m.lost,
+    respawns: m.respawns, runs: m.runs,
+  }));
   return doc as StatsDocument;
 }
 
@@ -405,6 +414,7 @@ export function renderMetrics(src: StatsSource): string {
   for (const [name, v] of Object.entries(doc.counters as Record<string, number | string>)) m.sample('spindle_counter', Number(v), { name });
 
   m.family('spindle_mule_queue_length', 'gauge', 'Messages waiting in each mule queue.');
+  for (const mule of o.mules) m.sample('spindle_mule_queue_length', mule.queue, { mule: String(mule.id) });
 
   m.family('spindle_ready', 'gauge', '1 while at least one worker accepts and the server is not shutting down.');
   m.sample('spindle_ready', doc.ready as number);

@@ -46,6 +46,8 @@ export type ControlMessage =
   // requests the worker served since the last report
   // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
   | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
+  // the app loaded another copy of the package than the server's (api/copies.ts)
+  | { kind: 'other-copy'; server: string; app: string }
   | BgControl;
 
 export type WorkerMessage =
@@ -86,6 +88,7 @@ export interface RequestLogPolicy {
 export interface OwnHttpSettings {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  requestReadTimeoutMs: number;
   maxBodyBytes: number;
   /** Kernel accept queue of the shared sockets (listen). */
   backlog: number;

@@ -265,15 +265,25 @@ export class SharedCache {
     }
   }
 
+  /** The live keys, decoded as UTF-8: a key that is not valid UTF-8 comes back altered (use keysBytes()). */
   keys(): string[] {
-    const out: string[] = [];
+    return this.liveKeys((off, len) => fromBytes(this.keys8, off, len));
+  }
+
+  /** The live keys as bytes (copies), exactly as stored: for binary keys. */
+  keysBytes(): Uint8Array[] {
+    return this.liveKeys((off, len) => this.keys8.slice(off, off + len));
+  }
+
+  private liveKeys<T>(read: (offset: number, length: number) => T): T[] {
+    const out: T[] = [];
     this.lock();
     try {
       const now = this.now();
       const ks = this.spec.keysize;
       for (let s = 0; s < this.spec.items; s++) {
         if (this.it[s * ITEM_I32 + I_FLAGS] !== 1 || this.expired(s, now)) continue;
-        out.push(fromBytes(this.keys8, s * ks, this.it[s * ITEM_I32 + I_KLEN]!));
+        out.push(read(s * ks, this.it[s * ITEM_I32 + I_KLEN]!));
       }
     } finally {
       this.unlock();

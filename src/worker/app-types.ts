@@ -38,6 +38,11 @@ export interface ResponseSink {
    * headers and the whole body (a string is sent as UTF-8; null or empty: no body).
    */
   full?(status: number, headers: [string, string][], body: string | Uint8Array | null): void;
+  /**
+   * Optional backpressure: undefined while the sink takes more body now; otherwise a promise that
+   * settles once it does (or the response is gone). A streaming adapter waits for it between chunks.
+   */
+  drained?(): Promise<void> | undefined;
 }
 
 export interface RequestContext {

@@ -4,10 +4,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
+import { onOtherCopy } from '../api/copies.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLazyLogger, loadLogModules } from '../log/logger.js';
 import type { LoadedApp } from './app-types.js';
 import { loadApp, AppLoadError } from './load-app.js';
+import { forbidListen } from './listen-guard.js';
 import {
   STOP, LISTEN, QUIT, READY, LOAD_FAILED, CONTROL,
   type ControlMessage, type ListenFd, type WorkerBoot, type WorkerMessage,
@@ -40,6 +42,8 @@ installThreadInfo({
   },
 });
 setThreadName(boot.threadName);
+// Before the app loads: an app that imports another copy of 'spindle' is reported (api/copies.ts).
+const { own } = onOtherCopy((app) => post([CONTROL, { kind: 'other-copy', server: own, app }]));
 // Background work (timer/signal runs, replies to muleMsg/offload): listening before the app loads,
 // so calls made at import time get their replies.
 port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
@@ -61,16 +65,26 @@ async function main(): Promise<void> {
   let app: LoadedApp;
   // Before the app's code runs: its `new Response(…)` then makes no web stream (light-response.ts).
   installLightResponse();
+  const listenGuard = forbidListen(); // Spindle owns the sockets: the app's own listen() is refused
   try {
     app = await loadApp(boot.appPath, { exportName: boot.appExport });
   } catch (err) {
+    if (listenGuard.attempt) {
+      post([LOAD_FAILED, 'listens', listenGuard.attempt]);
+      return;
+    }
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;
-    const detail = cause instanceof Error ? cause.stack ?? cause.message : String(cause);
+    const detail = cause === undefined ? '' : cause instanceof Error ? cause.stack ?? cause.message : String(cause);
     const message = err instanceof Error ? err.message : String(err);
     post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
     return;
   }
+  if (listenGuard.attempt) { // it caught the refusal itself: still not an app Spindle can serve
+    post([LOAD_FAILED, 'listens', listenGuard.attempt]);
+    return;
+  }
+  listenGuard.onAttempt = (message) => log.error({ event: 'APP_LISTENS' }, message);
   const report = (c: ControlMessage) => post([CONTROL, c]);
   const { OwnHttp } = await import('./own-http.js');
   const http = new OwnHttp(boot.ownHttp, app.handler, app.dispatch, boot.workerId, log, report, finishStop);

@@ -26,7 +26,15 @@ import { BackgroundTasks, makeFetchHandler, type FetchFunction } from './adapter
 import type { NodeDispatch } from './adapters/node.js';
 import { describeValue } from './adapters/guard.js';
 
-export type AppLoadReason = 'not-found' | 'syntax' | 'threw' | 'no-export';
+export type AppLoadReason = 'not-found' | 'syntax' | 'threw' | 'no-export' | 'typescript';
+
+/**
+ * Node runs TypeScript by stripping the types, without a flag, from 22.18 (22.x) and 23.6; on an
+ * older Node a .ts app fails with ERR_UNKNOWN_FILE_EXTENSION, which says nothing of what to do.
+ */
+const TS_HINT = 'Node runs TypeScript apps itself (type stripping, no flags) from version 22.18 (or 23.6); ' +
+  'on this Node compile the app with tsc and serve the .js it writes (spindle dist/app.js), or upgrade Node. ' +
+  'Type stripping takes erasable syntax only: no enum or namespace, and imports name their .ts files.';
 
 export class AppLoadError extends SpindleError {
   readonly reason: AppLoadReason;
@@ -97,6 +105,9 @@ export async function loadApp(modulePath: string, options: LoadAppOptions = {}):
     ns = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(abs)) {
+      throw new AppLoadError('typescript', abs, `Cannot load the application ${abs}: Node ${process.version} cannot run a .ts file. ${TS_HINT}`);
+    }
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw new AppLoadError('not-found', abs,
         `Cannot load the application ${abs}: a module it imports was not found (is a dependency missing?).\n${causeText(err)}`, err);

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
+import { onOtherCopy } from '../api/copies.js';
 import { onBgMessage, runCall, sendToMaster } from '../api/bg-thread.js';
 import { installMule, messages, nextItem, getMsg, getPlainHandler } from '../api/mule.js';
 import { BG, type BgToThread } from '../protocol/background.js';
@@ -22,6 +23,8 @@ installSharedCore(boot.shared as SharedCoreHandle);
 installThreadInfo({ kind: 'mule', workerId: 0, send: (m) => port.postMessage([CONTROL, m]) });
 installMule({ id: boot.muleId, farms: boot.farms });
 setThreadName(boot.threadName);
+// Before the app and the mule program load: another copy of 'spindle' in them is reported.
+const { own } = onOtherCopy((app) => port.postMessage([CONTROL, { kind: 'other-copy', server: own, app }]));
 port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
 
 async function generic(): Promise<void> {

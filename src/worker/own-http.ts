@@ -8,10 +8,12 @@ import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../protocol/worker.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
 import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
-import { rawResponse, type HttpServerOptions } from '../front/listeners.js';
+import type { HttpServerOptions } from '../front/listeners.js';
+import { rawResponse } from '../front/raw-response.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { readBody } from '../front/request-body.js';
 import { answerScreened, screenRequest, type Screened } from '../front/request-screen.js';
+import { whenWritable } from '../front/write-room.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { requestScope } from '../api/context.js';
@@ -23,6 +25,7 @@ import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
+import { ConnectionFlow } from './connection-flow.js';
 import { runHandler } from './run-handler.js';
 import { RequestTable } from '../protocol/request-table.js';
 
@@ -39,10 +42,9 @@ interface OwnRequest {
   entry: number;
 }
 
-/** On a response: its request, while the app has it. On a socket: a request of it is in flight. */
+/** On a response: its request, while the app has it. */
 const kOwn = Symbol('spindle.ownRequest');
-const kBusy = Symbol('spindle.busy');
-type Marked<T> = T & { [kOwn]?: OwnRequest; [kBusy]?: boolean };
+type Marked<T> = T & { [kOwn]?: OwnRequest };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
@@ -67,6 +69,8 @@ export class OwnHttp {
   private readonly admission: Admission;
   /** This worker's share of the kept-alive connections. */
   private readonly share: ConnectionShare;
+  /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
+  private readonly flow = new ConnectionFlow();
 
   constructor(
     private readonly s: OwnHttpSettings,
@@ -125,9 +129,10 @@ export class OwnHttp {
     const opts: HttpServerOptions = {
       maxHeaderBytes: this.s.maxHeaderBytes,
       socketTimeoutMs: this.s.socketTimeoutMs,
+      requestReadTimeoutMs: this.s.requestReadTimeoutMs,
       log: this.log,
-      onRequest: (req, res) => this.onRequest(req, res),
-      isBusy: (socket) => (socket as Marked<Socket>)[kBusy] === true,
+      onRequest: (req, res) => this.flow.enter(req, res, () => this.onRequest(req, res)),
+      isBusy: (socket) => this.flow.busy(socket),
     };
     for (const fd of fds) {
       const server = listenOnDescriptor(fd, opts, this.s.backlog);
@@ -213,8 +218,6 @@ export class OwnHttp {
       start();
       return;
     }
-    const socket = req.socket as Marked<Socket>;
-    socket[kBusy] = true; // waiting on us: not an idle connection for socket-timeout
     this.admission.admit(this.live.size, () => {
       if (res.destroyed) return false; // the client left while it waited
       start();
@@ -266,7 +269,6 @@ export class OwnHttp {
     const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
     this.live.set(ex.id, r);
     this.busy.inFlight(this.live.size);
-    (req.socket as Marked<Socket>)[kBusy] = true;
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
     return r;
@@ -317,7 +319,7 @@ export class OwnHttp {
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink((part) => { if (writeResponsePart(ex, part, this.responseOptions)) this.finish(r, false); });
+    const sink = new PortSink((part) => { if (writeResponsePart(ex, part, this.responseOptions)) this.finish(r, false); }, () => whenWritable(res));
     this.table.running(r.entry);
     try {
       runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
@@ -339,7 +341,6 @@ export class OwnHttp {
     if (!this.live.delete(ex.id)) return;
     this.table.remove(r.entry);
     this.busy.inFlight(this.live.size);
-    (ex.req.socket as Marked<Socket>)[kBusy] = false;
     if (this.live.size === 0) this.setEarliest(0);
     else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
     this.record(ex, exception);

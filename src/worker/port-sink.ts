@@ -8,6 +8,9 @@ import { FULL, HEAD, CHUNK, END, type ResponsePart } from '../front/response-mes
 
 type Post = (part: ResponsePart) => void;
 
+/** Body bytes gathered before drained() writes them out ahead of the end of the tick. */
+const FLUSH_BYTES = 64 * 1024;
+
 export class PortSink implements ResponseSink {
   headSent = false;
   ended = false;
@@ -17,8 +20,10 @@ export class PortSink implements ResponseSink {
   private streaming = false;
   private flushScheduled = false;
   private abandoned = false;
+  private pendingBytes = 0;
 
-  constructor(private readonly post: Post) {}
+  /** `room`: the writer's backpressure (see drained()). */
+  constructor(private readonly post: Post, private readonly room?: () => Promise<void> | undefined) {}
 
   head(status: number, headers: [string, string][]): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice');
@@ -34,7 +39,18 @@ export class PortSink implements ResponseSink {
     if (!this.headers) throw new Error('response body written before head');
     if (data.byteLength === 0) return;
     this.pending.push(data);
+    this.pendingBytes += data.byteLength;
     this.scheduleFlush();
+  }
+
+  /**
+   * Backpressure: a lot pending is written now rather than at the end of the tick, then the
+   * writer says whether it has room (undefined) or when it will (a promise).
+   */
+  drained(): Promise<void> | undefined {
+    if (this.room === undefined || this.ended || this.abandoned) return undefined;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    return this.room();
   }
 
   end(): void {
@@ -102,6 +118,7 @@ export class PortSink implements ResponseSink {
     }
     const body = concat(this.pending);
     this.pending = [];
+    this.pendingBytes = 0;
     if (body) {
       this.post([CHUNK, body]);
     }

@@ -30,9 +30,9 @@ export interface Running {
 const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
-/** Starts `spindle ARGS` and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number; wrapper?: string[] } = {}): Promise<Running> {
-  const argv = [BIN, ...args, '--log-format', 'json'];
+/** Starts `spindle ARGS` (`bin`: another copy's bin/spindle.js) and waits for 'spindle is serving' (or the process to exit). */
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number; bin?: string; wrapper?: string[] } = {}): Promise<Running> {
+  const argv = [opts.bin ?? BIN, ...args, '--log-format', 'json'];
   // maxFiles: under `ulimit -n` (bash execs node, so proc.pid is spindle's)
   const node = opts.maxFiles === undefined ? [process.execPath, ...argv]
     : ['bash', '-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv];

@@ -341,6 +341,9 @@ function sendSource(src: LightSource, status: number, headers: [string, string][
   g.full(status, headers, src);
 }
 
+/** Body bytes read before the head goes out; past this the body is streamed, not sent whole. */
+const EARLY_LIMIT = 1024 * 1024;
+
 async function streamBody(body: ReadableStream, status: number, headers: [string, string][], g: ResponseGuard): Promise<void> {
   const reader = body.getReader();
   g.onAbort = (reason) => {
@@ -350,6 +353,7 @@ async function streamBody(body: ReadableStream, status: number, headers: [string
   // e.g. Node 24's undici) is sent with a Content-Length; one still producing after the tick is
   // streamed (SSE), its head going out with what was read so far.
   const early: Uint8Array[] = [];
+  let earlyBytes = 0;
   let tickPassed = false;
   const tick = new Promise<undefined>((resolve) => setImmediate(() => { tickPassed = true; resolve(undefined); }));
   let pending: Promise<{ done: boolean; value?: unknown }> | null = null;
@@ -361,7 +365,10 @@ async function streamBody(body: ReadableStream, status: number, headers: [string
     if (!next) break; // the tick passed first: `pending` is still outstanding and is read below
     pending = null;
     if (next.done) { done = true; break; }
-    early.push(toChunk(next.value));
+    const c = toChunk(next.value);
+    early.push(c);
+    earlyBytes += c.byteLength;
+    if (earlyBytes >= EARLY_LIMIT) break; // a stream that produces without pause: stream it
   }
   if (done) {
     let size = 0;
@@ -380,6 +387,8 @@ async function streamBody(body: ReadableStream, status: number, headers: [string
     if (!g.open) return;
     if (finished) break;
     g.chunk(toChunk(value));
+    const drained = g.drained(); // the client reads slower than the app produces: wait for it
+    if (drained !== undefined) await drained;
   }
   g.end();
 }

@@ -93,6 +93,12 @@ export class ResponseGuard {
     }
   }
 
+  /** The sink's backpressure (ResponseSink.drained): undefined when more body may be sent now. */
+  drained(): Promise<void> | undefined {
+    if (this.state !== STREAMING || this.sink.drained === undefined) return undefined;
+    return this.sink.drained();
+  }
+
   /**
    * A complete response in one call: status, headers and the whole body (null: none). A sink with
    * full() gets it as one call; any other as head(), chunk() (a string encoded as UTF-8), end().

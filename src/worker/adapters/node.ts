@@ -272,8 +272,22 @@ function wireResponse(res: Res, req: Req, sock: FakeSocket, g: ResponseGuard): v
     if (!this._header) this._implicitHeader();
     if (this._hasBody) g.chunk(data);
     if (typeof cb === 'function') process.nextTick(cb as Callback & {});
-    return true;
+    return roomFor(this);
   } as unknown as Res['write'];
+
+  // Backpressure, as a socket's: write() returns false while the sink has no room, 'drain' follows.
+  let draining = false;
+  const roomFor = (r: Res): boolean => {
+    if (draining) return false;
+    const drained = g.drained();
+    if (drained === undefined) return true;
+    draining = true;
+    void drained.then(() => {
+      draining = false;
+      if (!r.destroyed) r.emit('drain');
+    });
+    return false;
+  };
 
   res.end = function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res {
     if (typeof chunk === 'function') {

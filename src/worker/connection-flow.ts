@@ -1,0 +1,128 @@
+// The requests of each connection a worker serves itself (accept = workers): how many run at once,
+// whether the connection waits on us or on the client, and what is left when the client goes.
+//   - node:http starts every pipelined request at once and stops reading only when their output
+//     piles up: one write of 3,000 GETs started 3,000 requests. Here a connection has at most
+//     PIPELINE_DEPTH requests started; the next ones wait, unstarted, and past PIPELINE_WAITING of
+//     them the socket is not read (as node:http pauses it) until one is answered.
+//   - node:http never closes the responses queued behind the first when the client leaves, so the
+//     worker would never go idle: they are closed here, and the requests still waiting never run.
+//     A paused socket does not see its client leave: after resuming it, the next request starts
+//     only once the event loop has polled it.
+//   - socket-timeout applies while the client owes us bytes of a started request (a stalled body)
+//     or does not read what we sent; while a started request is with the app, the connection is
+//     busy, not idle.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Requests of one connection started (and not yet answered) at once. */
+export const PIPELINE_DEPTH = 8;
+/** Requests of one connection parsed and waiting to start before its socket is no longer read. */
+export const PIPELINE_WAITING = 32;
+
+interface Flow {
+  /** Started requests whose response has not finished or closed. */
+  readonly started: Set<IncomingMessage>;
+  /** Requests parsed but not started, oldest first. */
+  readonly waiting: (() => void)[];
+  /** Every response of this connection not closed yet. */
+  readonly open: Set<ServerResponse>;
+  /** We paused the socket (and set node:http's own _paused, so that reading a request body does not resume it). */
+  paused: boolean;
+}
+
+type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null };
+type Closable = ServerResponse & { _closed: boolean };
+
+const kFlow = Symbol('spindle.connectionFlow');
+
+export class ConnectionFlow {
+  /** Starts the request now (`start`), or once fewer than PIPELINE_DEPTH of its connection are started. */
+  enter(req: IncomingMessage, res: ServerResponse, start: () => void): void {
+    const f = flowOf(req.socket as FlowSocket);
+    f.open.add(res);
+    res.once('close', () => f.open.delete(res));
+    if (f.started.size < PIPELINE_DEPTH && f.waiting.length === 0) {
+      run(f, req, res, start);
+      return;
+    }
+    f.waiting.push(() => run(f, req, res, start));
+    const socket = req.socket as FlowSocket;
+    // (node:http may have resumed it since: it resumes a socket it paused itself once drained)
+    if (f.waiting.length >= PIPELINE_WAITING && socket._paused !== true) {
+      f.paused = true;
+      socket._paused = true;
+      socket.pause();
+    }
+  }
+
+  /**
+   * Is this connection waiting on us (a started request is with the app, or queued for it)? Not
+   * while the client still owes bytes of a started request that we are reading, or leaves our
+   * response unread: that is a stall.
+   */
+  busy(socket: Socket): boolean {
+    const f = (socket as FlowSocket)[kFlow];
+    if (f === undefined || (f.started.size === 0 && f.waiting.length === 0)) return false;
+    if (socket.writableLength > 0) return false; // a response waits for the client to read it
+    if (socket.isPaused()) return true; // not reading: whatever is missing is not the client's fault
+    for (const req of f.started) if (!req.complete) return false;
+    return true;
+  }
+}
+
+function flowOf(socket: FlowSocket): Flow {
+  let f = socket[kFlow];
+  if (f !== undefined) return f;
+  const flow: Flow = { started: new Set(), waiting: [], open: new Set(), paused: false };
+  socket[kFlow] = flow;
+  socket.once('close', () => {
+    flow.waiting.length = 0; // never started: the client that sent them is gone
+    for (const res of [...flow.open]) closeResponse(res as Closable);
+  });
+  return flow;
+}
+
+function run(f: Flow, req: IncomingMessage, res: ServerResponse, start: () => void): void {
+  f.started.add(req);
+  const socket = req.socket as FlowSocket;
+  const done = () => {
+    if (!f.started.delete(req)) return;
+    if (!f.paused) {
+      startWaiting(f, socket);
+      return;
+    }
+    resume(socket, f);
+    setImmediate(() => startWaiting(f, socket)); // after a poll of the socket: is the client still there?
+  };
+  res.once('finish', done);
+  res.once('close', done);
+  start();
+}
+
+/** Starts waiting requests while the depth allows, unless their responses could no longer be sent. */
+function startWaiting(f: Flow, socket: Socket): void {
+  while (f.waiting.length > 0 && f.started.size < PIPELINE_DEPTH) {
+    if (socket.destroyed || !socket.writable) {
+      f.waiting.length = 0;
+      return;
+    }
+    f.waiting.shift()!();
+  }
+}
+
+/** As node:http resumes a socket it paused (socketOnDrain): the parser, then the socket. */
+function resume(socket: FlowSocket, f: Flow): void {
+  f.paused = false;
+  if (socket.destroyed) return;
+  socket._paused = false;
+  socket.parser?.resume();
+  socket.resume();
+}
+
+/** What node:http does for the response on the socket when it closes (emitCloseNT), for a queued one. */
+function closeResponse(res: Closable): void {
+  if (res._closed) return;
+  res.destroyed = true;
+  res._closed = true;
+  res.emit('close');
+}
