@@ -1,7 +1,7 @@
 // The block allocator of bitmap caches: values occupy runs of contiguous data blocks, tracked by
 // one bit per block (set = in use). Without bitmap, item i simply owns block i and none of this runs.
 
-import { type CacheViews, H_BMCURSOR } from './views.js';
+import { type CacheViews, Hdr } from './views.js';
 
 /** Blocks a value of vlen bytes occupies. */
 export function blocksFor(v: CacheViews, vlen: number): number {
@@ -13,7 +13,7 @@ export function findRun(v: CacheViews, need: number): number {
   const blocks = v.spec.blocks;
   if (need > blocks) return -1;
   const bm = v.bm;
-  const cursor = v.h[H_BMCURSOR]! % blocks;
+  const cursor = v.h[Hdr.BitmapCursor]! % blocks;
   const scan = (from: number, to: number): number => {
     let run = 0;
     for (let b = from; b < to; b++) {
@@ -36,7 +36,7 @@ export function findRun(v: CacheViews, need: number): number {
 /** Take a run findRun returned: mark it used and move the cursor past it. */
 export function claimRun(v: CacheViews, start: number, n: number): void {
   markRun(v, start, n);
-  v.h[H_BMCURSOR] = (start + n) % v.spec.blocks;
+  v.h[Hdr.BitmapCursor] = (start + n) % v.spec.blocks;
 }
 
 export function markRun(v: CacheViews, start: number, n: number): void {

@@ -5,7 +5,7 @@
 import { sweepExpired } from './expiry.js';
 import { lruOldest } from './lru.js';
 import { removeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, I_FLAGS, F_FULL, F_NEXTEXP, F_LASTSWEEP, F_EVICTIONS } from './views.js';
+import { type CacheViews, ITEM_I32, Item, HdrF } from './views.js';
 
 /**
  * Count a full event, then free room until `fits()` says there is enough. `protect` (a slot, or
@@ -13,10 +13,10 @@ import { type CacheViews, ITEM_I32, I_FLAGS, F_FULL, F_NEXTEXP, F_LASTSWEEP, F_E
  */
 export function makeRoom(v: CacheViews, now: number, fits: () => boolean, protect = -1): boolean {
   const f = v.f;
-  f[F_FULL]!++;
+  f[HdrF.Full]!++;
   const spec = v.spec;
-  if (f[F_NEXTEXP]! <= now && (spec.sweepOnFull === 0 || now - f[F_LASTSWEEP]! >= spec.sweepOnFull * 1000)) {
-    f[F_LASTSWEEP] = now;
+  if (f[HdrF.NextExpiry]! <= now && (spec.sweepOnFull === 0 || now - f[HdrF.LastSweep]! >= spec.sweepOnFull * 1000)) {
+    f[HdrF.LastSweep] = now;
     sweepExpired(v, now);
     if (fits()) return true;
   }
@@ -25,12 +25,12 @@ export function makeRoom(v: CacheViews, now: number, fits: () => boolean, protec
       const p = lruOldest(v, protect);
       if (p === 0) break;
       removeSlot(v, p - 1);
-      f[F_EVICTIONS]!++;
+      f[HdrF.Evictions]!++;
     }
     if (fits()) return true;
   }
   if (spec.clearOnFull) {
-    for (let s = 0; s < spec.items; s++) if (s !== protect && v.it[s * ITEM_I32 + I_FLAGS] === 1) removeSlot(v, s);
+    for (let s = 0; s < spec.items; s++) if (s !== protect && v.it[s * ITEM_I32 + Item.Flags] === 1) removeSlot(v, s);
     return fits();
   }
   return false;

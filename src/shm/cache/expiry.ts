@@ -4,7 +4,7 @@
 // earliest expiry of any item, lets the sweep return at once when nothing can have expired.
 
 import { removeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, ITEM_F64, I_FLAGS, E_EXPIRES, F_NEXTEXP, F_EXPIRED } from './views.js';
+import { type CacheViews, ITEM_I32, ITEM_F64, Item, ItemF, HdrF } from './views.js';
 
 /** The expiry a write stores for a TTL in seconds: 0 = never, -1 = keep the item's current one. */
 export function expiryFor(ttl: number | undefined, now: number): number {
@@ -12,20 +12,20 @@ export function expiryFor(ttl: number | undefined, now: number): number {
 }
 
 export function isExpired(v: CacheViews, s: number, now: number): boolean {
-  const e = v.ie[s * ITEM_F64 + E_EXPIRES]!;
+  const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
   return e !== 0 && e <= now;
 }
 
 export function setExpiry(v: CacheViews, s: number, expires: number): void {
-  v.ie[s * ITEM_F64 + E_EXPIRES] = expires;
-  if (expires !== 0 && expires < v.f[F_NEXTEXP]!) v.f[F_NEXTEXP] = expires;
+  v.ie[s * ITEM_F64 + ItemF.Expires] = expires;
+  if (expires !== 0 && expires < v.f[HdrF.NextExpiry]!) v.f[HdrF.NextExpiry] = expires;
 }
 
 /** A read found item s: if it has expired, delete it (counted) and return true. Reads the clock only for items with an expiry. */
 export function dropIfExpired(v: CacheViews, s: number, clock: () => number): boolean {
-  if (v.ie[s * ITEM_F64 + E_EXPIRES] === 0 || !isExpired(v, s, clock())) return false;
+  if (v.ie[s * ITEM_F64 + ItemF.Expires] === 0 || !isExpired(v, s, clock())) return false;
   removeSlot(v, s);
-  v.f[F_EXPIRED]!++;
+  v.f[HdrF.Expired]!++;
   return true;
 }
 
@@ -34,15 +34,15 @@ export function sweepExpired(v: CacheViews, now: number): number {
   let removed = 0;
   let next = Infinity;
   for (let s = 0; s < v.spec.items; s++) {
-    if (v.it[s * ITEM_I32 + I_FLAGS] !== 1) continue;
-    const e = v.ie[s * ITEM_F64 + E_EXPIRES]!;
+    if (v.it[s * ITEM_I32 + Item.Flags] !== 1) continue;
+    const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
     if (e === 0) continue;
     if (e <= now) {
       removeSlot(v, s);
       removed++;
     } else if (e < next) next = e;
   }
-  v.f[F_NEXTEXP] = next;
-  v.f[F_EXPIRED] = v.f[F_EXPIRED]! + removed;
+  v.f[HdrF.NextExpiry] = next;
+  v.f[HdrF.Expired] = v.f[HdrF.Expired]! + removed;
   return removed;
 }

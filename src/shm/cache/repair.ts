@@ -5,27 +5,10 @@
 
 import { Scratch } from '../bytes.js';
 import { markRun, freeRun, resetBitmap, runIsFree } from './blocks.js';
-import { J_CLEAR, J_SLOT, journalEnd } from './journal.js';
+import { Journal, journalEnd } from './journal.js';
 import { lruRebuild } from './lru.js';
 import { findSlot, linkIntoBucket, resetTable } from './table.js';
-import {
-  type CacheViews,
-  ITEM_I32,
-  ITEM_F64,
-  H_COUNT,
-  H_FREETOP,
-  H_JOP,
-  H_JSLOT,
-  H_REPAIRS,
-  I_FLAGS,
-  I_KLEN,
-  I_HASH,
-  I_VLEN,
-  I_BLOCK,
-  I_NBLK,
-  E_EXPIRES,
-  F_NEXTEXP,
-} from './views.js';
+import { type CacheViews, ITEM_I32, ITEM_F64, Hdr, Item, ItemF, HdrF } from './views.js';
 
 /**
  * Key copies for repair and validation. Not the caller's scratch: repair runs inside lock(), in the
@@ -37,12 +20,12 @@ export function repairTable(v: CacheViews): void {
   const spec = v.spec;
   const h = v.h;
   const it = v.it;
-  const op = Atomics.load(h, H_JOP);
-  const js = Atomics.load(h, H_JSLOT) - 1;
-  if (op === J_CLEAR) {
+  const op = Atomics.load(h, Hdr.JournalOp);
+  const js = Atomics.load(h, Hdr.JournalSlot) - 1;
+  if (op === Journal.Clear) {
     resetTable(v);
   } else {
-    if (op === J_SLOT && js >= 0 && js < spec.items) it[js * ITEM_I32 + I_FLAGS] = 0;
+    if (op === Journal.Slot && js >= 0 && js < spec.items) it[js * ITEM_I32 + Item.Flags] = 0;
     v.ht.fill(0);
     if (spec.bitmap) resetBitmap(v);
     let count = 0;
@@ -50,43 +33,43 @@ export function repairTable(v: CacheViews): void {
     const live: number[] = [];
     for (let s = 0; s < spec.items; s++) {
       const o = s * ITEM_I32;
-      if (it[o + I_FLAGS] !== 1 || !validItem(v, s)) {
-        it[o + I_FLAGS] = 0;
+      if (it[o + Item.Flags] !== 1 || !validItem(v, s)) {
+        it[o + Item.Flags] = 0;
         continue;
       }
       if (spec.bitmap) {
-        if (!runIsFree(v, it[o + I_BLOCK]!, it[o + I_NBLK]!)) {
-          it[o + I_FLAGS] = 0;
+        if (!runIsFree(v, it[o + Item.Block]!, it[o + Item.Blocks]!)) {
+          it[o + Item.Flags] = 0;
           continue;
         }
-        markRun(v, it[o + I_BLOCK]!, it[o + I_NBLK]!);
+        markRun(v, it[o + Item.Block]!, it[o + Item.Blocks]!);
       }
       // duplicate key? (cannot happen with the journal, but never trust a dead thread)
-      const klen = it[o + I_KLEN]!;
+      const klen = it[o + Item.KeyLen]!;
       const kb = scratch.ensure(klen);
       kb.set(v.keys8.subarray(s * spec.keysize, s * spec.keysize + klen));
-      if (findSlot(v, kb, klen, it[o + I_HASH]!) >= 0) {
-        if (spec.bitmap) freeRun(v, it[o + I_BLOCK]!, it[o + I_NBLK]!);
-        it[o + I_FLAGS] = 0;
+      if (findSlot(v, kb, klen, it[o + Item.Hash]!) >= 0) {
+        if (spec.bitmap) freeRun(v, it[o + Item.Block]!, it[o + Item.Blocks]!);
+        it[o + Item.Flags] = 0;
         continue;
       }
-      linkIntoBucket(v, s, it[o + I_HASH]!);
-      const e = v.ie[s * ITEM_F64 + E_EXPIRES]!;
+      linkIntoBucket(v, s, it[o + Item.Hash]!);
+      const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
       if (e !== 0 && e < nextExp) nextExp = e;
       live.push(s);
       count++;
     }
     // free stack: every unused slot
     let top = 0;
-    for (let s = spec.items - 1; s >= 0; s--) if (it[s * ITEM_I32 + I_FLAGS] !== 1) v.fs[top++] = s;
-    h[H_FREETOP] = top;
+    for (let s = spec.items - 1; s >= 0; s--) if (it[s * ITEM_I32 + Item.Flags] !== 1) v.fs[top++] = s;
+    h[Hdr.FreeTop] = top;
     lruRebuild(v, live);
-    v.f[F_NEXTEXP] = nextExp;
-    Atomics.store(h, H_COUNT, count);
+    v.f[HdrF.NextExpiry] = nextExp;
+    Atomics.store(h, Hdr.Count, count);
   }
-  Atomics.store(h, H_JSLOT, 0);
+  Atomics.store(h, Hdr.JournalSlot, 0);
   journalEnd(v);
-  Atomics.add(h, H_REPAIRS, 1);
+  Atomics.add(h, Hdr.Repairs, 1);
 }
 
 /** Does item s's header hold together: lengths in range, a block run inside the data, the hash of its key? */
@@ -94,15 +77,15 @@ export function validItem(v: CacheViews, s: number): boolean {
   const spec = v.spec;
   const o = s * ITEM_I32;
   const it = v.it;
-  const klen = it[o + I_KLEN]!;
-  const vlen = it[o + I_VLEN]!;
+  const klen = it[o + Item.KeyLen]!;
+  const vlen = it[o + Item.ValueLen]!;
   if (klen < 0 || klen > spec.keysize || vlen < 0 || vlen > v.maxValueBytes) return false;
   if (spec.bitmap) {
-    const st = it[o + I_BLOCK]!;
-    const n = it[o + I_NBLK]!;
+    const st = it[o + Item.Block]!;
+    const n = it[o + Item.Blocks]!;
     if (n !== Math.ceil(vlen / spec.blocksize) || st < 0 || st + n > spec.blocks) return false;
-  } else if (it[o + I_BLOCK] !== s || it[o + I_NBLK] !== 1) return false;
+  } else if (it[o + Item.Block] !== s || it[o + Item.Blocks] !== 1) return false;
   const copy = scratch.ensure(klen);
   copy.set(v.keys8.subarray(s * spec.keysize, s * spec.keysize + klen));
-  return (v.hashFn(copy, klen) | 0) === it[o + I_HASH];
+  return (v.hashFn(copy, klen) | 0) === it[o + Item.Hash];
 }

@@ -17,31 +17,13 @@ import { Scratch, toBytes, fromBytes, type Bytesish } from '../bytes.js';
 import type { CacheSpec } from '../cache-spec.js';
 import { mutexLock, mutexTryLock, mutexUnlock, recoverMutex } from '../mutex.js';
 import { dropIfExpired, expiryFor, isExpired, sweepExpired } from './expiry.js';
-import { J_CLEAR, journalOp, journalOpen, journalEnd } from './journal.js';
+import { Journal, journalOp, journalOpen, journalEnd } from './journal.js';
 import { touch } from './lru.js';
 import { type MathOp, applyMath, mathOperand, numberBytes, readNumber, writeNumber } from './math.js';
 import { repairTable } from './repair.js';
 import { findSlot, removeSlot, resetTable } from './table.js';
 import { tableProblems } from './verify.js';
-import {
-  CacheViews,
-  ITEM_I32,
-  H_LOCK,
-  H_COUNT,
-  H_MAGIC,
-  H_REPAIRS,
-  I_FLAGS,
-  I_KLEN,
-  I_VLEN,
-  I_BLOCK,
-  F_HITS,
-  F_MISSES,
-  F_FULL,
-  F_NEXTEXP,
-  F_EVICTIONS,
-  F_EXPIRED,
-  MAGIC,
-} from './views.js';
+import { CacheViews, ITEM_I32, Hdr, Item, HdrF, MAGIC } from './views.js';
 import { insertItem, overwriteItem } from './write.js';
 
 export interface CacheStats {
@@ -92,12 +74,12 @@ export class SharedCache extends CacheViews {
   /** Called once by the master on fresh (zeroed) memory. */
   initialise(): void {
     resetTable(this);
-    Atomics.store(this.h, H_MAGIC, MAGIC);
+    Atomics.store(this.h, Hdr.Magic, MAGIC);
   }
 
   /** Is the cache memory initialised (magic present)? */
   get initialised(): boolean {
-    return Atomics.load(this.h, H_MAGIC) === MAGIC;
+    return Atomics.load(this.h, Hdr.Magic) === MAGIC;
   }
 
   // ---- public operations -------------------------------------------------------------------
@@ -108,8 +90,8 @@ export class SharedCache extends CacheViews {
     try {
       const s = this.lookup(klen);
       if (s < 0) return undefined;
-      const b = this.it[s * ITEM_I32 + I_BLOCK]! * this.spec.blocksize;
-      return fromBytes(this.data8, b, this.it[s * ITEM_I32 + I_VLEN]!);
+      const b = this.it[s * ITEM_I32 + Item.Block]! * this.spec.blocksize;
+      return fromBytes(this.data8, b, this.it[s * ITEM_I32 + Item.ValueLen]!);
     } finally {
       this.unlock();
     }
@@ -121,8 +103,8 @@ export class SharedCache extends CacheViews {
     try {
       const s = this.lookup(klen);
       if (s < 0) return undefined;
-      const b = this.it[s * ITEM_I32 + I_BLOCK]! * this.spec.blocksize;
-      return this.data8.slice(b, b + this.it[s * ITEM_I32 + I_VLEN]!);
+      const b = this.it[s * ITEM_I32 + Item.Block]! * this.spec.blocksize;
+      return this.data8.slice(b, b + this.it[s * ITEM_I32 + Item.ValueLen]!);
     } finally {
       this.unlock();
     }
@@ -165,7 +147,7 @@ export class SharedCache extends CacheViews {
   clear(): void {
     this.lock();
     try {
-      journalOp(this, J_CLEAR);
+      journalOp(this, Journal.Clear);
       resetTable(this);
       journalEnd(this);
     } finally {
@@ -180,8 +162,8 @@ export class SharedCache extends CacheViews {
       const now = this.now();
       const ks = this.spec.keysize;
       for (let s = 0; s < this.spec.items; s++) {
-        if (this.it[s * ITEM_I32 + I_FLAGS] !== 1 || isExpired(this, s, now)) continue;
-        out.push(fromBytes(this.keys8, s * ks, this.it[s * ITEM_I32 + I_KLEN]!));
+        if (this.it[s * ITEM_I32 + Item.Flags] !== 1 || isExpired(this, s, now)) continue;
+        out.push(fromBytes(this.keys8, s * ks, this.it[s * ITEM_I32 + Item.KeyLen]!));
       }
     } finally {
       this.unlock();
@@ -191,7 +173,7 @@ export class SharedCache extends CacheViews {
 
   /** Number of stored entries (expired ones not yet swept included). */
   get size(): number {
-    return Atomics.load(this.h, H_COUNT);
+    return Atomics.load(this.h, Hdr.Count);
   }
 
   /** The entry as a signed 64-bit integer, or undefined (missing). CACHE_NOT_A_NUMBER if not 8 bytes. */
@@ -222,10 +204,10 @@ export class SharedCache extends CacheViews {
 
   /** Remove expired entries. Never blocks: returns -1 if the cache is busy. */
   sweep(now = this.now()): number {
-    if (!(this.f[F_NEXTEXP]! <= now)) return 0;
-    if (!mutexTryLock(this.h, H_LOCK, this.me)) return -1;
+    if (!(this.f[HdrF.NextExpiry]! <= now)) return 0;
+    if (!mutexTryLock(this.h, Hdr.Lock, this.me)) return -1;
     try {
-      if (Atomics.exchange(this.h, H_LOCK + 1, 0) === 1 || journalOpen(this)) this.repair();
+      if (Atomics.exchange(this.h, Hdr.Lock + 1, 0) === 1 || journalOpen(this)) this.repair();
       return sweepExpired(this, now);
     } finally {
       this.unlock();
@@ -236,14 +218,14 @@ export class SharedCache extends CacheViews {
     const s = this.spec;
     return {
       name: s.name,
-      items: Atomics.load(this.h, H_COUNT),
+      items: Atomics.load(this.h, Hdr.Count),
       capacity: s.items,
-      hits: this.f[F_HITS]!,
-      misses: this.f[F_MISSES]!,
-      full: this.f[F_FULL]!,
-      evictions: this.f[F_EVICTIONS]!,
-      expired: this.f[F_EXPIRED]!,
-      repairs: Atomics.load(this.h, H_REPAIRS),
+      hits: this.f[HdrF.Hits]!,
+      misses: this.f[HdrF.Misses]!,
+      full: this.f[HdrF.Full]!,
+      evictions: this.f[HdrF.Evictions]!,
+      expired: this.f[HdrF.Expired]!,
+      repairs: Atomics.load(this.h, Hdr.Repairs),
       memoryBytes: this.memoryBytes,
       keysize: s.keysize,
       blocksize: s.blocksize,
@@ -257,7 +239,7 @@ export class SharedCache extends CacheViews {
 
   /** Master hook: if `deadOwner` held this cache's lock, mark it for repair and release it. */
   recoverOwner(deadOwner: number): boolean {
-    return recoverMutex(this.h, H_LOCK, deadOwner);
+    return recoverMutex(this.h, Hdr.Lock, deadOwner);
   }
 
   /** Rebuild the table from the item headers (repair.ts). The caller holds the lock. */
@@ -285,11 +267,11 @@ export class SharedCache extends CacheViews {
   }
 
   private lock(): void {
-    if (mutexLock(this.h, H_LOCK, this.me) || journalOpen(this)) this.repair();
+    if (mutexLock(this.h, Hdr.Lock, this.me) || journalOpen(this)) this.repair();
   }
 
   private unlock(): void {
-    mutexUnlock(this.h, H_LOCK, this.me);
+    mutexUnlock(this.h, Hdr.Lock, this.me);
   }
 
   /** A TTL in seconds (0 = never expires), or undefined to keep the current one. */
@@ -322,10 +304,10 @@ export class SharedCache extends CacheViews {
   private lookup(klen: number): number {
     const s = this.findLive(klen, this.hashFn(this.kOut.bytes, klen));
     if (s < 0) {
-      this.f[F_MISSES]!++;
+      this.f[HdrF.Misses]!++;
       return -1;
     }
-    this.f[F_HITS]!++;
+    this.f[HdrF.Hits]!++;
     if (this.spec.purgeLru) touch(this, s);
     return s;
   }

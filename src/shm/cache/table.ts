@@ -4,23 +4,7 @@
 import { freeRun, resetBitmap } from './blocks.js';
 import { journalSlot, journalEnd } from './journal.js';
 import { lruUnlink } from './lru.js';
-import {
-  type CacheViews,
-  ITEM_I32,
-  H_COUNT,
-  H_FREETOP,
-  H_LRUHEAD,
-  H_LRUTAIL,
-  H_BMCURSOR,
-  F_NEXTEXP,
-  I_FLAGS,
-  I_KLEN,
-  I_HASH,
-  I_BLOCK,
-  I_NBLK,
-  I_HNEXT,
-  I_HPREV,
-} from './views.js';
+import { type CacheViews, ITEM_I32, Hdr, HdrF, Item } from './views.js';
 
 /**
  * Bucket of a hash. djb33x (uWSGI's default) barely mixes its high bits into the low ones, so a
@@ -46,13 +30,13 @@ export function findSlot(v: CacheViews, kb: Uint8Array, klen: number, hash: numb
   while (p !== 0 && guard-- > 0) {
     const s = p - 1;
     const o = s * ITEM_I32;
-    if (it[o + I_HASH] === (hash | 0) && it[o + I_KLEN] === klen) {
+    if (it[o + Item.Hash] === (hash | 0) && it[o + Item.KeyLen] === klen) {
       const ko = s * ks;
       let i = 0;
       while (i < klen && k8[ko + i] === kb[i]) i++;
       if (i === klen) return s;
     }
-    p = it[o + I_HNEXT]!;
+    p = it[o + Item.HashNext]!;
   }
   return -1;
 }
@@ -63,18 +47,18 @@ export function linkIntoBucket(v: CacheViews, s: number, hash: number): void {
   const o = s * ITEM_I32;
   const b = bucketOf(hash, v.spec.hashsize);
   const head = v.ht[b]!;
-  it[o + I_HNEXT] = head;
-  it[o + I_HPREV] = 0;
-  if (head !== 0) it[(head - 1) * ITEM_I32 + I_HPREV] = s + 1;
+  it[o + Item.HashNext] = head;
+  it[o + Item.HashPrev] = 0;
+  if (head !== 0) it[(head - 1) * ITEM_I32 + Item.HashPrev] = s + 1;
   v.ht[b] = s + 1;
 }
 
 /** Pop an unused slot off the free stack, journaled (the caller closes the record); one is left. */
 export function takeFreeSlot(v: CacheViews): number {
-  const top = v.h[H_FREETOP]! - 1;
+  const top = v.h[Hdr.FreeTop]! - 1;
   const s = v.fs[top]!;
   journalSlot(v, s);
-  v.h[H_FREETOP] = top;
+  v.h[Hdr.FreeTop] = top;
   return s;
 }
 
@@ -84,19 +68,19 @@ export function removeSlot(v: CacheViews, s: number): void {
   const it = v.it;
   const o = s * ITEM_I32;
   journalSlot(v, s);
-  it[o + I_FLAGS] = 0;
-  const next = it[o + I_HNEXT]!;
-  const prev = it[o + I_HPREV]!;
-  if (prev !== 0) it[(prev - 1) * ITEM_I32 + I_HNEXT] = next;
-  else v.ht[bucketOf(it[o + I_HASH]!, v.spec.hashsize)] = next;
-  if (next !== 0) it[(next - 1) * ITEM_I32 + I_HPREV] = prev;
+  it[o + Item.Flags] = 0;
+  const next = it[o + Item.HashNext]!;
+  const prev = it[o + Item.HashPrev]!;
+  if (prev !== 0) it[(prev - 1) * ITEM_I32 + Item.HashNext] = next;
+  else v.ht[bucketOf(it[o + Item.Hash]!, v.spec.hashsize)] = next;
+  if (next !== 0) it[(next - 1) * ITEM_I32 + Item.HashPrev] = prev;
   if (v.spec.purgeLru) lruUnlink(v, s);
-  if (v.spec.bitmap) freeRun(v, it[o + I_BLOCK]!, it[o + I_NBLK]!);
-  it[o + I_HNEXT] = 0;
-  it[o + I_HPREV] = 0;
-  v.fs[h[H_FREETOP]!] = s;
-  h[H_FREETOP] = h[H_FREETOP]! + 1;
-  h[H_COUNT] = h[H_COUNT]! - 1;
+  if (v.spec.bitmap) freeRun(v, it[o + Item.Block]!, it[o + Item.Blocks]!);
+  it[o + Item.HashNext] = 0;
+  it[o + Item.HashPrev] = 0;
+  v.fs[h[Hdr.FreeTop]!] = s;
+  h[Hdr.FreeTop] = h[Hdr.FreeTop]! + 1;
+  h[Hdr.Count] = h[Hdr.Count]! - 1;
   journalEnd(v);
 }
 
@@ -104,14 +88,14 @@ export function removeSlot(v: CacheViews, s: number): void {
 export function resetTable(v: CacheViews): void {
   const spec = v.spec;
   const it = v.it;
-  for (let s = 0; s < spec.items; s++) it[s * ITEM_I32 + I_FLAGS] = 0;
+  for (let s = 0; s < spec.items; s++) it[s * ITEM_I32 + Item.Flags] = 0;
   v.ht.fill(0);
   for (let i = 0; i < spec.items; i++) v.fs[i] = spec.items - 1 - i;
-  v.h[H_FREETOP] = spec.items;
-  v.h[H_LRUHEAD] = 0;
-  v.h[H_LRUTAIL] = 0;
-  v.h[H_BMCURSOR] = 0;
+  v.h[Hdr.FreeTop] = spec.items;
+  v.h[Hdr.LruHead] = 0;
+  v.h[Hdr.LruTail] = 0;
+  v.h[Hdr.BitmapCursor] = 0;
   if (spec.bitmap) resetBitmap(v);
-  v.f[F_NEXTEXP] = Infinity;
-  Atomics.store(v.h, H_COUNT, 0);
+  v.f[HdrF.NextExpiry] = Infinity;
+  Atomics.store(v.h, Hdr.Count, 0);
 }

@@ -1,28 +1,10 @@
 // The consistency checker (tests and the stress suite): walks every structure of a cache and
 // lists each inconsistency found. The lock is held by the caller.
 
-import { J_NONE } from './journal.js';
+import { Journal } from './journal.js';
 import { validItem } from './repair.js';
 import { bucketOf } from './table.js';
-import {
-  type CacheViews,
-  ITEM_I32,
-  H_COUNT,
-  H_FREETOP,
-  H_LRUHEAD,
-  H_LRUTAIL,
-  H_JOP,
-  H_JSLOT,
-  I_FLAGS,
-  I_KLEN,
-  I_HASH,
-  I_BLOCK,
-  I_NBLK,
-  I_HNEXT,
-  I_HPREV,
-  I_LNEXT,
-  I_LPREV,
-} from './views.js';
+import { type CacheViews, ITEM_I32, Hdr, Item } from './views.js';
 
 /** Every inconsistency in the table (empty = consistent). */
 export function tableProblems(v: CacheViews): string[] {
@@ -30,18 +12,18 @@ export function tableProblems(v: CacheViews): string[] {
   const spec = v.spec;
   const h = v.h;
   const it = v.it;
-  if (h[H_JOP] !== J_NONE) p.push(`journal not empty: op ${h[H_JOP]} slot ${h[H_JSLOT]! - 1}`);
+  if (h[Hdr.JournalOp] !== Journal.None) p.push(`journal not empty: op ${h[Hdr.JournalOp]} slot ${h[Hdr.JournalSlot]! - 1}`);
   let used = 0;
   for (let s = 0; s < spec.items; s++) {
-    const fl = it[s * ITEM_I32 + I_FLAGS];
+    const fl = it[s * ITEM_I32 + Item.Flags];
     if (fl === 1) {
       used++;
       if (!validItem(v, s)) p.push(`item ${s}: invalid header (lengths, block run or hash)`);
     } else if (fl !== 0) p.push(`item ${s}: bad flags ${fl}`);
   }
-  if (used !== h[H_COUNT]) p.push(`count ${h[H_COUNT]} but ${used} items in use`);
+  if (used !== h[Hdr.Count]) p.push(`count ${h[Hdr.Count]} but ${used} items in use`);
   // free stack
-  const top = h[H_FREETOP]!;
+  const top = h[Hdr.FreeTop]!;
   if (top + used !== spec.items) p.push(`free stack has ${top} entries, expected ${spec.items - used}`);
   const seenFree = new Uint8Array(spec.items);
   for (let i = 0; i < Math.min(top, spec.items); i++) {
@@ -50,7 +32,7 @@ export function tableProblems(v: CacheViews): string[] {
     else if (seenFree[s]) p.push(`slot ${s} twice in free stack`);
     else {
       seenFree[s] = 1;
-      if (it[s * ITEM_I32 + I_FLAGS] === 1) p.push(`slot ${s} is in use and in the free stack`);
+      if (it[s * ITEM_I32 + Item.Flags] === 1) p.push(`slot ${s} is in use and in the free stack`);
     }
   }
   // hash chains
@@ -71,22 +53,22 @@ export function tableProblems(v: CacheViews): string[] {
         break;
       }
       const o = s * ITEM_I32;
-      if (it[o + I_FLAGS] !== 1) p.push(`bucket ${b}: slot ${s} is not in use`);
-      if (bucketOf(it[o + I_HASH]!, spec.hashsize) !== b) p.push(`bucket ${b}: slot ${s} hashes elsewhere`);
-      if (it[o + I_HPREV] !== prev) p.push(`bucket ${b}: slot ${s} prev link ${it[o + I_HPREV]} != ${prev}`);
+      if (it[o + Item.Flags] !== 1) p.push(`bucket ${b}: slot ${s} is not in use`);
+      if (bucketOf(it[o + Item.Hash]!, spec.hashsize) !== b) p.push(`bucket ${b}: slot ${s} hashes elsewhere`);
+      if (it[o + Item.HashPrev] !== prev) p.push(`bucket ${b}: slot ${s} prev link ${it[o + Item.HashPrev]} != ${prev}`);
       if (seen[s]) p.push(`slot ${s} reachable twice`);
       seen[s] = 1;
       chained++;
       prev = q;
-      q = it[o + I_HNEXT]!;
+      q = it[o + Item.HashNext]!;
     }
   }
   if (chained !== used) p.push(`${chained} items reachable from the hash table, ${used} in use`);
   // duplicate keys
   const keys = new Set<string>();
   for (let s = 0; s < spec.items; s++) {
-    if (it[s * ITEM_I32 + I_FLAGS] !== 1) continue;
-    const k = Array.from(v.keys8.subarray(s * spec.keysize, s * spec.keysize + it[s * ITEM_I32 + I_KLEN]!)).join(',');
+    if (it[s * ITEM_I32 + Item.Flags] !== 1) continue;
+    const k = Array.from(v.keys8.subarray(s * spec.keysize, s * spec.keysize + it[s * ITEM_I32 + Item.KeyLen]!)).join(',');
     if (keys.has(k)) p.push(`slot ${s}: duplicate key`);
     keys.add(k);
   }
@@ -94,17 +76,17 @@ export function tableProblems(v: CacheViews): string[] {
   if (spec.purgeLru) {
     let n = 0;
     let prev = 0;
-    let q = h[H_LRUHEAD]!;
+    let q = h[Hdr.LruHead]!;
     while (q !== 0 && n <= spec.items) {
       const s = q - 1;
-      if (it[s * ITEM_I32 + I_FLAGS] !== 1) p.push(`lru: slot ${s} not in use`);
-      if (it[s * ITEM_I32 + I_LPREV] !== prev) p.push(`lru: slot ${s} prev link wrong`);
+      if (it[s * ITEM_I32 + Item.Flags] !== 1) p.push(`lru: slot ${s} not in use`);
+      if (it[s * ITEM_I32 + Item.LruPrev] !== prev) p.push(`lru: slot ${s} prev link wrong`);
       n++;
       prev = q;
-      q = it[s * ITEM_I32 + I_LNEXT]!;
+      q = it[s * ITEM_I32 + Item.LruNext]!;
     }
     if (n !== used) p.push(`lru list has ${n} entries, ${used} in use`);
-    if (h[H_LRUTAIL] !== prev) p.push('lru tail does not match the last entry');
+    if (h[Hdr.LruTail] !== prev) p.push('lru tail does not match the last entry');
   }
   // bitmap
   if (spec.bitmap) {
@@ -112,9 +94,9 @@ export function tableProblems(v: CacheViews): string[] {
     for (let b = spec.blocks; b < want.length * 32; b++) want[b >>> 5]! |= 1 << (b & 31);
     for (let s = 0; s < spec.items; s++) {
       const o = s * ITEM_I32;
-      if (it[o + I_FLAGS] !== 1) continue;
-      for (let i = 0; i < it[o + I_NBLK]!; i++) {
-        const blk = it[o + I_BLOCK]! + i;
+      if (it[o + Item.Flags] !== 1) continue;
+      for (let i = 0; i < it[o + Item.Blocks]!; i++) {
+        const blk = it[o + Item.Block]! + i;
         if (want[blk >>> 5]! & (1 << (blk & 31))) p.push(`block ${blk} used by two items`);
         want[blk >>> 5]! |= 1 << (blk & 31);
       }

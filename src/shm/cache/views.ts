@@ -28,44 +28,66 @@ import { MUTEX_WORDS } from '../mutex.js';
 
 export { ITEM_I32, ITEM_F64 };
 
-// header i32 indexes
-export const H_LOCK = 0;
-export const H_COUNT = MUTEX_WORDS;
-export const H_FREETOP = MUTEX_WORDS + 1;
-export const H_LRUHEAD = MUTEX_WORDS + 2;
-export const H_LRUTAIL = MUTEX_WORDS + 3;
-export const H_JOP = MUTEX_WORDS + 4;
-export const H_JSLOT = MUTEX_WORDS + 5;
-export const H_BMCURSOR = MUTEX_WORDS + 6;
-export const H_MAGIC = MUTEX_WORDS + 7;
-export const H_REPAIRS = MUTEX_WORDS + 8;
-// header f64 indexes
-export const F_HITS = 0;
-export const F_MISSES = 1;
-export const F_FULL = 2;
-export const F_STAMP = 3;
-export const F_LASTSWEEP = 4;
-export const F_NEXTEXP = 5;
-export const F_EVICTIONS = 6;
-export const F_EXPIRED = 7;
-// item i32 fields
-export const I_FLAGS = 0;
-export const I_KLEN = 1;
-export const I_HASH = 2;
-export const I_VLEN = 3;
-export const I_BLOCK = 4;
-export const I_NBLK = 5;
-export const I_HNEXT = 6;
-export const I_HPREV = 7;
-export const I_LNEXT = 8;
-export const I_LPREV = 9;
-// item f64 fields
-export const E_EXPIRES = 0;
-export const E_STAMP = 1;
+// Field indexes are const enums: tsc writes the numbers into every module that uses them, where an
+// imported const would cost a load and a hole check on each access in the hot paths.
+
+/** Int32 header words; the first MUTEX_WORDS are the cache's mutex. */
+export const enum Hdr {
+  Lock = 0,
+  Count = 4,
+  FreeTop,
+  LruHead,
+  LruTail,
+  JournalOp,
+  JournalSlot,
+  BitmapCursor,
+  Magic,
+  Repairs,
+}
+
+/** Float64 header words. */
+export const enum HdrF {
+  Hits = 0,
+  Misses,
+  Full,
+  /** LRU stamp counter */
+  Stamp,
+  /** when sweep_on_full last swept */
+  LastSweep,
+  /** earliest expiry of any item (Infinity = none) */
+  NextExpiry,
+  Evictions,
+  Expired,
+}
+
+/** Int32 fields of an item header; links are slot+1, 0 = none. */
+export const enum Item {
+  /** 1 = in use; set last on insert */
+  Flags = 0,
+  KeyLen,
+  Hash,
+  ValueLen,
+  /** first data block */
+  Block,
+  /** data blocks in use */
+  Blocks,
+  HashNext,
+  HashPrev,
+  LruNext,
+  LruPrev,
+}
+
+/** Float64 fields of an item. */
+export const enum ItemF {
+  /** epoch ms, 0 = never */
+  Expires = 0,
+  /** LRU order */
+  Stamp,
+}
 
 export const MAGIC = 0x53434832; // "SCH2"
 
-if (CACHE_HDR_I32 < H_REPAIRS + 1 || CACHE_HDR_F64 < F_EXPIRED + 1 || ITEM_I32 < 10 || ITEM_F64 < 2) {
+if (Hdr.Count !== MUTEX_WORDS || CACHE_HDR_I32 < Hdr.Repairs + 1 || CACHE_HDR_F64 < HdrF.Expired + 1 || ITEM_I32 < Item.LruPrev + 1 || ITEM_F64 < ItemF.Stamp + 1) {
   throw new Error('cache geometry constants out of sync');
 }
 

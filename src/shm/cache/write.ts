@@ -9,7 +9,7 @@ import { setExpiry } from './expiry.js';
 import { journalSlot, journalEnd } from './journal.js';
 import { lruAppend, stamp, touch } from './lru.js';
 import { linkIntoBucket, takeFreeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, H_COUNT, H_FREETOP, I_FLAGS, I_KLEN, I_HASH, I_VLEN, I_BLOCK, I_NBLK } from './views.js';
+import { type CacheViews, ITEM_I32, Hdr, Item } from './views.js';
 
 /**
  * Store a new item: key kb[0..klen) with hash, value vb[0..vlen), expires (0 = never). Returns
@@ -19,7 +19,7 @@ export function insertItem(
   v: CacheViews, kb: Uint8Array, klen: number, hash: number, vb: Uint8Array, vlen: number, expires: number, now: number,
 ): boolean {
   const need = blocksFor(v, vlen);
-  if (Atomics.load(v.h, H_FREETOP) === 0 && !makeRoom(v, now, () => Atomics.load(v.h, H_FREETOP) > 0)) {
+  if (Atomics.load(v.h, Hdr.FreeTop) === 0 && !makeRoom(v, now, () => Atomics.load(v.h, Hdr.FreeTop) > 0)) {
     return fullFailure(v, 'a free item slot', vlen);
   }
   let start = -1;
@@ -35,17 +35,17 @@ export function insertItem(
   if (!v.spec.bitmap) start = s;
   v.keys8.set(kb.subarray(0, klen), s * v.spec.keysize);
   v.data8.set(vlen === vb.length ? vb : vb.subarray(0, vlen), start * v.spec.blocksize);
-  it[o + I_KLEN] = klen;
-  it[o + I_HASH] = hash | 0;
-  it[o + I_VLEN] = vlen;
-  it[o + I_BLOCK] = start;
-  it[o + I_NBLK] = v.spec.bitmap ? need : 1;
+  it[o + Item.KeyLen] = klen;
+  it[o + Item.Hash] = hash | 0;
+  it[o + Item.ValueLen] = vlen;
+  it[o + Item.Block] = start;
+  it[o + Item.Blocks] = v.spec.bitmap ? need : 1;
   setExpiry(v, s, expires);
   stamp(v, s);
   linkIntoBucket(v, s, hash);
   if (v.spec.purgeLru) lruAppend(v, s);
-  it[o + I_FLAGS] = 1;
-  h[H_COUNT] = h[H_COUNT]! + 1;
+  it[o + Item.Flags] = 1;
+  h[Hdr.Count] = h[Hdr.Count]! + 1;
   journalEnd(v);
   return true;
 }
@@ -56,28 +56,28 @@ export function overwriteItem(v: CacheViews, s: number, vb: Uint8Array, vlen: nu
   const it = v.it;
   if (v.spec.bitmap) {
     const need = blocksFor(v, vlen);
-    const have = it[o + I_NBLK]!;
+    const have = it[o + Item.Blocks]!;
     if (need > have) {
       // allocate a new run before giving up the old one; the item is protected from eviction
       if (v.spec.purgeLru) touch(v, s);
       const start = allocRun(v, need, s, now);
       if (start < 0) return fullFailure(v, `a run of ${need} free blocks`, vlen);
       journalSlot(v, s);
-      freeRun(v, it[o + I_BLOCK]!, have);
-      it[o + I_BLOCK] = start;
-      it[o + I_NBLK] = need;
+      freeRun(v, it[o + Item.Block]!, have);
+      it[o + Item.Block] = start;
+      it[o + Item.Blocks] = need;
     } else {
       journalSlot(v, s);
       if (need < have) {
-        freeRun(v, it[o + I_BLOCK]! + need, have - need);
-        it[o + I_NBLK] = need;
+        freeRun(v, it[o + Item.Block]! + need, have - need);
+        it[o + Item.Blocks] = need;
       }
     }
   } else {
     journalSlot(v, s);
   }
-  v.data8.set(vlen === vb.length ? vb : vb.subarray(0, vlen), it[o + I_BLOCK]! * v.spec.blocksize);
-  it[o + I_VLEN] = vlen;
+  v.data8.set(vlen === vb.length ? vb : vb.subarray(0, vlen), it[o + Item.Block]! * v.spec.blocksize);
+  it[o + Item.ValueLen] = vlen;
   if (expires >= 0) setExpiry(v, s, expires);
   if (v.spec.purgeLru) touch(v, s);
   journalEnd(v);
@@ -100,7 +100,7 @@ function fullFailure(v: CacheViews, what: string, vlen: number): boolean {
   throw new SpindleError(
     'CACHE_FULL',
     `cache "${v.name}" is full: no room for a ${vlen}-byte value (needs ${what}; ` +
-      `${Atomics.load(v.h, H_COUNT)}/${s.items} items in use` +
+      `${Atomics.load(v.h, Hdr.Count)}/${s.items} items in use` +
       (s.bitmap ? `, ${s.blocks} blocks of ${s.blocksize} bytes` : '') +
       `); enable purge_lru, clear_on_full or ignore_full, or raise items${s.bitmap ? '/blocks' : ''}`,
   );
