@@ -117,7 +117,7 @@ test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async (
 test('process and worker names: procname-prefix on the master and in the thread names for ps -L', async () => {
   const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--procname-prefix', 'mysvc ']);
   try {
-    const pid = s.proc.pid!;
+    const pid = s.serverPid;
     assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^mysvc spindle master/);
     const names = readdirSync(`/proc/${pid}/task`).map((t) => { try { return readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
     // 'mysvc spindle worker 1' is over Linux's 15 bytes: the prefix and the worker id are kept

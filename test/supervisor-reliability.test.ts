@@ -52,7 +52,7 @@ test('13: max-requests waits for min-worker-lifetime (no --min-worker-lifetime 0
 
 test('14: recycling (max-requests 20) racing 20 chain reloads leaves exactly the configured workers, and no extra thread', () =>
   withServer(['--processes', '2', '--max-requests', '20', '--min-worker-lifetime', '0', '--stats', '127.0.0.1:0'], async (s) => {
-    const pid = s.proc.pid!;
+    const pid = s.serverPid; // the server process (signals go to the parent, which passes them on)
     const threadsAtStart = threadsOf(pid);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     let running = true;
@@ -137,7 +137,7 @@ test('16: the pidfile replaces a planted symlink instead of writing through it',
     await withServer(['--processes', '1', '--pidfile', pidfile], async (s) => {
       assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
       assert.ok(!lstatSync(pidfile).isSymbolicLink(), 'the pidfile is a file of its own');
-      assert.equal(readFileSync(pidfile, 'utf8').trim(), String(s.proc.pid));
+      assert.equal(readFileSync(pidfile, 'utf8').trim(), String(s.proc.pid)); // the supervising parent
       await s.waitForLog((l) => l.event === 'PIDFILE_SYMLINK_REPLACED');
       // and the control commands find it
       const r = cli(['reload', '--pidfile', pidfile]);

@@ -246,9 +246,9 @@ export function cacheMaxValueBytes(spec: CacheSpec): number {
   return spec.bitmap ? spec.blocks * spec.blocksize : spec.blocksize;
 }
 
-// ---- geometry (shared with cache.ts) ----------------------------------------------------------
+// ---- geometry (shared with cache/views.ts) ----------------------------------------------------
 
-/** Int32 words of the cache header (see cache.ts). */
+/** Int32 words of the cache header (see cache/views.ts). */
 export const CACHE_HDR_I32 = 32;
 /** Float64 words of the cache header. */
 export const CACHE_HDR_F64 = 8;
