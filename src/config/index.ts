@@ -10,7 +10,7 @@ import { ConfigError, type ConfigProblem, type ConfigWarning, type Origin } from
 import { parseIni } from './ini.js';
 import {
   OPTION_LIST, allNames, camelCase, findOption, normalizeName,
-  type OptionSpec, type SpindleConfig,
+  type OptionSpec, type ParsedConfig, type SpindleConfig,
 } from './options.js';
 import { suggest } from './suggest.js';
 import { uwsgiAnswer } from './uwsgi-vocabulary.js';
@@ -20,11 +20,13 @@ export { ConfigError, formatProblems, type ConfigProblem, type ConfigWarning, ty
 export { parseAddress, type ParsedAddress } from './address.js';
 export {
   OPTIONS, OPTION_LIST, SECTIONS, findOption, camelCase, normalizeName,
-  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type OptionName, type ConfigKey,
+  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type ParsedConfig, type OptionName, type ConfigKey,
 } from './options.js';
 
 export interface LoadedConfig {
   config: SpindleConfig;
+  /** what the options' parse hooks made of their values (cron schedules, cache specs, owners) */
+  parsed: ParsedConfig;
   /** keyed like `config` (camelCase); the origin of the value in effect */
   origins: Record<string, Origin>;
   warnings: ConfigWarning[];
@@ -276,11 +278,13 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 
   // ── resolve every option ──
   const config: Record<string, unknown> = {};
+  const parsed: Record<string, unknown> = {};
   const origins: Record<string, Origin> = {};
   const explicit = new Set<string>();
   for (const spec of OPTION_LIST) {
     const key = camelCase(spec.name);
     config[key] = defaultValue(spec);
+    if (spec.parse) parsed[key] = spec.repeat ? [] : undefined;
     origins[key] = { kind: 'default' };
     if (spec === iniSpec) {
       if (namedIni.length) {
@@ -295,6 +299,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     explicit.add(spec.name);
     const used = spec.repeat ? win : [win.at(-1)!];
     const values: unknown[] = [];
+    const results: unknown[] = [];
     let ok = true;
     for (const e of used) {
       if (e.value === EMPTY_LIST) continue;
@@ -309,7 +314,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
       }
       try {
         const v = convertValue(spec, e.value);
-        const err = spec.check?.(v);
+        const err = spec.check?.(v) ?? (spec.parse ? parseInto(results, spec.parse, v) : undefined);
         if (err) {
           problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin: e.origin,
             message: `${formatOrigin(e.origin)}: invalid ${name} ${describeValue(e.value)}: ${err}` });
@@ -326,6 +331,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     origins[key] = used.at(-1)!.origin;
     if (!ok) continue;
     config[key] = spec.repeat ? values : values[0];
+    if (spec.parse) parsed[key] = spec.repeat ? results : results[0];
   }
 
   // ── status: python-only notes, not-yet refusals ──
@@ -353,7 +359,17 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 
   checkConflicts(config as SpindleConfig, origins, explicit, problems, warnings);
 
-  return { config: config as SpindleConfig, origins, warnings, notes, problems };
+  return { config: config as SpindleConfig, parsed: parsed as ParsedConfig, origins, warnings, notes, problems };
+}
+
+/** Runs an option's parse hook, keeping its result; returns the error text it threw. */
+function parseInto(results: unknown[], parse: (value: unknown) => unknown, value: unknown): string | undefined {
+  try {
+    results.push(parse(value));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 const EMPTY_LIST = Symbol('empty list');
@@ -460,5 +476,5 @@ const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error'
 export function loadConfig(input: LoadInput = {}): LoadedConfig {
   const r = inspectConfig(input);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { config: r.config, origins: r.origins, warnings: r.warnings, notes: r.notes };
+  return { config: r.config, parsed: r.parsed, origins: r.origins, warnings: r.warnings, notes: r.notes };
 }

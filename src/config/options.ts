@@ -1,9 +1,11 @@
 // THE option table: the single source of truth for parsing (ini, env, flags, start() object),
 // defaults, validation, `spindle --help`, `spindle check` and the README option reference.
 //
-// One entry per option. To turn on an option whose feature has landed, change its `status` from
-// 'not-yet' to 'supported' (that is all it takes), then run `node scripts/gen-options-doc.mjs`
-// (after `npx tsc -p .`) to refresh the README.
+// One entry per option. An option whose feature lands changes its `status` from 'not-yet' to
+// 'supported' and gains its use in ServerSettings (src/master/settings.ts) and the room that
+// implements it; then `node scripts/gen-options-doc.mjs` (after `npx tsc -p .`) refreshes the README.
+// The loaded configuration is typed by this table (SpindleConfig, ParsedConfig below), so the
+// master reads the values with their defaults applied and restates none.
 //
 // Fields:
 //   name      uWSGI-style dashed name (ini key; `--name` flag; SPINDLE_NAME env; camelCase in SpindleConfig)
@@ -18,13 +20,16 @@
 //   status    'supported' | 'python-only' (accepted, noted as not needed on Node) | 'not-yet' (known, refused
 //             with CONFIG_NOT_SUPPORTED when set to a non-default value)
 //   check     optional semantic validation hook: (value) => error text | undefined
+//   parse     optional parser of the option's structured value (a cron schedule, a cache spec, an owner's
+//             ids): runs once at load time, its error (thrown) is the option's error, its result is in
+//             LoadedConfig.parsed (typed as ParsedConfig)
 //   derive    a default computed from another option, used when this one is not set: `from` names the
 //             option it follows, `value` computes it from the resolved configuration (undefined = keep
 //             the plain default); `defaultDoc` says it in words
 import { availableParallelism } from 'node:os';
-import { checkCache2 } from './cache2.js';
-import { checkCronLine, checkCron2Line, checkFarm, checkTimerLine } from './cron.js';
-import { checkOwner } from './owner.js';
+import { parseCache2 } from './cache2.js';
+import { parseCronLine, parseCron2Line, parseFarm, parseTimerLine } from './cron.js';
+import { resolveOwner } from './owner.js';
 
 export type OptionType =
   | 'bool' // true/false/1/0/yes/no/on/off
@@ -82,6 +87,8 @@ export interface OptionSpec {
   readonly reason?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly check?: (value: any) => string | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly parse?: (value: any) => unknown;
   readonly derive?: { readonly from: string; readonly value: (config: Readonly<Record<string, unknown>>) => unknown };
 }
 
@@ -126,7 +133,7 @@ export const OPTIONS = [
     help: "serve the uwsgi protocol (nginx uwsgi_pass) on this address; ':port' means 127.0.0.1 here (unlike http-socket); UWSGI_* request variables are never honoured" },
   { name: 'chmod-socket', type: 'mode', aliases: ['chmod'], section: 'sockets', status: 'supported',
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
-  { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', check: checkOwner,
+  { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', parse: resolveOwner,
     help: 'owner of UNIX sockets: user[:group] or :group (names or numeric ids; changing the user needs root), so that nginx running as another user can connect (with chmod-socket = 660)' },
   { name: 'pidfile', type: 'path', aliases: ['pidfile2', 'safe-pidfile', 'safe-pidfile2'], section: 'sockets', status: 'supported',
     help: 'write the master pid to this file' },
@@ -309,7 +316,7 @@ export const OPTIONS = [
     help: "json lines, human-readable, or auto (pretty on a TTY); not uWSGI's %(var) template" },
 
   // ── shared memory ──────────────────────────────────────────────────────────────────────────
-  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'supported', check: checkCache2,
+  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'supported', parse: parseCache2,
     help: 'create a shared cache: name=NAME,items=N[,blocksize=B,keysize=K,...]' },
   { name: 'locks', type: 'integer', default: 0, min: 0, max: 65535, section: 'shm', status: 'supported',
     help: 'number of extra user locks (locks 0..N exist)' },
@@ -334,7 +341,7 @@ export const OPTIONS = [
     help: 'add a mule running this module (its default export gets an async iterator of messages; empty = a generic mule)' },
   { name: 'mules', type: 'integer', default: 0, min: 0, max: 256, section: 'mules', status: 'supported',
     help: 'add this many generic mules (they run mulefunc calls, handlers and onMuleMessage())' },
-  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'supported', check: checkFarm,
+  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'supported', parse: parseFarm,
     help: 'group mules: NAME:1,2,...' },
   { name: 'mule-harakiri', type: 'seconds', default: 0, min: 0, section: 'mules', status: 'supported',
     help: 'terminate (and respawn) a mule that handles one message or handler run longer than this (0 = off)' },
@@ -342,13 +349,13 @@ export const OPTIONS = [
     uwsgi: false, help: 'messages each mule queue holds before muleMsg() resolves false (uWSGI bounds bytes with mule-msg-size)' },
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────────
-  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', check: checkTimerLine,
+  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', parse: parseTimerLine,
     help: 'raise a signal periodically: "SIGNUM SECONDS"' },
-  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
+  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: (line: string) => parseCronLine(line),
     help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
-  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCron2Line,
+  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: parseCron2Line,
     help: 'run a command: "minute=..,hour=..,unique=1,harakiri=N command"' },
-  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
+  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: (line: string) => parseCronLine(line, true),
     help: 'like cron, but skipped while the previous run is still alive' },
   { name: 'cron-harakiri', type: 'seconds', default: 0, min: 0, section: 'timers', status: 'supported',
     help: 'kill cron commands (their process group) that run longer than this (0 = off)' },
@@ -404,6 +411,11 @@ type OptionValue<E> = E extends { repeat: true } ? BaseValue<E>[]
 
 /** The resolved configuration: one camelCase key per table entry; repeatable options are arrays. */
 export type SpindleConfig = { [E in Entry as Camel<E['name']>]: OptionValue<E> };
+
+type Parser<R> = { parse: (value: never) => R };
+type ParsedValue<E> = E extends Parser<infer R> ? (E extends { repeat: true } ? R[] : R | undefined) : never;
+/** The results of the options' `parse` hooks, keyed like SpindleConfig (repeatable options: one per line). */
+export type ParsedConfig = { [E in Extract<Entry, Parser<unknown>> as Camel<E['name']>]: ParsedValue<E> };
 export type OptionName = Entry['name'];
 export type ConfigKey = keyof SpindleConfig;
 
