@@ -304,7 +304,7 @@ export class Supervisor {
     if (h.runs.size === 0) h.thread.postMessage([STOP]);
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
-      this.host.log.warn({ worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.host.log.warn({ event: 'MERCY_EXPIRED', worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
       this.endRuns(h, 'mercy');
       void this.endNow(h, reason, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
     }, this.settings.mercyMs);
