@@ -80,6 +80,8 @@ export class Mules implements MuleRunner {
   private readonly slots: MuleSlot[];
   private readonly farms = new Map<string, number[]>();
   private closing = false;
+  /** close() began: mule-harakiri no longer applies (worker-reload-mercy bounds the drain). */
+  private draining = false;
 
   constructor(private readonly host: MulesHost, specs: MuleSpec[], farms: { name: string; mules: number[] }[]) {
     this.slots = specs.map((s) => new MuleSlot(s, host.board));
@@ -208,7 +210,7 @@ export class Mules implements MuleRunner {
   /** The master's periodic check (every 100 ms): mule-harakiri on the task each mule runs. */
   tick(now = performance.now()): void {
     const limit = this.host.harakiriMs;
-    if (limit <= 0 || this.closing) return;
+    if (limit <= 0 || this.draining) return;
     for (const s of this.slots) {
       const state = s.state;
       if ((state !== 'ready' && state !== 'starting') || !s.thread) continue;
@@ -266,6 +268,7 @@ export class Mules implements MuleRunner {
 
   /** Graceful: wait for the queues to empty (within the mercy), then let the mules finish. */
   async close(graceful: boolean): Promise<void> {
+    this.draining = true;
     const deadline = performance.now() + this.host.mercyMs;
     if (graceful && this.slots.length) {
       this.host.log.info({ queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');

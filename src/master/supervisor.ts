@@ -91,7 +91,7 @@ export class Supervisor {
     this.board.spawned(slot - 1, h.threadId, h.spawnedAtEpoch);
     h.ready.then(() => {
       if (h.state !== 'ready') return;
-      this.board.setState(slot - 1, 'ready');
+      this.setState(h, 'ready'); // the slot's too, unless a newer thread was spawned in it meanwhile
       this.host.workerReady?.(h);
     }, () => {});
     h.thread.once('exit', (code) => this.onExit(h, code));
