@@ -57,15 +57,18 @@ const server = spawnGroup(process.execPath, args, {
 });
 const ready = await waitReady(`http://127.0.0.1:${port}/`, server, 20000);
 if (!ready.ok) throw new Error(`spindle did not start: ${ready.reason}\n${server.out.text}`);
+// Signals go to the spindle command (the supervising parent passes them on); memory and threads
+// are the server process's, whose pid the stats document gives.
 const pid = server.pid;
+const serverPid = (await stats(statsPort)).pid;
 await sleep(1000); // let start-up threads (libuv pool, offload) appear before the baseline
-const start = { rss: rssMb(pid), threads: field(pid, 'Threads'), workerThreads: (await stats(statsPort)).worker_threads };
+const start = { rss: rssMb(serverPid), threads: field(serverPid, 'Threads'), workerThreads: (await stats(statsPort)).worker_threads };
 
 const hostile = HOSTILE ? startHostileClients(port) : null;
 let hups = 0;
 let peakRss = start.rss;
 const hupTimer = setInterval(() => { process.kill(pid, 'SIGHUP'); hups++; }, HUP_EVERY * 1000);
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMb(pid)); }, 500);
+const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMb(serverPid)); }, 500);
 const wrk = await runWrk({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, durationS: DURATION, threads: 2, timeoutS: 5 });
 clearInterval(hupTimer);
 clearInterval(rssTimer);
@@ -80,7 +83,7 @@ do {
 } while (doc.worker_threads !== PROCESSES && Date.now() < settleBy);
 await sleep(1000);
 doc = await stats(statsPort);
-const end = { rss: rssMb(pid), threads: field(pid, 'Threads'), workerThreads: doc.worker_threads };
+const end = { rss: rssMb(serverPid), threads: field(serverPid, 'Threads'), workerThreads: doc.worker_threads };
 const t0 = Date.now();
 process.kill(pid, 'SIGTERM');
 await Promise.race([server.exited, sleep(90000)]);

@@ -234,7 +234,7 @@ test('mules are in the stats document and their queues in /metrics', async () =>
       return d.mules.length === 2 && d.mules.every((m) => m.status === 'idle') && d;
     }, 15000, 'two idle mules in stats');
     assert.deepEqual(doc.mules.map((m) => m.id), [1, 2]);
-    assert.equal(doc.mules[0]!.pid, s.proc.pid);
+    assert.equal(doc.mules[0]!.pid, s.serverPid);
     assert.match(String(doc.mules[0]!.program), /mule\.mjs$/);
     for (const key of ['signals', 'signal_queue', 'thread_id', 'queue', 'delivered', 'respawns']) assert.ok(key in doc.mules[0]!, key);
     const metrics = (await get(`${stats}/metrics`)).body.toString();

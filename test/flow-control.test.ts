@@ -198,14 +198,14 @@ describe('streamed responses to clients that do not read (item 3)', () => {
         const p = via === 'uwsgi' ? port(uwsgiAddress(s)) : port(s.url);
         // warm up (the first streamed response loads what streaming needs)
         assert.equal((await get(`${s.url}/stream?mb=4`)).body.length, 4 * 1024 * 1024);
-        const start = rssMb(s.proc.pid!);
+        const start = rssMb(s.serverPid);
         const clients = await nonReaders(p, request);
         let peak = start;
         try {
           // A bounded measurement window: without backpressure the RSS grows by 100+ MB a second.
           for (let i = 0; i < 12; i++) {
             await new Promise((r) => setTimeout(r, 250));
-            peak = Math.max(peak, rssMb(s.proc.pid!));
+            peak = Math.max(peak, rssMb(s.serverPid));
           }
         } finally {
           for (const c of clients) c.destroy();
@@ -296,7 +296,7 @@ const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 describe('the stats server bounds its connections (item 8)', () => {
   test('raw stats: 100 clients that never close: at most 64 are served at once, and the rest closed; all time out', () =>
     withServer([FETCH_APP, '--stats', '127.0.0.1:0'], async (s) => {
-      const pid = s.proc.pid!;
+      const pid = s.serverPid; // the server process (s.proc is the supervising parent)
       const p = port(statsAddress(s));
       assert.ok((await rawStats(statsAddress(s))).includes('"workers"'));
       const before = openFds(pid);
@@ -321,7 +321,7 @@ describe('the stats server bounds its connections (item 8)', () => {
 
   test('stats-http: 100 clients that connect and send nothing: at most 64 open at once; all time out', () =>
     withServer([FETCH_APP, '--stats', '127.0.0.1:0', '--stats-http'], async (s) => {
-      const pid = s.proc.pid!;
+      const pid = s.serverPid; // the server process (s.proc is the supervising parent)
       const addr = statsAddress(s);
       assert.equal((await get(`${addr}/health/live`)).status, 200);
       const before = openFds(pid);

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startSpindle, get, fixture, until, BIN, type Running, type LogLine } from './helpers/spindle.js';
+import { startSpindle, get, fixture, until, alive, prober, BIN, type Running, type LogLine } from './helpers/spindle.js';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
 const APP = fixture('serve/app.mjs');
@@ -19,19 +19,15 @@ const CACHE_APP = fixture('full-reload/cache-app.mjs');
 const UWSGI_APP = fixture('uwsgi/app.mjs');
 const TOOK_OVER = 'full reload: this process took over';
 
+/**
+ * These tests follow the server process itself (pidfile, old and new pids, process groups), so
+ * they run it without the supervising parent; the full reload under the parent is in
+ * supervising-parent.test.ts.
+ */
+const startUnsupervised: typeof startSpindle = (args, opts = {}) => startSpindle(args, { ...opts, env: { SPINDLE_SUPERVISE: 'false', ...opts.env } });
+
 function readPid(file: string): number {
   try { return Number(readFileSync(file, 'utf8').trim()); } catch { return 0; }
-}
-
-/** Alive and not a zombie (an exited process whose parent has not reaped it yet). */
-function alive(pid: number): boolean {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 /** Kills every process the run started: the first one, and each new one's whole process group. */
@@ -91,29 +87,11 @@ async function fullReload(s: Running, pidfile: string, trigger: (oldPid: number)
   return newPid;
 }
 
-/** Connects over and over until stopped; counts refusals (nothing else is measured). */
-function prober(target: { port: number } | { path: string }): { stop: () => Promise<{ ok: number; refused: string[] }> } {
-  let running = true;
-  let ok = 0;
-  const refused: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      await new Promise<void>((resolve) => {
-        const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
-        sock.once('connect', () => { ok++; sock.destroy(); resolve(); });
-        sock.once('error', (e: NodeJS.ErrnoException) => { refused.push(e.code ?? e.message); resolve(); });
-      });
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  return { stop: async () => { running = false; await loop; return { ok, refused }; } };
-}
-
 test('5 full reloads in a row under load: zero failed requests, never refused, pidfile follows, old processes exit', { timeout: 240000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
   const pidfile = join(dir, 'spindle.pid');
   const sock = join(dir, 'http.sock');
-  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--http-socket', sock, '--processes', '2', '--pidfile', pidfile, '--worker-reload-mercy', '10']);
+  const s = await startUnsupervised([APP, '--http-socket', '127.0.0.1:0', '--http-socket', sock, '--processes', '2', '--pidfile', pidfile, '--worker-reload-mercy', '10']);
   const firstPid = s.proc.pid!;
   try {
     assert.equal(readPid(pidfile), firstPid);
@@ -163,7 +141,7 @@ test('a full reload whose new process cannot load the app keeps the old process 
   const pidfile = join(dir, 'spindle.pid');
   const app = join(dir, 'app.mjs');
   writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
-  const s = await startSpindle([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  const s = await startUnsupervised([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
   try {
     writeFileSync(app, 'export default { fetch: ( => nope };\n');
     const out = execFileSync(process.execPath, [BIN, 'reload', '--full', '--pidfile', pidfile], { encoding: 'utf8' });
@@ -193,7 +171,7 @@ test('touch-reload replaces the process; touch-chain-reload replaces the workers
   const chain = join(dir, 'chain.touch');
   writeFileSync(full, '');
   writeFileSync(chain, '');
-  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--pidfile', pidfile, '--touch-reload', full, '--touch-chain-reload', chain]);
+  const s = await startUnsupervised([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--pidfile', pidfile, '--touch-reload', full, '--touch-chain-reload', chain]);
   try {
     const later = (n: number) => new Date(Date.now() + n * 1000);
     utimesSync(chain, later(5), later(5));
@@ -220,7 +198,7 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
   const store = join(dir, 'c.store');
   const cache2 = (extra = '') => `name=c,items=64,blocksize=256,keysize=32,store=${store}${extra}`;
   const args = (extra = '') => [CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--pidfile', pidfile, '--cache2', cache2(extra)];
-  const s = await startSpindle(args());
+  const s = await startUnsupervised(args());
   const others: number[] = [];
   try {
     for (let i = 0; i < 20; i++) assert.equal((await get(`${s.url}/set?k=k${i}&v=value-${i}`)).status, 200);
@@ -236,7 +214,7 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
     await until(() => !alive(newPid), 20000, 'the new process stops');
     assert.ok(existsSync(store));
 
-    const again = await startSpindle(args());
+    const again = await startUnsupervised(args());
     others.push(again.proc.pid!);
     try {
       assert.equal((await get(`${again.url}/get?k=late`)).body.toString(), 'after');
@@ -246,7 +224,7 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
     }
 
     // another geometry: refused, naming the file and what differs
-    const bigger = await startSpindle([CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--cache2', `name=c,items=65,blocksize=256,keysize=32,store=${store}`], { expectExit: true });
+    const bigger = await startUnsupervised([CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--cache2', `name=c,items=65,blocksize=256,keysize=32,store=${store}`], { expectExit: true });
     others.push(bigger.proc.pid!);
     assert.equal((await bigger.exited).code, 1);
     const why = JSON.stringify(bigger.lines);
@@ -258,11 +236,11 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
     const fd = openSync(store, 'r+');
     writeSync(fd, Buffer.from([0xff, 0xfe]), 0, 2, fstatSync(fd).size - 100);
     closeSync(fd);
-    const corrupt = await startSpindle(args(), { expectExit: true });
+    const corrupt = await startUnsupervised(args(), { expectExit: true });
     others.push(corrupt.proc.pid!);
     assert.equal((await corrupt.exited).code, 1);
     assert.match(JSON.stringify(corrupt.lines), /is corrupt \(its checksum does not match\)/);
-    const discard = await startSpindle(args(',store_delete=1'));
+    const discard = await startUnsupervised(args(',store_delete=1'));
     others.push(discard.proc.pid!);
     try {
       assert.ok(discard.lines.some((l) => l.msg === 'cache store discarded (store_delete): starting with an empty cache'));
@@ -280,7 +258,7 @@ test('max-process-lifetime and reload-on-process-rss trigger a full reload, logg
   for (const [flag, value, reason] of [['--max-process-lifetime', '2', 'max-process-lifetime'], ['--reload-on-process-rss', '1', 'reload-on-process-rss']] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
     const pidfile = join(dir, 'spindle.pid');
-    const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile, flag, value]);
+    const s = await startUnsupervised([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile, flag, value]);
     try {
       const newPid = await fullReload(s, pidfile, () => {});
       const started = s.lines.find((l) => l.msg === 'full reload: started a new process')!;
@@ -358,7 +336,7 @@ test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, three
     'processes = 2', `pidfile = ${pidfile}`, 'worker-reload-mercy = 10', '',
   ].join('\n'));
   writeIni();
-  const s = await startSpindle([UWSGI_APP, '--ini', ini]);
+  const s = await startUnsupervised([UWSGI_APP, '--ini', ini]);
   try {
     const uwsgiUrl = s.addresses.find((a) => a.startsWith('uwsgi://'));
     assert.ok(uwsgiUrl, s.addresses.join(', '));

@@ -207,7 +207,7 @@ test('out of file descriptors (ulimit -n 256, 400 half-open connections): no wor
       c.on('error', () => {});
       socks.push(c);
     }
-    const fds = () => readdirSync(`/proc/${s.proc.pid}/fd`).length;
+    const fds = () => readdirSync(`/proc/${s.serverPid}/fd`).length;
     await until(() => fds() >= 250, 10000, 'the process at its descriptor limit');
     // At the limit, every connection sends garbage: the worker has a bad request to log.
     for (const c of socks) c.write('\0 garbage\r\n\r\n');
@@ -217,6 +217,8 @@ test('out of file descriptors (ulimit -n 256, 400 half-open connections): no wor
     assert.equal(r.status, 200, `the request in flight: ${r.body.toString()}`);
     await until(async () => (await get(`${s.url}/x`).catch(() => ({ status: 0 }))).status === 200, 10000, 'a fresh request served');
     assert.deepEqual(died(s), [], 'no worker died');
+    // nor the process (its RSS check read /proc at the limit and threw EMFILE): the parent would restart it
+    assert.deepEqual(s.lines.filter((l) => l.event === 'SERVER_CRASHED'), [], 'the server process did not die');
   } finally {
     for (const c of socks) c.destroy();
     await s.stop();

@@ -24,7 +24,8 @@ const src = join(root, 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   index: ['api', 'config', 'errors'],
   server: ['master', 'errors'],
-  cli: ['master', 'worker', 'config', 'protocol', 'errors'],
+  cli: ['master', 'worker', 'parent', 'config', 'protocol', 'errors'],
+  parent: ['log', 'protocol'],
   master: ['front', 'cheaper', 'api', 'log', 'config', 'shm', 'protocol', 'errors'],
   worker: ['front', 'api', 'log', 'shm', 'protocol', 'errors'],
   front: ['log', 'protocol'],

@@ -76,6 +76,18 @@ test('SIGTERM drains an in-flight request, then exits 0', async () => {
   assert.ok(s.lines.some((l) => l.msg === 'graceful shutdown: draining requests' && Number(l.inFlight) === 1));
 });
 
+test('a second SIGTERM during the drain makes it quick: the request in flight is answered 503 and the process exits', async () => {
+  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--worker-reload-mercy', '60']);
+  const inflight = get(`${s.url}/slow?ms=30000&announce=1`);
+  await s.waitForLog((l) => l.msg === 'app: slow request started');
+  s.proc.kill('SIGTERM');
+  await s.waitForLog((l) => l.msg === 'graceful shutdown: draining requests');
+  s.proc.kill('SIGTERM');
+  const [r, exit] = await Promise.all([inflight, s.exited]);
+  assert.equal(r.status, 503, 'answered, not left to its 30 s handler or the 60 s mercy');
+  assert.equal(exit.code, 0);
+});
+
 test('SIGINT: quick shutdown, exit 0', async () => {
   const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2']);
   assert.equal((await get(`${s.url}/`)).status, 200);
@@ -105,7 +117,7 @@ test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async (
 test('process and worker names: procname-prefix on the master and in the thread names for ps -L', async () => {
   const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--procname-prefix', 'mysvc ']);
   try {
-    const pid = s.proc.pid!;
+    const pid = s.serverPid;
     assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^mysvc spindle master/);
     const names = readdirSync(`/proc/${pid}/task`).map((t) => { try { return readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
     // 'mysvc spindle worker 1' is over Linux's 15 bytes: the prefix and the worker id are kept

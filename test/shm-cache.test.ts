@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCore, attachSharedCore } from '../src/shm/layout.js';
 import { normalizeCacheSpec, type CacheSpec } from '../src/shm/cache-spec.js';
-import type { SharedCache } from '../src/shm/cache.js';
+import type { SharedCache } from '../src/shm/cache/index.js';
 import { SpindleError } from '../src/errors.js';
 
 function make(spec: Partial<CacheSpec> & { items: number }, clock?: () => number): SharedCache {

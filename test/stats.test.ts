@@ -76,7 +76,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
     prefix(doc, TOP_KEYS);
     assert.equal(typeof doc.version, 'string');
     for (const k of ['listen_queue', 'listen_queue_errors', 'signal_queue', 'load', 'pid', 'uid', 'gid']) assert.ok(isInt(doc[k]), k);
-    assert.equal(doc.pid, s.proc.pid);
+    assert.equal(doc.pid, s.serverPid);
     assert.equal(doc.cwd, ROOT.replace(/\/$/, ''));
     assert.deepEqual(doc.locks, [{ 'user 0': 0 }, { 'user 1': 0 }], 'single-key objects: lock name → holder pid or 0');
 
@@ -102,7 +102,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
       for (const k of ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'exceptions', 'harakiri_count', 'signals', 'signal_queue', 'rss', 'vsz', 'running_time', 'last_spawn', 'respawn_count', 'tx', 'avg_rt']) {
         assert.ok(isInt(w[k]), `worker ${w.id}.${k} = ${w[k]}`);
       }
-      assert.equal(w.pid, s.proc.pid, 'workers are threads of the master process');
+      assert.equal(w.pid, s.serverPid, 'workers are threads of the master process');
       assert.equal(w.accepting, 1);
       assert.ok(['idle', 'busy', 'cheap', 'pause'].includes(w.status) || /^sig\d+$/.test(w.status), w.status);
       assert.equal(w.respawn_count, 1, '1 after the first spawn');
@@ -343,7 +343,7 @@ describe('stats-http (UNIX socket from an ini file): /, /metrics, health, readin
     prefix(JSON.parse(text) as Doc, TOP_KEYS);
     const c = cli(['stats', '--ini', ini]);
     assert.equal(c.code, 0, c.stderr);
-    assert.equal((JSON.parse(c.stdout) as Doc).pid, s.proc.pid);
+    assert.equal((JSON.parse(c.stdout) as Doc).pid, s.serverPid);
     assert.equal((await on('/nope')).status, 404);
     assert.equal((await on('/', 'POST')).status, 405);
   });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSpindle, get, fixture, until, rawStats, BIN, ROOT, type Running, type LogLine } from './helpers/spindle.js';
 import { settingsFromConfig } from '../src/master/settings.js';
+import { loadConfig } from '../src/config/index.js';
 
 const APP = fixture('supervisor/app.mjs');
 const base = ['--http-socket', '127.0.0.1:0'];
@@ -52,7 +53,7 @@ test('13: max-requests waits for min-worker-lifetime (no --min-worker-lifetime 0
 
 test('14: recycling (max-requests 20) racing 20 chain reloads leaves exactly the configured workers, and no extra thread', () =>
   withServer(['--processes', '2', '--max-requests', '20', '--min-worker-lifetime', '0', '--stats', '127.0.0.1:0'], async (s) => {
-    const pid = s.proc.pid!;
+    const pid = s.serverPid; // the server process (signals go to the parent, which passes them on)
     const threadsAtStart = threadsOf(pid);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     let running = true;
@@ -137,7 +138,7 @@ test('16: the pidfile replaces a planted symlink instead of writing through it',
     await withServer(['--processes', '1', '--pidfile', pidfile], async (s) => {
       assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
       assert.ok(!lstatSync(pidfile).isSymbolicLink(), 'the pidfile is a file of its own');
-      assert.equal(readFileSync(pidfile, 'utf8').trim(), String(s.proc.pid));
+      assert.equal(readFileSync(pidfile, 'utf8').trim(), String(s.proc.pid)); // the supervising parent
       await s.waitForLog((l) => l.event === 'PIDFILE_SYMLINK_REPLACED');
       // and the control commands find it
       const r = cli(['reload', '--pidfile', pidfile]);
@@ -239,10 +240,10 @@ test('18: Buffers held by a worker count in reload-on-rss and the stats', () =>
 test('18: reload-on-process-rss defaults to 80% of the memory the process may use; 0 turns it off', () => {
   const limit = process.constrainedMemory?.() ?? 0;
   const available = limit > 0 ? Math.min(limit, totalmem()) : totalmem();
-  const dflt = settingsFromConfig({}).processRecycle;
+  const dflt = settingsFromConfig(loadConfig({ env: {} })).processRecycle;
   assert.ok(dflt.rssDefault);
   assert.ok(Math.abs(dflt.rssBytes - available * 0.8) <= 1048576, `${dflt.rssBytes} vs ${available}`);
-  const off = settingsFromConfig({ reloadOnProcessRss: 0 }).processRecycle;
+  const off = settingsFromConfig(loadConfig({ env: {}, overrides: { reloadOnProcessRss: 0 } })).processRecycle;
   assert.equal(off.rssBytes, 0);
   assert.equal(off.rssDefault, false);
 });

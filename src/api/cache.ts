@@ -1,10 +1,10 @@
 // `cache()` / `cache('name')` for applications: the first configured cache is the default.
-// See src/shm/cache.ts for the semantics of every method.
+// See src/shm/cache/shared-cache.ts for the semantics of every method.
 
-import type { SharedCache } from '../shm/cache.js';
+import type { SharedCache } from '../shm/cache/index.js';
 import { resolveCache } from './runtime.js';
 
-export type { CacheStats, SetOptions } from '../shm/cache.js';
+export type { CacheStats, SetOptions } from '../shm/cache/index.js';
 export type { Bytesish as CacheKey } from '../shm/bytes.js';
 
 /**

@@ -12,7 +12,7 @@
 import { threadId } from 'node:worker_threads';
 import { createSharedCore, attachSharedCore, SharedCore, type CoreSpec, type SharedCoreHandle } from '../shm/layout.js';
 import { normalizeCacheSpec, type CacheSpec } from '../shm/cache-spec.js';
-import type { SharedCache, Clock } from '../shm/cache.js';
+import type { SharedCache, Clock } from '../shm/cache/index.js';
 
 export const LOCAL_DEFAULTS: { cache: Omit<CacheSpec, 'name'>; locks: number; counters: number } = {
   cache: normalizeCacheSpec({ name: 'default', items: 1000, blocksize: 1024, blocks: 4096, bitmap: true, keysize: 2048 }),

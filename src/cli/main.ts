@@ -13,7 +13,6 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { renderHelp } from '../config/doc.js';
 import { suggest } from '../config/suggest.js';
 import { EXIT } from '../errors.js';
-import { runServer } from '../master/run.js';
 import { runCheck } from './check.js';
 import { runInit } from './init.js';
 import { runStats } from './stats.js';
@@ -21,6 +20,7 @@ import { runTop } from './top.js';
 import { signalServer } from './control.js';
 import { processIO, takeFlags, type CliIO } from './io.js';
 import { spindleVersion } from './version.js';
+import { SUPERVISED_ENV } from '../protocol/parent.js';
 
 export interface Subcommand {
   description: string;
@@ -89,7 +89,15 @@ async function serve(argv: string[], io: CliIO): Promise<number> {
       return EXIT.CONFIG;
     }
   }
+  // The supervising parent loads none of the server: the server runs in its child process, which
+  // comes back here with the parent's marker in its environment.
+  if (loaded.config.supervise && process.env[SUPERVISED_ENV] === undefined) {
+    const { runParent } = await import('../parent/parent.js');
+    const c = loaded.config;
+    return runParent({ argv, logLevel: c.logLevel ?? 'info', logFormat: c.logFormat ?? 'auto', logto: c.logto, dieOnTerm: c.dieOnTerm ?? true });
+  }
   // runServer reports loaded.notes and loaded.warnings once, through the logger
+  const { runServer } = await import('../master/run.js');
   return runServer(loaded);
 }
 

@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import type { HttpServerOptions } from '../front/listeners.js';
-import { SharedSockets } from './shared-sockets.js';
+import { SharedSockets, type DescriptorCopier } from './shared-sockets.js';
 import { KernelBacklog } from './kernel-backlog.js';
 import type { Log } from '../log/logger.js';
 import type { SharedCore } from '../shm/layout.js';
@@ -28,6 +28,8 @@ export interface AcceptHost {
   readonly supervisor: Pick<Supervisor, 'routable' | 'requestDone' | 'harakiris'>;
   readonly observer: Pick<RequestObserver, 'observe'>;
   requestsTotal: number;
+  /** The supervising parent copies descriptors when there is one (else a broker process does). */
+  readonly parent?: DescriptorCopier;
 }
 
 export class WorkerAccept {
@@ -42,7 +44,7 @@ export class WorkerAccept {
   private queuesFailed = false;
 
   constructor(private readonly server: AcceptHost) {
-    this.sockets = new SharedSockets(server.settings.backlogLimit, { mode: server.settings.chmodSocket, owner: server.settings.chownSocket }, server.log);
+    this.sockets = new SharedSockets(server.settings.backlogLimit, { mode: server.settings.chmodSocket, owner: server.settings.chownSocket }, server.log, server.parent);
     // libuv's accept loop takes every queued connection in one go, so a burst of connects lands on
     // whichever worker woke first; with this set, it yields after each accept and the other
     // workers take their part. Read once, at the process's first TCP listen (a host that

@@ -27,7 +27,7 @@
 //
 // UNIX sockets: the old process must not unlink the path when it closes its descriptor; see
 // src/front/inherit.ts (sockets are bound under a temporary name and renamed into place).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import type { Log } from '../log/logger.js';
 import type { InheritedSocket } from '../front/inherit.js';
@@ -37,17 +37,15 @@ import { writePidfile } from './pidfile.js';
 import type { ServerSettings } from './settings.js';
 import type { CacheStores } from './cache-stores.js';
 import { TouchFiles } from './touch-files.js';
-
-/** Set in the new process's environment: the old process's pid and the reason, "PID:REASON". */
-export const HANDOVER_ENV = '_SPINDLE_HANDOVER_FROM'; // not SPINDLE_*: those are options, and unknown ones are refused
+import type { ParentLink, SuccessorProcess } from './parent-link.js';
+import { HANDOVER_ENV, type SocketMeta } from '../protocol/parent.js';
 
 // Captured when the module loads, before the server changes directory (chdir) or sets `env`.
 const ORIGINAL_CWD = process.cwd();
 const ORIGINAL_ENV: NodeJS.ProcessEnv = { ...process.env };
 delete ORIGINAL_ENV[HANDOVER_ENV];
 
-type Kind = 'http' | 'uwsgi';
-interface SocketMeta { kind: Kind; spec: string; url: string; host?: string; port?: number; unixPath?: string }
+type Kind = SocketMeta['kind'];
 type ToChild =
   | { spindle: 'sockets'; list: SocketMeta[] }
   | { spindle: 'socket'; index: number }
@@ -64,7 +62,7 @@ type AdoptedSocket = { url: string } & OwnedSocket;
 /** One socket to hand over: a shared socket's keeper descriptor. */
 interface Outgoing { meta: SocketMeta; handle: object | undefined; owned: OwnedSocket }
 
-function outgoingSockets(shared: readonly SharedSocket[]): Outgoing[] {
+export function outgoingSockets(shared: readonly SharedSocket[]): Outgoing[] {
   return shared.map((s) => ({
     meta: { kind: s.kind, spec: s.spec, url: s.url, host: s.host, port: s.port, unixPath: s.unixPath },
     handle: s.keeper as object,
@@ -85,10 +83,11 @@ export class HandoverClient {
   private adoptedListeners: AdoptedSocket[] = [];
   private done = false;
 
-  private constructor(readonly oldPid: number, readonly reason: string, private readonly log: Log) {}
+  /** keepChannel: the IPC channel is the supervising parent's, which outlives the handover. */
+  private constructor(readonly oldPid: number, readonly reason: string, private readonly log: Log, private readonly keepChannel: boolean) {}
 
-  /** The handover client when this process was started by a full reload, else null. */
-  static fromEnv(log: Log): HandoverClient | null {
+  /** The handover client when this process was started by a full reload (or a restart), else null. */
+  static fromEnv(log: Log, keepChannel: boolean): HandoverClient | null {
     const marker = process.env[HANDOVER_ENV];
     if (marker === undefined) return null;
     delete process.env[HANDOVER_ENV]; // never inherited by workers, crons or a later reload
@@ -97,7 +96,7 @@ export class HandoverClient {
       return null;
     }
     const i = marker.indexOf(':');
-    return new HandoverClient(Number(i < 0 ? marker : marker.slice(0, i)), i < 0 ? 'unknown' : marker.slice(i + 1), log);
+    return new HandoverClient(Number(i < 0 ? marker : marker.slice(0, i)), i < 0 ? 'unknown' : marker.slice(i + 1), log, keepChannel);
   }
 
   private readonly onMessage = (msg: unknown, handle?: unknown): void => {
@@ -193,7 +192,7 @@ export class HandoverClient {
     await this.send({ spindle: 'serving', pid: process.pid });
     this.listen(false);
     this.log.info({ reason: this.reason, oldPid: this.oldPid, newPid: process.pid }, 'full reload: this process took over');
-    if (process.connected) process.disconnect();
+    if (process.connected && !this.keepChannel) process.disconnect();
   }
 
   /** Start-up failed: say why before exiting (the old process logs it and keeps serving). */
@@ -202,7 +201,7 @@ export class HandoverClient {
     this.done = true;
     await this.send({ spindle: 'failed', reason });
     this.listen(false);
-    if (process.connected) process.disconnect();
+    if (process.connected && !this.keepChannel) process.disconnect();
   }
 }
 
@@ -226,6 +225,8 @@ export interface RecyclerOptions {
   embedded?: boolean;
   /** Called once the old process has drained after a successful full reload. */
   onRetired?: () => void;
+  /** Under the supervising parent: it starts the new process, and the pidfile names it. */
+  parent?: ParentLink;
 }
 
 const CHECK_MS = 1000;
@@ -283,7 +284,7 @@ export class ProcessRecycler {
       reason = 'touch-reload';
       detail = { files: full };
     } else if (p.rssBytes > 0) {
-      const rss = process.memoryUsage.rss();
+      const rss = processRss();
       if (rss > p.rssBytes) {
         reason = 'reload-on-process-rss';
         detail = { rssMb: Math.round(rss / 1048576), limitMb: Math.round(p.rssBytes / 1048576) };
@@ -341,9 +342,9 @@ export class ProcessRecycler {
   private async handOver(reason: string, outgoing: readonly Outgoing[]): Promise<boolean> {
     const settings = this.server.settings;
     const oldPid = process.pid;
-    let child: ChildProcess;
+    let child: SuccessorProcess;
     try {
-      child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      child = this.opts.parent ? await this.opts.parent.spawnSuccessor(reason) : spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
         cwd: ORIGINAL_CWD,
         env: { ...ORIGINAL_ENV, [HANDOVER_ENV]: `${oldPid}:${reason}` },
         detached: true, // its own process group and session: it outlives this process
@@ -453,7 +454,7 @@ export class ProcessRecycler {
   }
 
   /** Stop a new process that did not take over: gracefully if it may hold connections, else kill. */
-  private async abandon(child: ChildProcess, stage: string, exited: () => boolean): Promise<void> {
+  private async abandon(child: SuccessorProcess, stage: string, exited: () => boolean): Promise<void> {
     const pid = child.pid;
     if (!pid || exited()) return;
     const group = (signal: NodeJS.Signals) => { try { process.kill(-pid, signal); } catch { /* gone */ } };
@@ -472,12 +473,24 @@ export class ProcessRecycler {
 
   private rewritePidfile(): void {
     const path = this.server.settings.pidfile;
-    if (!path) return;
+    if (!path || this.opts.parent) return; // under the parent, the pidfile always names the parent
     try {
       writePidfile(path);
     } catch (err) {
       this.log.error({ path, err }, 'full reload: cannot rewrite the pidfile');
     }
+  }
+}
+
+/**
+ * The process's RSS; 0 when it cannot be read: Node reads it from /proc/self/stat and throws
+ * EMFILE at the descriptor limit, which must not end the process (it is checked again in a second).
+ */
+function processRss(): number {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return 0;
   }
 }
 

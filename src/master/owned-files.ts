@@ -10,11 +10,12 @@ export interface OwnedSocket { unixPath?: string; unixIno?: number }
 export class OwnedFiles {
   private pidfileWritten = false;
 
-  constructor(private readonly pidfile: string | undefined, private readonly log: Log) {}
+  /** `pid`: the process the pidfile names (the supervising parent, if any, else this one). */
+  constructor(private readonly pidfile: string | undefined, private readonly pid: number, private readonly log: Log) {}
 
   writePidfile(): void {
     if (!this.pidfile) return;
-    if (writePidfile(this.pidfile)) {
+    if (writePidfile(this.pidfile, this.pid)) {
       this.log.warn({ event: 'PIDFILE_SYMLINK_REPLACED', path: this.pidfile }, 'the pidfile path was a symbolic link: replaced by the pidfile, its target left untouched');
     }
     this.pidfileWritten = true;
@@ -34,7 +35,7 @@ export class OwnedFiles {
     }
     const pid = this.pidfile;
     if (pid && this.pidfileWritten && !handedOver && existsSync(pid)) {
-      if (readFileSync(pid, 'utf8').trim() === String(process.pid)) unlinkSync(pid);
+      if (readFileSync(pid, 'utf8').trim() === String(this.pid)) unlinkSync(pid);
       else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
     }
   }

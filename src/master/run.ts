@@ -5,21 +5,24 @@ import { EXIT } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { openLogFile, redirectConsole } from '../log/logto.js';
 import type { ConfigWarning } from '../config/errors.js';
+import type { ParsedConfig, SpindleConfig } from '../config/options.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
 import { ListenError } from './listen-failure.js';
-import { HandoverClient, ProcessRecycler } from './full-reload.js';
+import { HandoverClient, ProcessRecycler, outgoingSockets } from './full-reload.js';
+import { ParentLink } from './parent-link.js';
 
 /** What runServer needs of a loaded configuration (structurally a LoadedConfig). */
 export interface RunnableConfig {
-  config: object;
+  config: SpindleConfig;
+  parsed: ParsedConfig;
   notes: string[];
   warnings: ConfigWarning[];
 }
 
 export async function runServer(loaded: RunnableConfig): Promise<number> {
-  const settings = settingsFromConfig(loaded.config);
+  const settings = settingsFromConfig(loaded);
   let logFd: number | undefined;
   if (settings.logto) {
     try {
@@ -43,17 +46,24 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     return EXIT.APP_LOAD;
   }
 
-  const handover = HandoverClient.fromEnv(log) ?? undefined;
-  const server = new SpindleServer({ settings, log, logFormat, logFd, handover });
+  // Under the supervising parent (src/parent/parent.ts): the pidfile names it, it starts full reloads.
+  const parent = ParentLink.fromEnv(log) ?? undefined;
+  const handover = HandoverClient.fromEnv(log, Boolean(parent)) ?? undefined;
+  const server = new SpindleServer({ settings, log, logFormat, logFd, handover, parent });
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => { stopped = resolve; });
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).
-  const recycler = new ProcessRecycler(server, log, { onRetired: () => stopped() });
+  const recycler = new ProcessRecycler(server, log, { onRetired: () => stopped(), parent });
   process.on('SIGUSR2', () => { log.info({ signal: 'SIGUSR2' }, 'full reload requested'); void recycler.fullReload('SIGUSR2'); });
+  let stopping = false;
   const stop = (graceful: boolean, signal: string) => {
-    log.info({ signal }, graceful ? 'graceful shutdown requested' : 'quick shutdown requested');
-    void server.close({ graceful }).then(stopped);
+    // A second stop signal during a graceful drain makes it quick (an operator who means it).
+    const quick = !graceful || stopping;
+    stopping = true;
+    log.info({ signal }, quick ? 'quick shutdown requested' : 'graceful shutdown requested');
+    void server.close({ graceful: !quick }).then(stopped);
   };
+  parent?.attach(() => { if (!server.observation().shuttingDown) stop(true, 'parent gone'); });
   const onTerm = () => {
     if (settings.dieOnTerm) stop(true, 'SIGTERM');
     else {
@@ -86,6 +96,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     return EXIT.CONFIG;
   }
   await handover?.serving();
+  await parent?.hold(outgoingSockets(server.sharedSocketList));
   recycler.start();
   await done;
   return EXIT.OK;

@@ -23,6 +23,7 @@ import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
 import type { HandoverClient } from './full-reload.js';
+import type { ParentLink } from './parent-link.js';
 import { CONTROL, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 
 const DEFAULT_LISTENER = '127.0.0.1:8000';
@@ -36,6 +37,8 @@ export interface ServerOptions {
   logFd?: number;
   /** Started by a full reload: take the listening sockets from the previous process. */
   handover?: HandoverClient;
+  /** The supervising parent, if any: the pidfile names it (it forwards signals); it copies descriptors. */
+  parent?: ParentLink;
 }
 
 export class SpindleServer {
@@ -65,11 +68,13 @@ export class SpindleServer {
   /** Timers, crons, signals, mules and offload (stats: background.stats()). */
   readonly background: Background;
 
+  get parent(): ParentLink | undefined { return this.opts.parent; }
+
   constructor(private readonly opts: ServerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
     this.workerAccept = new WorkerAccept(this);
-    this.files = new OwnedFiles(this.settings.pidfile, this.log);
+    this.files = new OwnedFiles(this.settings.pidfile, opts.parent?.parentPid ?? process.pid, this.log);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {

@@ -51,8 +51,18 @@ const ECHO = "process.on('message', (m, h) => process.send(m, h));";
 /** The broker exits after this long without a request (a reload asks for a few in a row). */
 const BROKER_IDLE_MS = 5000;
 
-/** Copies socket descriptors through a child process, started on demand. */
-class DescriptorBroker {
+/** Makes new descriptors for the socket behind a handle. */
+export interface DescriptorCopier {
+  copy(handle: RawHandle): Promise<RawHandle>;
+  stop(): void;
+}
+
+/**
+ * Copies socket descriptors through a child process, started on demand. (Under the supervising
+ * parent, the parent echoes them instead, src/master/parent-link.ts: a broker orphaned by a crash
+ * would stay a zombie under a parent that is PID 1, which Node cannot reap.)
+ */
+class DescriptorBroker implements DescriptorCopier {
   private child: ChildProcess | null = null;
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (h: RawHandle) => void; reject: (e: Error) => void }>();
@@ -126,10 +136,10 @@ class DescriptorBroker {
 
 export class SharedSockets {
   readonly sockets: SharedSocket[] = [];
-  private readonly broker: DescriptorBroker;
+  private readonly broker: DescriptorCopier;
 
-  constructor(private readonly backlog: number, private readonly perms: { mode?: number; owner?: SocketOwner }, private readonly log: Log) {
-    this.broker = new DescriptorBroker(log);
+  constructor(private readonly backlog: number, private readonly perms: { mode?: number; owner?: SocketOwner }, private readonly log: Log, copier?: DescriptorCopier) {
+    this.broker = copier ?? new DescriptorBroker(log);
   }
 
   /**

@@ -1,5 +1,8 @@
 // Programmatic embedding: `const server = await start({ app: './app.js', processes: 4 })`.
 // The object wins over SPINDLE_* environment variables and ini files named in it (`ini`).
+// The server runs in the calling process: no supervising parent (that is the spindle command's,
+// src/parent/parent.ts), so `supervise` is ignored here (and says so): the process is the host
+// application's, to supervise as it sees fit.
 import { loadConfig, type SpindleConfig } from '../config/index.js';
 import { SpindleError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
@@ -35,7 +38,7 @@ export interface RunningServer {
 
 export async function start(options: StartOptions = {}): Promise<RunningServer> {
   const loaded = loadConfig({ env: process.env, overrides: options });
-  const settings = settingsFromConfig(loaded.config);
+  const settings = settingsFromConfig(loaded);
   if (!settings.appPath) throw new SpindleError('APP_LOAD', 'start(): no application given; pass { app: "path/to/app.js" }');
   if (settings.appNotFound && settings.needApp) throw new SpindleError('APP_LOAD', `start(): ${settings.appNotFound}`);
   // logto: Spindle's lines go to the file; the host's own stdout is left alone
@@ -44,6 +47,7 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ note }, 'config note');
   for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
+  if (loaded.origins['supervise']?.kind !== 'default') log.info({ option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
   const server = new SpindleServer({ settings, log, logFormat, logFd });
   try {
     await server.start();

@@ -8,13 +8,12 @@
 // repair(), which also validates every item. Expiry times are epoch milliseconds, so they keep
 // their meaning in another process.
 import { CACHE_HDR_I32, ITEM_I32, cacheGeometry } from './cache-spec.js';
+import { Hdr } from './cache/views.js';
 import type { SharedCore } from './layout.js';
 import { cacheRegionOffsets } from './layout.js';
 import { MUTEX_WORDS, mutexTryLock, mutexUnlock, ownerIdOf } from './mutex.js';
 
 const LOCK_BYTES = MUTEX_WORDS * 4;
-/** header i32 index of the repair counter (cache.ts H_REPAIRS): a restore is not a repair. */
-const H_REPAIRS = MUTEX_WORDS + 8;
 
 function region(core: SharedCore, index: number): { bytes: Uint8Array; hdr: Int32Array } {
   const spec = core.handle.spec.caches[index];
@@ -54,14 +53,14 @@ export function tryRestoreCache(core: SharedCore, index: number, snapshot: Uint8
   if (!mutexTryLock(hdr, 0, me)) return null;
   try {
     bytes.set(snapshot.subarray(LOCK_BYTES), LOCK_BYTES);
-    const repairs = Atomics.load(hdr, H_REPAIRS);
+    const repairs = Atomics.load(hdr, Hdr.Repairs); // a restore is not a repair
     // flags (1 = in use) is the first word of each item header
     const at = cacheGeometry(cache.spec).itemI32;
     const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     let saved = 0;
     for (let s = 0; s < cache.spec.items; s++) if (view.getInt32(at + s * ITEM_I32 * 4, true) === 1) saved++;
     cache.repair();
-    Atomics.store(hdr, H_REPAIRS, repairs);
+    Atomics.store(hdr, Hdr.Repairs, repairs);
     return { saved, kept: cache.stats().items };
   } finally {
     mutexUnlock(hdr, 0, me);

@@ -4,7 +4,7 @@
 //   scoreboard  (workerSlots + muleSlots) × (16 f64 + 32 i32)           scoreboard.ts
 //   user locks  (locks + 1) × 4 i32 (robust mutex records)              locks.ts / mutex.ts
 //   counters    header + max × (len + 64-byte name) + max × i64          counters.ts
-//   caches      one region per cache2 line, in configuration order      cache.ts / cache-spec.ts
+//   caches      one region per cache2 line, in configuration order      cache/*.ts, cache-spec.ts
 //
 // The master calls `createSharedCore(spec)` once; it allocates and initialises the buffer and
 // returns its own attachment plus `core.handle`, a structured-cloneable object (the SAB keeps its
@@ -13,7 +13,7 @@
 // buffer and the spec. Plain TypeScript, no node: imports.
 
 import { SpindleError } from '../errors.js';
-import { SharedCache, type Clock } from './cache.js';
+import { SharedCache, type Clock } from './cache/index.js';
 import { type CacheSpec, cacheMemoryBytes, normalizeCacheSpec } from './cache-spec.js';
 import { Counters, counterRegionBytes, COUNTER_NAME_BYTES } from './counters.js';
 import { UserLocks, lockRegionBytes } from './locks.js';

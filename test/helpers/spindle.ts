@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = `${ROOT}bin/spindle.js`;
@@ -12,7 +13,10 @@ export const fixture = (rel: string): string => `${ROOT}test/fixtures/${rel}`;
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
 export interface Running {
+  /** The `spindle` command: the supervising parent (the default), or the server itself with supervise = false. */
   proc: ChildProcess;
+  /** The server process (the pid of its 'spindle is serving' line): a child of `proc` under the parent. */
+  serverPid: number;
   /** First listening address, e.g. http://127.0.0.1:40123 */
   url: string;
   addresses: string[];
@@ -27,12 +31,14 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
 
 /** Starts `spindle ARGS` (`bin`: another copy's bin/spindle.js) and waits for 'spindle is serving' (or the process to exit). */
-export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number; bin?: string } = {}): Promise<Running> {
+export async function startSpindle(args: string[], opts: { env?: Record<string, string>; cwd?: string; expectExit?: boolean; timeoutMs?: number; maxFiles?: number; bin?: string; wrapper?: string[] } = {}): Promise<Running> {
   const argv = [opts.bin ?? BIN, ...args, '--log-format', 'json'];
   // maxFiles: under `ulimit -n` (bash execs node, so proc.pid is spindle's)
-  const [cmd, cmdArgs] = opts.maxFiles === undefined ? [process.execPath, argv]
-    : ['bash', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
-  const proc = spawn(cmd, cmdArgs, {
+  const node = opts.maxFiles === undefined ? [process.execPath, ...argv]
+    : ['bash', '-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv];
+  // wrapper: a command that runs spindle, e.g. ['unshare', …] (proc is then the wrapper)
+  const command = [...(opts.wrapper ?? []), ...node];
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,11 +94,12 @@ export async function startSpindle(args: string[], opts: { env?: Record<string, 
     return r;
   };
 
-  const r: Running = { proc, url: '', addresses: [], lines, stderr: () => err, waitForLog, exited, stop };
+  const r: Running = { proc, serverPid: 0, url: '', addresses: [], lines, stderr: () => err, waitForLog, exited, stop };
   if (opts.expectExit) return r;
   try {
     const serving = await waitForLog((l) => l.msg === 'spindle is serving', opts.timeoutMs ?? 20000, "'spindle is serving'");
     r.addresses = serving.addresses as string[];
+    r.serverPid = serving.pid as number;
     r.url = r.addresses.find((a) => a.startsWith('http://')) ?? '';
   } catch (e) {
     proc.kill('SIGKILL');
@@ -161,4 +168,33 @@ export function rawStats(addr: string): Promise<string> {
     c.on('end', () => resolve(out));
     c.on('error', reject);
   });
+}
+
+/** Alive and not a zombie (an exited process whose parent has not reaped it yet). */
+export function alive(pid: number): boolean {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Connects over and over until stopped; counts refusals (nothing else is measured). */
+export function prober(target: { port: number } | { path: string }): { stop: () => Promise<{ ok: number; refused: string[] }> } {
+  let running = true;
+  let ok = 0;
+  const refused: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      await new Promise<void>((resolve) => {
+        const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
+        sock.once('connect', () => { ok++; sock.destroy(); resolve(); });
+        sock.once('error', (e: NodeJS.ErrnoException) => { refused.push(e.code ?? e.message); resolve(); });
+      });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return { ok, refused }; } };
 }
