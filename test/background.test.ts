@@ -152,12 +152,14 @@ test('a full mule queue says false; queued messages survive a mule crash and mul
     assert.deepEqual(await json(s, `/mule?m=${enc({ tag: 'a' })}&target=1`), { queued: false }, 'the fourth does not fit');
     assert.ok(s.lines.some((l) => l.msg === 'mule message queue is full: message refused (mule-msg-queue)' && l.mule === 1));
     await json(s, '/set?name=go&value=1');
-    await s.waitForLog((l) => (l.msg === 'mule died; respawning (its queued messages are kept)' || l.msg === 'mule killed; respawning') && l.mule === 1, 10000, 'mule 1 ends');
+    await s.waitForLog((l) => (l.event === 'MULE_DIED' || l.event === 'MULE_KILLED') && l.mule === 1, 10000, 'mule 1 ends');
     await until(async () => (await counters(s))['mm-a-m1'] === 3, 10000, 'the three queued messages after the respawn');
     // mule 2 sleeps far past mule-harakiri with a message queued behind
     await json(s, `/mule?m=${enc({ op: 'sleep', ms: 600000, tag: 'never' })}&target=2`);
     await json(s, `/mule?m=${enc({ tag: 'b' })}&target=2`);
-    await s.waitForLog((l) => l.msg === 'MULE HARAKIRI: the mule ran past mule-harakiri on one task; terminating it' && l.mule === 2, 15000, 'mule harakiri');
+    await s.waitForLog((l) => l.event === 'MULE_HARAKIRI' && l.mule === 2, 15000, 'mule harakiri');
+    // its exit carries the code the master decided on, not a text
+    await s.waitForLog((l) => l.event === 'MULE_KILLED' && l.mule === 2 && l.reason === 'mule-harakiri', 10000, 'mule 2 killed for mule-harakiri');
     await until(async () => (await counters(s))['mm-b-m2'] === 1, 10000, 'the queued message after the harakiri');
     assert.equal((await counters(s))['mm-never-m2'] ?? 0, 0);
     // graceful stop: queued work is finished first
@@ -166,7 +168,7 @@ test('a full mule queue says false; queued messages survive a mule crash and mul
     const { code } = await s.stop('SIGTERM');
     assert.equal(code, 0);
     assert.ok(s.lines.some((l) => l.msg === 'draining mules'));
-    assert.equal(s.lines.filter((l) => l.msg === 'mule exited').length, 2);
+    assert.equal(s.lines.filter((l) => l.event === 'MULE_EXITED' && l.reason === 'shutdown').length, 2);
     assert.ok(!s.lines.some((l) => l.msg === 'mule messages still queued at shutdown were discarded'));
   } finally {
     await s.stop();

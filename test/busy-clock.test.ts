@@ -99,7 +99,7 @@ test('scaler: a slot\'s busy time adds its workers\' own clocks, keeps an exited
   // a is terminated in a busy period: its time up to the exit stays in slot 1, its replacement adds to it
   a.busy = 700;
   s.tick(); // the 100 ms cycle sees the clocks
-  a.state = 'exited'; live.delete(a);
+  a.state = 'dead'; live.delete(a);
   const c = fakeHandle(1);
   live.add(c); slots[1] = c;
   assert.equal(s.busyMs(1), 700);
@@ -112,7 +112,7 @@ test('scaler: a slot\'s busy time adds its workers\' own clocks, keeps an exited
   b.state = 'retiring'; live.add(d); slots[2] = d;
   b.busy = 300; d.busy = 20;
   assert.equal(s.busyMs(2), 320);
-  b.state = 'exited'; live.delete(b);
+  b.state = 'dead'; live.delete(b);
   assert.equal(s.busyMs(2), 320);
 
   // busy (spare, the choice of the worker to stop) is the current worker's requests in flight
@@ -122,24 +122,24 @@ test('scaler: a slot\'s busy time adds its workers\' own clocks, keeps an exited
 
 // ── the scoreboard: in flight and busy/idle from the workers ───────────────────────────────
 
-test('scoreboard.setInFlight: in_flight, busy/idle and the busy start; other states are left alone', () => {
+test('scoreboard.setInFlight: in_flight and the busy start; the state is left alone', () => {
   const core = createSharedCore({ workerSlots: 1, muleSlots: 0, locks: 0, counters: { max: 0, declared: [] }, caches: [] });
   const sb = core.scoreboard;
   sb.spawned(0, 7, Date.now());
   sb.setInFlight(0, 2, 100);
   assert.deepEqual([sb.snapshot(0).state, sb.snapshot(0).inFlight], ['starting', 2], 'a starting worker stays starting');
   sb.setInFlight(0, 0, 100);
-  sb.setState(0, 'idle');
+  sb.setState(0, 'ready');
   sb.setInFlight(0, 3, 200);
   let snap = sb.snapshot(0);
-  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['busy', 3, 200]);
+  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['ready', 3, 200]);
   sb.setInFlight(0, 1, 300);
   snap = sb.snapshot(0);
-  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['busy', 1, 200], 'still the same busy period');
+  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['ready', 1, 200], 'still the same busy period');
   sb.setInFlight(0, 0, 400);
   snap = sb.snapshot(0);
-  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['idle', 0, 0]);
-  sb.setState(0, 'recycling');
+  assert.deepEqual([snap.state, snap.inFlight, snap.inRequestSince], ['ready', 0, 0]);
+  sb.setState(0, 'retiring');
   sb.setInFlight(0, 1, 500);
-  assert.equal(sb.snapshot(0).state, 'recycling');
+  assert.equal(sb.snapshot(0).state, 'retiring');
 });

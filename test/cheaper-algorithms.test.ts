@@ -441,7 +441,7 @@ test('scaler: a slot\'s busy time is the sum of its workers\' own clocks; an exi
   const s = new Scaler(options({ processes: 2, initial: 2 }), sup, log, () => 0, () => 0, () => 0);
   assert.equal(s.busyMs(1), 350); // a recycle: the retiring and the new worker of the slot count together
   assert.equal(s.busyMs(2), 7);
-  (old as { state: string }).state = 'exited';
+  (old as { state: string }).state = 'dead';
   live.delete(old);
   assert.equal(s.busyMs(1), 350); // folded into the slot when it exits
 });

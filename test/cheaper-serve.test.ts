@@ -49,7 +49,7 @@ test('busyness: workers rise under load and fall back to cheaper when idle, no r
 });
 
 function cheapedExits(lines: LogLine[]): number {
-  return lines.filter((l) => l.msg === 'worker exited' && l.reason === 'cheaper').length;
+  return lines.filter((l) => l.event === 'WORKER_EXITED' && l.reason === 'cheaper').length;
 }
 
 test('start().scale(): manual +N/-N within cheaper..processes, owed stops wait for busy workers, stats show cheap slots and busy workers', async () => {
@@ -150,7 +150,7 @@ test('master-fifo: + starts a worker, - stops one, unknown bytes are reported, q
     await s.waitForLog((l) => l.msg === 'worker started' && l.worker === 2, 15000, 'worker 2 started');
     await s.waitForLog((l) => l.msg === 'master-fifo: unknown command ignored');
     writeFileSync(fifo, '-');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'cheaper', 15000, 'a worker cheaped');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'cheaper', 15000, 'a worker cheaped');
     writeFileSync(fifo, 'q');
     const exit = await s.exited;
     assert.equal(exit.code, 0);
@@ -192,7 +192,7 @@ test('backlog: connections waiting in the kernel accept queue start workers; an 
     for (const a of answers) assert.match(a, /^HTTP\/1\.1 200 [^]*\r\n\r\nworker [23]\n$/);
     assert.equal((await blocked).status, 200);
     // The queue is empty (below cheaper-overload): one worker stopped per check, down to cheaper.
-    await until(() => s.lines.filter((l) => l.msg === 'worker exited' && l.reason === 'cheaper').length === 2, 15000, 'two workers cheaped');
+    await until(() => s.lines.filter((l) => l.event === 'WORKER_EXITED' && l.reason === 'cheaper').length === 2, 15000, 'two workers cheaped');
     const down = s.lines.filter((l) => l.msg === 'cheaper: stopping workers');
     assert.equal(down.length, 2);
     assert.ok(down.every((l) => l.reason === 'backlog 0 below cheaper-overload 2'), JSON.stringify(down));

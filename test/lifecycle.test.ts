@@ -37,7 +37,7 @@ test('harakiri: a worker stuck in synchronous code is terminated at its deadline
     assert.deepEqual(others, new Array(10).fill(200));
     const line = await s.waitForLog((l) => l.msg !== undefined && String(l.msg).startsWith('HARAKIRI') && l.lost !== undefined);
     assert.equal(line.lost, 1, 'the log counts the request lost');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'harakiri');
     await s.waitForLog((l) => l.msg === 'worker respawned');
     const after = await until(async () => {
       const a = await Promise.all([get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`), get(`${s.url}/slow?ms=100`)]);
@@ -55,7 +55,7 @@ test('harakiri: a request awaiting past its deadline is answered 504 by its own 
     assert.ok(Date.now() - started < 30000, 'answered at the lowered limit, not when the handler ended');
     const line = await s.waitForLog((l) => l.event === 'HARAKIRI' && String(l.msg).startsWith('HARAKIRI: request ran past'));
     assert.equal(line.path, '/slow', 'the path, without its query (which may hold secrets)');
-    assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the responsive worker was not terminated');
+    assert.ok(!s.lines.some((l) => l.event === 'WORKER_EXITED'), 'the responsive worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
@@ -64,11 +64,11 @@ test('harakiri-graceful-timeout: the AbortSignal fires first; a worker that sett
     const r = await get(`${s.url}/abortable`);
     assert.equal(r.status, 504);
     await s.waitForLog((l) => l.msg === 'harakiri: request aborted, waiting for the worker to settle');
-    assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the worker was not terminated');
+    assert.ok(!s.lines.some((l) => l.event === 'WORKER_EXITED'), 'the worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
     // A handler that cannot even see the signal is terminated once the grace runs out.
     assert.ok(isCut(await attempt(`${s.url}/spin`)));
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'harakiri');
   }));
 
 test('harakiri-verbose logs the stuck JavaScript stack before the kill', () =>
@@ -86,7 +86,7 @@ test('a worker stuck in native code: marked a zombie and replaced at once', () =
     // The replacement serves while the zombie is still inside its native call.
     const ok = await until(async () => { const x = await get(`${s.url}/`); return x.status === 200 ? x : null; }, 10000, 'the replacement');
     assert.equal(ok.status, 200);
-    assert.ok(!s.lines.some((l) => l.msg === 'worker exited' && l.reason === 'harakiri'), 'the zombie has not exited yet');
+    assert.ok(!s.lines.some((l) => l.event === 'WORKER_EXITED' && l.reason === 'harakiri'), 'the zombie has not exited yet');
     assert.ok(isCut(await stuck), 'the zombie\'s client loses its connection once the thread ends');
   }));
 
@@ -95,27 +95,27 @@ test('max-requests recycles a worker (replacement first), logged with its reason
     // Keep asking until the worker was replaced twice; every answer must be a 200.
     await until(async () => {
       assert.equal((await get(`${s.url}/`)).status, 200);
-      return s.lines.filter((l) => l.msg === 'recycling worker' && l.reason === 'max-requests').length >= 2;
+      return s.lines.filter((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'max-requests').length >= 2;
     }, 15000, 'two recycles');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'max-requests');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'max-requests');
   }));
 
 test('max-worker-lifetime recycles a worker', () =>
   withServer(['--processes', '1', '--max-worker-lifetime', '1'], async (s) => {
-    await s.waitForLog((l) => l.msg === 'recycling worker' && l.reason === 'max-worker-lifetime', 15000);
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'max-worker-lifetime');
+    await s.waitForLog((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'max-worker-lifetime', 15000);
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'max-worker-lifetime');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
 test('reload-on-rss recycles a worker whose heap grew past the limit; evil-reload-on-rss ends it at once', async () => {
   await withServer(['--processes', '1', '--reload-on-rss', '48'], async (s) => {
     for (let i = 0; i < 8; i++) assert.equal((await get(`${s.url}/leak?mb=8`)).status, 200);
-    const line = await s.waitForLog((l) => l.msg === 'recycling worker' && l.reason === 'reload-on-rss', 15000);
+    const line = await s.waitForLog((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'reload-on-rss', 15000);
     assert.ok(Number(line.heapMb) >= 48);
   });
   await withServer(['--processes', '1', '--evil-reload-on-rss', '48'], async (s) => {
     for (let i = 0; i < 8; i++) assert.equal((await get(`${s.url}/leak?mb=8`)).status, 200);
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'evil-reload-on-rss', 15000);
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'evil-reload-on-rss', 15000);
     await until(async () => (await get(`${s.url}/`)).status === 200, 10000, 'the replacement');
   });
 });
@@ -155,7 +155,7 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
 test('zero failed requests under load while workers recycle (max-requests) and during repeated reloads', () =>
   withServer(['--processes', '2', '--max-requests', '300', '--max-requests-delta', '50'], async (s) => {
     const recycling = await load(`${s.url}/`, 3);
-    const recycles = s.lines.filter((l) => l.msg === 'recycling worker').length;
+    const recycles = s.lines.filter((l) => l.event === 'WORKER_RECYCLE').length;
     assert.ok(recycles >= 2, `workers recycled ${recycles} times`);
     assert.equal(recycling.errors, 0, 'connection errors while recycling');
     assert.equal(recycling.timeouts, 0);

@@ -10,23 +10,24 @@ test('scoreboard: spawn, request accounting, worker fields, respawn resets, exit
   assert.equal(sb.snapshot(2).kind, 'mule');
   assert.equal(sb.snapshot(2).id, 1);
   sb.spawned(0, 11, 1_700_000_000_000);
-  sb.setState(0, 'idle');
-  sb.requestStarted(0, 100, 30_100);
+  assert.equal(sb.snapshot(0).state, 'starting');
+  sb.setState(0, 'ready');
+  sb.setInFlight(0, 1, 100);
   let s = sb.snapshot(0);
-  assert.equal(s.state, 'busy');
-  assert.equal(s.inFlight, 1);
-  assert.equal(s.inRequestSince, 100);
-  assert.equal(s.deadline, 30_100);
-  sb.requestFinished(0, 110, { durationMs: 10, txBytes: 500 });
-  sb.requestStarted(0, 200);
-  sb.requestFinished(0, 230, { durationMs: 30, txBytes: 100, exception: true });
+  assert.deepEqual([s.state, s.inFlight, s.inRequestSince], ['ready', 1, 100], 'busy is requests in flight, not a state');
+  sb.requestsServedByWorker(0, [{ durationMs: 10, txBytes: 500 }]);
+  sb.requestsServedByWorker(0, [{ durationMs: 30, txBytes: 100, exception: true }]);
+  sb.setInFlight(0, 0, 230);
   const w = attachSharedCore(core.handle, { threadId: 11 }).scoreboard; // the worker's own view
-  w.setHeap(0, 12_345_678, 64 << 20);
+  assert.ok(sb.owns(0, 11) && !sb.owns(0, 12), 'the slot belongs to the thread spawned in it');
+  w.setHeap(0, 12_345_678, 64 << 20, 1000);
+  assert.deepEqual(sb.memory(0, 11), { heapUsed: 12_345_678, external: 1000 });
+  assert.deepEqual(sb.memory(0, 12), { heapUsed: 0, external: 0 }, 'another thread reads no memory of its own there');
   w.setLabel(0, 'é'.repeat(60)); // 120 bytes → truncated on a character boundary
   s = sb.snapshot(0);
   assert.deepEqual(
     [s.state, s.requests, s.deltaRequests, s.exceptions, s.tx, s.busyMs, s.avgRtMs, s.inFlight, s.inRequestSince, s.threadId, s.respawnCount],
-    ['idle', 2, 2, 1, 600, 40, 20, 0, 0, 11, 1],
+    ['ready', 2, 2, 1, 600, 40, 20, 0, 0, 11, 1],
   );
   assert.equal(s.heapUsed, 12_345_678);
   assert.equal(s.label, 'é'.repeat(LABEL_BYTES / 2));
@@ -43,9 +44,9 @@ test('scoreboard: spawn, request accounting, worker fields, respawn resets, exit
   s = sb.snapshot(0);
   assert.deepEqual([s.requests, s.deltaRequests, s.exceptions, s.harakiriCount, s.respawnCount, s.tx, s.heapUsed, s.label, s.lastExitReason],
     [2, 0, 1, 1, 2, 600, 0, '', 'harakiri']);
-  sb.update(1, { requests: 7, state: 'cheap' });
+  sb.update(1, { requests: 7, state: 'retiring' });
   assert.equal(sb.snapshot(1).requests, 7);
-  assert.equal(sb.state(1), 'cheap');
+  assert.equal(sb.state(1), 'retiring');
   assert.throws(() => sb.snapshot(3), RangeError);
   assert.equal(sb.snapshotAll().length, 3);
 });

@@ -407,6 +407,11 @@ describe('stats-http (UNIX socket from an ini file): /, /metrics, health, readin
     assert.match(notReady.body.toString(), /not ready: shutting down/);
     assert.equal((await on('/health/live')).status, 200, 'the master still runs');
     assert.equal((JSON.parse((await on('/')).body.toString()) as Doc).shutting_down, 1);
+    // the worker finishing the slow request is retiring (one state vocabulary, kept in the scoreboard)
+    await until(async () => {
+      const d = JSON.parse((await on('/')).body.toString()) as Doc;
+      return d.workers.some((w: Doc) => w.state === 'retiring' && w.status === 'retiring' && w.accepting === 0);
+    }, 10000, 'a retiring worker with the slow request in the stats');
     s.proc.kill('SIGINT'); // a second signal: quick shutdown (the slow request is answered 503)
     const { code } = await s.exited;
     assert.equal(code, 0);

@@ -9,6 +9,8 @@ interface ThreadInfo {
   kind: 'worker' | 'mule' | 'none';
   workerId: number;
   send: (msg: ControlMessage) => void;
+  /** Writes this thread's label where the master reads it (its scoreboard slot). */
+  setLabel?: (label: string) => void;
 }
 
 let thread: ThreadInfo = { kind: 'none', workerId: 0, send: () => {} };
@@ -40,7 +42,7 @@ export function setProcname(name: string): void {
   label = String(name);
   if (thread.kind !== 'worker') return;
   setThreadName(label);
-  thread.send({ kind: 'label', label });
+  thread.setLabel?.(label);
 }
 
 /** The label last given to setProcname in this thread. */

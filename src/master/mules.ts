@@ -4,22 +4,23 @@
 // killed is respawned and finds its queued messages still there; only the message it was
 // handling is lost (logged and counted, as in uWSGI: redelivering it could crash-loop). A mule
 // pulls one item at a time: asking for the next item means the previous one is handled, and
-// mule-harakiri bounds that handling (and handler runs of timers/signals sent to the mule).
+// mule-harakiri bounds that handling (and handler runs of timers/signals sent to the mule),
+// checked on the master's tick. A mule's state lives in its scoreboard slot (ThreadState); its
+// life (back-off, exit reasons, terminate) follows thread-life.ts, as the request workers' does.
 // Graceful shutdown drains: the master waits until every queue is empty and every mule idle,
 // then tells the mules to finish (their message iterator ends), within worker-reload-mercy.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { warnOtherCopy } from './package-copies.js';
 import type { Log } from '../log/logger.js';
-import type { Scoreboard } from '../shm/scoreboard.js';
+import type { Scoreboard, ThreadState } from '../shm/scoreboard.js';
+import { END_REASONS, CrashBackoff, endReason, terminateThread, type EndReason } from './thread-life.js';
 import { CONTROL, type WorkerMessage } from '../protocol/worker.js';
 import type { MuleBoot } from '../protocol/mule.js';
 import { BG, type BgToMaster, type BgToThread, type MuleItem } from '../protocol/background.js';
 import type { MuleRunner, Run } from './runs.js';
 
 const ENTRY = new URL('../worker/mule-entry.js', import.meta.url);
-const HEALTHY_LIFETIME_MS = 10_000;
-const MAX_BACKOFF_MS = 10_000;
 
 export interface MuleSpec { id: number; program: string; farms: string[] }
 
@@ -44,17 +45,16 @@ export interface MulesHost {
 class MuleSlot {
   thread?: Worker;
   threadId = 0;
-  state: 'starting' | 'running' | 'stopping' | 'dead' = 'dead';
   readonly queue: MuleItem[] = [];
   pull: number | undefined;
   current: { since: number } | undefined;
   readonly runs = new Map<number, number>(); // runId → start
   startedAt = 0;
-  crashStreak = 0;
+  readonly backoff = new CrashBackoff();
   respawnTimer?: NodeJS.Timeout;
-  killedFor?: string;
+  /** Why the master ended (or is ending) the thread; undefined while it runs. */
+  endReason?: EndReason;
   lastError?: Error;
-  label = '';
   exited: Promise<void> = Promise.resolve();
   // stats
   queued = 0;
@@ -63,12 +63,15 @@ class MuleSlot {
   lost = 0;
   respawns = 0;
   runsDone = 0;
-  constructor(readonly spec: MuleSpec) {}
+  /** `board` is where the mule's state lives; `index` its slot there. */
+  constructor(readonly spec: MuleSpec, private readonly board: Scoreboard, readonly index = board.muleSlot(spec.id)) {}
+  get state(): ThreadState { return this.board.state(this.index); }
+  set state(s: ThreadState) { this.board.setState(this.index, s); }
   get load(): number { return this.queue.length + (this.current ? 1 : 0) + this.runs.size; }
 }
 
 export interface MuleStats {
-  id: number; program: string; farms: string[]; state: string; threadId: number; label: string;
+  id: number; program: string; farms: string[]; state: ThreadState; threadId: number; label: string;
   queue: number; busy: boolean; queued: number; delivered: number; dropped: number; lost: number;
   respawns: number; runs: number;
 }
@@ -77,10 +80,11 @@ export class Mules implements MuleRunner {
   private readonly slots: MuleSlot[];
   private readonly farms = new Map<string, number[]>();
   private closing = false;
-  private harakiriTimer?: NodeJS.Timeout;
+  /** close() began: mule-harakiri no longer applies (worker-reload-mercy bounds the drain). */
+  private draining = false;
 
   constructor(private readonly host: MulesHost, specs: MuleSpec[], farms: { name: string; mules: number[] }[]) {
-    this.slots = specs.map((s) => new MuleSlot(s));
+    this.slots = specs.map((s) => new MuleSlot(s, host.board));
     for (const f of farms) this.farms.set(f.name, f.mules);
   }
 
@@ -94,7 +98,6 @@ export class Mules implements MuleRunner {
 
   start(): void {
     for (const s of this.slots) this.spawn(s);
-    if (this.host.harakiriMs > 0) this.harakiriTimer = setInterval(() => this.checkHarakiri(), Math.min(1000, Math.max(50, this.host.harakiriMs / 4)));
   }
 
   private spawn(s: MuleSlot): void {
@@ -104,20 +107,16 @@ export class Mules implements MuleRunner {
     const thread = new Worker(ENTRY, { workerData: boot, name, resourceLimits: { maxOldGenerationSizeMb: this.host.heapLimitMb } });
     s.thread = thread;
     s.threadId = thread.threadId;
-    s.state = 'starting';
     s.startedAt = performance.now();
-    s.killedFor = undefined;
+    s.endReason = undefined;
     s.lastError = undefined;
     s.pull = undefined;
     s.current = undefined;
-    const slot = this.host.board.muleSlot(spec.id);
-    this.host.board.spawned(slot, thread.threadId, Date.now());
-    this.host.board.setState(slot, 'idle');
+    this.host.board.spawned(s.index, thread.threadId, Date.now()); // state: starting
     thread.on('message', (m: WorkerMessage) => {
       if (m[0] !== CONTROL) return;
       const c = m[1];
-      if (c.kind === 'label') s.label = c.label;
-      else if (c.kind === 'bg') this.onControl(s, c.m);
+      if (c.kind === 'bg') this.onControl(s, c.m);
       else if (c.kind === 'other-copy') warnOtherCopy(this.host.log, c.server, c.app);
     });
     thread.on('error', (err) => { s.lastError = err; });
@@ -126,13 +125,13 @@ export class Mules implements MuleRunner {
 
   private onControl(s: MuleSlot, m: BgToMaster): void {
     if (m.op === 'ready') {
-      if (s.state === 'starting') s.state = 'running';
-      this.host.log.info({ mule: s.spec.id, program: s.spec.program || '(generic)', farms: s.spec.farms, threadId: s.threadId, ms: Math.round(performance.now() - s.startedAt) }, 'mule ready');
+      if (s.state === 'starting') s.state = 'ready';
+      this.host.log.info({ event: 'MULE_READY', mule: s.spec.id, program: s.spec.program || '(generic)', farms: s.spec.farms, threadId: s.threadId, ms: Math.round(performance.now() - s.startedAt) }, 'mule ready');
       this.host.onMuleReady();
       return;
     }
     if (m.op === 'pull') {
-      if (s.current) { s.current = undefined; this.host.board.setState(this.host.board.muleSlot(s.spec.id), 'idle'); }
+      if (s.current) { s.current = undefined; this.host.board.setInFlight(s.index, 0, performance.now()); }
       s.pull = m.pullId;
       this.deliver(s);
       return;
@@ -146,13 +145,15 @@ export class Mules implements MuleRunner {
   }
 
   private deliver(s: MuleSlot): void {
-    if (s.state === 'dead' || s.state === 'stopping' && !this.closing || s.pull === undefined || !s.queue.length || !s.thread) return;
+    const state = s.state;
+    const open = state === 'starting' || state === 'ready' || (state === 'retiring' && this.closing);
+    if (!open || s.pull === undefined || !s.queue.length || !s.thread) return;
     const item = s.queue.shift()!;
     const msg: BgToThread = { op: 'item', pullId: s.pull, item };
     s.pull = undefined;
     s.current = { since: performance.now() };
     s.delivered++;
-    this.host.board.setState(this.host.board.muleSlot(s.spec.id), 'busy');
+    this.host.board.setInFlight(s.index, 1, performance.now());
     s.thread.postMessage([BG, msg]);
   }
 
@@ -197,7 +198,7 @@ export class Mules implements MuleRunner {
   }
 
   deliverRun(run: Run, msg: BgToThread, ids: number[]): boolean {
-    const live = ids.map((i) => this.slots[i - 1]).filter((s): s is MuleSlot => !!s && s.state === 'running' && !!s.thread);
+    const live = ids.map((i) => this.slots[i - 1]).filter((s): s is MuleSlot => !!s && s.state === 'ready' && !!s.thread);
     if (!live.length) return false;
     const s = this.leastLoaded(live);
     s.runs.set(run.id, performance.now());
@@ -206,49 +207,57 @@ export class Mules implements MuleRunner {
     return true;
   }
 
-  private checkHarakiri(): void {
+  /** The master's periodic check (every 100 ms): mule-harakiri on the task each mule runs. */
+  tick(now = performance.now()): void {
     const limit = this.host.harakiriMs;
-    const now = performance.now();
+    if (limit <= 0 || this.draining) return;
     for (const s of this.slots) {
-      if ((s.state !== 'running' && s.state !== 'starting') || !s.thread) continue;
+      const state = s.state;
+      if ((state !== 'ready' && state !== 'starting') || !s.thread) continue;
       let since = s.current?.since ?? Infinity;
       for (const t of s.runs.values()) since = Math.min(since, t);
       if (now - since < limit) continue;
-      s.killedFor = 'mule-harakiri';
-      s.state = 'stopping';
-      this.host.log.error({ mule: s.spec.id, ms: Math.round(now - since), limitMs: limit }, 'MULE HARAKIRI: the mule ran past mule-harakiri on one task; terminating it');
-      void s.thread.terminate();
+      this.host.board.harakiri(s.index);
+      this.host.log.error({ event: 'MULE_HARAKIRI', mule: s.spec.id, ms: Math.round(now - since), limitMs: limit }, 'MULE HARAKIRI: the mule ran past mule-harakiri on one task; terminating it');
+      this.terminate(s, 'mule-harakiri');
     }
+  }
+
+  /** Ends the mule's thread now; `reason` is what its exit is recorded as. */
+  private terminate(s: MuleSlot, reason: EndReason): void {
+    if (!s.thread) return;
+    s.endReason ??= reason;
+    s.state = 'zombie';
+    void terminateThread(s.thread, this.host.log, { mule: s.spec.id, threadId: s.threadId, reason });
   }
 
   private onExit(s: MuleSlot, thread: Worker, code: number): void {
     if (s.thread !== thread) return;
     s.thread = undefined;
-    const slot = this.host.board.muleSlot(s.spec.id);
-    this.host.board.exited(slot, s.killedFor ? 'harakiri' : this.closing ? 'normal' : 'error', code, Date.now());
+    const killed = s.endReason === 'mule-harakiri';
+    const reason = endReason(s.endReason ?? (this.closing ? 'shutdown' : undefined), s.lastError);
+    this.host.board.exited(s.index, END_REASONS[reason], code, Date.now()); // state: dead
     if (s.runs.size) {
-      this.host.failRuns([...s.runs.keys()], `mule ${s.spec.id} ${s.killedFor ? 'was killed (mule-harakiri)' : 'died'}`);
+      this.host.failRuns([...s.runs.keys()], `mule ${s.spec.id} ${killed ? 'was killed (mule-harakiri)' : 'died'}`);
       s.runs.clear();
     }
     if (s.current) {
       s.lost++;
-      this.host.log.warn({ mule: s.spec.id, lost: s.lost }, 'the message the mule was handling is lost (queued messages are kept)');
+      this.host.log.warn({ event: 'MULE_MESSAGE_LOST', mule: s.spec.id, lost: s.lost }, 'the message the mule was handling is lost (queued messages are kept)');
     }
     s.current = undefined;
     s.pull = undefined;
     const lifetime = performance.now() - s.startedAt;
     if (this.closing) {
-      s.state = 'dead';
-      this.host.log.info({ mule: s.spec.id, code, queue: s.queue.length }, 'mule exited');
+      this.host.log.info({ event: 'MULE_EXITED', mule: s.spec.id, reason, code, queue: s.queue.length }, 'mule exited');
       return;
     }
-    s.state = 'dead';
-    const fields = { mule: s.spec.id, code, lifetimeMs: Math.round(lifetime), queue: s.queue.length, err: s.lastError };
-    if (s.killedFor) this.host.log.error(fields, 'mule killed; respawning');
-    else if (code === 0 && !s.lastError) this.host.log.warn(fields, 'mule program returned; respawning (a mule runs for the life of the server)');
-    else this.host.log.error(fields, 'mule died; respawning (its queued messages are kept)');
-    s.crashStreak = lifetime >= HEALTHY_LIFETIME_MS ? 1 : s.crashStreak + 1;
-    const delay = s.crashStreak <= 1 ? 0 : Math.min(100 * 2 ** (s.crashStreak - 2), MAX_BACKOFF_MS);
+    const fields = { mule: s.spec.id, reason, code, lifetimeMs: Math.round(lifetime), queue: s.queue.length, err: s.lastError };
+    if (killed) this.host.log.error({ event: 'MULE_KILLED', ...fields }, 'mule killed; respawning');
+    else if (code === 0 && !s.lastError) this.host.log.warn({ event: 'MULE_RETURNED', ...fields }, 'mule program returned; respawning (a mule runs for the life of the server)');
+    else this.host.log.error({ event: 'MULE_DIED', ...fields }, 'mule died; respawning (its queued messages are kept)');
+    s.backoff.crashed(lifetime);
+    const delay = s.backoff.delayMs;
     s.respawnTimer = setTimeout(() => {
       s.respawnTimer = undefined;
       if (this.closing) return;
@@ -259,11 +268,11 @@ export class Mules implements MuleRunner {
 
   /** Graceful: wait for the queues to empty (within the mercy), then let the mules finish. */
   async close(graceful: boolean): Promise<void> {
-    if (this.harakiriTimer) clearInterval(this.harakiriTimer);
+    this.draining = true;
     const deadline = performance.now() + this.host.mercyMs;
     if (graceful && this.slots.length) {
       this.host.log.info({ queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');
-      while (performance.now() < deadline && this.slots.some((s) => s.load > 0 && (s.state === 'running' || s.state === 'starting' || s.respawnTimer))) {
+      while (performance.now() < deadline && this.slots.some((s) => s.load > 0 && (s.state === 'ready' || s.state === 'starting' || s.respawnTimer))) {
         await new Promise((r) => setTimeout(r, 20));
       }
     }
@@ -271,17 +280,20 @@ export class Mules implements MuleRunner {
     for (const s of this.slots) {
       if (s.respawnTimer) clearTimeout(s.respawnTimer);
       if (!s.thread) continue;
-      s.state = 'stopping';
-      if (graceful) s.thread.postMessage([BG, { op: 'drain' } satisfies BgToThread]);
-      else void s.thread.terminate();
+      if (graceful) {
+        s.state = 'retiring';
+        s.thread.postMessage([BG, { op: 'drain' } satisfies BgToThread]);
+      } else {
+        this.terminate(s, 'shutdown');
+      }
     }
     if (graceful) {
       const left = Math.max(0, deadline - performance.now());
       const timer = setTimeout(() => {
         for (const s of this.slots) {
           if (!s.thread) continue;
-          this.host.log.warn({ mule: s.spec.id }, 'mule did not finish within worker-reload-mercy: terminating it');
-          void s.thread.terminate();
+          this.host.log.warn({ event: 'MULE_MERCY_EXPIRED', mule: s.spec.id }, 'mule did not finish within worker-reload-mercy: terminating it');
+          this.terminate(s, 'shutdown');
         }
       }, left);
       await Promise.all(this.slots.map((s) => s.exited));
@@ -295,7 +307,8 @@ export class Mules implements MuleRunner {
 
   stats(): MuleStats[] {
     return this.slots.map((s) => ({
-      id: s.spec.id, program: s.spec.program, farms: s.spec.farms, state: s.state, threadId: s.threadId, label: s.label,
+      id: s.spec.id, program: s.spec.program, farms: s.spec.farms, state: s.state, threadId: s.threadId,
+      label: this.host.board.snapshot(s.index).label,
       queue: s.queue.length, busy: !!s.current || s.runs.size > 0, queued: s.queued, delivered: s.delivered,
       dropped: s.dropped, lost: s.lost, respawns: s.respawns, runs: s.runsDone,
     }));

@@ -94,7 +94,7 @@ export class Scaler {
   private trackClocks(workerNow: number): void {
     for (const h of this.supervisor.live) if (!this.ownClocks.has(h)) this.ownClocks.add(h);
     for (const h of this.ownClocks) {
-      if (h.state !== 'exited') continue;
+      if (h.state !== 'dead') continue;
       this.ownBase[h.slot]! += h.ownBusyMs(workerNow);
       this.ownClocks.delete(h);
     }

@@ -94,13 +94,11 @@ export class SpindleServer {
   }
 
   private bootFor(slot: number): WorkerBoot {
-    const name = this.settings.names.worker(slot);
     return {
       workerId: slot,
       appPath: this.settings.appPath,
       ...(this.settings.appExport ? { appExport: this.settings.appExport } : {}),
       concurrency: this.settings.concurrency,
-      label: name,
       threadName: this.settings.names.workerThread(slot),
       logLevel: this.settings.logLevel,
       logFormat: this.opts.logFormat,
@@ -187,7 +185,9 @@ export class SpindleServer {
     }
     let ticks = 0;
     this.tickTimer = setInterval(() => {
-      this.supervisor.tick();
+      const now = performance.now();
+      this.supervisor.tick(now);
+      this.background.mules.tick(now);
       if (!this.closing) this.scaler?.tick();
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
@@ -245,9 +245,7 @@ export class SpindleServer {
   private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
     if (m[0] !== CONTROL) return;
     const c = m[1];
-    if (c.kind === 'label') h.label = c.label;
-    else if (c.kind === 'heap') { h.heapUsed = c.used; h.external = c.external; }
-    else if (c.kind === 'served') this.workerAccept.served(h, c);
+    if (c.kind === 'served') this.workerAccept.served(h, c);
     else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
     else if (c.kind === 'other-copy') warnOtherCopy(this.log, c.server, c.app);
   }
@@ -393,8 +391,9 @@ export class SpindleServer {
         threadId: h?.threadId ?? 0,
         requests: h?.served ?? 0,
         inFlight: h?.requestsInFlight ?? 0,
-        label: h?.label ?? '',
-        heapUsed: h?.heapUsed ?? 0,
+        // the scoreboard holds what the worker thread writes (its label, its heap)
+        label: h ? this.core.scoreboard.snapshot(i).label : '',
+        heapUsed: h ? this.core.scoreboard.memory(i, h.threadId).heapUsed : 0,
         uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,
         cheap: this.supervisor.cheap.has(i + 1),
       })),

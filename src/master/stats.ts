@@ -13,7 +13,7 @@ import type { ServerSettings } from './settings.js';
 import type { Supervisor } from './supervisor.js';
 import type { MuleStats } from './mules.js';
 import type { SharedCore } from '../shm/layout.js';
-import { SLOT_STATES, EXIT_REASONS, type SlotSnapshot, type SlotState } from '../shm/scoreboard.js';
+import { EXIT_REASONS, type SlotSnapshot, type ThreadState } from '../shm/scoreboard.js';
 
 // ---- the request observer ------------------------------------------------------------------
 
@@ -113,15 +113,18 @@ export function serverVersion(): string {
   return cachedVersion;
 }
 
-/** uWSGI's status string for a slot state: idle / busy / cheap / pause; Spindle's own otherwise. */
-export function uwsgiStatus(state: SlotState): string {
-  switch (state) {
-    case 'idle': return 'idle';
-    case 'busy': return 'busy';
-    case 'cheap': return 'cheap';
-    case 'paused': return 'pause';
-    default: return state; // starting, recycling, zombie, dead, empty: uwsgitop shows them as-is
-  }
+/**
+ * A slot's state as the stats show it (`state`, `status`, spindle_workers{state}): uWSGI's idle /
+ * busy for a ready thread, cheap for a slot the cheaper emptied, the ThreadState otherwise
+ * (uwsgitop shows those as-is).
+ */
+export const SHOWN_STATES = ['empty', 'starting', 'idle', 'busy', 'cheap', 'retiring', 'zombie', 'dead'] as const;
+export type ShownState = (typeof SHOWN_STATES)[number];
+
+export function shownState(state: ThreadState, inFlight: number, cheap: boolean): ShownState {
+  if (cheap && (state === 'dead' || state === 'empty')) return 'cheap';
+  if (state === 'ready') return inFlight > 0 ? 'busy' : 'idle';
+  return state;
 }
 
 export interface WorkerDoc {
@@ -130,7 +133,7 @@ export interface WorkerDoc {
   running_time: number; last_spawn: number; respawn_count: number; tx: number; avg_rt: number;
   apps: Record<string, unknown>[]; cores: CoreDoc[];
   // Spindle
-  state: SlotState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; external: number; label: string;
+  state: ShownState; in_flight: number; connections: number; thread_id: number; heap_used: number; heap_limit: number; external: number; label: string;
   mean_rt: number; last_exit_reason: string; last_exit_code: number; last_exit_at: number;
 }
 
@@ -230,7 +233,7 @@ export function buildStats(src: StatsSource): StatsDocument {
   doc.mules = o.mules.map((m) => ({
     id: m.id, pid: process.pid, signals: 0, signal_queue: 0,
     // Spindle
-    thread_id: m.threadId, status: m.state === 'running' ? (m.busy ? 'busy' : 'idle') : m.state, program: m.program, farms: m.farms,
+    thread_id: m.threadId, status: shownState(m.state, m.busy ? 1 : 0, false), program: m.program, farms: m.farms,
     label: m.label, queue: m.queue, queued: m.queued, delivered: m.delivered, dropped: m.dropped, lost: m.lost,
     respawns: m.respawns, runs: m.runs,
   }));
@@ -241,9 +244,10 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoc
   const { settings, supervisor } = src;
   const h = supervisor.slots[snap.id] ?? null;
   const running = snap.threadId >= 0 && snap.state !== 'dead' && snap.state !== 'empty';
-  const concurrency = Math.max(1, settings.concurrency);
   // the master sees how many requests a worker has in flight, not the requests themselves
   const own = h?.ownInFlight ?? 0;
+  const state = shownState(snap.state, Math.max(own, snap.inFlight), !running && supervisor.cheap.has(snap.id));
+  const concurrency = Math.max(1, settings.concurrency);
   const cores: CoreDoc[] = [];
   for (let i = 0; i < concurrency; i++) {
     const run = runs[i];
@@ -282,7 +286,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoc
     harakiri_count: snap.harakiriCount,
     signals: 0,
     signal_queue: 0,
-    status: !running && supervisor.cheap.has(snap.id) ? 'cheap' : uwsgiStatus(own > 0 && snap.state === 'idle' ? 'busy' : snap.state),
+    status: state,
     // the memory the worker's isolate holds (V8 heap + Buffers and other external memory): what reload-on-rss watches
     rss: running ? snap.heapUsed + snap.external : 0,
     vsz: 0, // threads share one address space: no per-worker figure (see memory.rss at the top)
@@ -293,7 +297,7 @@ function workerDoc(snap: SlotSnapshot, src: StatsSource, runs: HeldRun[], toEpoc
     avg_rt: us(snap.avgRtMs),
     apps,
     cores,
-    state: !running && supervisor.cheap.has(snap.id) ? 'cheap' : own > 0 && snap.state === 'idle' ? 'busy' : snap.state,
+    state,
     in_flight: h ? h.requestsInFlight : snap.inFlight, // read live: the scoreboard's copy is 100 ms old
     connections: h?.openConnections ?? 0,
     thread_id: snap.threadId,
@@ -375,7 +379,7 @@ export function renderMetrics(src: StatsSource): string {
   m.sample('spindle_request_duration_seconds_sum', obs.sumSeconds);
   m.sample('spindle_request_duration_seconds_count', obs.count);
 
-  const byState = new Map<string, number>(SLOT_STATES.map((s) => [s, 0]));
+  const byState = new Map<string, number>(SHOWN_STATES.map((s) => [s, 0]));
   for (const w of doc.workers) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
   m.family('spindle_workers', 'gauge', 'Worker slots by state.');
   for (const [state, n] of byState) m.sample('spindle_workers', n, { state });

@@ -6,7 +6,8 @@ import type { Log } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
 import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
-import type { Scoreboard, ExitReason } from '../shm/scoreboard.js';
+import type { Scoreboard, ExitReason, ThreadState } from '../shm/scoreboard.js';
+import { END_REASONS, CrashBackoff, endReason, terminateThread, type EndReason } from './thread-life.js';
 import { dumpWorkerStack } from './stack-dump.js';
 import type { ListedRequest } from '../protocol/request-table.js';
 
@@ -22,9 +23,6 @@ export interface SupervisorHost {
   onThreadExit?(threadId: number): void;
 }
 
-/** A worker that lived at least this long after a crash resets the crash streak. */
-const HEALTHY_LIFETIME_MS = 10_000;
-const MAX_BACKOFF_MS = 10_000;
 /** After a replacement failed to load, the old worker is not recycled again for this long. */
 const RECYCLE_RETRY_MS = 10_000;
 /**
@@ -40,7 +38,7 @@ export class Supervisor {
   readonly slots: (WorkerHandle | null)[];
   /** Replacement being started for a slot whose current worker keeps serving meanwhile. */
   private readonly pending: ({ fresh: WorkerHandle; placed: Promise<boolean> } | null)[];
-  private readonly crashStreak: number[];
+  private readonly backoff: CrashBackoff[];
   private readonly respawnTimers = new Map<number, NodeJS.Timeout>();
   /** Every handle whose thread has not exited yet (current, retiring, zombie). */
   readonly live = new Set<WorkerHandle>();
@@ -64,7 +62,7 @@ export class Supervisor {
     const n = settings.processes + 1;
     this.slots = new Array<WorkerHandle | null>(n).fill(null);
     this.pending = new Array<{ fresh: WorkerHandle; placed: Promise<boolean> } | null>(n).fill(null);
-    this.crashStreak = new Array<number>(n).fill(0);
+    this.backoff = Array.from({ length: n }, () => new CrashBackoff());
   }
 
   /** Starts every slot and waits for all apps to load; throws the first AppLoadFailure. */
@@ -75,7 +73,7 @@ export class Supervisor {
     try {
       await Promise.all(handles.map((h) => h.ready));
     } catch (err) {
-      await Promise.all(handles.map((h) => this.terminate(h, 'start-up failed')));
+      await Promise.all(handles.map((h) => this.terminate(h, 'start-up-failed')));
       throw err;
     }
     this.host.log.info({ workers: handles.length, ms: Math.round(Math.max(...handles.map((h) => h.readyAt - h.spawnedAt))) }, 'workers ready');
@@ -93,11 +91,31 @@ export class Supervisor {
     this.board.spawned(slot - 1, h.threadId, h.spawnedAtEpoch);
     h.ready.then(() => {
       if (h.state !== 'ready') return;
-      this.board.setState(slot - 1, 'idle');
+      this.setState(h, 'ready'); // the slot's too, unless a newer thread was spawned in it meanwhile
       this.host.workerReady?.(h);
     }, () => {});
     h.thread.once('exit', (code) => this.onExit(h, code));
     return h;
+  }
+
+  /**
+   * What reload-on-rss watches: the memory `h`'s isolate holds (V8 heap + external), as its
+   * thread writes it into the scoreboard (0 while another thread owns the slot).
+   */
+  private memory(h: WorkerHandle): number {
+    const m = this.board.memory(h.slot - 1, h.threadId);
+    return m.heapUsed + m.external;
+  }
+
+  private memoryFields(h: WorkerHandle): { heapMb: number; externalMb: number } {
+    const m = this.board.memory(h.slot - 1, h.threadId);
+    return { heapMb: mb(m.heapUsed), externalMb: mb(m.external) };
+  }
+
+  /** `h`'s state, and its slot's in the scoreboard while `h` is the newest thread there. */
+  private setState(h: WorkerHandle, state: ThreadState): void {
+    h.state = state;
+    if (this.board.owns(h.slot - 1, h.threadId)) this.board.setState(h.slot - 1, state);
   }
 
   /** `n` requests on `h` completed: count them, and recycle or finish retiring if due. */
@@ -136,8 +154,9 @@ export class Supervisor {
         }
       }
       if (h.state !== 'ready') continue;
-      if (s.evilReloadOnHeapBytes > 0 && h.memory >= s.evilReloadOnHeapBytes) {
-        this.host.log.warn({ event: 'EVIL_RELOAD_ON_RSS', worker: h.slot, heapMb: mb(h.heapUsed), externalMb: mb(h.external), limitMb: mb(s.evilReloadOnHeapBytes) }, 'worker memory past evil-reload-on-rss: terminating it now');
+      const memory = this.memory(h);
+      if (s.evilReloadOnHeapBytes > 0 && memory >= s.evilReloadOnHeapBytes) {
+        this.host.log.warn({ event: 'EVIL_RELOAD_ON_RSS', worker: h.slot, ...this.memoryFields(h), limitMb: mb(s.evilReloadOnHeapBytes) }, 'worker memory past evil-reload-on-rss: terminating it now');
         this.kill(h, 'evil-reload-on-rss');
         continue;
       }
@@ -147,7 +166,7 @@ export class Supervisor {
         this.recycle(h, 'max-requests');
       } else if (s.maxLifetimeMs > 0 && lived >= s.maxLifetimeMs + (h.slot - 1) * s.maxLifetimeDeltaMs) {
         this.recycle(h, 'max-worker-lifetime');
-      } else if (s.reloadOnHeapBytes > 0 && h.memory >= s.reloadOnHeapBytes) {
+      } else if (s.reloadOnHeapBytes > 0 && memory >= s.reloadOnHeapBytes) {
         this.recycle(h, 'reload-on-rss');
       }
     }
@@ -210,10 +229,10 @@ export class Supervisor {
    * Ends `h` at once (harakiri, evil reload): its runs end as failed, the thread is terminated
    * (closing the connections it accepted), and a replacement starts immediately.
    */
-  kill(h: WorkerHandle, reason: string, dumpStack = false): void {
+  kill(h: WorkerHandle, reason: EndReason, dumpStack = false): void {
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
     this.endRuns(h, reason);
-    h.state = 'zombie'; // no more requests
+    this.setState(h, 'zombie'); // no more requests
     h.endReason ??= reason;
     if (!this.shuttingDown) this.fill(h.slot);
     if (!dumpStack) {
@@ -227,16 +246,16 @@ export class Supervisor {
   }
 
   /** Graceful recycle: the replacement starts first; the old worker retires once it is ready. */
-  recycle(h: WorkerHandle, reason: string): void {
+  recycle(h: WorkerHandle, reason: EndReason): void {
     if (this.pending[h.slot] || this.shuttingDown || h.state !== 'ready') return;
     if (performance.now() < h.recycleRetryAt) return; // its replacement failed to load a moment ago
     const lifetimeMs = Math.round(performance.now() - h.readyAt);
-    this.host.log.info({ event: 'WORKER_RECYCLE', worker: h.slot, reason, served: h.served, lifetimeMs, heapMb: mb(h.heapUsed), externalMb: mb(h.external) }, 'recycling worker');
+    this.host.log.info({ event: 'WORKER_RECYCLE', worker: h.slot, reason, served: h.served, lifetimeMs, ...this.memoryFields(h) }, 'recycling worker');
     void this.replace(h, reason);
   }
 
   /** Starts a replacement for `old`; resolves once it is placed (true) or has failed to load (false). */
-  private replace(old: WorkerHandle, reason: string): Promise<boolean> {
+  private replace(old: WorkerHandle, reason: EndReason): Promise<boolean> {
     const fresh = this.spawn(old.slot);
     const placed = this.place(old, fresh, reason);
     this.pending[old.slot] = { fresh, placed };
@@ -248,7 +267,7 @@ export class Supervisor {
    * in its slot or retired: while it loaded, the slot may have been emptied (the old worker
    * crashed or was killed: it takes the slot) or refilled by a respawn (it retires).
    */
-  private async place(old: WorkerHandle, fresh: WorkerHandle, reason: string): Promise<boolean> {
+  private async place(old: WorkerHandle, fresh: WorkerHandle, reason: EndReason): Promise<boolean> {
     const slot = old.slot;
     try {
       await fresh.ready;
@@ -256,7 +275,7 @@ export class Supervisor {
       this.pending[slot] = null;
       this.host.log.error({ worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
-      void this.terminate(fresh, 'failed to load');
+      void this.terminate(fresh, 'load-failed');
       return false;
     }
     this.pending[slot] = null;
@@ -277,17 +296,17 @@ export class Supervisor {
   }
 
   /** No new requests for `h`; it exits when its requests are done, or is ended after the mercy. */
-  retire(h: WorkerHandle, reason: string): void {
-    if (h.state === 'exited' || h.state === 'zombie' || h.state === 'retiring') return;
+  retire(h: WorkerHandle, reason: EndReason): void {
+    if (h.state === 'dead' || h.state === 'zombie' || h.state === 'retiring') return;
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
-    h.state = 'retiring';
+    this.setState(h, 'retiring');
     h.endReason = reason;
     if (h.runs.size === 0) h.thread.postMessage([STOP]);
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
-      this.host.log.warn({ worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.host.log.warn({ event: 'MERCY_EXPIRED', worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
       this.endRuns(h, 'mercy');
-      void this.endNow(h, `${reason} (mercy expired)`, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
+      void this.endNow(h, reason, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
     }, this.settings.mercyMs);
     this.host.log.debug({ worker: h.slot, reason, inFlight: h.requestsInFlight }, 'worker retiring');
   }
@@ -296,8 +315,8 @@ export class Supervisor {
    * Ends a worker now (quick shutdown, mercy expired). A worker with requests in flight is first
    * asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
    */
-  private async endNow(h: WorkerHandle, reason: string, message: string): Promise<void> {
-    if (h.ownInFlight > 0 && h.state !== 'exited') {
+  private async endNow(h: WorkerHandle, reason: EndReason, message: string): Promise<void> {
+    if (h.ownInFlight > 0 && h.state !== 'dead') {
       h.thread.postMessage([QUIT, message]);
       const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
       await h.exited;
@@ -309,62 +328,54 @@ export class Supervisor {
   }
 
   /** Terminates the thread; marks it a zombie while terminate() waits on native code. */
-  async terminate(h: WorkerHandle, reason: string): Promise<void> {
-    if (h.state === 'exited') return;
+  async terminate(h: WorkerHandle, reason: EndReason): Promise<void> {
+    if (h.state === 'dead') return;
     h.endReason ??= reason;
-    h.state = 'zombie';
+    this.setState(h, 'zombie');
     if (h.mercyTimer) clearTimeout(h.mercyTimer);
-    const slow = setTimeout(() => {
-      if (h.state === 'zombie') {
-        this.host.log.warn({ worker: h.slot, threadId: h.threadId, reason }, 'worker thread is stuck in native code and cannot be interrupted yet; it is a zombie until that call returns');
-      }
-    }, 1000);
-    slow.unref();
-    await h.thread.terminate();
-    clearTimeout(slow);
+    await terminateThread(h.thread, this.host.log, { worker: h.slot, threadId: h.threadId, reason });
   }
 
   private onExit(h: WorkerHandle, code: number): void {
     this.live.delete(h);
     if (h.mercyTimer) clearTimeout(h.mercyTimer);
-    h.state = 'exited';
+    h.state = 'dead';
     this.host.onThreadExit?.(h.threadId);
     const expected = h.endReason !== undefined;
-    const reason = h.endReason ?? (h.lastError ? `crashed: ${h.lastError.message}` : `exited with code ${code}`);
+    const reason = endReason(h.endReason, h.lastError);
     h.endReason = reason;
     // The slot's scoreboard entry belongs to the newest thread in it; an old one leaving after its
     // replacement started must not overwrite it.
-    const ended = exitReason(reason, h.lastError);
+    const ended = END_REASONS[reason];
     this.exitsByReason.set(ended, (this.exitsByReason.get(ended) ?? 0) + 1);
     const current = this.slots[h.slot];
-    if (!current || current === h) this.board.exited(h.slot - 1, exitReason(reason, h.lastError), code, Date.now());
+    if (!current || current === h) this.board.exited(h.slot - 1, ended, code, Date.now());
     this.endRuns(h, 'worker-died');
     const lifetimeMs = h.readyAt ? Math.round(performance.now() - h.readyAt) : 0;
     const fields = { worker: h.slot, threadId: h.threadId, reason, code, served: h.served, lifetimeMs };
     if (expected) {
-      this.host.log.info(fields, 'worker exited');
+      this.host.log.info({ event: 'WORKER_EXITED', ...fields }, 'worker exited');
       return;
     }
-    this.host.log.error({ ...fields, err: h.lastError }, 'worker died');
+    this.host.log.error({ event: 'WORKER_DIED', ...fields, err: h.lastError }, 'worker died');
     if (this.slots[h.slot] === h) this.slots[h.slot] = null;
     if (this.shuttingDown || h.readyAt === 0) return; // a load failure is handled by whoever spawned it
-    this.crashStreak[h.slot] = lifetimeMs >= HEALTHY_LIFETIME_MS ? 1 : this.crashStreak[h.slot]! + 1;
+    this.backoff[h.slot]!.crashed(lifetimeMs);
     this.fill(h.slot);
   }
 
   /** Starts a worker in an empty slot, after the crash back-off if the slot keeps crashing. */
   private fill(slot: number): void {
     if (this.shuttingDown || this.respawnTimers.has(slot) || this.slots[slot] || this.cheap.has(slot)) return;
-    const streak = this.crashStreak[slot]!;
-    const delay = streak <= 1 ? 0 : Math.min(100 * 2 ** (streak - 2), MAX_BACKOFF_MS);
-    if (delay > 0) this.host.log.warn({ worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
+    const { streak, delayMs: delay } = this.backoff[slot]!;
+    if (delay > 0) this.host.log.warn({ event: 'RESPAWN_DELAYED', worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
     const timer = setTimeout(() => {
       this.respawnTimers.delete(slot);
       if (this.shuttingDown || this.slots[slot]) return;
       this.respawns++;
       this.startInSlot(slot, 'worker respawned', 'respawned worker failed to load the app', (h) => {
-        this.crashStreak[slot] = this.crashStreak[slot]! + 1;
-        void this.terminate(h, 'failed to load').then(() => this.fill(slot));
+        this.backoff[slot]!.failed();
+        void this.terminate(h, 'load-failed').then(() => this.fill(slot));
       });
     }, delay);
     this.respawnTimers.set(slot, timer);
@@ -402,10 +413,10 @@ export class Supervisor {
   wake(slot: number): boolean {
     if (this.shuttingDown || !this.cheap.has(slot) || this.slots[slot] || this.pending[slot]) return false;
     this.cheap.delete(slot);
-    this.crashStreak[slot] = 0;
+    this.backoff[slot]!.reset();
     this.startInSlot(slot, 'worker started', 'a worker started by the cheaper failed to load the app; its slot stays cheap', (h) => {
       if (!this.shuttingDown) this.cheap.add(slot);
-      void this.terminate(h, 'failed to load');
+      void this.terminate(h, 'load-failed');
     });
     return true;
   }
@@ -500,20 +511,6 @@ export class Supervisor {
 function loadFailure(err: unknown): { message: string; stack: string } {
   const detail = err instanceof AppLoadFailure ? err.detail : String(err);
   return { message: detail, stack: detail };
-}
-
-/** The scoreboard's reason code for a worker's end (free text in the log, a code in stats). */
-function exitReason(reason: string, err?: Error): ExitReason {
-  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
-  if (reason.startsWith('harakiri')) return 'harakiri';
-  if (reason.includes('mercy')) return 'killed';
-  if (reason === 'max-requests') return 'recycle-requests';
-  if (reason.includes('reload-on-rss')) return 'recycle-heap';
-  if (reason === 'max-worker-lifetime') return 'recycle-lifetime';
-  if (reason === 'reload') return 'reload';
-  if (reason === 'cheaper') return 'cheaped';
-  if (reason === 'shutdown' || reason === 'superseded') return 'normal';
-  return 'error';
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);

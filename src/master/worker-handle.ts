@@ -5,13 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { READY, LOAD_FAILED, OWN_IN_FLIGHT, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 import { readBusyMs } from '../protocol/busy-clock.js';
 import { RequestTable } from '../protocol/request-table.js';
-
-export type HandleState =
-  | 'starting'   // loading the app
-  | 'ready'      // routable
-  | 'retiring'   // no new requests; exits when its requests are done (or mercy runs out)
-  | 'zombie'     // terminated by the master, thread not gone yet (stuck in native code)
-  | 'exited';
+import type { ThreadState } from '../shm/scoreboard.js';
+import type { EndReason } from './thread-life.js';
 
 /**
  * Work the master handed a worker and watches itself: a timer, cron or signal run (master/runs.ts).
@@ -40,19 +35,19 @@ export class WorkerHandle {
   readonly thread: Worker;
   /** The thread's id (Worker.threadId reads -1 once the thread has exited). */
   readonly threadId: number;
-  state: HandleState = 'starting';
+  /**
+   * This thread's state (ThreadState). The scoreboard holds its slot's, which is the newest
+   * thread's: a retiring thread lives beside its replacement, so each handle keeps its own too.
+   */
+  state: ThreadState = 'starting';
   /** Timer, cron and signal runs in this worker, by run id. */
   readonly runs = new Map<number, HeldRun>();
   readonly spawnedAt = performance.now();
   readonly spawnedAtEpoch = Date.now();
   readyAt = 0;
   served = 0;
-  /** The worker's own V8 heap, and its memory outside it (Buffers, ArrayBuffers, native objects). */
-  heapUsed = 0;
-  external = 0;
-  label = '';
   /** Why the master ended (or is ending) this worker; undefined while it runs normally. */
-  endReason?: string;
+  endReason?: EndReason;
   exitCode?: number;
   lastError?: Error;
   /** Resolves when the app is loaded; rejects with AppLoadFailure (or on an early exit). */
@@ -79,7 +74,6 @@ export class WorkerHandle {
     heapLimitMb: number,
     onMessage: (h: WorkerHandle, m: WorkerMessage) => void,
   ) {
-    this.label = boot.label;
     this.own = new Float64Array(boot.ownHttp.ownState);
     this.ownSeq = new Int32Array(boot.ownHttp.ownState);
     this.requestTable = new RequestTable(boot.ownHttp.requestTable);
@@ -109,7 +103,7 @@ export class WorkerHandle {
       this.exitCode = code;
       const why = this.lastError ? `${this.lastError.message}` : `exited with code ${code}`;
       settle.fail(new AppLoadFailure('threw', `worker ${slot} died while loading the app: ${why}`));
-      this.state = 'exited';
+      this.state = 'dead';
     });
   }
 
@@ -127,11 +121,6 @@ export class WorkerHandle {
   get openConnections(): number {
     const c = this.connectionsCell;
     return c ? Math.max(0, Atomics.load(c.cells, c.index)) : 0;
-  }
-
-  /** What reload-on-rss watches: the memory this worker's isolate holds (V8 heap + external). */
-  get memory(): number {
-    return this.heapUsed + this.external;
   }
 
   /** Milliseconds this worker has spent with at least one request in flight, up to `now` (busy-clock.ts monoMs()). */

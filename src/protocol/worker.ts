@@ -11,7 +11,8 @@ import type { BgControl } from './background.js';
 // worker → master
 //   [READY]                           the app is loaded
 //   [LOAD_FAILED, reason, message]    the app could not be loaded
-//   [CONTROL, ...]                    control-plane messages (labels, served batches, …)
+//   [CONTROL, ...]                    control-plane messages (served batches, background work, …)
+// A worker's state, heap and label are not messages: they live in the scoreboard (shm/scoreboard.ts).
 
 export const STOP = 2;
 export const LISTEN = 3;
@@ -40,9 +41,7 @@ export const CONTROL = 17;
 
 /** Control-plane messages from a worker to the master; the request hot path never uses them. */
 export type ControlMessage =
-  | { kind: 'label'; label: string }
   | { kind: 'harakiri'; requestId: number; seconds: number }
-  | { kind: 'heap'; used: number; external: number }
   // requests the worker served since the last report
   // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
   | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
@@ -63,7 +62,6 @@ export interface WorkerBoot {
   /** The export to serve (callable); undefined = detect (load-app.ts). */
   appExport?: string;
   concurrency: number;
-  label: string;
   threadName: string;
   logLevel: string;
   logFormat: 'json' | 'pretty';

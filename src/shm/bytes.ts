@@ -60,23 +60,6 @@ export function fromBytes(b: Uint8Array, off: number, len: number): string {
   return len === 0 ? '' : dec.decode(b.subarray(off, off + len));
 }
 
-export function utf8Length(v: string): number {
-  let n = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length) {
-      const d = v.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 /** Encode and truncate to at most `max` bytes without splitting a character. */
 export function encodeTruncated(v: string, max: number): Uint8Array {
   const b = enc.encode(v);

@@ -1,11 +1,13 @@
 // The scoreboard: one slot per worker (slots 0..workerSlots-1) and per mule (after them).
 //
 // Every field has exactly ONE writer thread, so writers never lock:
-//   master group (the master dispatches, so it owns the request accounting):
+//   master group (the master supervises the threads and counts the requests they report):
 //     state, threadId, inFlight, lastExitReason, exitCode, requests, deltaRequests, exceptions,
 //     harakiriCount, respawnCount, lastSpawn, tx, busyMs, inRequestSince, deadline, avgRtMs,
 //     lastExitAt
-//   worker group (the slot's own thread): heapUsed, heapLimit, external, userDeadline, heartbeat, label
+//   worker group (the slot's own thread, while `owns()` it): heapUsed, heapLimit, external, label
+// The scoreboard is the one store of a slot's state, heap and label: the master reads them here,
+// no message carries them.
 // Each group has its own seqlock word (odd while a write is in progress); `snapshot(slot)` reads
 // both groups lock-free and retries a torn read. `state` and `inFlight` are also readable alone
 // with Atomics.load (`state(slot)`). A worker terminated in the middle of a worker-group write
@@ -13,16 +15,27 @@
 //
 // Survive respawns: requests, exceptions, harakiriCount, respawnCount, tx, busyMs, avgRtMs,
 // lastExitReason/exitCode/lastExitAt. Reset by `spawned()`: deltaRequests, inRequestSince,
-// inFlight, deadline, the whole worker group (heap, label, userDeadline, heartbeat), threadId.
+// inFlight, deadline, the whole worker group (heap, label), threadId.
 //
-// Times: lastSpawn/lastExitAt are epoch ms; inRequestSince, deadline, userDeadline, heartbeat are
-// monotonic ms of the writer's clock (performance.now() + performance.timeOrigin, comparable
+// Times: lastSpawn/lastExitAt are epoch ms; inRequestSince, deadline are monotonic ms of the writer's clock (performance.now() + performance.timeOrigin, comparable
 // across threads of one process); busyMs and avgRtMs are durations in ms.
 
 import { encodeTruncated } from './bytes.js';
 
-export const SLOT_STATES = ['empty', 'starting', 'idle', 'busy', 'cheap', 'paused', 'recycling', 'zombie', 'dead'] as const;
-export type SlotState = (typeof SLOT_STATES)[number];
+/**
+ * The one vocabulary of a supervised thread's state (request worker or mule), as the scoreboard
+ * stores it per slot and the master keeps it per thread. Busy or idle is not a state: a ready
+ * thread with requests in flight is busy (inFlight).
+ */
+export const THREAD_STATES = [
+  'empty',    // no thread has run in the slot yet
+  'starting', // loading the app
+  'ready',    // serving (a request worker is routable)
+  'retiring', // takes no new work; exits when its work is done (or the mercy runs out)
+  'zombie',   // terminated by the master, thread not gone yet (stuck in native code)
+  'dead',     // exited
+] as const;
+export type ThreadState = (typeof THREAD_STATES)[number];
 
 export const EXIT_REASONS = [
   'none',
@@ -68,10 +81,8 @@ const F_LASTEXITAT = 11;
 // worker group
 const F_HEAP = 12;
 const F_HEAPLIMIT = 13;
-const F_USERDEADLINE = 14;
-const F_HEARTBEAT = 15;
-const F_EXTERNAL = 16;
-const SLOT_F64 = 17;
+const F_EXTERNAL = 14;
+const SLOT_F64 = 15;
 
 export function scoreboardBytes(slots: number): number {
   return slots * (SLOT_I32 * 4 + SLOT_F64 * 8);
@@ -82,7 +93,7 @@ export interface SlotSnapshot {
   kind: 'worker' | 'mule';
   /** 1-based id within its kind (worker 1.., mule 1..), as uWSGI numbers them */
   id: number;
-  state: SlotState;
+  state: ThreadState;
   threadId: number;
   inFlight: number;
   requests: number;
@@ -103,14 +114,12 @@ export interface SlotSnapshot {
   heapLimit: number;
   /** Memory the worker's isolate holds outside its V8 heap (Buffers, ArrayBuffers, native objects). */
   external: number;
-  userDeadline: number;
-  heartbeat: number;
   label: string;
 }
 
 /** Master-group fields that `update()` may set directly. */
 export interface MasterFields {
-  state?: SlotState;
+  state?: ThreadState;
   requests?: number;
   deltaRequests?: number;
   exceptions?: number;
@@ -217,67 +226,29 @@ export class Scoreboard {
     this.f64[f + F_HEAP] = 0;
     this.f64[f + F_HEAPLIMIT] = 0;
     this.f64[f + F_EXTERNAL] = 0;
-    this.f64[f + F_USERDEADLINE] = 0;
-    this.f64[f + F_HEARTBEAT] = 0;
     this.i32[i + I_LABELLEN] = 0;
     Atomics.store(this.i32, i + I_INFLIGHT, 0);
     Atomics.store(this.i32, i + I_TID, threadId);
-    Atomics.store(this.i32, i + I_STATE, SLOT_STATES.indexOf('starting'));
+    Atomics.store(this.i32, i + I_STATE, THREAD_STATES.indexOf('starting'));
     this.wEnd(slot);
     this.mEnd(slot);
   }
 
-  setState(slot: number, state: SlotState): void {
+  setState(slot: number, state: ThreadState): void {
     this.check(slot);
-    const v = SLOT_STATES.indexOf(state);
+    const v = THREAD_STATES.indexOf(state);
     if (v < 0) throw new RangeError(`unknown slot state ${String(state)}`);
     Atomics.store(this.i32, slot * SLOT_I32 + I_STATE, v);
   }
 
-  state(slot: number): SlotState {
+  state(slot: number): ThreadState {
     this.check(slot);
-    return SLOT_STATES[Atomics.load(this.i32, slot * SLOT_I32 + I_STATE)] ?? 'empty';
+    return THREAD_STATES[Atomics.load(this.i32, slot * SLOT_I32 + I_STATE)] ?? 'empty';
   }
 
   inFlight(slot: number): number {
     this.check(slot);
     return Atomics.load(this.i32, slot * SLOT_I32 + I_INFLIGHT);
-  }
-
-  /** Master: a request was dispatched to the slot. */
-  requestStarted(slot: number, monoNow: number, deadline = 0): void {
-    this.check(slot);
-    const f = slot * SLOT_F64;
-    const i = slot * SLOT_I32;
-    this.mBegin(slot);
-    const n = this.i32[i + I_INFLIGHT]! + 1;
-    Atomics.store(this.i32, i + I_INFLIGHT, n);
-    if (n === 1) this.f64[f + F_INREQ] = monoNow;
-    if (deadline > 0 && (this.f64[f + F_DEADLINE] === 0 || deadline < this.f64[f + F_DEADLINE]!)) this.f64[f + F_DEADLINE] = deadline;
-    Atomics.store(this.i32, i + I_STATE, SLOT_STATES.indexOf('busy'));
-    this.mEnd(slot);
-  }
-
-  /** Master: a request finished (response sent or failed). avg_rt follows uWSGI: (avg + rt) / 2. */
-  requestFinished(slot: number, monoNow: number, r: RequestOutcome): void {
-    this.check(slot);
-    const f = slot * SLOT_F64;
-    const i = slot * SLOT_I32;
-    this.mBegin(slot);
-    const f64 = this.f64;
-    this.count(f, r);
-    const n = Math.max(0, this.i32[i + I_INFLIGHT]! - 1);
-    Atomics.store(this.i32, i + I_INFLIGHT, n);
-    if (n === 0) {
-      f64[f + F_INREQ] = 0;
-      f64[f + F_DEADLINE] = 0;
-      if (Atomics.load(this.i32, i + I_STATE) === SLOT_STATES.indexOf('busy')) {
-        Atomics.store(this.i32, i + I_STATE, SLOT_STATES.indexOf('idle'));
-      }
-    } else {
-      f64[f + F_INREQ] = monoNow; // approximate: the remaining requests' start is not tracked per request
-    }
-    this.mEnd(slot);
   }
 
   /**
@@ -302,25 +273,19 @@ export class Scoreboard {
   }
 
   /**
-   * Master: the slot's in-flight count as its workers publish it. Sets
-   * inFlight, inRequestSince (when the slot turns busy) and the idle/busy state; any other state
-   * (starting, recycling, …) is left alone.
+   * Master: the slot's in-flight count as its threads publish it. Sets inFlight and
+   * inRequestSince (when the slot turns busy); the state is left alone.
    */
   setInFlight(slot: number, n: number, monoNow: number): void {
     this.check(slot);
     const f = slot * SLOT_F64;
     const i = slot * SLOT_I32;
     const before = Atomics.load(this.i32, i + I_INFLIGHT);
-    const state = Atomics.load(this.i32, i + I_STATE);
-    const idle = SLOT_STATES.indexOf('idle');
-    const busy = SLOT_STATES.indexOf('busy');
-    const next = state === idle || state === busy ? (n > 0 ? busy : idle) : state;
-    if (before === n && next === state) return;
+    if (before === n) return;
     this.mBegin(slot);
     Atomics.store(this.i32, i + I_INFLIGHT, n);
     if (n === 0) this.f64[f + F_INREQ] = 0;
     else if (before === 0) this.f64[f + F_INREQ] = monoNow;
-    Atomics.store(this.i32, i + I_STATE, next);
     this.mEnd(slot);
   }
 
@@ -333,7 +298,7 @@ export class Scoreboard {
   }
 
   /** Master: the slot's thread exited. */
-  exited(slot: number, reason: ExitReason, exitCode: number, epochMs: number, state: SlotState = 'dead'): void {
+  exited(slot: number, reason: ExitReason, exitCode: number, epochMs: number): void {
     this.check(slot);
     const i = slot * SLOT_I32;
     const r = EXIT_REASONS.indexOf(reason);
@@ -345,7 +310,7 @@ export class Scoreboard {
     this.f64[slot * SLOT_F64 + F_INREQ] = 0;
     this.f64[slot * SLOT_F64 + F_DEADLINE] = 0;
     Atomics.store(this.i32, i + I_INFLIGHT, 0);
-    Atomics.store(this.i32, i + I_STATE, SLOT_STATES.indexOf(state));
+    Atomics.store(this.i32, i + I_STATE, THREAD_STATES.indexOf('dead'));
     Atomics.store(this.i32, i + I_TID, -1);
     this.wBegin(slot);
     this.wEnd(slot);
@@ -375,26 +340,21 @@ export class Scoreboard {
 
   // ---- worker-side writers (the slot's own thread) --------------------------------------------
 
+  /**
+   * Whether thread `threadId` owns `slot` (the newest thread spawned in it). A retiring thread
+   * beside its replacement does not: it leaves the worker group to the replacement.
+   */
+  owns(slot: number, threadId: number): boolean {
+    this.check(slot);
+    return Atomics.load(this.i32, slot * SLOT_I32 + I_TID) === threadId;
+  }
+
   setHeap(slot: number, used: number, limit = 0, external = 0): void {
     this.check(slot);
     this.wBegin(slot);
     this.f64[slot * SLOT_F64 + F_HEAP] = used;
     this.f64[slot * SLOT_F64 + F_HEAPLIMIT] = limit;
     this.f64[slot * SLOT_F64 + F_EXTERNAL] = external;
-    this.wEnd(slot);
-  }
-
-  setUserDeadline(slot: number, monoMs: number): void {
-    this.check(slot);
-    this.wBegin(slot);
-    this.f64[slot * SLOT_F64 + F_USERDEADLINE] = monoMs;
-    this.wEnd(slot);
-  }
-
-  heartbeat(slot: number, monoMs: number): void {
-    this.check(slot);
-    this.wBegin(slot);
-    this.f64[slot * SLOT_F64 + F_HEARTBEAT] = monoMs;
     this.wEnd(slot);
   }
 
@@ -410,6 +370,17 @@ export class Scoreboard {
   }
 
   // ---- readers (any thread, lock-free) ----------------------------------------------------
+
+  /**
+   * The memory thread `threadId` last wrote for `slot` (reload-on-rss watches it); zeros when
+   * another thread owns the slot. One number may be a write older than the other: no seqlock,
+   * this is read for every worker every tick.
+   */
+  memory(slot: number, threadId: number): { heapUsed: number; external: number } {
+    if (!this.owns(slot, threadId)) return { heapUsed: 0, external: 0 };
+    const f = slot * SLOT_F64;
+    return { heapUsed: this.f64[f + F_HEAP]!, external: this.f64[f + F_EXTERNAL]! };
+  }
 
   snapshot(slot: number): SlotSnapshot {
     this.check(slot);
@@ -428,7 +399,7 @@ export class Scoreboard {
         slot,
         kind: isWorker ? 'worker' : 'mule',
         id: isWorker ? slot + 1 : slot - this.workerSlots + 1,
-        state: SLOT_STATES[Atomics.load(i32, i + I_STATE)] ?? 'empty',
+        state: THREAD_STATES[Atomics.load(i32, i + I_STATE)] ?? 'empty',
         threadId: Atomics.load(i32, i + I_TID),
         inFlight: Atomics.load(i32, i + I_INFLIGHT),
         requests: f64[f + F_REQ]!,
@@ -448,8 +419,6 @@ export class Scoreboard {
         heapUsed: f64[f + F_HEAP]!,
         heapLimit: f64[f + F_HEAPLIMIT]!,
         external: f64[f + F_EXTERNAL]!,
-        userDeadline: f64[f + F_USERDEADLINE]!,
-        heartbeat: f64[f + F_HEARTBEAT]!,
         label: '',
       };
       const m1 = Atomics.load(i32, i + I_MSEQ);

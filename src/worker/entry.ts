@@ -1,6 +1,6 @@
 // The request worker thread: load the app once, then accept and serve HTTP connections on the
 // descriptors the master copies for it (own-http.ts), and run the handler runs it sends.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, threadId } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';
 import { installSharedCore } from '../api/runtime.js';
@@ -30,11 +30,13 @@ const post = (msg: WorkerMessage): void => port.postMessage(msg);
 // The shared core is installed before the app loads, so its import-time code can use the cache.
 const core = installSharedCore(boot.shared as SharedCoreHandle);
 const slot = boot.workerId - 1;
+// The scoreboard slot is this thread's until a replacement is spawned in it (recycle, reload).
+const ownsSlot = (): boolean => core.scoreboard.owns(slot, threadId);
 installThreadInfo({
   kind: 'worker',
   workerId: boot.workerId,
+  setLabel: (label) => { if (ownsSlot()) core.scoreboard.setLabel(slot, label); },
   send: (m) => {
-    if (m.kind === 'label') core.scoreboard.setLabel(slot, m.label);
     if (m.kind === 'harakiri') {
       ownHttp?.setHarakiri(m.requestId, m.seconds);
       return;
@@ -109,13 +111,13 @@ async function main(): Promise<void> {
   post([READY]);
   // Load undici (about 20 ms on Node 20) while no request waits, not at the first one.
   if (app.kind === 'fetch') setImmediate(warmUpFetch);
-  // The master recycles on this worker's own memory (reload-on-rss): report it every second. Its
-  // isolate's external memory (Buffers, ArrayBuffers; not SharedArrayBuffers it was given) counts
-  // too: process.memoryUsage().rss is the whole process's.
+  // The master recycles on this worker's own memory (reload-on-rss): write it into the scoreboard
+  // every second. Its isolate's external memory (Buffers, ArrayBuffers; not SharedArrayBuffers it
+  // was given) counts too: process.memoryUsage().rss is the whole process's.
   const reportHeap = () => {
+    if (!ownsSlot()) return;
     const heap = getHeapStatistics();
     core.scoreboard.setHeap(slot, heap.used_heap_size, heap.heap_size_limit, heap.external_memory);
-    post([CONTROL, { kind: 'heap', used: heap.used_heap_size, external: heap.external_memory }]);
   };
   reportHeap();
   setInterval(reportHeap, 1000).unref();
