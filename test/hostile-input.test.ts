@@ -236,7 +236,7 @@ test('a worker whose logger modules cannot be loaded (EMFILE) still logs its lin
     const fd = openSync(out, 'w');
     try {
       const log = createLazyLogger({ level: 'info', format: 'json', fd, base: { wid: 3 } });
-      log.debug('below the level');
+      log.debug({ event: 'WORKER_READY' }, 'below the level');
       log.warn({ event: 'BAD_REQUEST', err: new Error('boom') }, 'bad request');
     } finally {
       closeSync(fd);

@@ -3,7 +3,8 @@
 // when harakiri terminates a worker (node20-facts §3: async destinations lose lines then).
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Logger, DestinationStream, pino as Pino } from 'pino';
+import type { DestinationStream, pino as Pino } from 'pino';
+import type { LogEvent } from './events.js';
 
 // Loaded on first use: importing pino takes about 15 ms, which a worker thread (see
 // createLazyLogger) should not spend at start-up to log nothing.
@@ -23,7 +24,16 @@ export function loadLogModules(): void {
   }
 }
 
-export type Log = Logger;
+/** A line's fields: its event code (src/log/events.ts) and whatever else it reports. */
+export interface LogFields { event: LogEvent; [field: string]: unknown }
+type LogCall = (fields: LogFields, msg: string) => void;
+
+/** The logger every room uses: pino's, narrowed so that each line names its event code. */
+export interface Log {
+  trace: LogCall; debug: LogCall; info: LogCall; warn: LogCall; error: LogCall; fatal: LogCall;
+  readonly level: string;
+  isLevelEnabled(level: string): boolean;
+}
 export type LogFormat = 'json' | 'pretty';
 
 export interface LoggerOptions {
@@ -84,9 +94,8 @@ export function createLazyLogger(opts: LoggerOptions): Log {
     trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'),
     level: opts.level,
     isLevelEnabled: (level: string) => (LEVEL_VALUES[level] ?? Infinity) >= threshold,
-    child: (bindings: Record<string, unknown>) => (real ??= createLogger(opts)).child(bindings),
   };
-  return lazy as unknown as Log;
+  return lazy;
 }
 
 /** One JSON line like pino's, written without pino: when its modules cannot be loaded. */

@@ -127,7 +127,7 @@ export class Mules implements MuleRunner {
   private onControl(s: MuleSlot, m: BgToMaster): void {
     if (m.op === 'ready') {
       if (s.state === 'starting') s.state = 'running';
-      this.host.log.info({ mule: s.spec.id, program: s.spec.program || '(generic)', farms: s.spec.farms, threadId: s.threadId, ms: Math.round(performance.now() - s.startedAt) }, 'mule ready');
+      this.host.log.info({ event: 'MULE_READY', mule: s.spec.id, program: s.spec.program || '(generic)', farms: s.spec.farms, threadId: s.threadId, ms: Math.round(performance.now() - s.startedAt) }, 'mule ready');
       this.host.onMuleReady();
       return;
     }
@@ -186,7 +186,7 @@ export class Mules implements MuleRunner {
     if (s.queue.length >= this.host.queueLimit) {
       s.dropped++;
       if (s.dropped === 1 || s.dropped % 100 === 0) {
-        this.host.log.warn({ mule: s.spec.id, queue: s.queue.length, dropped: s.dropped, limit: this.host.queueLimit }, 'mule message queue is full: message refused (mule-msg-queue)');
+        this.host.log.warn({ event: 'MULE_QUEUE_FULL', mule: s.spec.id, queue: s.queue.length, dropped: s.dropped, limit: this.host.queueLimit }, 'mule message queue is full: message refused (mule-msg-queue)');
       }
       return false;
     }
@@ -216,7 +216,7 @@ export class Mules implements MuleRunner {
       if (now - since < limit) continue;
       s.killedFor = 'mule-harakiri';
       s.state = 'stopping';
-      this.host.log.error({ mule: s.spec.id, ms: Math.round(now - since), limitMs: limit }, 'MULE HARAKIRI: the mule ran past mule-harakiri on one task; terminating it');
+      this.host.log.error({ event: 'MULE_HARAKIRI', mule: s.spec.id, ms: Math.round(now - since), limitMs: limit }, 'MULE HARAKIRI: the mule ran past mule-harakiri on one task; terminating it');
       void s.thread.terminate();
     }
   }
@@ -232,21 +232,21 @@ export class Mules implements MuleRunner {
     }
     if (s.current) {
       s.lost++;
-      this.host.log.warn({ mule: s.spec.id, lost: s.lost }, 'the message the mule was handling is lost (queued messages are kept)');
+      this.host.log.warn({ event: 'MULE_MESSAGE_LOST', mule: s.spec.id, lost: s.lost }, 'the message the mule was handling is lost (queued messages are kept)');
     }
     s.current = undefined;
     s.pull = undefined;
     const lifetime = performance.now() - s.startedAt;
     if (this.closing) {
       s.state = 'dead';
-      this.host.log.info({ mule: s.spec.id, code, queue: s.queue.length }, 'mule exited');
+      this.host.log.info({ event: 'MULE_EXITED', mule: s.spec.id, code, queue: s.queue.length }, 'mule exited');
       return;
     }
     s.state = 'dead';
     const fields = { mule: s.spec.id, code, lifetimeMs: Math.round(lifetime), queue: s.queue.length, err: s.lastError };
-    if (s.killedFor) this.host.log.error(fields, 'mule killed; respawning');
-    else if (code === 0 && !s.lastError) this.host.log.warn(fields, 'mule program returned; respawning (a mule runs for the life of the server)');
-    else this.host.log.error(fields, 'mule died; respawning (its queued messages are kept)');
+    if (s.killedFor) this.host.log.error({ event: 'MULE_DIED', ...fields }, 'mule killed; respawning');
+    else if (code === 0 && !s.lastError) this.host.log.warn({ event: 'MULE_DIED', ...fields }, 'mule program returned; respawning (a mule runs for the life of the server)');
+    else this.host.log.error({ event: 'MULE_DIED', ...fields }, 'mule died; respawning (its queued messages are kept)');
     s.crashStreak = lifetime >= HEALTHY_LIFETIME_MS ? 1 : s.crashStreak + 1;
     const delay = s.crashStreak <= 1 ? 0 : Math.min(100 * 2 ** (s.crashStreak - 2), MAX_BACKOFF_MS);
     s.respawnTimer = setTimeout(() => {
@@ -262,7 +262,7 @@ export class Mules implements MuleRunner {
     if (this.harakiriTimer) clearInterval(this.harakiriTimer);
     const deadline = performance.now() + this.host.mercyMs;
     if (graceful && this.slots.length) {
-      this.host.log.info({ queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');
+      this.host.log.info({ event: 'MULES_DRAINING', queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');
       while (performance.now() < deadline && this.slots.some((s) => s.load > 0 && (s.state === 'running' || s.state === 'starting' || s.respawnTimer))) {
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -280,7 +280,7 @@ export class Mules implements MuleRunner {
       const timer = setTimeout(() => {
         for (const s of this.slots) {
           if (!s.thread) continue;
-          this.host.log.warn({ mule: s.spec.id }, 'mule did not finish within worker-reload-mercy: terminating it');
+          this.host.log.warn({ event: 'MULE_MERCY_EXPIRED', mule: s.spec.id }, 'mule did not finish within worker-reload-mercy: terminating it');
           void s.thread.terminate();
         }
       }, left);
@@ -290,7 +290,7 @@ export class Mules implements MuleRunner {
       await Promise.all(this.slots.map((s) => s.exited));
     }
     const lost = this.slots.reduce((n, s) => n + s.queue.length, 0);
-    if (lost) this.host.log.warn({ messages: lost }, 'mule messages still queued at shutdown were discarded');
+    if (lost) this.host.log.warn({ event: 'MULE_MESSAGES_DISCARDED', messages: lost }, 'mule messages still queued at shutdown were discarded');
   }
 
   stats(): MuleStats[] {
