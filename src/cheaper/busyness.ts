@@ -173,7 +173,7 @@ export class Busyness implements Algorithm {
       this.setNextCheap(now, records);
     } else {
       this.nextCheap += this.windowMs;
-      records.push(verbose('CHEAPER_TIMER_RESET', 'busyness: non-idle window, pushing the cheaper timer back one window', { avg, windows: this.tolerance }));
+      records.push(verbose('CHEAPER_TIMER_BACK', 'busyness: non-idle window, pushing the cheaper timer back one window', { avg, windows: this.tolerance }));
     }
     return { delta: 0, reason: '', records };
   }

@@ -36,12 +36,12 @@ export class Timers {
     const old = this.timers.get(name);
     if (old && old.ms === ms && old.reg.target === target && old.reg.unique === unique) {
       old.registrations++;
-      this.log.debug({ event: 'TIMER_REGISTERED', timer: name, from, registrations: old.registrations }, 'timer already registered (same timer from another thread)');
+      this.log.debug({ event: 'TIMER_ALREADY_REGISTERED', timer: name, from, registrations: old.registrations }, 'timer already registered (same timer from another thread)');
       return;
     }
     if (old) {
       clearInterval(old.interval);
-      this.log.warn({ event: 'TIMER_REGISTERED', timer: name, from, ms, was: old.ms, target, wasTarget: old.reg.target }, 'timer re-registered with a different interval or target: the new one replaces it');
+      this.log.warn({ event: 'TIMER_REPLACED', timer: name, from, ms, was: old.ms, target, wasTarget: old.reg.target }, 'timer re-registered with a different interval or target: the new one replaces it');
     }
     const reg = old?.reg ?? newReg('timer', name, `timer:${name}`, target, unique);
     reg.target = target;
@@ -70,10 +70,10 @@ export class Timers {
     const old = this.crons.get(name);
     if (old && old.spec === schedule.text && old.reg.target === target && old.reg.unique === unique) {
       old.registrations++;
-      this.log.debug({ event: 'CRON_REGISTERED', cron: name, from, registrations: old.registrations }, 'cron already registered (same cron from another thread)');
+      this.log.debug({ event: 'CRON_ALREADY_REGISTERED', cron: name, from, registrations: old.registrations }, 'cron already registered (same cron from another thread)');
       return;
     }
-    if (old) this.log.warn({ event: 'CRON_REGISTERED', cron: name, from, spec: schedule.text, was: old.spec }, 'cron re-registered with a different schedule or target: the new one replaces it');
+    if (old) this.log.warn({ event: 'CRON_REPLACED', cron: name, from, spec: schedule.text, was: old.spec }, 'cron re-registered with a different schedule or target: the new one replaces it');
     const reg = old?.reg ?? newReg('cron', name, `cron:${name}`, target, unique);
     reg.target = target;
     reg.unique = unique;
