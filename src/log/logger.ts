@@ -79,15 +79,15 @@ export function createLazyLogger(opts: LoggerOptions): Log {
   const threshold = LEVEL_VALUES[opts.level] ?? LEVEL_VALUES.info!;
   const at = (name: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal') => {
     const value = LEVEL_VALUES[name]!;
-    return (...args: unknown[]): void => {
+    return (fields: LogFields, msg: string): void => {
       if (value < threshold) return;
       try {
         real ??= createLogger(opts);
       } catch {
-        fallbackLine(opts, name, args); // pino could not be loaded (EMFILE): a log call never throws
+        fallbackLine(opts, name, fields, msg); // pino could not be loaded (EMFILE): a log call never throws
         return;
       }
-      (real[name] as (...a: unknown[]) => void)(...args);
+      real[name](fields, msg);
     };
   };
   const lazy = {
@@ -99,10 +99,7 @@ export function createLazyLogger(opts: LoggerOptions): Log {
 }
 
 /** One JSON line like pino's, written without pino: when its modules cannot be loaded. */
-function fallbackLine(opts: LoggerOptions, level: string, args: unknown[]): void {
-  const [first, second] = args;
-  const fields = first !== null && typeof first === 'object' ? first as Record<string, unknown> : {};
-  const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : undefined;
+function fallbackLine(opts: LoggerOptions, level: string, fields: LogFields, msg: string): void {
   const rec = { level, time: new Date().toISOString(), pid: process.pid, ...opts.base, ...fields, msg };
   let line: string;
   try {
