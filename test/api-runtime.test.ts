@@ -7,7 +7,7 @@ import {
 } from 'spindle';
 import { installSharedCore, resetRuntimeForTests } from '../src/api/runtime.js';
 import { createSharedCore } from '../src/shm/layout.js';
-import { parseCacheSpec } from '../src/shm/cache-spec.js';
+import { parseCacheSpec } from '../src/config/cache2.js';
 
 test('outside Spindle the API works on a local backing', async () => {
   assert.equal(isInsideSpindle(), false);

@@ -77,7 +77,7 @@ test('crons fire once in each matching minute (simulated clock); command crons l
 test('signals reach their targets; no handler is an error in the log', async () => {
   const s = await startSpindle([APP, ...base, '--processes', '3', '--mule', MULE, '--mules', '2', '--farm', 'pair:2,3'], { env: { BG_SIGNALS: '1' } });
   try {
-    for (const n of [10, 11, 12, 13, 14, 15, 16, 17, 'named', 20, 99]) await json(s, `/raise?n=${n}`);
+    for (const n of [10, 11, 12, 13, 14, 15, 16, 17, 'named', 20, 99, 21]) await json(s, `/raise?n=${n}`);
     const want: Record<string, (c: Record<string, number>) => boolean> = {
       worker: (c) => sum(c, /^sig10-w\d$/) === 1,
       workers: (c) => ['w1', 'w2', 'w3'].every((w) => c[`sig11-${w}`] === 1),
@@ -100,6 +100,12 @@ test('signals reach their targets; no handler is an error in the log', async () 
       logs(s, 'RUN_LOST', (l) => String(l.signal) === '20' && l.where === 'worker3').length === 1, 10000, 'no-handler errors');
     assert.equal(logs(s, 'SIGNAL_UNHANDLED', (l) => String(l.signal) === '99').length, 1);
     assert.equal(logs(s, 'SIGNAL_REGISTERED', (l) => l.signal === '10').length, 1, 'registered once for all workers');
+    // the handler's error crossed from the worker to the master's log with its name, code and stack
+    const failed = await s.waitForLog((l) => l.signal === '21' && (l.err as { code?: string } | undefined)?.code === 'APP_OWN_CODE', 10000, 'the failed handler logged');
+    const err = failed.err as { name: string; message: string; stack: string };
+    assert.equal(err.name, 'RangeError');
+    assert.equal(err.message, 'signal 21 fails on purpose');
+    assert.match(err.stack, /^RangeError: signal 21 fails on purpose\n\s+at .*app\.mjs/);
   } finally {
     await s.stop();
   }
@@ -128,7 +134,10 @@ test('mule messages reach the right mule or farm; mulefunc runs in a mule; offlo
     assert.equal((await json(s, '/offload?kind=fn&n=10')).value, 55, 'the pool recovers after a timeout');
     const closure = await json(s, '/offload?kind=closure');
     assert.equal(closure.code, 'OFFLOAD_FAILED');
-    assert.match(String(closure.error), /secret is not defined/);
+    // the task thread's error crosses whole: its own message, and its stack from the task thread
+    assert.equal(closure.error, 'secret is not defined');
+    assert.equal(closure.name, 'SpindleError');
+    assert.match(String(closure.stack), /^ReferenceError: secret is not defined\n\s+at /);
   } finally {
     await s.stop();
   }

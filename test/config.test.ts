@@ -11,7 +11,7 @@ import {
 import { parseKvlist, parseSize, parseBool, convertValue } from '../src/config/values.js';
 import { parseIni } from '../src/config/ini.js';
 import { suggest, editDistance } from '../src/config/suggest.js';
-import { checkCache2 } from '../src/config/cache2.js';
+import { parseCache2 } from '../src/config/cache2.js';
 import { SpindleError } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spindle-config-'));
@@ -466,7 +466,11 @@ describe('errors', () => {
     assert.deepEqual(r.warnings.map((w) => w.code), ['CONFIG_NO_EFFECT', 'CONFIG_NO_EFFECT', 'CONFIG_NO_EFFECT']);
     assert.equal(ok({ overrides: { chmodSocket: '660', httpSocket: '/tmp/s.sock' } }).warnings.length, 0);
   });
-  test('cache2 check hook: required keys, unknown keys with suggestions, numbers', () => {
+  test('cache2 parse hook: required keys, unknown keys with suggestions, numbers', () => {
+    const checkCache2 = (entry: Record<string, string>) => {
+      try { parseCache2(entry); } catch (err) { return (err as Error).message; }
+      return undefined;
+    };
     assert.equal(checkCache2({ name: 'a', items: '10' }), undefined);
     assert.match(checkCache2({ items: '10' })!, /name is required/);
     assert.match(checkCache2({ name: 'a' })!, /items is required/);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCacheSpec, cacheMemoryBytes, CACHE_SPEC_KEYS } from '../src/shm/cache-spec.js';
+import { cacheMemoryBytes } from '../src/shm/cache-spec.js';
+import { parseCacheSpec, CACHE_SPEC_KEYS } from '../src/config/cache2.js';
 import { createSharedCore } from '../src/shm/layout.js';
 import { SpindleError } from '../src/errors.js';
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSpindle, get, fixture, until, rawStats, BIN, ROOT, type Running, type LogLine } from './helpers/spindle.js';
 import { settingsFromConfig } from '../src/master/settings.js';
+import { loadConfig } from '../src/config/index.js';
 
 const APP = fixture('supervisor/app.mjs');
 const base = ['--http-socket', '127.0.0.1:0'];
@@ -239,10 +240,10 @@ test('18: Buffers held by a worker count in reload-on-rss and the stats', () =>
 test('18: reload-on-process-rss defaults to 80% of the memory the process may use; 0 turns it off', () => {
   const limit = process.constrainedMemory?.() ?? 0;
   const available = limit > 0 ? Math.min(limit, totalmem()) : totalmem();
-  const dflt = settingsFromConfig({}).processRecycle;
+  const dflt = settingsFromConfig(loadConfig({ env: {} })).processRecycle;
   assert.ok(dflt.rssDefault);
   assert.ok(Math.abs(dflt.rssBytes - available * 0.8) <= 1048576, `${dflt.rssBytes} vs ${available}`);
-  const off = settingsFromConfig({ reloadOnProcessRss: 0 }).processRecycle;
+  const off = settingsFromConfig(loadConfig({ env: {}, overrides: { reloadOnProcessRss: 0 } })).processRecycle;
   assert.equal(off.rssBytes, 0);
   assert.equal(off.rssDefault, false);
 });

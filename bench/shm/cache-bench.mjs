@@ -89,7 +89,7 @@ if (!isMainThread) {
   const RUNS = arg('--runs', 3);
   const self = fileURLToPath(import.meta.url);
   const { createSharedCore } = await import('../../dist/src/shm/layout.js');
-  const { parseCacheSpec } = await import('../../dist/src/shm/cache-spec.js');
+  const { parseCacheSpec } = await import('../../dist/src/config/cache2.js');
   const core = createSharedCore({
     workerSlots: 2, muleSlots: 0, locks: 0, counters: { max: 0, declared: [] },
     caches: [parseCacheSpec({ name: 'bench', items: '2000', blocksize: '64', keysize: '16' })],

@@ -3,7 +3,8 @@
 // reply (muleMsg, offload), and stable names derived from the call site.
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
-import { SpindleError, type ErrorCode } from '../errors.js';
+import { SpindleError, isErrorCode } from '../errors.js';
+import { fromWire, toWire, type WireError } from '../protocol/errors.js';
 import { threadInfo } from './context.js';
 import type { BgToMaster, BgToThread, MuleItem } from '../protocol/background.js';
 
@@ -56,7 +57,7 @@ export function onBgMessage(m: BgToThread): void {
       if (!c) return;
       calls.delete(m.callId);
       if (m.ok) c.resolve(m.value);
-      else c.reject(new SpindleError((m.code ?? 'SERVER_STATE') as ErrorCode, m.error ?? 'failed'));
+      else c.reject(refusal(m.error ?? { name: 'Error', message: 'the master refused the call' }));
       return;
     }
     default:
@@ -74,8 +75,13 @@ async function runHandler(runId: number, name: string, arg: unknown): Promise<vo
     await fn(arg);
     sendToMaster({ op: 'done', runId, ok: true });
   } catch (err) {
-    sendToMaster({ op: 'done', runId, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    sendToMaster({ op: 'done', runId, ok: false, error: toWire(err) });
   }
+}
+
+/** The master's refusal of a call as a SpindleError (a code of the table), with the sender's stack. */
+function refusal(w: WireError): Error {
+  return fromWire(w, isErrorCode(w.code) ? new SpindleError(w.code, w.message) : undefined);
 }
 
 /** Runs a mulefunc call item in this thread (mules). */

@@ -2,7 +2,7 @@
 // master, and which request is running (AsyncLocalStorage follows it across awaits).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleRangeError } from '../errors.js';
 import type { ControlMessage } from '../protocol/worker.js';
 
 interface ThreadInfo {
@@ -54,11 +54,11 @@ export function getProcname(): string {
  */
 export function setHarakiri(seconds: number): void {
   if (!(typeof seconds === 'number' && seconds > 0 && Number.isFinite(seconds))) {
-    throw new SpindleError('SERVER_STATE', `setHarakiri(${String(seconds)}): expected a positive number of seconds`);
+    throw new SpindleRangeError('INVALID_ARGUMENT', `setHarakiri(${String(seconds)}): expected a positive number of seconds`);
   }
   const scope = requestScope.getStore();
   if (!scope) {
-    throw new SpindleError('SERVER_STATE', 'setHarakiri() must be called while a request is being handled');
+    throw new SpindleError('NOT_IN_SPINDLE', 'setHarakiri() must be called while a request is being handled');
   }
   if (thread.kind === 'worker') thread.send({ kind: 'harakiri', requestId: scope.id, seconds });
 }

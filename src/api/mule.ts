@@ -9,7 +9,7 @@
 //                             it at import time of a module every thread imports, e.g. the app).
 //   inside a mule:            getMsg({timeout}), messages() (async iterator), muleId(), inFarm()
 //   onMuleMessage(fn)         the handler of plain messages in generic mules (`mules = N`).
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleTypeError } from '../errors.js';
 import {
   callMaster, callSite, hasMaster, mulefuncName, registerHandler, runCall, sendToMaster, setMuleHook,
 } from './bg-thread.js';
@@ -26,7 +26,7 @@ function checkMuleTarget(target: MuleTarget, what: string): MuleTarget {
 
 /** Queues `value` for a mule; false when the target's queue is full. */
 export function muleMsg(value: unknown, target?: MuleTarget): Promise<boolean> {
-  if (value === undefined) return Promise.reject(new SpindleError('SERVER_STATE', 'muleMsg(undefined): undefined is what getMsg() returns on timeout; send something else'));
+  if (value === undefined) return Promise.reject(new SpindleTypeError('INVALID_ARGUMENT', 'muleMsg(undefined): undefined is what getMsg() returns on timeout; send something else'));
   return send({ t: 'msg', value }, checkMuleTarget(target, 'muleMsg()'));
 }
 
@@ -48,7 +48,7 @@ export interface MulefuncOptions {
  * Outside Spindle it runs `fn` in-process on the next tick and resolves true.
  */
 export function mulefunc<A extends unknown[]>(fn: (...args: A) => unknown, opts: MulefuncOptions = {}): (...args: A) => Promise<boolean> {
-  if (typeof fn !== 'function') throw new SpindleError('SERVER_STATE', 'mulefunc(): expected a function');
+  if (typeof fn !== 'function') throw new SpindleTypeError('INVALID_ARGUMENT', 'mulefunc(): expected a function');
   const name = opts.name ?? (fn.name || `mulefunc@${callSite().name}`);
   const target = checkMuleTarget(opts.target, 'mulefunc()');
   registerHandler(mulefuncName(name), fn as (...a: unknown[]) => unknown as (arg: unknown) => unknown);
@@ -139,7 +139,7 @@ export function nextItem(timeoutMs = -1): Promise<MuleItem | null | undefined> {
 }
 
 function requireMule(what: string): void {
-  if (!mule) throw new SpindleError('SERVER_STATE', `${what} only works inside a mule`);
+  if (!mule) throw new SpindleError('NOT_IN_SPINDLE', `${what} only works inside a mule`);
 }
 
 /**

@@ -13,7 +13,7 @@
 // server's harakiri; 0 = none). Outside Spindle the function runs in-process (no timeout).
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleTypeError, SpindleRangeError } from '../errors.js';
 import { callMaster, callSite, hasMaster } from './bg-thread.js';
 import type { OffloadTask } from '../protocol/background.js';
 
@@ -31,11 +31,11 @@ export function offload<T = unknown>(spec: OffloadSpec, ...args: unknown[]): Pro
   let local: () => Promise<unknown>;
   if (typeof spec === 'function' || (spec && typeof spec === 'object' && 'fn' in spec)) {
     const fn = typeof spec === 'function' ? spec : spec.fn;
-    if (typeof fn !== 'function') return Promise.reject(new SpindleError('OFFLOAD_FAILED', 'offload(): fn must be a function'));
+    if (typeof fn !== 'function') return Promise.reject(new SpindleTypeError('INVALID_ARGUMENT', 'offload(): fn must be a function'));
     if (typeof spec === 'object' && spec.timeout !== undefined) timeoutMs = spec.timeout;
     const src = Function.prototype.toString.call(fn);
     if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
-      return Promise.reject(new SpindleError('OFFLOAD_FAILED', 'offload(): a native or bound function has no source to send; use {module, export}'));
+      return Promise.reject(new SpindleTypeError('INVALID_ARGUMENT', 'offload(): a native or bound function has no source to send; use {module, export}'));
     }
     task = { src };
     local = async () => fn(...args);
@@ -56,10 +56,10 @@ export function offload<T = unknown>(spec: OffloadSpec, ...args: unknown[]): Pro
       return (f as AnyFn)(...args);
     };
   } else {
-    return Promise.reject(new SpindleError('OFFLOAD_FAILED', 'offload(): expected a function, {fn, timeout} or {module, export, timeout}'));
+    return Promise.reject(new SpindleTypeError('INVALID_ARGUMENT', 'offload(): expected a function, {fn, timeout} or {module, export, timeout}'));
   }
   if (!(typeof timeoutMs === 'number' && (timeoutMs === -1 || timeoutMs >= 0))) {
-    return Promise.reject(new SpindleError('OFFLOAD_FAILED', `offload(): timeout must be ≥ 0 ms (got ${String(timeoutMs)})`));
+    return Promise.reject(new SpindleRangeError('INVALID_ARGUMENT', `offload(): timeout must be ≥ 0 ms (got ${String(timeoutMs)})`));
   }
   if (!hasMaster()) return local() as Promise<T>;
   return callMaster<T>((callId) => ({ op: 'offload', callId, task, args, timeoutMs }));

@@ -2,7 +2,7 @@
 // target. `registerSignal()` runs in every worker (the app module is imported by all of them): the
 // master keeps the first target registered for a signal and refuses a different one (logged); the
 // handler is known in every thread that imported it. `signal(num)` raises it from anywhere.
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleTypeError } from '../errors.js';
 import { checkTarget, getHandler, hasMaster, registerHandler, sendToMaster } from './bg-thread.js';
 import { signalHandlerName, type Target } from '../protocol/background.js';
 
@@ -21,7 +21,7 @@ function keyOf(sig: SignalKey, what: string): string {
 /** Registers `fn` for signal `sig`, delivered to `target` (default 'worker'). */
 export function registerSignal(sig: SignalKey, target: Target, fn: SignalHandler): void {
   const key = keyOf(sig, 'registerSignal()');
-  if (typeof fn !== 'function') throw new SpindleError('SERVER_STATE', 'registerSignal(): the handler must be a function');
+  if (typeof fn !== 'function') throw new SpindleTypeError('INVALID_ARGUMENT', 'registerSignal(): the handler must be a function');
   checkTarget(target || 'worker', 'registerSignal()');
   registerHandler(signalHandlerName(key), fn as (arg: unknown) => unknown);
   if (hasMaster()) sendToMaster({ op: 'signal-reg', key, target: target || 'worker' });

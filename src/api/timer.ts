@@ -4,7 +4,7 @@
 // ONE timer per name (explicit `name`, else the call site `file:line:col`) and, when it fires,
 // runs the handler once in the target (default: one free worker), between requests. Outside
 // Spindle the handler is only remembered (nothing fires), so an app's unit tests can import it.
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleRangeError, SpindleTypeError } from '../errors.js';
 import { parseSchedule, type CronFields } from '../config/cron.js';
 import { callSite, checkTarget, hasMaster, registerHandler, sendToMaster } from './bg-thread.js';
 import type { Target } from '../protocol/background.js';
@@ -30,7 +30,7 @@ export type TimerHandler = (tick: TimerTick) => unknown;
 /** Runs `fn` every `seconds` (first run one interval after registration). Returns the timer's name. */
 export function timer(seconds: number, fn: TimerHandler, opts: TimerOptions = {}): string {
   if (!(typeof seconds === 'number' && seconds > 0 && Number.isFinite(seconds))) {
-    throw new SpindleError('SERVER_STATE', `timer(${String(seconds)}): expected a positive number of seconds`);
+    throw new SpindleRangeError('INVALID_ARGUMENT', `timer(${String(seconds)}): expected a positive number of seconds`);
   }
   return register('timer', seconds * 1000, fn, opts);
 }
@@ -38,7 +38,7 @@ export function timer(seconds: number, fn: TimerHandler, opts: TimerOptions = {}
 /** Like timer(), in milliseconds (at least 10). */
 export function msTimer(ms: number, fn: TimerHandler, opts: TimerOptions = {}): string {
   if (!(typeof ms === 'number' && ms >= 10 && Number.isFinite(ms))) {
-    throw new SpindleError('SERVER_STATE', `msTimer(${String(ms)}): expected at least 10 milliseconds`);
+    throw new SpindleRangeError('INVALID_ARGUMENT', `msTimer(${String(ms)}): expected at least 10 milliseconds`);
   }
   return register('timer', ms, fn, opts);
 }
@@ -58,7 +58,7 @@ export function cron(spec: string | CronFields, fn: TimerHandler, opts: TimerOpt
 }
 
 function register(kind: 'timer' | 'cron', when: number | string | CronFields, fn: TimerHandler, opts: TimerOptions): string {
-  if (typeof fn !== 'function') throw new SpindleError('SERVER_STATE', `${kind}(): the handler must be a function`);
+  if (typeof fn !== 'function') throw new SpindleTypeError('INVALID_ARGUMENT', `${kind}(): the handler must be a function`);
   const target = checkTarget(opts.target ?? 'worker', `${kind}()`);
   const name = opts.name ?? `${kind}@${callSite().name}`;
   registerHandler(`${kind}:${name}`, fn as (arg: unknown) => unknown);

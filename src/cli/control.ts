@@ -33,9 +33,9 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
   let pidfile: string | undefined;
   let masterName: string;
   try {
-    const { config } = loadConfig({ argv: rest, env: process.env });
-    pidfile = config.pidfile;
-    masterName = settingsFromConfig(config).names.master;
+    const loaded = loadConfig({ argv: rest, env: process.env });
+    pidfile = loaded.config.pidfile;
+    masterName = settingsFromConfig(loaded).names.master;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`spindle ${what}: ${err.message}\n`);

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { installLightResponse } from '../worker/adapters/light-response.js';
 import { loadApp } from '../worker/load-app.js';
 import type { ProbeFailure, ProbeResult } from '../protocol/init-probe.js';
+import { toWire } from '../protocol/errors.js';
 
 const { appPath, exportName } = workerData as { appPath: string; exportName?: string };
 installLightResponse();
@@ -15,6 +16,6 @@ try {
   const result: ProbeResult = { ok: true, ms: performance.now() - started, heapBytes: getHeapStatistics().used_heap_size, kind: app.description };
   parentPort!.postMessage(result);
 } catch (err) {
-  const failure: ProbeFailure = { ok: false, message: err instanceof Error ? err.message : String(err) };
+  const failure: ProbeFailure = { ok: false, error: toWire(err) };
   parentPort!.postMessage(failure);
 }

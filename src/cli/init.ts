@@ -10,6 +10,7 @@ import { EXIT } from '../errors.js';
 import { processIO, type CliIO } from './io.js';
 import { plan, renderIni, type Machine, type StartUp } from './init-plan.js';
 import type { ProbeFailure, ProbeResult } from '../protocol/init-probe.js';
+import { toWire } from '../protocol/errors.js';
 
 const USAGE = `Usage: spindle init [APP] [--output FILE] [--force] [--no-measure]
 
@@ -58,7 +59,7 @@ export async function runInit(argv: string[], io: CliIO = processIO, cwd = proce
   if (measure) {
     const r = await probe(app.path, app.exportName);
     if (!r.ok) {
-      io.err(`spindle init: the app could not be loaded, so it could not be measured: ${r.message}\nFix it (or pass --no-measure to write the file with sizes from the machine only).\n`);
+      io.err(`spindle init: the app could not be loaded, so it could not be measured: ${r.error.message}\nFix it (or pass --no-measure to write the file with sizes from the machine only).\n`);
       return EXIT.APP_LOAD;
     }
     start = r;
@@ -110,9 +111,9 @@ function probe(appPath: string, exportName: string | undefined): Promise<ProbeRe
       resolveProbe(r);
       void worker.terminate(); // the app may hold timers or connections open
     };
-    const timer = setTimeout(() => done({ ok: false, message: `it did not finish loading within ${PROBE_TIMEOUT_MS / 1000}s` }), PROBE_TIMEOUT_MS);
+    const timer = setTimeout(() => done({ ok: false, error: { name: 'Error', message: `it did not finish loading within ${PROBE_TIMEOUT_MS / 1000}s` } }), PROBE_TIMEOUT_MS);
     worker.once('message', done);
-    worker.once('error', (err) => done({ ok: false, message: err.message }));
-    worker.once('exit', (code) => done({ ok: false, message: `the worker exited (code ${code}) while loading it` }));
+    worker.once('error', (err) => done({ ok: false, error: toWire(err) }));
+    worker.once('exit', (code) => done({ ok: false, error: { name: 'Error', message: `the worker exited (code ${code}) while loading it` } }));
   });
 }

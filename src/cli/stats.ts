@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { parseAddress } from '../config/address.js';
-import { EXIT } from '../errors.js';
+import { EXIT, SpindleError } from '../errors.js';
 import { processIO, takeFlags, type CliIO } from './io.js';
 
 export interface StatsTarget {
@@ -72,12 +72,12 @@ export function fetchStatsText(t: StatsTarget, timeoutMs = STATS_TIMEOUT_MS): Pr
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 0) !== 200) reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+          if ((res.statusCode ?? 0) !== 200) reject(new SpindleError('STATS_UNREADABLE', `HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
           else resolve(body);
         });
         res.on('error', reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new SpindleError('STATS_UNREADABLE', `no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end();
     });
@@ -85,7 +85,7 @@ export function fetchStatsText(t: StatsTarget, timeoutMs = STATS_TIMEOUT_MS): Pr
   return new Promise((resolve, reject) => {
     const sock = t.path ? connect({ path: t.path }) : connect({ host: t.host!, port: t.port! });
     const chunks: Buffer[] = [];
-    sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no document within ${timeoutMs} ms (if the server has stats-http, use --http or http://ADDR)`)));
+    sock.setTimeout(timeoutMs, () => sock.destroy(new SpindleError('STATS_UNREADABLE', `no document within ${timeoutMs} ms (if the server has stats-http, use --http or http://ADDR)`)));
     sock.on('data', (c: Buffer) => chunks.push(c));
     sock.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     sock.on('error', reject);
@@ -96,11 +96,11 @@ export async function fetchStats(t: StatsTarget, timeoutMs?: number): Promise<Re
   let text = await fetchStatsText(t, timeoutMs);
   // a raw connection to an HTTP stats server that answers anyway (uWSGI's stats-http does)
   if (text.startsWith('HTTP/')) text = text.slice(text.indexOf('\r\n\r\n') + 4);
-  if (text.trim() === '') throw new Error('the server closed the connection without a document (if it has stats-http, use --http or http://ADDR)');
+  if (text.trim() === '') throw new SpindleError('STATS_UNREADABLE', 'the server closed the connection without a document (if it has stats-http, use --http or http://ADDR)');
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`the answer is not JSON (${(err as Error).message}): ${text.slice(0, 120)}`);
+    throw new SpindleError('STATS_UNREADABLE', `the answer is not JSON (${(err as Error).message}): ${text.slice(0, 120)}`);
   }
 }
 

@@ -164,10 +164,6 @@ export function parseCron2Line(line: string): CommandCron {
   return { schedule: scheduleFromFields(f, m[1]), command: m[2]!.trim(), unique, harakiri, line };
 }
 
-/** The option table's check hooks: an error text, or undefined. */
-export const checkCronLine = (v: unknown): string | undefined => tryParse(() => parseCronLine(String(v)));
-export const checkCron2Line = (v: unknown): string | undefined => tryParse(() => parseCron2Line(String(v)));
-
 /** `timer = "SIGNUM SECONDS"` (uWSGI: raise the signal every SECONDS). */
 export function parseTimerLine(line: string): { signal: number; seconds: number } {
   const m = /^\s*(\d+)\s+(\d+(?:\.\d+)?)\s*$/.exec(line);
@@ -178,25 +174,12 @@ export function parseTimerLine(line: string): { signal: number; seconds: number 
   }
   return { signal, seconds };
 }
-export const checkTimerLine = (v: unknown): string | undefined => tryParse(() => parseTimerLine(String(v)));
 
 /** `farm = "NAME:1,2"` */
 export function parseFarm(line: string): { name: string; mules: number[] } {
   const m = /^\s*([A-Za-z0-9_.-]+)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*$/.exec(line);
   if (!m) throw new Error(`farm '${line}': expected NAME:MULE[,MULE...], e.g. "jobs:1,2"`);
-  return { name: m[1]!, mules: [...new Set(m[2]!.split(',').map((x) => Number(x.trim())))] };
-}
-export const checkFarm = (v: unknown): string | undefined => {
-  const r = tryParse(() => parseFarm(String(v)));
-  if (r) return r;
-  return parseFarm(String(v)).mules.some((n) => n < 1) ? `farm '${String(v)}': mule ids start at 1` : undefined;
-};
-
-function tryParse(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const mules = [...new Set(m[2]!.split(',').map((x) => Number(x.trim())))];
+  if (mules.some((n) => n < 1)) throw new Error(`farm '${line}': mule ids start at 1`);
+  return { name: m[1]!, mules };
 }

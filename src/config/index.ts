@@ -4,13 +4,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseArgv } from './argv.js';
-import { isLocalOnlyAddress } from './address.js';
-import { checkCache2Names } from './cache2.js';
 import { ConfigError, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
 import { parseIni } from './ini.js';
 import {
-  OPTION_LIST, allNames, camelCase, findOption, normalizeName,
-  type OptionSpec, type SpindleConfig,
+  OPTION_LIST, RULES, allNames, camelCase, findOption, normalizeName,
+  type OptionSpec, type ParsedConfig, type RuleContext, type SpindleConfig,
 } from './options.js';
 import { suggest } from './suggest.js';
 import { uwsgiAnswer } from './uwsgi-vocabulary.js';
@@ -20,11 +18,13 @@ export { ConfigError, formatProblems, type ConfigProblem, type ConfigWarning, ty
 export { parseAddress, type ParsedAddress } from './address.js';
 export {
   OPTIONS, OPTION_LIST, SECTIONS, findOption, camelCase, normalizeName,
-  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type OptionName, type ConfigKey,
+  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type ParsedConfig, type OptionName, type ConfigKey,
 } from './options.js';
 
 export interface LoadedConfig {
   config: SpindleConfig;
+  /** what the options' parse hooks made of their values (cron schedules, cache specs, owners) */
+  parsed: ParsedConfig;
   /** keyed like `config` (camelCase); the origin of the value in effect */
   origins: Record<string, Origin>;
   warnings: ConfigWarning[];
@@ -276,11 +276,13 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
 
   // ── resolve every option ──
   const config: Record<string, unknown> = {};
+  const parsed: Record<string, unknown> = {};
   const origins: Record<string, Origin> = {};
   const explicit = new Set<string>();
   for (const spec of OPTION_LIST) {
     const key = camelCase(spec.name);
     config[key] = defaultValue(spec);
+    if (spec.parse) parsed[key] = spec.repeat ? [] : undefined;
     origins[key] = { kind: 'default' };
     if (spec === iniSpec) {
       if (namedIni.length) {
@@ -295,6 +297,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     explicit.add(spec.name);
     const used = spec.repeat ? win : [win.at(-1)!];
     const values: unknown[] = [];
+    const results: unknown[] = [];
     let ok = true;
     for (const e of used) {
       if (e.value === EMPTY_LIST) continue;
@@ -309,7 +312,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
       }
       try {
         const v = convertValue(spec, e.value);
-        const err = spec.check?.(v);
+        const err = spec.check?.(v) ?? (spec.parse ? parseInto(results, spec.parse, v) : undefined);
         if (err) {
           problems.push({ code: 'CONFIG_INVALID_VALUE', option: spec.name, origin: e.origin,
             message: `${formatOrigin(e.origin)}: invalid ${name} ${describeValue(e.value)}: ${err}` });
@@ -326,6 +329,7 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     origins[key] = used.at(-1)!.origin;
     if (!ok) continue;
     config[key] = spec.repeat ? values : values[0];
+    if (spec.parse) parsed[key] = spec.repeat ? results : results[0];
   }
 
   // ── status: python-only notes, not-yet refusals ──
@@ -351,9 +355,19 @@ export function inspectConfig(input: LoadInput = {}, opts: InspectOptions = {}):
     origins[camelCase(spec.name)] = { kind: 'default', name: spec.derive.from };
   }
 
-  checkConflicts(config as SpindleConfig, origins, explicit, problems, warnings);
+  checkRules(config as SpindleConfig, origins, explicit, problems, warnings);
 
-  return { config: config as SpindleConfig, origins, warnings, notes, problems };
+  return { config: config as SpindleConfig, parsed: parsed as ParsedConfig, origins, warnings, notes, problems };
+}
+
+/** Runs an option's parse hook, keeping its result; returns the error text it threw. */
+function parseInto(results: unknown[], parse: (value: unknown) => unknown, value: unknown): string | undefined {
+  try {
+    results.push(parse(value));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 const EMPTY_LIST = Symbol('empty list');
@@ -368,97 +382,31 @@ function winners(entries: RawEntry[]): RawEntry[] {
   return entries.filter((e) => e.layer === top);
 }
 
-function checkConflicts(c: SpindleConfig, origins: Record<string, Origin>, explicit: Set<string>,
+/** The table's cross-option rules (RULES in options.ts), run over the resolved configuration. */
+function checkRules(c: SpindleConfig, origins: Record<string, Origin>, explicit: Set<string>,
   problems: ConfigProblem[], warnings: ConfigWarning[]): void {
-  const at = (key: keyof SpindleConfig) => {
-    const o = origins[key];
-    return o && o.kind !== 'default' ? ` (${formatOrigin(o)})` : ' (default)';
+  const ctx: RuleContext = {
+    at: (key) => {
+      const o = origins[key];
+      return o && o.kind !== 'default' ? ` (${formatOrigin(o)})` : ' (default)';
+    },
+    where: (key) => formatOrigin(origins[key]),
+    explicit: (name) => explicit.has(name),
   };
-  const conflict = (option: string, key: keyof SpindleConfig, message: string) =>
-    problems.push({ code: 'CONFIG_CONFLICT', option, origin: origins[key], message });
-
-  if (c.master === false) {
-    problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'master', origin: origins['master'],
-      message: `${formatOrigin(origins['master'])}: master = false is not possible: Spindle always runs a master (the main thread owns the sockets and supervises the worker threads); remove the line` });
-  }
-  if (c.cheaper > 0 && c.cheaper >= c.processes) {
-    conflict('cheaper', 'cheaper', `cheaper = ${c.cheaper}${at('cheaper')} must be lower than processes = ${c.processes}${at('processes')}: cheaper is the minimum and processes the maximum number of workers`);
-  }
-  if (explicit.has('cheaper-initial') && c.cheaperInitial !== undefined) {
-    if (c.cheaper === 0) {
-      conflict('cheaper-initial', 'cheaperInitial', `cheaper-initial = ${c.cheaperInitial}${at('cheaperInitial')} has no effect without cheaper; set cheaper (the minimum number of workers) or remove it`);
-    } else if (c.cheaperInitial < c.cheaper || c.cheaperInitial > c.processes) {
-      conflict('cheaper-initial', 'cheaperInitial', `cheaper-initial = ${c.cheaperInitial}${at('cheaperInitial')} must be between cheaper = ${c.cheaper} and processes = ${c.processes} (uWSGI would silently clamp it)`);
+  for (const rule of RULES) {
+    const found = rule.check(c, ctx);
+    if (found === undefined) continue;
+    const findings = typeof found === 'string' ? [{ option: rule.options[0]!, message: found }] : found;
+    for (const { option, message } of findings) {
+      if (rule.severity === 'error') problems.push({ code: rule.code, option, origin: origins[camelCase(option)], message });
+      else warnings.push({ code: rule.code, option, message });
     }
   }
-  if (c.cheaperBusynessMin >= c.cheaperBusynessMax) {
-    conflict('cheaper-busyness-min', 'cheaperBusynessMin', `cheaper-busyness-min = ${c.cheaperBusynessMin}${at('cheaperBusynessMin')} must be lower than cheaper-busyness-max = ${c.cheaperBusynessMax}${at('cheaperBusynessMax')}`);
-  }
-  if (c.maxWorkerLifetime > 0 && c.minWorkerLifetime >= c.maxWorkerLifetime) {
-    conflict('min-worker-lifetime', 'minWorkerLifetime', `min-worker-lifetime = ${c.minWorkerLifetime}${at('minWorkerLifetime')} must be lower than max-worker-lifetime = ${c.maxWorkerLifetime}${at('maxWorkerLifetime')}`);
-  }
-  if (c.harakiriGracefulTimeout > 0 && c.harakiri === 0) {
-    conflict('harakiri-graceful-timeout', 'harakiriGracefulTimeout', `harakiri-graceful-timeout = ${c.harakiriGracefulTimeout}${at('harakiriGracefulTimeout')} has no effect with harakiri = 0${at('harakiri')}`);
-  }
-  if (c.maxRequestsDelta > 0 && c.maxRequests === 0) {
-    conflict('max-requests-delta', 'maxRequestsDelta', `max-requests-delta = ${c.maxRequestsDelta}${at('maxRequestsDelta')} has no effect with max-requests = 0${at('maxRequests')}`);
-  }
-  if (c.maxWorkerLifetimeDelta > 0 && c.maxWorkerLifetime === 0) {
-    conflict('max-worker-lifetime-delta', 'maxWorkerLifetimeDelta', `max-worker-lifetime-delta = ${c.maxWorkerLifetimeDelta}${at('maxWorkerLifetimeDelta')} has no effect with max-worker-lifetime = 0${at('maxWorkerLifetime')}`);
-  }
-  if (c.reloadOnRss > 0 && c.workerHeapLimit > 0 && c.reloadOnRss >= c.workerHeapLimit) {
-    conflict('reload-on-rss', 'reloadOnRss', `reload-on-rss = ${c.reloadOnRss}${at('reloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${at('workerHeapLimit')}, or the worker dies of the heap limit before it is recycled`);
-  }
-  if (c.evilReloadOnRss > 0 && c.workerHeapLimit > 0 && c.evilReloadOnRss >= c.workerHeapLimit) {
-    conflict('evil-reload-on-rss', 'evilReloadOnRss', `evil-reload-on-rss = ${c.evilReloadOnRss}${at('evilReloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${at('workerHeapLimit')}`);
-  }
-  if (Array.isArray(c.counter) && c.counter.length > c.countersMax) {
-    conflict('counter', 'counter', `${c.counter.length} counters are declared${at('counter')} but counters-max = ${c.countersMax}${at('countersMax')}`);
-  }
-  if (Array.isArray(c.cache2)) {
-    const dup = checkCache2Names(c.cache2);
-    if (dup) problems.push({ code: 'CONFIG_INVALID_VALUE', option: 'cache2', origin: origins['cache2'], message: `${formatOrigin(origins['cache2'])}: ${dup}` });
-  }
-  // settings that would look active but are not: warnings
-  const noEffect = (option: string, message: string) => warnings.push({ code: 'CONFIG_NO_EFFECT', option, message });
-  if (c.cheaper === 0) {
-    const idle = OPTION_LIST.filter((o) => o.name.startsWith('cheaper-') && explicit.has(o.name) && o.name !== 'cheaper-initial');
-    for (const o of idle) noEffect(o.name, `${o.name} (${formatOrigin(origins[camelCase(o.name)])}) has no effect while cheaper = 0`);
-  }
-  const unixSockets = [...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/'));
-  for (const k of ['chmod-socket', 'chown-socket'] as const) {
-    if (explicit.has(k) && !unixSockets) noEffect(k, `${k} (${formatOrigin(origins[camelCase(k)])}) has no effect: no UNIX socket is configured`);
-  }
-  if (typeof c.stats === 'string' && !c.statsPublic && !isLocalOnlyAddress(c.stats)) {
-    conflict('stats', 'stats', `stats = ${c.stats}${at('stats')} is not a loopback address or UNIX path: the stats show request URLs, headers and internals to anyone who connects; bind it to 127.0.0.1:PORT, or set stats-public = true to expose it on purpose`);
-  }
-  for (const k of ['stats-http', 'stats-minified', 'stats-public'] as const) {
-    if (explicit.has(k) && c.stats === undefined) noEffect(k, `${k} (${formatOrigin(origins[camelCase(k)])}) has no effect without stats`);
-  }
-  // request lines are logged at warn (4xx), error (5xx) and info (the rest, log-slow)
-  const level = LOG_LEVELS.indexOf(c.logLevel);
-  const hidden = [
-    c.log4xx && level > LOG_LEVELS.indexOf('warn') ? 'log-4xx (4xx lines are logged at level warn)' : '',
-    c.log5xx && level > LOG_LEVELS.indexOf('error') ? 'log-5xx (5xx lines are logged at level error)' : '',
-    c.logSlow > 0 && level > LOG_LEVELS.indexOf('info') ? 'log-slow (its lines are logged at level info)' : '',
-    !c.disableLogging && level > LOG_LEVELS.indexOf('info') ? 'disable-logging = false (request lines are logged at level info)' : '',
-  ].filter(Boolean);
-  if (hidden.length > 0) {
-    warnings.push({ code: 'CONFIG_LOG_LEVEL_HIDES', option: 'log-level',
-      message: `log-level = ${c.logLevel}${at('logLevel')} drops the request lines promised by ${hidden.join(' and ')}; lower log-level, or turn those options off` });
-  }
-  if (c.cheaper > 0 && c.cheaperAlgo === 'busyness' && c.cheaperBusynessBacklogAlert > 0 && c.listen < c.cheaperBusynessBacklogAlert) {
-    warnings.push({ code: 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT', option: 'cheaper-busyness-backlog-alert',
-      message: `listen = ${c.listen}${at('listen')} is lower than cheaper-busyness-backlog-alert = ${c.cheaperBusynessBacklogAlert}${at('cheaperBusynessBacklogAlert')}: the accept queue can never hold that many connections, so the alert never fires; raise listen or lower the alert` });
-  }
 }
-
-/** log-level choices from the least to the most severe. */
-const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Load and validate the configuration; throws ConfigError listing every problem. */
 export function loadConfig(input: LoadInput = {}): LoadedConfig {
   const r = inspectConfig(input);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { config: r.config, origins: r.origins, warnings: r.warnings, notes: r.notes };
+  return { config: r.config, parsed: r.parsed, origins: r.origins, warnings: r.warnings, notes: r.notes };
 }

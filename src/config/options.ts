@@ -1,9 +1,11 @@
 // THE option table: the single source of truth for parsing (ini, env, flags, start() object),
 // defaults, validation, `spindle --help`, `spindle check` and the README option reference.
 //
-// One entry per option. To turn on an option whose feature has landed, change its `status` from
-// 'not-yet' to 'supported' (that is all it takes), then run `node scripts/gen-options-doc.mjs`
-// (after `npx tsc -p .`) to refresh the README.
+// One entry per option. An option whose feature lands changes its `status` from 'not-yet' to
+// 'supported' and gains its use in ServerSettings (src/master/settings.ts) and the room that
+// implements it; then `node scripts/gen-options-doc.mjs` (after `npx tsc -p .`) refreshes the README.
+// The loaded configuration is typed by this table (SpindleConfig, ParsedConfig below), so the
+// master reads the values with their defaults applied and restates none.
 //
 // Fields:
 //   name      uWSGI-style dashed name (ini key; `--name` flag; SPINDLE_NAME env; camelCase in SpindleConfig)
@@ -18,13 +20,18 @@
 //   status    'supported' | 'python-only' (accepted, noted as not needed on Node) | 'not-yet' (known, refused
 //             with CONFIG_NOT_SUPPORTED when set to a non-default value)
 //   check     optional semantic validation hook: (value) => error text | undefined
+//   parse     optional parser of the option's structured value (a cron schedule, a cache spec, an owner's
+//             ids): runs once at load time, its error (thrown) is the option's error, its result is in
+//             LoadedConfig.parsed (typed as ParsedConfig)
 //   derive    a default computed from another option, used when this one is not set: `from` names the
 //             option it follows, `value` computes it from the resolved configuration (undefined = keep
 //             the plain default); `defaultDoc` says it in words
 import { availableParallelism } from 'node:os';
-import { checkCache2 } from './cache2.js';
-import { checkCronLine, checkCron2Line, checkFarm, checkTimerLine } from './cron.js';
-import { checkOwner } from './owner.js';
+import { isLocalOnlyAddress } from './address.js';
+import type { ConfigWarning } from './errors.js';
+import { checkCache2Names, parseCache2 } from './cache2.js';
+import { parseCronLine, parseCron2Line, parseFarm, parseTimerLine } from './cron.js';
+import { resolveOwner } from './owner.js';
 
 export type OptionType =
   | 'bool' // true/false/1/0/yes/no/on/off
@@ -82,6 +89,8 @@ export interface OptionSpec {
   readonly reason?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly check?: (value: any) => string | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly parse?: (value: any) => unknown;
   readonly derive?: { readonly from: string; readonly value: (config: Readonly<Record<string, unknown>>) => unknown };
 }
 
@@ -126,7 +135,7 @@ export const OPTIONS = [
     help: "serve the uwsgi protocol (nginx uwsgi_pass) on this address; ':port' means 127.0.0.1 here (unlike http-socket); UWSGI_* request variables are never honoured" },
   { name: 'chmod-socket', type: 'mode', aliases: ['chmod'], section: 'sockets', status: 'supported',
     help: 'file mode of UNIX sockets, octal (e.g. 660)' },
-  { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', check: checkOwner,
+  { name: 'chown-socket', type: 'string', section: 'sockets', status: 'supported', parse: resolveOwner,
     help: 'owner of UNIX sockets: user[:group] or :group (names or numeric ids; changing the user needs root), so that nginx running as another user can connect (with chmod-socket = 660)' },
   { name: 'pidfile', type: 'path', aliases: ['pidfile2', 'safe-pidfile', 'safe-pidfile2'], section: 'sockets', status: 'supported',
     help: 'write the master pid to this file' },
@@ -312,7 +321,7 @@ export const OPTIONS = [
     help: "json lines, human-readable, or auto (pretty on a TTY); not uWSGI's %(var) template" },
 
   // ── shared memory ──────────────────────────────────────────────────────────────────────────
-  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'supported', check: checkCache2,
+  { name: 'cache2', type: 'kvlist', repeat: true, section: 'shm', status: 'supported', parse: parseCache2,
     help: 'create a shared cache: name=NAME,items=N[,blocksize=B,keysize=K,...]' },
   { name: 'locks', type: 'integer', default: 0, min: 0, max: 65535, section: 'shm', status: 'supported',
     help: 'number of extra user locks (locks 0..N exist)' },
@@ -337,7 +346,7 @@ export const OPTIONS = [
     help: 'add a mule running this module (its default export gets an async iterator of messages; empty = a generic mule)' },
   { name: 'mules', type: 'integer', default: 0, min: 0, max: 256, section: 'mules', status: 'supported',
     help: 'add this many generic mules (they run mulefunc calls, handlers and onMuleMessage())' },
-  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'supported', check: checkFarm,
+  { name: 'farm', type: 'string', repeat: true, section: 'mules', status: 'supported', parse: parseFarm,
     help: 'group mules: NAME:1,2,...' },
   { name: 'mule-harakiri', type: 'seconds', default: 0, min: 0, section: 'mules', status: 'supported',
     help: 'terminate (and respawn) a mule that handles one message or handler run longer than this (0 = off)' },
@@ -345,13 +354,13 @@ export const OPTIONS = [
     uwsgi: false, help: 'messages each mule queue holds before muleMsg() resolves false (uWSGI bounds bytes with mule-msg-size)' },
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────────
-  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', check: checkTimerLine,
+  { name: 'timer', type: 'string', repeat: true, aliases: ['signal-timer', 'rbtimer', 'signal-rbtimer'], section: 'timers', status: 'supported', parse: parseTimerLine,
     help: 'raise a signal periodically: "SIGNUM SECONDS"' },
-  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
+  { name: 'cron', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: (line: string) => parseCronLine(line),
     help: 'run a command: "M H D MON W command" (-1 = every, -N = every Nth)' },
-  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCron2Line,
+  { name: 'cron2', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: parseCron2Line,
     help: 'run a command: "minute=..,hour=..,unique=1,harakiri=N command"' },
-  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'supported', check: checkCronLine,
+  { name: 'unique-cron', type: 'string', repeat: true, section: 'timers', status: 'supported', parse: (line: string) => parseCronLine(line, true),
     help: 'like cron, but skipped while the previous run is still alive' },
   { name: 'cron-harakiri', type: 'seconds', default: 0, min: 0, section: 'timers', status: 'supported',
     help: 'kill cron commands (their process group) that run longer than this (0 = off)' },
@@ -407,6 +416,11 @@ type OptionValue<E> = E extends { repeat: true } ? BaseValue<E>[]
 
 /** The resolved configuration: one camelCase key per table entry; repeatable options are arrays. */
 export type SpindleConfig = { [E in Entry as Camel<E['name']>]: OptionValue<E> };
+
+type Parser<R> = { parse: (value: never) => R };
+type ParsedValue<E> = E extends Parser<infer R> ? (E extends { repeat: true } ? R[] : R | undefined) : never;
+/** The results of the options' `parse` hooks, keyed like SpindleConfig (repeatable options: one per line). */
+export type ParsedConfig = { [E in Extract<Entry, Parser<unknown>> as Camel<E['name']>]: ParsedValue<E> };
 export type OptionName = Entry['name'];
 export type ConfigKey = keyof SpindleConfig;
 
@@ -444,3 +458,98 @@ export function findOption(nameOrAlias: string): OptionSpec | undefined {
 export function allNames(): string[] {
   return [...byName.keys()];
 }
+
+// ── cross-option rules ─────────────────────────────────────────────────────────────────────────
+// What one option cannot say alone: each rule names the options it relates (the first is the one
+// reported) and returns its message(s), or undefined when the combination is fine. 'error' rules are
+// configuration problems (the server refuses to start, origin = the reported option's); 'warning'
+// rules are settings that are valid but will not do what they seem to. Run in this order.
+
+/** What a rule may ask of the loader about where values came from. */
+export interface RuleContext {
+  /** ' (guide.ini:3)', or ' (default)': where the option's value came from, for "x = 3 (…)" */
+  at(key: ConfigKey): string;
+  /** 'guide.ini:3', 'flag --x' or 'default' */
+  where(key: ConfigKey): string;
+  /** the option was set (by any source), not left to its default */
+  explicit(name: OptionName): boolean;
+}
+
+/** A finding about another option than the rule's first (one rule covering several options). */
+export interface RuleFinding { option: OptionName; message: string }
+
+export type OptionRule = {
+  readonly options: readonly OptionName[];
+  readonly check: (c: SpindleConfig, ctx: RuleContext) => string | RuleFinding[] | undefined;
+} & (
+  | { readonly severity: 'error'; readonly code: 'CONFIG_CONFLICT' | 'CONFIG_INVALID_VALUE' }
+  | { readonly severity: 'warning'; readonly code: ConfigWarning['code'] }
+);
+
+/** log-level choices from the least to the most severe. */
+const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** A warning rule: `option` set by the user does nothing while `idle(c)` holds (a fact of `related`). */
+function noEffect(option: OptionName, related: readonly OptionName[], idle: (c: SpindleConfig) => boolean, why: string): OptionRule {
+  return { options: [option, ...related], severity: 'warning', code: 'CONFIG_NO_EFFECT',
+    check: (c, x) => (x.explicit(option) && idle(c) ? `${option} (${x.where(camelCase(option) as ConfigKey)}) ${why}` : undefined) };
+}
+
+export const RULES: readonly OptionRule[] = [
+  { options: ['master'], severity: 'error', code: 'CONFIG_INVALID_VALUE',
+    check: (c, x) => (c.master === false ? `${x.where('master')}: master = false is not possible: Spindle always runs a master (the main thread owns the sockets and supervises the worker threads); remove the line` : undefined) },
+  { options: ['cheaper', 'processes'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.cheaper > 0 && c.cheaper >= c.processes ? `cheaper = ${c.cheaper}${x.at('cheaper')} must be lower than processes = ${c.processes}${x.at('processes')}: cheaper is the minimum and processes the maximum number of workers` : undefined) },
+  { options: ['cheaper-initial', 'cheaper', 'processes'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => {
+      if (!x.explicit('cheaper-initial') || c.cheaperInitial === undefined) return undefined;
+      if (c.cheaper === 0) return `cheaper-initial = ${c.cheaperInitial}${x.at('cheaperInitial')} has no effect without cheaper; set cheaper (the minimum number of workers) or remove it`;
+      if (c.cheaperInitial < c.cheaper || c.cheaperInitial > c.processes) return `cheaper-initial = ${c.cheaperInitial}${x.at('cheaperInitial')} must be between cheaper = ${c.cheaper} and processes = ${c.processes} (uWSGI would silently clamp it)`;
+      return undefined;
+    } },
+  { options: ['cheaper-busyness-min', 'cheaper-busyness-max'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.cheaperBusynessMin >= c.cheaperBusynessMax ? `cheaper-busyness-min = ${c.cheaperBusynessMin}${x.at('cheaperBusynessMin')} must be lower than cheaper-busyness-max = ${c.cheaperBusynessMax}${x.at('cheaperBusynessMax')}` : undefined) },
+  { options: ['min-worker-lifetime', 'max-worker-lifetime'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.maxWorkerLifetime > 0 && c.minWorkerLifetime >= c.maxWorkerLifetime ? `min-worker-lifetime = ${c.minWorkerLifetime}${x.at('minWorkerLifetime')} must be lower than max-worker-lifetime = ${c.maxWorkerLifetime}${x.at('maxWorkerLifetime')}` : undefined) },
+  { options: ['harakiri-graceful-timeout', 'harakiri'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.harakiriGracefulTimeout > 0 && c.harakiri === 0 ? `harakiri-graceful-timeout = ${c.harakiriGracefulTimeout}${x.at('harakiriGracefulTimeout')} has no effect with harakiri = 0${x.at('harakiri')}` : undefined) },
+  { options: ['max-requests-delta', 'max-requests'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.maxRequestsDelta > 0 && c.maxRequests === 0 ? `max-requests-delta = ${c.maxRequestsDelta}${x.at('maxRequestsDelta')} has no effect with max-requests = 0${x.at('maxRequests')}` : undefined) },
+  { options: ['max-worker-lifetime-delta', 'max-worker-lifetime'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.maxWorkerLifetimeDelta > 0 && c.maxWorkerLifetime === 0 ? `max-worker-lifetime-delta = ${c.maxWorkerLifetimeDelta}${x.at('maxWorkerLifetimeDelta')} has no effect with max-worker-lifetime = 0${x.at('maxWorkerLifetime')}` : undefined) },
+  { options: ['reload-on-rss', 'worker-heap-limit'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.reloadOnRss > 0 && c.workerHeapLimit > 0 && c.reloadOnRss >= c.workerHeapLimit ? `reload-on-rss = ${c.reloadOnRss}${x.at('reloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${x.at('workerHeapLimit')}, or the worker dies of the heap limit before it is recycled` : undefined) },
+  { options: ['evil-reload-on-rss', 'worker-heap-limit'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.evilReloadOnRss > 0 && c.workerHeapLimit > 0 && c.evilReloadOnRss >= c.workerHeapLimit ? `evil-reload-on-rss = ${c.evilReloadOnRss}${x.at('evilReloadOnRss')} must be lower than worker-heap-limit = ${c.workerHeapLimit}${x.at('workerHeapLimit')}` : undefined) },
+  { options: ['counter', 'counters-max'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.counter.length > c.countersMax ? `${c.counter.length} counters are declared${x.at('counter')} but counters-max = ${c.countersMax}${x.at('countersMax')}` : undefined) },
+  { options: ['cache2'], severity: 'error', code: 'CONFIG_INVALID_VALUE',
+    check: (c, x) => {
+      const dup = checkCache2Names(c.cache2);
+      return dup ? `${x.where('cache2')}: ${dup}` : undefined;
+    } },
+  { options: ['cheaper'], severity: 'warning', code: 'CONFIG_NO_EFFECT',
+    check: (c, x) => (c.cheaper !== 0 ? undefined : OPTION_LIST
+      .filter((o) => o.name.startsWith('cheaper-') && o.name !== 'cheaper-initial' && x.explicit(o.name as OptionName))
+      .map((o) => ({ option: o.name as OptionName, message: `${o.name} (${x.where(camelCase(o.name) as ConfigKey)}) has no effect while cheaper = 0` }))) },
+  ...(['chmod-socket', 'chown-socket'] as const).map((k) => noEffect(k, ['http-socket', 'uwsgi-socket'],
+    (c) => ![...c.httpSocket, ...c.uwsgiSocket].some((a) => a.includes('/')), 'has no effect: no UNIX socket is configured')),
+  { options: ['stats', 'stats-public'], severity: 'error', code: 'CONFIG_CONFLICT',
+    check: (c, x) => (c.stats !== undefined && !c.statsPublic && !isLocalOnlyAddress(c.stats) ? `stats = ${c.stats}${x.at('stats')} is not a loopback address or UNIX path: the stats show request URLs, headers and internals to anyone who connects; bind it to 127.0.0.1:PORT, or set stats-public = true to expose it on purpose` : undefined) },
+  ...(['stats-http', 'stats-minified', 'stats-public'] as const).map((k) => noEffect(k, ['stats'],
+    (c) => c.stats === undefined, 'has no effect without stats')),
+  // request lines are logged at warn (4xx), error (5xx) and info (the rest, log-slow)
+  { options: ['log-level', 'log-4xx', 'log-5xx', 'log-slow', 'disable-logging'], severity: 'warning', code: 'CONFIG_LOG_LEVEL_HIDES',
+    check: (c, x) => {
+      const level = LOG_LEVELS.indexOf(c.logLevel);
+      const hidden = [
+        c.log4xx && level > LOG_LEVELS.indexOf('warn') ? 'log-4xx (4xx lines are logged at level warn)' : '',
+        c.log5xx && level > LOG_LEVELS.indexOf('error') ? 'log-5xx (5xx lines are logged at level error)' : '',
+        c.logSlow > 0 && level > LOG_LEVELS.indexOf('info') ? 'log-slow (its lines are logged at level info)' : '',
+        !c.disableLogging && level > LOG_LEVELS.indexOf('info') ? 'disable-logging = false (request lines are logged at level info)' : '',
+      ].filter(Boolean);
+      return hidden.length > 0 ? `log-level = ${c.logLevel}${x.at('logLevel')} drops the request lines promised by ${hidden.join(' and ')}; lower log-level, or turn those options off` : undefined;
+    } },
+  { options: ['cheaper-busyness-backlog-alert', 'listen', 'cheaper', 'cheaper-algo'], severity: 'warning', code: 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT',
+    check: (c, x) => (c.cheaper > 0 && c.cheaperAlgo === 'busyness' && c.cheaperBusynessBacklogAlert > 0 && c.listen < c.cheaperBusynessBacklogAlert ? `listen = ${c.listen}${x.at('listen')} is lower than cheaper-busyness-backlog-alert = ${c.cheaperBusynessBacklogAlert}${x.at('cheaperBusynessBacklogAlert')}: the accept queue can never hold that many connections, so the alert never fires; raise listen or lower the alert` : undefined) },
+];

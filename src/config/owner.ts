@@ -25,13 +25,3 @@ export function resolveOwner(spec: string): Owner {
   }
   return { uid: user === '' ? -1 : lookup('passwd', user), gid: group ? lookup('group', group) : -1 };
 }
-
-/** The option table's check hook: the error text, or undefined when the owner resolves. */
-export function checkOwner(spec: string): string | undefined {
-  try {
-    resolveOwner(spec);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}

@@ -3,17 +3,14 @@
 // message says what was expected.
 import type { OptionSpec, OptionType } from './options.js';
 import { parseAddress } from './address.js';
+import { boolWord } from './bool.js';
 
 export class ValueError extends Error {}
 
-const BOOL_TRUE = new Set(['true', '1', 'yes', 'on']);
-const BOOL_FALSE = new Set(['false', '0', 'no', 'off']);
-
 export function parseBool(s: string): boolean {
-  const v = s.trim().toLowerCase();
-  if (BOOL_TRUE.has(v)) return true;
-  if (BOOL_FALSE.has(v)) return false;
-  throw new ValueError('expected a boolean: true/false, 1/0, yes/no, on/off');
+  const b = boolWord(s);
+  if (b === undefined) throw new ValueError('expected a boolean: true/false, 1/0, yes/no, on/off');
+  return b;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };

@@ -41,7 +41,10 @@ export function listen(server: Server, where: object): Promise<void> {
   });
 }
 
-/** A socket file nobody listens on (left by a crash) is removed; a live one is an error. */
+/**
+ * A socket file nobody listens on (left by a crash) is removed; a live one is an error (plain: the
+ * master's callers turn it into a ListenError, LISTEN_FAILED; this room does not import errors.ts).
+ */
 export async function removeStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
@@ -49,13 +52,13 @@ export async function removeStaleSocket(path: string): Promise<void> {
   } catch {
     return; // does not exist
   }
-  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`); // LISTEN_FAILED by the caller
   const alive = await new Promise<boolean>((resolve) => {
     const probe = connect({ path });
     probe.once('connect', () => { probe.destroy(); resolve(true); });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new Error(`${path} is in use by another server`);
+  if (alive) throw new Error(`${path} is in use by another server`); // LISTEN_FAILED by the caller
   unlinkSync(path);
 }
 

@@ -55,9 +55,4 @@ export function answerAppFailure(ex: Exchange, stack: string, log: Log, worker: 
   return true;
 }
 
-/** What a thrown value says, for the log: its stack when it is an Error. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.stack ?? err.message : String(err);
-}
-
 export const firstLine = (s: string): string => s.split('\n', 1)[0] ?? s;

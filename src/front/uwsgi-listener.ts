@@ -192,6 +192,7 @@ export function encodeUwsgiPacket(vars: [string, string][], opts: { modifier1?: 
     parts.push(head, kb, vhead, vb);
   }
   const data = Buffer.concat(parts);
+  // only tests and benches build packets: a plain RangeError
   if (data.length > 65535) throw new RangeError(`the vars block (${data.length} bytes) does not fit a uwsgi packet (max 65535)`);
   const header = Buffer.alloc(UWSGI_HEADER_SIZE);
   header[0] = opts.modifier1 ?? 0;

@@ -67,7 +67,7 @@ export class Background {
       failRuns: (ids, reason) => {
         for (const id of ids) {
           const run = this.runs.running.get(id);
-          if (run) this.runs.finish(run, false, reason);
+          if (run) this.runs.finish(run, false, { name: 'Error', message: reason });
         }
       },
       onMuleReady: () => this.runs.pump(),
@@ -109,14 +109,14 @@ export class Background {
       case 'done': this.runs.done(m, from); return;
       case 'mule-msg': {
         const r = this.mules.enqueue(m.item, m.target);
-        if (typeof r === 'string') reply({ op: 'reply', callId: m.callId, ok: false, code: 'TARGET_INVALID', error: `muleMsg(): ${r}` });
+        if (typeof r === 'string') reply({ op: 'reply', callId: m.callId, ok: false, error: { name: 'SpindleError', code: 'TARGET_INVALID', message: `muleMsg(): ${r}` } });
         else reply({ op: 'reply', callId: m.callId, ok: true, value: r });
         return;
       }
       case 'offload':
         void this.offload.run(m.task, m.args, m.timeoutMs).then((r) => {
           if (r.ok) reply({ op: 'reply', callId: m.callId, ok: true, value: r.value });
-          else reply({ op: 'reply', callId: m.callId, ok: false, code: r.code, error: r.error });
+          else reply({ op: 'reply', callId: m.callId, ok: false, error: r.error });
         });
         return;
       default:

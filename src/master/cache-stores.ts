@@ -122,7 +122,7 @@ export class CacheStores {
     const eol = data.indexOf(10, MAGIC_LINE.length);
     let hdr: StoreHeader;
     try {
-      if (eol < 0) throw new Error('no header line');
+      if (eol < 0) throw new Error('no header line'); // caught below: CACHE_STORE
       hdr = JSON.parse(data.subarray(MAGIC_LINE.length, eol).toString('utf8')) as StoreHeader;
     } catch (err) {
       return fail(`${where} has a damaged header (${(err as Error).message}); ${fix}`);

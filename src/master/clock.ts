@@ -18,6 +18,7 @@ export function cronClock(env: NodeJS.ProcessEnv = process.env): CronClock {
   const start = Date.parse(m[1]!);
   const rate = m[2] ? Number(m[2]) : 1;
   if (!Number.isFinite(start) || !(rate > 0)) {
+    // test-only knob (no user sets it): a plain Error
     throw new Error(`TEST_ONLY_SPINDLE_CRON_CLOCK='${spec}': expected ISO-TIME[@RATE], e.g. 2026-03-02T10:19:50Z@30`);
   }
   let t0 = -1; // the simulated clock starts at its first reading (when the master starts crons)

@@ -31,14 +31,14 @@ export class MasterFifo {
     let st;
     try { st = lstatSync(path); } catch { st = null; }
     if (st && !st.isFIFO()) {
-      throw new SpindleError('SERVER_STATE', `master-fifo ${path} exists and is not a FIFO; remove it or choose another path`);
+      throw new SpindleError('CONFIG_INVALID_VALUE', `master-fifo ${path} exists and is not a FIFO; remove it or choose another path`);
     }
     if (st) unlinkSync(path);
     try {
       execFileSync('mkfifo', ['-m', '600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const why = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-      throw new SpindleError('SERVER_STATE', `cannot create master-fifo ${path}: ${why}`, { cause: err });
+      throw new SpindleError('CONFIG_INVALID_VALUE', `cannot create master-fifo ${path}: ${why}`, { cause: err });
     }
     this.ino = lstatSync(path).ino;
     const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);

@@ -37,6 +37,7 @@ import { writePidfile } from './pidfile.js';
 import type { ServerSettings } from './settings.js';
 import type { CacheStores } from './cache-stores.js';
 import { TouchFiles } from './touch-files.js';
+import { SpindleError } from '../errors.js';
 import type { ParentLink, SuccessorProcess } from './parent-link.js';
 import { HANDOVER_ENV, type SocketMeta } from '../protocol/parent.js';
 
@@ -124,7 +125,7 @@ export class HandoverClient {
     for (;;) {
       const m = this.queue.shift();
       if (m) return m;
-      if (this.gone) throw new Error(`full reload: the previous process (${this.oldPid}) went away while this one waited for ${what}`);
+      if (this.gone) throw new SpindleError('RELOAD_FAILED', `full reload: the previous process (${this.oldPid}) went away while this one waited for ${what}`);
       await new Promise<void>((resolve) => { this.wake = resolve; });
       this.wake = null;
     }
@@ -142,11 +143,11 @@ export class HandoverClient {
     this.listen(true);
     await this.send({ spindle: 'ready' });
     const head = await this.next('the list of sockets');
-    if (head.msg.spindle !== 'sockets') throw new Error(`full reload: unexpected message ${JSON.stringify(head.msg)}`);
+    if (head.msg.spindle !== 'sockets') throw new SpindleError('RELOAD_FAILED', `full reload: unexpected message ${JSON.stringify(head.msg)}`);
     const list = head.msg.list;
     for (let n = 0; n < list.length; n++) {
       const m = await this.next('a listening socket');
-      if (m.msg.spindle !== 'socket' || !m.handle) throw new Error(`full reload: expected a socket handle, got ${JSON.stringify(m.msg)}`);
+      if (m.msg.spindle !== 'socket' || !m.handle) throw new SpindleError('RELOAD_FAILED', `full reload: expected a socket handle, got ${JSON.stringify(m.msg)}`);
       const meta = list[m.msg.index]!;
       this.inherited.set(keyOf(meta.kind, meta.spec), { handle: m.handle, url: meta.url, host: meta.host, port: meta.port, unixPath: meta.unixPath });
     }
@@ -177,7 +178,7 @@ export class HandoverClient {
     }
     await this.send({ spindle: 'adopted', urls: this.taken.map((t) => t.url) });
     const m = await this.next('the release of the stats server');
-    if (m.msg.spindle !== 'released') throw new Error(`full reload: unexpected message ${JSON.stringify(m.msg)}`);
+    if (m.msg.spindle !== 'released') throw new SpindleError('RELOAD_FAILED', `full reload: unexpected message ${JSON.stringify(m.msg)}`);
   }
 
   /** Serving: the sockets (and their vacuum) are ours now; drop the channel. */
@@ -404,7 +405,7 @@ export class ProcessRecycler {
         for (let i = 0; i < outgoing.length; i++) {
           // sending a raw handle leaves it open here: this process keeps serving until the new one does
           const handle = outgoing[i]!.handle;
-          if (!handle) throw new Error(`listener ${outgoing[i]!.meta.url} has no handle`);
+          if (!handle) throw new Error(`listener ${outgoing[i]!.meta.url} has no handle`); // caught below: logged with the reload's outcome
           await give({ spindle: 'socket', index: i }, handle);
         }
       } catch (err) {

@@ -5,6 +5,8 @@
 import { Piscina } from 'piscina';
 import type { Log } from '../log/logger.js';
 import type { OffloadTask } from '../protocol/background.js';
+import { toWire, type WireError } from '../protocol/errors.js';
+import { errorMessage } from '../errors.js';
 
 const TASK = new URL('../worker/offload-task.js', import.meta.url);
 
@@ -21,8 +23,8 @@ export class OffloadPool {
     private readonly log: Log,
   ) {}
 
-  async run(task: OffloadTask, args: unknown[], timeoutMs: number): Promise<{ ok: true; value: unknown } | { ok: false; code: string; error: string }> {
-    if (this.threads <= 0) return { ok: false, code: 'SERVER_STATE', error: 'offload() needs offload-threads > 0' };
+  async run(task: OffloadTask, args: unknown[], timeoutMs: number): Promise<{ ok: true; value: unknown } | { ok: false; error: WireError }> {
+    if (this.threads <= 0) return { ok: false, error: { name: 'SpindleError', code: 'SERVER_STATE', message: 'offload() needs offload-threads > 0' } };
     this.pool ??= new Piscina({
       filename: TASK.href, minThreads: 0, maxThreads: this.threads, idleTimeout: 30_000,
       workerData: { shared: this.shared },
@@ -37,10 +39,10 @@ export class OffloadPool {
       if (e.name === 'AbortError' || e.name === 'TimeoutError') {
         this.timedOut++;
         this.log.warn({ event: 'OFFLOAD_TIMEOUT', timeoutMs: ms, task: 'src' in task ? '(function)' : `${task.module}#${task.export}` }, 'offload task timed out: its thread was terminated');
-        return { ok: false, code: 'OFFLOAD_TIMEOUT', error: `offload task ran past its ${ms} ms timeout; its thread was terminated` };
+        return { ok: false, error: { name: 'SpindleError', code: 'OFFLOAD_TIMEOUT', message: errorMessage('OFFLOAD_TIMEOUT', { ms }) } };
       }
       this.failed++;
-      return { ok: false, code: 'OFFLOAD_FAILED', error: e.stack ?? e.message ?? String(err) };
+      return { ok: false, error: toWire(err, 'OFFLOAD_FAILED') };
     }
   }
 

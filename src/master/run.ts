@@ -5,6 +5,7 @@ import { EXIT } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { openLogFile, redirectConsole } from '../log/logto.js';
 import type { ConfigWarning } from '../config/errors.js';
+import type { ParsedConfig, SpindleConfig } from '../config/options.js';
 import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
@@ -14,13 +15,14 @@ import { ParentLink } from './parent-link.js';
 
 /** What runServer needs of a loaded configuration (structurally a LoadedConfig). */
 export interface RunnableConfig {
-  config: object;
+  config: SpindleConfig;
+  parsed: ParsedConfig;
   notes: string[];
   warnings: ConfigWarning[];
 }
 
 export async function runServer(loaded: RunnableConfig): Promise<number> {
-  const settings = settingsFromConfig(loaded.config);
+  const settings = settingsFromConfig(loaded);
   let logFd: number | undefined;
   if (settings.logto) {
     try {

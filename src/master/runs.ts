@@ -12,6 +12,7 @@ import type { Supervisor } from './supervisor.js';
 import type { HeldRun, WorkerHandle } from './worker-handle.js';
 import { STOP } from '../protocol/worker.js';
 import { BG, type BgToMaster, type BgToThread, type RunKind, type Target } from '../protocol/background.js';
+import type { WireError } from '../protocol/errors.js';
 
 /** One registered timer, cron or signal as the dispatcher sees it. */
 export interface Reg {
@@ -190,7 +191,7 @@ export class RunDispatcher {
       label: `${run.reg.kind}:${run.reg.name}`,
       startedAt: now,
       deadline: harakiri > 0 ? now + harakiri : 0,
-      end: (why) => this.finish(run, false, `ended by the master (${why})`),
+      end: (why) => this.finish(run, false, { name: 'Error', message: `ended by the master (${why})` }),
     };
   }
 
@@ -208,7 +209,7 @@ export class RunDispatcher {
   }
 
   /** A run is over (done, failed, or its thread died). */
-  finish(run: Run, ok: boolean, error: string | undefined): void {
+  finish(run: Run, ok: boolean, error: WireError | undefined): void {
     if (!this.running.delete(run.id)) return;
     run.reg.active--;
     run.reg.runs++;
@@ -223,7 +224,7 @@ export class RunDispatcher {
     } else {
       run.reg.failed++;
       if (error !== undefined) {
-        this.host.log.error({ event: 'RUN_FAILED', [run.reg.kind]: run.reg.name, where: run.where, ms, err: { message: error.split('\n', 1)[0], stack: error } }, `${run.reg.kind} handler failed`);
+        this.host.log.error({ event: 'RUN_FAILED', [run.reg.kind]: run.reg.name, where: run.where, ms, err: error }, `${run.reg.kind} handler failed`);
       }
     }
 

@@ -3,7 +3,7 @@
 // path: the workers accept, serve and log their requests, and report them in batches.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleRangeError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { firstLine } from '../front/response-messages.js';
 import { OwnedFiles, type OwnedSocket } from './owned-files.js';
@@ -16,7 +16,6 @@ import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
 import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
-import { ListenError } from './listen-failure.js';
 import { warnOtherCopy } from './package-copies.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
@@ -166,7 +165,7 @@ export class SpindleServer {
       await handover?.adopted(this.sharedSocketList);
     } catch (err) {
       await this.close({ graceful: false });
-      throw err instanceof ListenError ? err : new SpindleError('SERVER_STATE', `cannot listen: ${(err as Error).message}`, { cause: err });
+      throw err instanceof SpindleError ? err : new SpindleError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, { cause: err });
     }
     this.files.writePidfile();
     this.cacheStores.startSync();
@@ -231,8 +230,8 @@ export class SpindleServer {
     try {
       await this.statsServer.listen();
     } catch (err) {
-      if (err instanceof ListenError) throw err;
-      throw new SpindleError('SERVER_STATE', `cannot serve stats on ${stats.address}: ${(err as Error).message}`, { cause: err });
+      if (err instanceof SpindleError) throw err;
+      throw new SpindleError('LISTEN_FAILED', `cannot serve stats on ${stats.address}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -345,7 +344,7 @@ export class SpindleServer {
    */
   scale(delta: number): ScaleResult {
     if (!this.scaler) throw new SpindleError('SERVER_STATE', 'scale() needs adaptive scaling: set cheaper (the minimum number of workers) below processes');
-    if (!Number.isInteger(delta)) throw new SpindleError('SERVER_STATE', `scale(${String(delta)}): the delta must be a whole number of workers`);
+    if (!Number.isInteger(delta)) throw new SpindleRangeError('INVALID_ARGUMENT', `scale(${String(delta)}): the delta must be a whole number of workers`);
     return this.scaler.scale(delta);
   }
 

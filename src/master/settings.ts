@@ -1,13 +1,15 @@
 // What the master needs from the configuration, in runtime units (milliseconds, bytes). The one
-// place that knows the configuration's option names, so the rest of the master does not.
-import { availableParallelism, totalmem } from 'node:os';
+// place that knows the configuration's option names, so the rest of the master does not. The
+// configuration arrives typed by the option table with its defaults applied: no default is
+// restated here, and structured values (crons, caches, owners) come parsed (LoadedConfig.parsed).
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { parseCacheSpec } from '../shm/cache-spec.js';
 import type { CoreSpec } from '../shm/layout.js';
-import { parseCronLine, parseCron2Line, parseFarm, parseTimerLine, type CommandCron } from '../config/cron.js';
+import type { CommandCron } from '../config/cron.js';
+import type { ParsedConfig, SpindleConfig } from '../config/options.js';
 import { resolveAppModule } from '../config/app-module.js';
-import { resolveOwner, type Owner } from '../config/owner.js';
-import type { AlgoName, CheaperOptions } from '../cheaper/types.js';
+import type { Owner } from '../config/owner.js';
+import type { CheaperOptions } from '../cheaper/types.js';
 
 export interface ServerSettings {
   appPath: string;
@@ -86,91 +88,89 @@ export interface ProcessRecycleSettings {
   touchChainReload: string[];
 }
 
-type Config = Record<string, unknown>;
-
-const num = (c: Config, key: string, fallback: number): number =>
-  typeof c[key] === 'number' ? (c[key] as number) : fallback;
-const bool = (c: Config, key: string, fallback: boolean): boolean =>
-  typeof c[key] === 'boolean' ? (c[key] as boolean) : fallback;
-const str = (c: Config, key: string): string | undefined =>
-  typeof c[key] === 'string' && c[key] !== '' ? (c[key] as string) : undefined;
-const list = (c: Config, key: string): string[] =>
-  Array.isArray(c[key]) ? (c[key] as string[]) : typeof c[key] === 'string' ? [c[key] as string] : [];
+/** What the settings are made of: a loaded configuration (defaults applied, parse hooks run). */
+export interface TypedConfig {
+  config: SpindleConfig;
+  parsed: ParsedConfig;
+}
 
 const MB = 1024 * 1024;
+/** seconds (the options' unit) → milliseconds */
+const ms = (seconds: number): number => seconds * 1000;
+/** an optional string option: '' counts as unset */
+const given = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
 
-export function settingsFromConfig(config: object, cwd = process.cwd()): ServerSettings {
-  const c = config as Config;
-  const app = str(c, 'app') ?? '';
-  const chmod = str(c, 'chmodSocket');
-  const chdir = str(c, 'chdir') ? resolve(cwd, str(c, 'chdir')!) : undefined;
-  const appModule = app ? resolveAppModule(app, chdir ?? cwd, str(c, 'callable')) : undefined;
+export function settingsFromConfig({ config: c, parsed }: TypedConfig, cwd = process.cwd()): ServerSettings {
+  const app = given(c.app) ?? '';
+  const chdir = given(c.chdir) ? resolve(cwd, c.chdir!) : undefined;
+  const appModule = app ? resolveAppModule(app, chdir ?? cwd, given(c.callable)) : undefined;
+  const chmod = given(c.chmodSocket);
+  const stats = given(c.stats);
   return {
     appPath: appModule?.path ?? '',
     ...(appModule?.exportName ? { appExport: appModule.exportName } : {}),
     ...(appModule?.error ? { appNotFound: appModule.error } : {}),
     chdir,
-    env: list(c, 'env').map((kv) => {
+    env: c.env.map((kv) => {
       const i = kv.indexOf('=');
       return [kv.slice(0, i), kv.slice(i + 1)] as [string, string];
     }),
-    processes: num(c, 'processes', availableParallelism()),
-    concurrency: num(c, 'concurrency', 0),
-    listeners: list(c, 'httpSocket'),
-    uwsgiListeners: list(c, 'uwsgiSocket'),
+    processes: c.processes,
+    concurrency: c.concurrency,
+    listeners: c.httpSocket,
+    uwsgiListeners: c.uwsgiSocket,
     chmodSocket: chmod ? parseInt(chmod, 8) : undefined,
-    chownSocket: str(c, 'chownSocket') ? resolveOwner(str(c, 'chownSocket')!) : undefined,
-    pidfile: str(c, 'pidfile') ? resolve(cwd, str(c, 'pidfile')!) : undefined,
-    backlogLimit: num(c, 'listen', 1024),
-    maxHeaderBytes: num(c, 'bufferSize', 16384),
-    maxBodyBytes: num(c, 'limitPost', 16 * MB),
-    socketTimeoutMs: num(c, 'socketTimeout', 10) * 1000,
-    requestReadTimeoutMs: num(c, 'requestReadTimeout', 60) * 1000,
-    dieOnTerm: bool(c, 'dieOnTerm', true),
-    needApp: bool(c, 'needApp', true),
-    vacuum: bool(c, 'vacuum', true),
-    mercyMs: num(c, 'workerReloadMercy', 60) * 1000,
-    harakiriMs: num(c, 'harakiri', 60) * 1000,
-    harakiriVerbose: bool(c, 'harakiriVerbose', false),
-    harakiriGraceMs: num(c, 'harakiriGracefulTimeout', 0) * 1000,
-    maxRequests: num(c, 'maxRequests', 0),
-    maxRequestsDelta: num(c, 'maxRequestsDelta', 0),
-    maxLifetimeMs: num(c, 'maxWorkerLifetime', 3600) * 1000,
-    maxLifetimeDeltaMs: num(c, 'maxWorkerLifetimeDelta', 0) * 1000,
-    minLifetimeMs: num(c, 'minWorkerLifetime', 10) * 1000,
-    reloadOnHeapBytes: num(c, 'reloadOnRss', 2048) * MB,
-    evilReloadOnHeapBytes: num(c, 'evilReloadOnRss', 0) * MB,
-    heapLimitMb: num(c, 'workerHeapLimit', 4096),
-    cheaper: cheaperOptions(c, num(c, 'processes', availableParallelism())),
-    masterFifo: str(c, 'masterFifo') ? resolve(cwd, str(c, 'masterFifo')!) : undefined,
+    chownSocket: parsed.chownSocket,
+    pidfile: given(c.pidfile) ? resolve(cwd, c.pidfile!) : undefined,
+    backlogLimit: c.listen,
+    maxHeaderBytes: c.bufferSize,
+    maxBodyBytes: c.limitPost,
+    socketTimeoutMs: ms(c.socketTimeout),
+    requestReadTimeoutMs: ms(c.requestReadTimeout),
+    dieOnTerm: c.dieOnTerm,
+    needApp: c.needApp,
+    vacuum: c.vacuum,
+    mercyMs: ms(c.workerReloadMercy),
+    harakiriMs: ms(c.harakiri),
+    harakiriVerbose: c.harakiriVerbose,
+    harakiriGraceMs: ms(c.harakiriGracefulTimeout),
+    maxRequests: c.maxRequests,
+    maxRequestsDelta: c.maxRequestsDelta,
+    maxLifetimeMs: ms(c.maxWorkerLifetime),
+    maxLifetimeDeltaMs: ms(c.maxWorkerLifetimeDelta),
+    minLifetimeMs: ms(c.minWorkerLifetime),
+    reloadOnHeapBytes: c.reloadOnRss * MB,
+    evilReloadOnHeapBytes: c.evilReloadOnRss * MB,
+    heapLimitMb: c.workerHeapLimit,
+    cheaper: cheaperOptions(c),
+    masterFifo: given(c.masterFifo) ? resolve(cwd, c.masterFifo!) : undefined,
     names: processNames(c),
-    logRequests: !bool(c, 'disableLogging', true),
-    log4xx: bool(c, 'log4xx', true),
-    log5xx: bool(c, 'log5xx', true),
-    logSlowMs: num(c, 'logSlow', 0),
-    logLevel: str(c, 'logLevel') ?? 'info',
-    logFormat: str(c, 'logFormat') ?? 'auto',
-    logto: str(c, 'logto') ? resolve(cwd, str(c, 'logto')!) : undefined,
-    stats: str(c, 'stats') ? {
-      address: str(c, 'stats')!.includes('/') ? resolve(cwd, str(c, 'stats')!) : str(c, 'stats')!,
-      http: bool(c, 'statsHttp', false),
-      minified: bool(c, 'statsMinified', false),
-      public: bool(c, 'statsPublic', false),
+    logRequests: !c.disableLogging,
+    log4xx: c.log4xx,
+    log5xx: c.log5xx,
+    logSlowMs: c.logSlow,
+    logLevel: c.logLevel,
+    logFormat: c.logFormat,
+    logto: given(c.logto) ? resolve(cwd, c.logto!) : undefined,
+    stats: stats ? {
+      address: stats.includes('/') ? resolve(cwd, stats) : stats,
+      http: c.statsHttp,
+      minified: c.statsMinified,
+      public: c.statsPublic,
     } : undefined,
     shm: {
-      caches: (Array.isArray(c.cache2) ? (c.cache2 as Record<string, string>[]) : []).map(parseCacheSpec)
-        .map((spec) => (spec.store ? { ...spec, store: resolve(cwd, spec.store) } : spec)),
-      locks: num(c, 'locks', 0),
-      counters: { max: num(c, 'countersMax', 256), declared: list(c, 'counter') },
+      caches: parsed.cache2.map((spec) => (spec.store ? { ...spec, store: resolve(cwd, spec.store) } : spec)),
+      locks: c.locks,
+      counters: { max: c.countersMax, declared: c.counter },
     },
-    background: backgroundSettings(c, chdir ?? cwd),
+    background: backgroundSettings(c, parsed, chdir ?? cwd),
     processRecycle: {
-      rssBytes: typeof c['reloadOnProcessRss'] === 'number' ? c['reloadOnProcessRss'] * MB : defaultProcessRssBytes(),
-      rssDefault: typeof c['reloadOnProcessRss'] !== 'number',
-      lifetimeMs: num(c, 'maxProcessLifetime', 0) * 1000,
-      timeoutMs: num(c, 'fullReloadTimeout', 60) * 1000,
-      touchReload: list(c, 'touchReload').map((p) => resolve(cwd, p)),
-      touchChainReload: list(c, 'touchChainReload').map((p) => resolve(cwd, p)),
+      rssBytes: c.reloadOnProcessRss !== undefined ? c.reloadOnProcessRss * MB : defaultProcessRssBytes(),
+      rssDefault: c.reloadOnProcessRss === undefined,
+      lifetimeMs: ms(c.maxProcessLifetime),
+      timeoutMs: ms(c.fullReloadTimeout),
+      touchReload: c.touchReload.map((p) => resolve(cwd, p)),
+      touchChainReload: c.touchChainReload.map((p) => resolve(cwd, p)),
     },
   };
 }
@@ -188,12 +188,13 @@ export function defaultProcessRssBytes(): number {
  * `procname-prefix-spaced` adds the space, `procname` replaces every name, `procname-master` the
  * master's. Without auto-procname (and no naming option) the master keeps its own title.
  */
-function processNames(c: Config): ServerSettings['names'] {
-  const prefix = str(c, 'procnamePrefix') ?? (str(c, 'procnamePrefixSpaced') ? `${str(c, 'procnamePrefixSpaced')} ` : '');
-  const append = str(c, 'procnameAppend') ?? '';
-  const every = str(c, 'procname');
-  const master = str(c, 'procnameMaster');
-  const auto = bool(c, 'autoProcname', true) || Boolean(prefix || append || every || master);
+function processNames(c: SpindleConfig): ServerSettings['names'] {
+  const spaced = given(c.procnamePrefixSpaced);
+  const prefix = given(c.procnamePrefix) ?? (spaced ? `${spaced} ` : '');
+  const append = given(c.procnameAppend) ?? '';
+  const every = given(c.procname);
+  const master = given(c.procnameMaster);
+  const auto = c.autoProcname || Boolean(prefix || append || every || master);
   const wrap = (name: string) => `${prefix}${name}${append}`;
   const worker = (id: number) => wrap(every ?? `spindle worker ${id}`);
   return {
@@ -223,27 +224,26 @@ export function threadName(full: string, prefix: string, id: string): string {
 }
 
 /** The cheaper options in runtime units; null when cheaper = 0 (a fixed pool of processes). */
-function cheaperOptions(c: Config, processes: number): CheaperOptions | null {
-  const min = num(c, 'cheaper', 0);
-  if (min <= 0) return null;
+function cheaperOptions(c: SpindleConfig): CheaperOptions | null {
+  if (c.cheaper <= 0) return null;
   return {
-    algo: (str(c, 'cheaperAlgo') ?? 'busyness') as AlgoName,
-    min,
-    processes,
-    initial: num(c, 'cheaperInitial', min),
-    step: num(c, 'cheaperStep', 1),
-    overload: num(c, 'cheaperOverload', 3),
+    algo: c.cheaperAlgo,
+    min: c.cheaper,
+    processes: c.processes,
+    initial: c.cheaperInitial!, // set whenever cheaper is: the table derives it from cheaper
+    step: c.cheaperStep,
+    overload: c.cheaperOverload,
     checkIntervalMs: 1000,
     busyness: {
-      min: num(c, 'cheaperBusynessMin', 25),
-      max: num(c, 'cheaperBusynessMax', 50),
-      multiplier: num(c, 'cheaperBusynessMultiplier', 10),
-      penalty: num(c, 'cheaperBusynessPenalty', 2),
-      backlogAlert: num(c, 'cheaperBusynessBacklogAlert', 33),
-      backlogStep: num(c, 'cheaperBusynessBacklogStep', 1),
-      backlogMultiplier: num(c, 'cheaperBusynessBacklogMultiplier', 3),
-      backlogNonzeroMs: num(c, 'cheaperBusynessBacklogNonzero', 60) * 1000,
-      verbose: bool(c, 'cheaperBusynessVerbose', false),
+      min: c.cheaperBusynessMin,
+      max: c.cheaperBusynessMax,
+      multiplier: c.cheaperBusynessMultiplier,
+      penalty: c.cheaperBusynessPenalty,
+      backlogAlert: c.cheaperBusynessBacklogAlert,
+      backlogStep: c.cheaperBusynessBacklogStep,
+      backlogMultiplier: c.cheaperBusynessBacklogMultiplier,
+      backlogNonzeroMs: ms(c.cheaperBusynessBacklogNonzero),
+      verbose: c.cheaperBusynessVerbose,
     },
   };
 }
@@ -261,24 +261,20 @@ export interface BackgroundSettings {
   offloadThreads: number;
 }
 
-function backgroundSettings(c: Config, base: string): BackgroundSettings {
-  const farms = list(c, 'farm').map(parseFarm);
+function backgroundSettings(c: SpindleConfig, parsed: ParsedConfig, base: string): BackgroundSettings {
+  const farms = parsed.farm;
   const mules = [
-    ...list(c, 'mule').map((p) => (p.trim() ? resolveAppModule(p.trim(), base, undefined, 'mule').path : '')),
-    ...new Array<string>(num(c, 'mules', 0)).fill(''),
+    ...c.mule.map((p) => (p.trim() ? resolveAppModule(p.trim(), base, undefined, 'mule').path : '')),
+    ...new Array<string>(c.mules).fill(''),
   ].map((program, i) => ({ id: i + 1, program, farms: farms.filter((f) => f.mules.includes(i + 1)).map((f) => f.name) }));
   return {
     mules,
     farms,
-    muleHarakiriMs: num(c, 'muleHarakiri', 0) * 1000,
-    muleQueue: num(c, 'muleMsgQueue', 1024),
-    signalTimers: list(c, 'timer').map(parseTimerLine),
-    commandCrons: [
-      ...list(c, 'cron').map((l) => parseCronLine(l)),
-      ...list(c, 'uniqueCron').map((l) => parseCronLine(l, true)),
-      ...list(c, 'cron2').map(parseCron2Line),
-    ],
-    cronHarakiriMs: num(c, 'cronHarakiri', 0) * 1000,
-    offloadThreads: num(c, 'offloadThreads', 2),
+    muleHarakiriMs: ms(c.muleHarakiri),
+    muleQueue: c.muleMsgQueue,
+    signalTimers: parsed.timer,
+    commandCrons: [...parsed.cron, ...parsed.uniqueCron, ...parsed.cron2],
+    cronHarakiriMs: ms(c.cronHarakiri),
+    offloadThreads: c.offloadThreads,
   };
 }

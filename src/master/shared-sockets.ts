@@ -197,6 +197,7 @@ export class SharedSockets {
     if (bound.unlinksOnClose) {
       // Closing the master's bound handle (next step) would delete the path the workers serve on.
       server.close();
+      // the caller turns it into a ListenError (LISTEN_FAILED)
       throw new Error(`${addr.path}: the UNIX socket path is too long to bind under a temporary name (keep its directory under about 60 bytes)`);
     }
     return { port: 0, ino: bound.ino };

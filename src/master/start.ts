@@ -38,7 +38,7 @@ export interface RunningServer {
 
 export async function start(options: StartOptions = {}): Promise<RunningServer> {
   const loaded = loadConfig({ env: process.env, overrides: options });
-  const settings = settingsFromConfig(loaded.config);
+  const settings = settingsFromConfig(loaded);
   if (!settings.appPath) throw new SpindleError('APP_LOAD', 'start(): no application given; pass { app: "path/to/app.js" }');
   if (settings.appNotFound && settings.needApp) throw new SpindleError('APP_LOAD', `start(): ${settings.appNotFound}`);
   // logto: Spindle's lines go to the file; the host's own stdout is left alone

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { parseAddress, isLocalOnlyAddress } from '../config/address.js';
 import { listen, removeStaleSocket } from '../front/inherit.js';
 import { listenFailure } from './listen-failure.js';
+import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
 
@@ -42,7 +43,7 @@ export class StatsServer {
     const { address } = this.opts;
     if (!this.opts.public && !isLocalOnlyAddress(address)) {
       // the configuration check refuses this first; this guards start() callers that skip it
-      throw new Error(`stats = ${address} is not a loopback address or UNIX path; set stats-public to expose it`);
+      throw new SpindleError('CONFIG_CONFLICT', `stats = ${address} is not a loopback address or UNIX path; set stats-public to expose it`);
     }
     const addr = parseAddress(address);
     const server = this.opts.http ? this.httpServer() : this.rawServer();

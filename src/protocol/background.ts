@@ -2,6 +2,8 @@
 // (request worker or mule) and the master. Thread → master travels inside a CONTROL message as
 // `{kind: 'bg', m}`; master → thread is `[BG, BgToThread]` on the thread's port.
 
+import type { WireError } from './errors.js';
+
 /** A schedule in uWSGI's cron fields (-1 or absent = any); src/config/cron.ts parses both forms. */
 export interface CronFields {
   minute?: number;
@@ -36,7 +38,7 @@ export type BgToMaster =
   | { op: 'cron'; name: string; spec: string | CronFields; target: Target; unique: boolean }
   | { op: 'signal-reg'; key: string; target: Target }
   | { op: 'signal'; key: string }
-  | { op: 'done'; runId: number; ok: boolean; missing?: boolean; error?: string }
+  | { op: 'done'; runId: number; ok: boolean; missing?: boolean; error?: WireError }
   | { op: 'mule-msg'; callId: number; item: MuleItem; target: Target | number | undefined }
   | { op: 'offload'; callId: number; task: OffloadTask; args: unknown[]; timeoutMs: number }
   // mules only
@@ -48,7 +50,7 @@ export type RunKind = 'timer' | 'cron' | 'signal';
 
 export type BgToThread =
   | { op: 'run'; runId: number; kind: RunKind; name: string; arg: unknown }
-  | { op: 'reply'; callId: number; ok: boolean; value?: unknown; error?: string; code?: string }
+  | { op: 'reply'; callId: number; ok: boolean; value?: unknown; error?: WireError }
   // mules only
   | { op: 'item'; pullId: number; item: MuleItem }
   | { op: 'drain' };

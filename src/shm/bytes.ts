@@ -1,5 +1,6 @@
 // Byte helpers for the shared-memory core: UTF-8 with an ASCII fast path, and the two cache hashes.
 // TextEncoder/TextDecoder are globals (no node: import).
+import { SpindleTypeError } from '../errors.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
@@ -28,7 +29,7 @@ export class Scratch {
  */
 export function toBytes(v: Bytesish, s: Scratch, out: { bytes: Uint8Array }): number {
   if (typeof v !== 'string') {
-    if (!(v instanceof Uint8Array)) throw new TypeError('expected a string or a Uint8Array');
+    if (!(v instanceof Uint8Array)) throw new SpindleTypeError('INVALID_ARGUMENT', 'expected a string or a Uint8Array');
     out.bytes = v;
     return v.length;
   }

@@ -17,7 +17,7 @@ const LOCK_BYTES = MUTEX_WORDS * 4;
 
 function region(core: SharedCore, index: number): { bytes: Uint8Array; hdr: Int32Array } {
   const spec = core.handle.spec.caches[index];
-  if (!spec) throw new RangeError(`no cache #${index}`);
+  if (!spec) throw new RangeError(`no cache #${index}`); // the master's own index: a bug, not a user's error
   const at = cacheRegionOffsets(core.handle.spec)[index]!;
   const cache = core.caches[index]!;
   return {
@@ -45,7 +45,7 @@ export function trySnapshotCache(core: SharedCore, index: number): Uint8Array | 
  */
 export function tryRestoreCache(core: SharedCore, index: number, snapshot: Uint8Array): { saved: number; kept: number } | null {
   const { bytes, hdr } = region(core, index);
-  if (snapshot.byteLength !== bytes.byteLength) {
+  if (snapshot.byteLength !== bytes.byteLength) { // the caller checked the geometry first: a bug if this fails
     throw new RangeError(`snapshot of ${snapshot.byteLength} bytes for a cache region of ${bytes.byteLength}`);
   }
   const cache = core.caches[index]!;

@@ -6,7 +6,7 @@
 // that dies while creating leaves `count` unchanged, and the next creator overwrites the half-written
 // name. Values are read and written with Atomics only.
 
-import { SpindleError } from '../errors.js';
+import { SpindleError, SpindleRangeError } from '../errors.js';
 import { MUTEX_WORDS, mutexLock, mutexUnlock, recoverMutex } from './mutex.js';
 
 export const COUNTER_NAME_BYTES = 64;
@@ -35,7 +35,7 @@ export interface SharedCounter {
 function big(n: bigint | number, what: string): bigint {
   if (typeof n === 'bigint') return BigInt.asIntN(64, n);
   if (Number.isSafeInteger(n)) return BigInt(n);
-  throw new RangeError(`counter ${what}: expected a bigint or a safe integer, got ${String(n)}`);
+  throw new SpindleRangeError('INVALID_ARGUMENT', `counter ${what}: expected a bigint or a safe integer, got ${String(n)}`);
 }
 
 export class Counters {

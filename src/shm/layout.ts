@@ -12,7 +12,7 @@
 // { threadId })`. Offsets are recomputed from the spec on both sides, so the handle carries only the
 // buffer and the spec. Plain TypeScript, no node: imports.
 
-import { SpindleError } from '../errors.js';
+import { errorMessage, SpindleError, SpindleTypeError } from '../errors.js';
 import { SharedCache, type Clock } from './cache/index.js';
 import { type CacheSpec, cacheMemoryBytes, normalizeCacheSpec } from './cache-spec.js';
 import { Counters, counterRegionBytes, COUNTER_NAME_BYTES } from './counters.js';
@@ -146,15 +146,15 @@ export class SharedCore {
 
   constructor(handle: SharedCoreHandle, opts: AttachOptions) {
     if (!handle || handle.kind !== 'spindle-shm' || !(handle.sab instanceof SharedArrayBuffer)) {
-      throw new TypeError('attachSharedCore: not a Spindle shared-core handle');
+      throw new SpindleTypeError('SHARED_CORE', 'attachSharedCore: not a Spindle shared-core handle');
     }
     const hdr = new Int32Array(handle.sab, 0, HEADER_BYTES / 4);
     if (handle.version !== VERSION) {
-      throw new TypeError(`attachSharedCore: handle version ${handle.version}, this build expects ${VERSION}`);
+      throw new SpindleTypeError('SHARED_CORE', `attachSharedCore: handle version ${handle.version}, this build expects ${VERSION}`);
     }
     const spec = handle.spec;
     const o = offsets(spec);
-    if (handle.sab.byteLength < o.total) throw new TypeError('attachSharedCore: buffer smaller than its spec');
+    if (handle.sab.byteLength < o.total) throw new SpindleTypeError('SHARED_CORE', 'attachSharedCore: buffer smaller than its spec');
     this.handle = handle;
     this.threadId = opts.threadId;
     const me = ownerIdOf(opts.threadId);
@@ -165,7 +165,7 @@ export class SharedCore {
     this.caches = spec.caches.map((c, i) => new SharedCache(handle.sab, o.caches[i]!, c, me, clock));
     for (const c of this.caches) this.byName.set(c.name, c);
     if (Atomics.load(hdr, 0) !== MAGIC && !(opts as { initialise?: boolean }).initialise) {
-      throw new TypeError('attachSharedCore: buffer is not initialised (call createSharedCore in the master)');
+      throw new SpindleTypeError('SHARED_CORE', 'attachSharedCore: buffer is not initialised (call createSharedCore in the master)');
     }
   }
 
@@ -178,7 +178,7 @@ export class SharedCore {
         'CACHE_UNKNOWN',
         name === undefined
           ? 'no cache is configured; add a cache2 = name=...,items=... line'
-          : `cache "${name}" is not configured; configured caches: ${known.length ? known.join(', ') : '(none)'}`,
+          : errorMessage('CACHE_UNKNOWN', { name, known: known.length ? known.join(', ') : '(none)' }),
       );
     }
     return c;

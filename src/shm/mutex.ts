@@ -25,7 +25,7 @@ const WAIT_SLICE_MS = 50;
 
 export function ownerIdOf(threadId: number): number {
   const id = threadId + 1;
-  if (!Number.isInteger(threadId) || threadId < 0 || id > OWNER_MASK) {
+  if (!Number.isInteger(threadId) || threadId < 0 || id > OWNER_MASK) { // Node's thread ids: a bug if this fails
     throw new RangeError(`thread id ${threadId} cannot be used as a lock owner (0..${OWNER_MASK - 1})`);
   }
   return id;

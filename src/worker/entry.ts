@@ -19,6 +19,7 @@ import { warmUpFetch } from './adapters/fetch.js';
 import { installLightResponse } from './adapters/light-response.js';
 import { onBgMessage } from '../api/bg-thread.js';
 import { BG, type BgToThread } from '../protocol/background.js';
+import { errorDetail } from '../protocol/errors.js';
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     }
     const reason = err instanceof AppLoadError ? err.reason : 'threw';
     const cause = err instanceof AppLoadError ? err.cause : err;
-    const detail = cause === undefined ? '' : cause instanceof Error ? cause.stack ?? cause.message : String(cause);
+    const detail = cause === undefined ? '' : errorDetail(cause);
     const message = err instanceof Error ? err.message : String(err);
     post([LOAD_FAILED, reason, message.includes(detail) ? message : `${message}\n${detail}`]);
     return;

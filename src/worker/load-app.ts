@@ -25,6 +25,7 @@ import type { AppKind, LoadedApp, NodeDispatchTarget } from './app-types.js';
 import { BackgroundTasks, makeFetchHandler, type FetchFunction } from './adapters/fetch.js';
 import type { NodeDispatch } from './adapters/node.js';
 import { describeValue } from './adapters/guard.js';
+import { errorDetail } from '../protocol/errors.js';
 
 export type AppLoadReason = 'not-found' | 'syntax' | 'threw' | 'no-export' | 'typescript';
 
@@ -68,7 +69,7 @@ export const ACCEPTED_FORMS = [
 ].map((s) => '  - ' + s).join('\n');
 
 function causeText(err: unknown): string {
-  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  if (err instanceof Error) return errorDetail(err);
   return `thrown value: ${describeValue(err)}`;
 }
 

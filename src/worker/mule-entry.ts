@@ -14,6 +14,7 @@ import { CONTROL } from '../protocol/worker.js';
 import type { MuleBoot } from '../protocol/mule.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import { createLazyLogger } from '../log/logger.js';
+import { SpindleError } from '../errors.js';
 
 const port = parentPort!;
 const boot = workerData as MuleBoot;
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const ns = (await import(pathToFileURL(boot.program).href)) as Record<string, unknown>;
   const program = ns.default;
   if (typeof program !== 'function') {
-    throw new Error(`mule program ${boot.program} must export default an (async) function (messages, ctx) => …`);
+    throw new SpindleError('APP_LOAD', `mule program ${boot.program} must export default an (async) function (messages, ctx) => …`);
   }
   await program(messages(), { id: boot.muleId, farms: boot.farms, getMsg });
   process.exit(0);

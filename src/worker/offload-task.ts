@@ -5,6 +5,7 @@ import { workerData } from 'node:worker_threads';
 import { installSharedCore } from '../api/runtime.js';
 import type { SharedCoreHandle } from '../shm/layout.js';
 import type { OffloadTask } from '../protocol/background.js';
+import { SpindleError } from '../errors.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -20,9 +21,9 @@ function compile(src: string): AnyFn {
   try {
     made = new Function(`"use strict"; return (${src});`)();
   } catch (err) {
-    throw new Error(`offload: cannot rebuild the function from its source (${(err as Error).message}); pass a self-contained function expression (function () {} or () => {}) or {module, export}`);
+    throw new SpindleError('OFFLOAD_FAILED', `offload: cannot rebuild the function from its source (${(err as Error).message}); pass a self-contained function expression (function () {} or () => {}) or {module, export}`);
   }
-  if (typeof made !== 'function') throw new Error('offload: the source did not evaluate to a function');
+  if (typeof made !== 'function') throw new SpindleError('OFFLOAD_FAILED', 'offload: the source did not evaluate to a function');
   fn = made as AnyFn;
   if (compiled.size > 256) compiled.clear();
   compiled.set(src, fn);
@@ -33,6 +34,6 @@ export default async function run({ task, args }: { task: OffloadTask; args: unk
   if ('src' in task) return await compile(task.src)(...args);
   const ns = (await import(task.module)) as Record<string, unknown>;
   const fn = ns[task.export];
-  if (typeof fn !== 'function') throw new Error(`offload: ${task.module} has no function export '${task.export}'`);
+  if (typeof fn !== 'function') throw new SpindleError('OFFLOAD_FAILED', `offload: ${task.module} has no function export '${task.export}'`);
   return await (fn as AnyFn)(...args);
 }

@@ -7,7 +7,9 @@ import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ControlMessage } from '../protocol/worker.js';
 import { answer, lowerDeadline, newExchange, refuseTooLarge, type Exchange, type ResponseOptions } from '../front/exchange.js';
-import { answerAppFailure, errorText, writeResponsePart } from '../front/response-messages.js';
+import { answerAppFailure, writeResponsePart } from '../front/response-messages.js';
+import { errorDetail } from '../protocol/errors.js';
+import { errorMessage, SpindleError } from '../errors.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { rawResponse } from '../front/raw-response.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
@@ -252,7 +254,7 @@ export class OwnHttp {
         ex.done = true;
       } else {
         ex.note = 'client-gone';
-        abortRequest(ex.req, new Error('request aborted by the server (client gone)'));
+        abortRequest(ex.req, new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
       this.finish(r, false);
     }
@@ -306,7 +308,7 @@ export class OwnHttp {
       if (ex.done || res.writableFinished) return;
       ex.done = true; // the client went away first
       ex.note = 'client-gone';
-      ctx.abort(new Error('request aborted by the server (client gone)'));
+      ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
     });
     const socket = req.socket;
     const raw = req.rawHeaders;
@@ -332,7 +334,7 @@ export class OwnHttp {
   private failed(r: OwnRequest, err: unknown): void {
     const { ex } = r;
     const answerable = ex.note === undefined || ex.note === 'harakiri-graceful';
-    this.finish(r, answerable && answerAppFailure(ex, errorText(err), this.log, this.workerId));
+    this.finish(r, answerable && answerAppFailure(ex, errorDetail(err), this.log, this.workerId));
   }
 
   /** The request left the app (answered, failed, timed out or abandoned by the client). */
@@ -380,7 +382,7 @@ export class OwnHttp {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
       const ran = Math.round(now - ex.dispatchedAt);
-      const aborted = new Error('request aborted by the server (harakiri)');
+      const aborted = new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'harakiri' }));
       // Graceful stage: fire the request's AbortSignal (a Node app's req.signal, if it reads it)
       // and give the app a little time to settle.
       if (this.s.harakiriGraceMs > 0 && ex.note === undefined && fireAbort(r, aborted)) {

@@ -1,7 +1,7 @@
 // inc/dec/mul/div: an item holding an 8-byte signed 64-bit integer (little-endian, native order),
 // updated in place under the cache lock. Results wrap like int64.
 
-import { SpindleError } from '../../errors.js';
+import { SpindleError, SpindleRangeError } from '../../errors.js';
 import type { Bytesish } from '../bytes.js';
 import { setExpiry } from './expiry.js';
 import { journalSlot, journalEnd } from './journal.js';
@@ -18,7 +18,7 @@ const num64 = new BigInt64Array(num8.buffer);
 export function mathOperand(v: CacheViews, by: bigint | number): bigint {
   if (typeof by === 'bigint') return by;
   if (Number.isSafeInteger(by)) return BigInt(by);
-  throw new RangeError(`cache "${v.name}": math operand must be a bigint or a safe integer, got ${String(by)}`);
+  throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${v.name}": math operand must be a bigint or a safe integer, got ${String(by)}`);
 }
 
 export function applyMath(v: CacheViews, op: MathOp, x: bigint, d: bigint): bigint {
@@ -27,7 +27,7 @@ export function applyMath(v: CacheViews, op: MathOp, x: bigint, d: bigint): bigi
     case 'dec': return BigInt.asIntN(64, x - d);
     case 'mul': return BigInt.asIntN(64, x * d);
     default:
-      if (d === 0n) throw new RangeError(`cache "${v.name}": division by zero`);
+      if (d === 0n) throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${v.name}": division by zero`);
       return BigInt.asIntN(64, x / d);
   }
 }

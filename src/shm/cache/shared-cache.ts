@@ -12,7 +12,7 @@
 // write.ts (insert/overwrite), blocks.ts (bitmap allocator), lru.ts, expiry.ts, eviction.ts (full
 // handling), math.ts (inc/dec/mul/div), journal.ts + repair.ts (thread death), verify.ts (checker).
 
-import { SpindleError } from '../../errors.js';
+import { SpindleError, SpindleRangeError } from '../../errors.js';
 import { Scratch, toBytes, fromBytes, type Bytesish } from '../bytes.js';
 import type { CacheSpec } from '../cache-spec.js';
 import { mutexLock, mutexTryLock, mutexUnlock, recoverMutex } from '../mutex.js';
@@ -287,7 +287,7 @@ export class SharedCache extends CacheViews {
   /** A TTL in seconds (0 = never expires), or undefined to keep the current one. */
   private checkTtl(ttl: number | undefined): number | undefined {
     if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0) || !Number.isFinite(ttl))) {
-      throw new RangeError(`cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
+      throw new SpindleRangeError('INVALID_ARGUMENT', `cache "${this.name}": ttl must be a finite number of seconds ≥ 0, got ${String(ttl)}`);
     }
     return ttl;
   }

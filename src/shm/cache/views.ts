@@ -88,7 +88,7 @@ export const enum ItemF {
 export const MAGIC = 0x53434832; // "SCH2"
 
 if (Hdr.Count !== MUTEX_WORDS || CACHE_HDR_I32 < Hdr.Repairs + 1 || CACHE_HDR_F64 < HdrF.Expired + 1 || ITEM_I32 < Item.LruPrev + 1 || ITEM_F64 < ItemF.Stamp + 1) {
-  throw new Error('cache geometry constants out of sync');
+  throw new Error('cache geometry constants out of sync'); // an invariant of this file: a bug, not a user's error
 }
 
 /** This thread's views over one cache's region. */

@@ -22,6 +22,7 @@ import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 import { requestHref } from './request-url.js';
 import { lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
+import { SpindleTypeError } from '../../errors.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
 
@@ -115,7 +116,7 @@ function toChunk(value: unknown): Uint8Array {
   if (typeof value === 'string') return textEncoder.encode(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  throw new TypeError(`the response body stream produced ${describeValue(value)}; expected Uint8Array chunks`);
+  throw new SpindleTypeError('APP_RESPONSE', `the response body stream produced ${describeValue(value)}; expected Uint8Array chunks`);
 }
 
 function findHost(headers: [string, string][]): string | undefined {
@@ -301,11 +302,11 @@ function respond(response: unknown, rd: RequestData, g: ResponseGuard): void {
 function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Promise<void> | undefined {
   if (!g.open) return; // aborted while the app was working
   if (!isResponseLike(response)) {
-    throw new TypeError(`the fetch handler returned ${describeValue(response)}; it must return a Response (or a promise of one)`);
+    throw new SpindleTypeError('APP_RESPONSE', `the fetch handler returned ${describeValue(response)}; it must return a Response (or a promise of one)`);
   }
   const status = response.status;
   if (status === 0 || (response as Response).type === 'error') {
-    throw new TypeError('the fetch handler returned Response.error()');
+    throw new SpindleTypeError('APP_RESPONSE', 'the fetch handler returned Response.error()');
   }
   const headers = collectHeaders(response.headers);
   const method = rd.method;
