@@ -151,7 +151,7 @@ test('a full mule queue says false; queued messages survive a mule crash and mul
     await until(async () => (await counters(s))['holding-go'] === 1, 10000, 'mule 1 holding its message');
     for (let i = 0; i < 3; i++) assert.deepEqual(await json(s, `/mule?m=${enc({ tag: 'a' })}&target=1`), { queued: true });
     assert.deepEqual(await json(s, `/mule?m=${enc({ tag: 'a' })}&target=1`), { queued: false }, 'the fourth does not fit');
-    assert.ok(s.lines.some((l) => l.event === 'MULE_QUEUE_FULL' && l.mule === 1));
+    await s.waitForLog((l) => l.event === 'MULE_QUEUE_FULL' && l.mule === 1, 10000, 'the refusal logged'); // stdout may arrive after the answer
     await json(s, '/set?name=go&value=1');
     await s.waitForLog((l) => l.event === 'MULE_DIED' && l.mule === 1, 10000, 'mule 1 ends');
     await until(async () => (await counters(s))['mm-a-m1'] === 3, 10000, 'the three queued messages after the respawn');
