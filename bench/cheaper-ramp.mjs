@@ -52,11 +52,11 @@ async function main() {
         let l;
         try { l = JSON.parse(line); } catch { continue; }
         const t = t0 ? (performance.now() - t0) / 1000 : 0;
-        if (l.msg === 'workers ready') workers = l.workers;
-        else if (l.msg === 'worker started') { workers++; events.push({ t, kind: 'start', worker: l.worker }); }
-        else if (l.msg === 'worker exited' && l.reason === 'cheaper') { workers--; events.push({ t, kind: 'cheap', worker: l.worker }); }
-        else if (l.msg === 'cheaper: starting workers' || l.msg === 'cheaper: stopping workers') events.push({ t, kind: 'decision', msg: l.msg, reason: l.reason });
-        else if (l.msg === 'spindle is serving') { url = l.addresses[0]; resolve(); }
+        if (l.event === 'WORKERS_READY') workers = l.workers;
+        else if (l.event === 'WORKER_STARTED') { workers++; events.push({ t, kind: 'start', worker: l.worker }); }
+        else if (l.event === 'WORKER_EXITED' && l.reason === 'cheaper') { workers--; events.push({ t, kind: 'cheap', worker: l.worker }); }
+        else if (l.event === 'CHEAPER_SPAWN' || l.event === 'CHEAPER_STOP') events.push({ t, kind: 'decision', msg: l.msg, reason: l.reason });
+        else if (l.event === 'SERVING') { url = l.addresses[0]; resolve(); }
       }
     });
   });

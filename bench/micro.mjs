@@ -172,12 +172,12 @@ async function spindleWorkersReady() {
     const { cmd, args } = SETUPS.spindle.command({ port: String(port), workload: 'hello' });
     let ms = NaN;
     const h = spawnGroup(cmd, args, { cpus: '0', label: 'spindle', onLine: (l) => {
-      try { const j = JSON.parse(l); if (j.msg === 'workers ready' && Number.isFinite(j.ms)) ms = j.ms; } catch { /* not JSON */ }
+      try { const j = JSON.parse(l); if (j.event === 'WORKERS_READY' && Number.isFinite(j.ms)) ms = j.ms; } catch { /* not JSON */ }
     } });
     const ready = await waitReady(`http://127.0.0.1:${port}/`, h, 20000);
     await h.stop(1000);
     if (!ready.ok) return { status: 'failed', value: `spindle: failed to start: ${ready.reason} — ${h.out.text.trim().split('\n').slice(-3).join(' | ')}` };
-    if (!Number.isFinite(ms)) return { status: 'pending', need: 'a JSON log line {"msg":"workers ready","ms":N} (not found in the output)' };
+    if (!Number.isFinite(ms)) return { status: 'pending', need: 'a JSON log line {"event":"WORKERS_READY","ms":N} (not found in the output)' };
     times.push(ms);
   }
   return { status: 'ok', value: `p50 ${fx(median(times))} ms, max ${fx(Math.max(...times))} ms over ${times.length} starts (2 workers spawned in parallel, server pinned to cpu 0)` };
@@ -258,7 +258,7 @@ async function spindleHarakiriLatency() {
     '--processes', '1', '--harakiri', '1', '--log-format', 'json'];
   const answered = [];
   const h = spawnGroup(process.execPath, args, { cpus: '0', label: 'spindle', onLine: (l) => {
-    try { const j = JSON.parse(l); if (j.msg === 'request' && j.status === 504) answered.push(j.ms); } catch { /* not JSON */ }
+    try { const j = JSON.parse(l); if (j.event === 'REQUEST' && j.status === 504) answered.push(j.ms); } catch { /* not JSON */ }
   } });
   try {
     const ready = await waitReady(`http://127.0.0.1:${port}/`, h, 20000);

@@ -40,7 +40,7 @@ for (let i = 1; i <= runs; i++) {
     throw new Error(`run ${i}: no ${what} within 30 s`);
   };
   try {
-    const serving = await wait((l) => l.msg === 'spindle is serving', "'spindle is serving'");
+    const serving = await wait((l) => l.event === 'SERVING', "'spindle is serving'");
     await wait((l) => l.event === 'SOCKETS_HELD', 'SOCKETS_HELD');
     const url = `${serving.addresses[0]}/`;
     await new Promise((r) => setTimeout(r, 1000)); // settle

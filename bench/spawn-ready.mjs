@@ -25,8 +25,8 @@ function once(root) {
       buf += d;
       for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) {
         let l; try { l = JSON.parse(buf.slice(0, i)); } catch { continue; }
-        if (l.msg === 'workers ready') ms = l.ms;
-        if (l.msg === 'spindle is serving') p.kill('SIGINT');
+        if (l.event === 'WORKERS_READY') ms = l.ms;
+        if (l.event === 'SERVING') p.kill('SIGINT');
       }
     });
     p.on('exit', () => { clearTimeout(timer); ms === undefined ? reject(new Error('spindle exited without "workers ready"')) : resolve(ms); });

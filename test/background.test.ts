@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSpindle, get, fixture, until, type Running, type LogLine } from './helpers/spindle.js';
+import type { LogEvent } from '../src/log/events.js';
 
 const APP = fixture('background/app.mjs');
 const MULE = fixture('background/mule.mjs');
@@ -14,27 +15,27 @@ async function json(s: Running, path: string): Promise<Record<string, unknown>> 
   return JSON.parse(r.body.toString()) as Record<string, unknown>;
 }
 const counters = (s: Running) => json(s, '/counters') as Promise<Record<string, number>>;
-const logs = (s: Running, msg: string, pred: (l: LogLine) => boolean = () => true) => s.lines.filter((l) => l.msg === msg && pred(l));
+const logs = (s: Running, event: LogEvent, pred: (l: LogLine) => boolean = () => true) => s.lines.filter((l) => l.event === event && pred(l));
 
 test('timers fire once per tick with several workers; unique skips overlapping runs', async () => {
   const s = await startSpindle([APP, ...base, '--processes', '3', '--log-level', 'debug'], { env: { BG_TIMER: '1', BG_UNIQUE: '1' } });
   try {
     await until(async () => ((await counters(s))['timer-runs'] ?? 0) >= 6, 15000, 'six timer runs');
     const c = await counters(s);
-    const fired = logs(s, 'timer fired', (l) => l.timer === 'tick');
+    const fired = logs(s, 'TIMER_FIRED', (l) => l.timer === 'tick');
     // the master's own count of ticks, against the runs the handler counted (one may be in flight)
     assert.ok(Math.abs(fired.length - c['timer-runs']!) <= 1, `fired ${fired.length}, ran ${c['timer-runs']}`);
     assert.deepEqual(fired.map((l) => l.tick), fired.map((_, i) => i + 1), 'ticks are 1, 2, 3, … once each');
     // every worker registered both timers; the master keeps one of each
-    assert.equal(logs(s, 'timer registered', (l) => l.timer === 'tick').length, 1);
-    const unnamed = logs(s, 'timer registered', (l) => String(l.timer).startsWith('timer@'));
+    assert.equal(logs(s, 'TIMER_REGISTERED', (l) => l.timer === 'tick').length, 1);
+    const unnamed = logs(s, 'TIMER_REGISTERED', (l) => String(l.timer).startsWith('timer@'));
     assert.equal(unnamed.length, 1, 'the unnamed timer is named by its call site');
     assert.match(String(unnamed[0]!.timer), /app\.mjs:\d+:\d+$/);
-    assert.ok(logs(s, 'timer already registered (same timer from another thread)', (l) => l.timer === 'tick').length >= 2);
-    const fired2 = logs(s, 'timer fired', (l) => l.timer === unnamed[0]!.timer).length;
+    assert.ok(logs(s, 'TIMER_ALREADY_REGISTERED', (l) => l.timer === 'tick').length >= 2);
+    const fired2 = logs(s, 'TIMER_FIRED', (l) => l.timer === unnamed[0]!.timer).length;
     assert.ok(Math.abs(fired2 - (c['timer2-runs'] ?? 0)) <= 1);
     // unique: a 50 ms timer whose handler takes 200 ms never overlaps, and says it skipped
-    await until(() => logs(s, 'timer skipped: its previous run is still running (unique)', (l) => l.timer === 'uniq').length > 0, 10000, 'a unique skip');
+    await until(() => logs(s, 'RUN_SKIPPED', (l) => l.timer === 'uniq').length > 0, 10000, 'a unique skip');
     assert.equal((await counters(s))['uniq-overlap'] ?? 0, 0);
   } finally {
     await s.stop();
@@ -49,25 +50,25 @@ test('crons fire once in each matching minute (simulated clock); command crons l
     '--unique-cron', '-1 -1 -1 -1 -1 sleep 5',
   ], { env: { BG_CRON: '1', TZ: 'UTC', TEST_ONLY_SPINDLE_CRON_CLOCK: '2026-03-02T10:19:50Z@30' } });
   try {
-    assert.ok(s.lines.some((l) => l.msg?.startsWith('TEST ONLY')), 'the test clock is announced');
-    await s.waitForLog((l) => l.msg === 'cron fired' && l.cron === 'every' && l.at === '2026-03-02T10:22', 20000, 'the 10:22 run');
+    assert.ok(s.lines.some((l) => l.event === 'TEST_CLOCK'), 'the test clock is announced');
+    await s.waitForLog((l) => l.event === 'CRON_FIRED' && l.cron === 'every' && l.at === '2026-03-02T10:22', 20000, 'the 10:22 run');
     await until(async () => ((await counters(s))['cron-every-22'] ?? 0) >= 1, 10000, 'the 10:22 handler');
     const c = await counters(s);
     assert.equal(c['cron-20'], 1, 'the "20 * * * *" cron ran once, in minute 20');
-    assert.deepEqual(logs(s, 'cron fired', (l) => l.cron === 'at-20').map((l) => l.at), ['2026-03-02T10:20']);
+    assert.deepEqual(logs(s, 'CRON_FIRED', (l) => l.cron === 'at-20').map((l) => l.at), ['2026-03-02T10:20']);
     for (const m of [19, 20, 21, 22]) assert.equal(c[`cron-every-${m}`], 1, `minute ${m} ran once`);
-    const every = logs(s, 'cron fired', (l) => l.cron === 'every').map((l) => l.at);
+    const every = logs(s, 'CRON_FIRED', (l) => l.cron === 'every').map((l) => l.at);
     assert.deepEqual(every.slice(0, 4), ['2026-03-02T10:19', '2026-03-02T10:20', '2026-03-02T10:21', '2026-03-02T10:22']);
     // command crons: output lines and exit status
-    const out = logs(s, 'cron output');
+    const out = logs(s, 'CRON_OUTPUT');
     assert.ok(out.some((l) => l.stream === 'stdout' && l.line === 'hello from cron'));
     assert.ok(out.some((l) => l.stream === 'stderr' && l.line === 'oops'));
-    await s.waitForLog((l) => l.msg === 'cron command failed' && l.code === 3, 10000, 'the exit status');
+    await s.waitForLog((l) => l.event === 'CRON_FAILED' && l.code === 3, 10000, 'the exit status');
     // cron2 harakiri=1: killed with its process group
-    await s.waitForLog((l) => l.msg === 'cron command ran past cron-harakiri: killing its process group', 10000, 'cron harakiri');
-    await s.waitForLog((l) => l.msg === 'cron command failed' && l.harakiri === true && l.signal === 'SIGKILL', 10000, 'the killed command');
+    await s.waitForLog((l) => l.event === 'CRON_HARAKIRI', 10000, 'cron harakiri');
+    await s.waitForLog((l) => l.event === 'CRON_FAILED' && l.harakiri === true && l.signal === 'SIGKILL', 10000, 'the killed command');
     // unique-cron: skipped while the previous sleep 5 is alive
-    await s.waitForLog((l) => l.msg === 'cron command skipped: its previous run is still alive (unique)', 10000, 'a unique-cron skip');
+    await s.waitForLog((l) => l.event === 'CRON_SKIPPED', 10000, 'a unique-cron skip');
   } finally {
     await s.stop();
   }
@@ -95,10 +96,10 @@ test('signals reach their targets; no handler is an error in the log', async () 
     }, 10000, 'every signal delivered').catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(last)}`); });
     for (const [target, ok] of Object.entries(want)) assert.ok(ok(c), target);
     // signal 20 goes to every worker but only worker 1 registered its handler
-    await until(() => logs(s, 'signal 20: worker2 has no handler for it (registered in another thread only?); run lost').length === 1 &&
-      logs(s, 'signal 20: worker3 has no handler for it (registered in another thread only?); run lost').length === 1, 10000, 'no-handler errors');
-    assert.equal(logs(s, 'signal 99 raised but no handler is registered for it: dropped').length, 1);
-    assert.equal(logs(s, 'signal registered', (l) => l.signal === '10').length, 1, 'registered once for all workers');
+    await until(() => logs(s, 'RUN_LOST', (l) => String(l.signal) === '20' && l.where === 'worker2').length === 1 &&
+      logs(s, 'RUN_LOST', (l) => String(l.signal) === '20' && l.where === 'worker3').length === 1, 10000, 'no-handler errors');
+    assert.equal(logs(s, 'SIGNAL_UNHANDLED', (l) => String(l.signal) === '99').length, 1);
+    assert.equal(logs(s, 'SIGNAL_REGISTERED', (l) => l.signal === '10').length, 1, 'registered once for all workers');
     // the handler's error crossed from the worker to the master's log with its name, code and stack
     const failed = await s.waitForLog((l) => l.signal === '21' && (l.err as { code?: string } | undefined)?.code === 'APP_OWN_CODE', 10000, 'the failed handler logged');
     const err = failed.err as { name: string; message: string; stack: string };
@@ -129,7 +130,7 @@ test('mule messages reach the right mule or farm; mulefunc runs in a mule; offlo
     assert.equal((await json(s, '/offload?kind=module&n=20')).value, 6765);
     const slow = await json(s, '/offload?kind=timeout&ms=300');
     assert.equal(slow.code, 'OFFLOAD_TIMEOUT');
-    assert.ok(s.lines.some((l) => l.msg === 'offload task timed out: its thread was terminated'));
+    assert.ok(s.lines.some((l) => l.event === 'OFFLOAD_TIMEOUT'));
     assert.equal((await json(s, '/offload?kind=fn&n=10')).value, 55, 'the pool recovers after a timeout');
     const closure = await json(s, '/offload?kind=closure');
     assert.equal(closure.code, 'OFFLOAD_FAILED');
@@ -150,7 +151,7 @@ test('a full mule queue says false; queued messages survive a mule crash and mul
     await until(async () => (await counters(s))['holding-go'] === 1, 10000, 'mule 1 holding its message');
     for (let i = 0; i < 3; i++) assert.deepEqual(await json(s, `/mule?m=${enc({ tag: 'a' })}&target=1`), { queued: true });
     assert.deepEqual(await json(s, `/mule?m=${enc({ tag: 'a' })}&target=1`), { queued: false }, 'the fourth does not fit');
-    assert.ok(s.lines.some((l) => l.msg === 'mule message queue is full: message refused (mule-msg-queue)' && l.mule === 1));
+    await s.waitForLog((l) => l.event === 'MULE_QUEUE_FULL' && l.mule === 1, 10000, 'the refusal logged'); // stdout may arrive after the answer
     await json(s, '/set?name=go&value=1');
     await s.waitForLog((l) => (l.event === 'MULE_DIED' || l.event === 'MULE_KILLED') && l.mule === 1, 10000, 'mule 1 ends');
     await until(async () => (await counters(s))['mm-a-m1'] === 3, 10000, 'the three queued messages after the respawn');
@@ -167,9 +168,9 @@ test('a full mule queue says false; queued messages survive a mule crash and mul
     await json(s, `/mule?m=${enc({ tag: 'last2' })}&target=1`);
     const { code } = await s.stop('SIGTERM');
     assert.equal(code, 0);
-    assert.ok(s.lines.some((l) => l.msg === 'draining mules'));
+    assert.ok(s.lines.some((l) => l.event === 'MULES_DRAINING'));
     assert.equal(s.lines.filter((l) => l.event === 'MULE_EXITED' && l.reason === 'shutdown').length, 2);
-    assert.ok(!s.lines.some((l) => l.msg === 'mule messages still queued at shutdown were discarded'));
+    assert.ok(!s.lines.some((l) => l.event === 'MULE_MESSAGES_DISCARDED'));
   } finally {
     await s.stop();
   }

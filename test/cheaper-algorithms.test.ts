@@ -69,7 +69,7 @@ class World {
 }
 
 const busyness = (w: World): Busyness => w.cheaper.algorithm as Busyness;
-const msgs = (d: Decision): string[] => d.records.map((r) => r.msg);
+const events = (d: Decision): string[] => d.records.map((r) => r.event);
 
 // ── busyness ────────────────────────────────────────────────────────────────────────────────
 
@@ -77,14 +77,14 @@ test('busyness: the first check only starts the window; above max spawns cheaper
   const w = new World(new Cheaper(options({ step: 2 })), 1);
   const first = w.check();
   assert.deepEqual([first.spawn, first.cheap], [[], []]);
-  assert.ok(msgs(first).includes('busyness settings'));
+  assert.ok(events(first).includes('CHEAPER_SETTINGS'));
   const d = w.step(1000, 80);
   assert.deepEqual(d.spawn, [2, 3]);
   assert.match(d.reason, /80% above cheaper-busyness-max 50%/);
-  const win = d.records.find((r) => r.msg === 'busyness window');
+  const win = d.records.find((r) => r.event === 'CHEAPER_WINDOW');
   assert.ok(win?.verbose);
   assert.equal(win.fields.avg, 80);
-  assert.ok(d.records.some((r) => r.msg === 'cheaper: starting workers' && !r.verbose));
+  assert.ok(d.records.some((r) => r.event === 'CHEAPER_SPAWN' && !r.verbose));
 });
 
 test('busyness: the percentage uses the real elapsed window, and the average is an integer mean', () => {
@@ -100,7 +100,7 @@ test('busyness: the percentage uses the real elapsed window, and the average is 
   // a checked slot's busy time over the window is capped at 100%
   w.busyMs.set(1, (w.busyMs.get(1) ?? 0) + 5000);
   w.step(1000, 0);
-  assert.deepEqual(w.log.at(-1)!.records.find((r) => r.msg === 'busyness window')!.fields.percents, [100, 0]);
+  assert.deepEqual(w.log.at(-1)!.records.find((r) => r.event === 'CHEAPER_WINDOW')!.fields.percents, [100, 0]);
 });
 
 test('busyness: no decision between windows (checks inside a cheaper-overload window)', () => {
@@ -139,7 +139,7 @@ test('busyness: waiting for next_cheap is logged (verbose) with the remaining ti
   const w = new World(new Cheaper(options()), 2);
   w.check();
   const d = w.step(1000, 0);
-  const wait = d.records.find((r) => r.msg === 'busyness: idle, waiting before stopping a worker');
+  const wait = d.records.find((r) => r.event === 'CHEAPER_IDLE_WAIT');
   assert.ok(wait?.verbose);
   assert.equal(wait.fields.waitMs, 2000);
 });
@@ -177,9 +177,9 @@ test('busyness: maximum reached → nothing spawned, said once per streak (then 
   w.check();
   const d1 = w.step(1000, 90);
   assert.deepEqual(d1.spawn, []);
-  const r1 = d1.records.find((r) => r.msg === 'busyness: above max but every worker is already running');
+  const r1 = d1.records.find((r) => r.event === 'CHEAPER_AT_MAX');
   assert.equal(r1?.verbose, false);
-  const r2 = w.step(1000, 90).records.find((r) => r.msg === 'busyness: above max but every worker is already running');
+  const r2 = w.step(1000, 90).records.find((r) => r.event === 'CHEAPER_AT_MAX');
   assert.equal(r2?.verbose, true);
   assert.equal(busyness(w).multiplier, 3);
   assert.equal(busyness(w).lastAction, 'none');
@@ -193,7 +193,7 @@ test('busyness: respawned too fast → multiplier += penalty; a later spawn decr
   const d = w.step(1000, 90); // 1 window later: 1 <= 2 → penalty
   assert.deepEqual(d.spawn, [1]);
   assert.equal(busyness(w).multiplier, 5);
-  assert.ok(d.records.some((r) => r.msg === 'busyness: workers respawned too fast, increasing the cheaper multiplier' && !r.verbose && r.fields.windowsSinceCheap === 1));
+  assert.ok(d.records.some((r) => r.event === 'CHEAPER_MULTIPLIER' && !r.verbose && r.fields.windowsSinceCheap === 1));
   // next cheap is now 5 windows away
   for (let i = 0; i < 4; i++) assert.deepEqual(w.step(1000, 0).cheap, [], `window ${i}`);
   assert.equal(w.step(1000, 0).cheap.length, 1); // t=8000
@@ -202,7 +202,7 @@ test('busyness: respawned too fast → multiplier += penalty; a later spawn decr
   const later = w.step(1000, 90);
   assert.equal(later.spawn.length, 1);
   assert.equal(busyness(w).multiplier, 4);
-  assert.ok(later.records.some((r) => r.msg === 'busyness: decreasing the cheaper multiplier'));
+  assert.ok(later.records.some((r) => r.event === 'CHEAPER_MULTIPLIER'));
 });
 
 test('busyness: consecutive cheaps lower a raised multiplier one step each', () => {
@@ -240,7 +240,7 @@ test('busyness: tolerance — in-band windows push the cheaper timer back one wi
   assert.equal(v.cheaper.algorithm instanceof Busyness && (v.cheaper.algorithm as Busyness).nextCheap, 5000);
   v.step(1000, 30); // third in-band window at 4000: full reset → 4000 + 3000
   assert.equal(busyness(v).nextCheap, 7000);
-  assert.ok(v.log.at(-1)!.records.some((r) => r.msg === 'busyness: non-idle windows in a row, resetting the cheaper timer'));
+  assert.ok(v.log.at(-1)!.records.some((r) => r.event === 'CHEAPER_TIMER_RESET'));
   v.step(1000, 30); // and every one after: 5000 + 3000
   assert.equal(busyness(v).nextCheap, 8000);
 });
@@ -256,7 +256,7 @@ test('busyness: backlog above alert between windows → emergency workers (backl
   assert.equal(busyness(w).multiplier, 5);
   assert.equal(busyness(w).emergency, 2);
   assert.equal(busyness(w).nextCheap, 1000 + 3000 * 5); // computed before the count grew
-  assert.ok(d.records.some((r) => r.msg === 'busyness: spawning emergency workers' && !r.verbose && r.fields.backlog === 11));
+  assert.ok(d.records.some((r) => r.event === 'CHEAPER_EMERGENCY' && !r.verbose && r.fields.backlog === 11));
   const d2 = w.step(1000, 100); // still queued: one more (only one slot left)
   assert.deepEqual(d2.spawn, [4]);
   assert.equal(busyness(w).emergency, 3);
@@ -320,7 +320,7 @@ test('busyness: a slot that comes back is measured from its own restart, not fro
   assert.deepEqual(d.cheap, [1]);
   w.step(1000, 90); // slot 2 alone at 90% → spawn back into slot 1
   assert.ok(w.active.has(1));
-  const win = w.step(1000, { 1: 10, 2: 10 }).records.find((r) => r.msg === 'busyness window')!;
+  const win = w.step(1000, { 1: 10, 2: 10 }).records.find((r) => r.event === 'CHEAPER_WINDOW')!;
   assert.deepEqual(win.fields.percents, [10, 10]); // slot 1's old 400 ms does not count again
 });
 
@@ -390,7 +390,7 @@ test('manual: the algorithm never decides; scale(+N) fills the lowest free slots
   const d = c.scale(w.snap(), 5);
   w.apply(d);
   assert.deepEqual(d.spawn, [2, 4]);
-  assert.ok(d.records.some((r) => r.msg === 'cheaper: every slot already has a worker' && r.fields.wanted === 5 && r.fields.started === 2));
+  assert.ok(d.records.some((r) => r.event === 'CHEAPER_AT_MAX' && r.fields.wanted === 5 && r.fields.started === 2));
 });
 
 test('manual: scale(-N) stops idle workers oldest first, never below cheaper; busy ones are owed and stopped at the next checks', () => {

@@ -19,7 +19,7 @@ test('busyness: workers rise under load and fall back to cheaper when idle, no r
     '--cheaper-overload', '1', '--cheaper-busyness-multiplier', '2', '--min-worker-lifetime', '0']);
   const statuses: number[] = [];
   try {
-    const starts = () => s.lines.filter((l) => l.msg === 'cheaper: starting workers');
+    const starts = () => s.lines.filter((l) => l.event === 'CHEAPER_SPAWN');
     const active = () => 1 + starts().reduce((n, l) => n + (l.slots as number[]).length, 0) - cheapedExits(s.lines);
     // load: 4 clients in closed loops of 250 ms requests keep every worker busy
     let loading = true;
@@ -38,10 +38,10 @@ test('busyness: workers rise under load and fall back to cheaper when idle, no r
     const up = starts();
     assert.ok(up.every((l) => /above cheaper-busyness-max 50%/.test(String(l.reason)) || /emergency/.test(String(l.reason))), JSON.stringify(up));
     assert.deepEqual(up.flatMap((l) => l.slots as number[]).sort(), [2, 3, 4], 'spawned into the free slots, each once');
-    const down = s.lines.filter((l) => l.msg === 'cheaper: stopping workers');
+    const down = s.lines.filter((l) => l.event === 'CHEAPER_STOP');
     assert.equal(down.length, 3);
     assert.ok(down.every((l) => /below cheaper-busyness-min 25%/.test(String(l.reason))), JSON.stringify(down));
-    assert.ok(!s.lines.some((l) => l.msg === 'worker respawned'), 'a cheaped worker is not respawned');
+    assert.ok(!s.lines.some((l) => l.event === 'WORKER_RESPAWNED'), 'a cheaped worker is not respawned');
     assert.equal((await get(`${s.url}/`)).status, 200);
   } finally {
     await s.stop();
@@ -147,14 +147,14 @@ test('master-fifo: + starts a worker, - stops one, unknown bytes are reported, q
   const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '3', '--cheaper', '1', '--cheaper-algo', 'manual', '--master-fifo', fifo]);
   try {
     writeFileSync(fifo, '+x\n');
-    await s.waitForLog((l) => l.msg === 'worker started' && l.worker === 2, 15000, 'worker 2 started');
-    await s.waitForLog((l) => l.msg === 'master-fifo: unknown command ignored');
+    await s.waitForLog((l) => l.event === 'WORKER_STARTED' && l.worker === 2, 15000, 'worker 2 started');
+    await s.waitForLog((l) => l.event === 'FIFO_UNKNOWN_COMMAND');
     writeFileSync(fifo, '-');
     await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'cheaper', 15000, 'a worker cheaped');
     writeFileSync(fifo, 'q');
     const exit = await s.exited;
     assert.equal(exit.code, 0);
-    assert.ok(s.lines.some((l) => l.msg === 'master-fifo: graceful shutdown requested'));
+    assert.ok(s.lines.some((l) => l.event === 'FIFO_COMMAND' && l.command === 'q'));
     assert.ok(!existsSync(fifo), 'the FIFO is removed at exit');
   } finally {
     await s.stop();
@@ -167,7 +167,7 @@ test('backlog: connections waiting in the kernel accept queue start workers; an 
     '--cheaper-algo', 'backlog', '--cheaper-overload', '2', '--cheaper-step', '2', '--min-worker-lifetime', '0']);
   const sockets: Socket[] = [];
   try {
-    assert.ok(s.lines.some((l) => l.msg === 'cheaper: adaptive worker count on' && l.algo === 'backlog'));
+    assert.ok(s.lines.some((l) => l.event === 'CHEAPER_ON' && l.algo === 'backlog'));
     // The only worker holds its event loop: it accepts nothing while it does.
     const blocked = get(`${s.url}/block?ms=6000`);
     await s.waitForLog((l) => l.msg === 'app: blocking' && l.worker === 1, 10000, 'worker 1 blocking');
@@ -184,7 +184,7 @@ test('backlog: connections waiting in the kernel accept queue start workers; an 
     }));
     // At the next check the queue is above cheaper-overload: cheaper-step workers start, and they
     // accept what is waiting while worker 1 is still blocked.
-    const up = await s.waitForLog((l) => l.msg === 'cheaper: starting workers', 10000, 'workers started from the backlog');
+    const up = await s.waitForLog((l) => l.event === 'CHEAPER_SPAWN', 10000, 'workers started from the backlog');
     assert.deepEqual(up.slots, [2, 3]);
     assert.match(String(up.reason), /^backlog [345] above cheaper-overload 2$/);
     assert.ok((up.backlog as number) >= 3 && (up.backlog as number) <= 5, `backlog ${String(up.backlog)}`);
@@ -193,7 +193,7 @@ test('backlog: connections waiting in the kernel accept queue start workers; an 
     assert.equal((await blocked).status, 200);
     // The queue is empty (below cheaper-overload): one worker stopped per check, down to cheaper.
     await until(() => s.lines.filter((l) => l.event === 'WORKER_EXITED' && l.reason === 'cheaper').length === 2, 15000, 'two workers cheaped');
-    const down = s.lines.filter((l) => l.msg === 'cheaper: stopping workers');
+    const down = s.lines.filter((l) => l.event === 'CHEAPER_STOP');
     assert.equal(down.length, 2);
     assert.ok(down.every((l) => l.reason === 'backlog 0 below cheaper-overload 2'), JSON.stringify(down));
     assert.equal((await get(`${s.url}/`)).status, 200);

@@ -111,7 +111,7 @@ describe('deploy/kubernetes.yaml', () => {
     // Same file; only the addresses move to loopback ephemeral ports for the test.
     const s = await startSpindle([`${ROOT}examples/hello/app.mjs`, '--ini', ini, '--http-socket', '127.0.0.1:0', '--stats', '127.0.0.1:0']);
     try {
-      const serving = s.lines.find((l) => l.msg === 'spindle is serving')!;
+      const serving = s.lines.find((l) => l.event === 'SERVING')!;
       const statsUrl = String(serving.stats);
       assert.match(statsUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
       for (const path of ['/health/live', '/health/ready']) {

@@ -34,7 +34,7 @@ describe('fetch fast path', () => {
     assert.equal(r.headers['content-type'], 'text/plain;charset=UTF-8');
     assert.equal(r.headers['x-a'], '1');
     assert.equal(r.headers['transfer-encoding'], undefined);
-    const line = await s.waitForLog((l) => l.msg === 'request' && l.path === '/string', 10000, 'the request log line');
+    const line = await s.waitForLog((l) => l.event === 'REQUEST' && l.path === '/string', 10000, 'the request log line');
     assert.equal(line.bytes, Buffer.byteLength(TEXT));
     assert.equal(line.status, 200);
   });
@@ -123,7 +123,7 @@ describe('fetch fast path', () => {
   test('an invalid Response (status 1000) is the app failing: 500, logged with its stack', async () => {
     const r = await get(`${s.url}/bad-status`);
     assert.equal(r.status, 500);
-    const line = await s.waitForLog((l) => l.msg === 'unhandled error in the app' && l.path === '/bad-status', 10000, 'the app error');
+    const line = await s.waitForLog((l) => l.event === 'APP_ERROR' && l.path === '/bad-status', 10000, 'the app error');
     assert.match(JSON.stringify(line.err), /RangeError|200 to 599/);
     const ok = await get(`${s.url}/string`);
     assert.equal(ok.status, 200, 'the worker goes on serving');

@@ -228,7 +228,7 @@ test('mules are in the stats document and their queues in /metrics', async () =>
   const s: Running = await startSpindle([fixture('background/app.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '1',
     '--mule', fixture('background/mule.mjs'), '--mules', '1', '--stats', '127.0.0.1:0', '--stats-http']);
   try {
-    const stats = String(s.lines.find((l) => l.msg === 'spindle is serving')!.stats);
+    const stats = String(s.lines.find((l) => l.event === 'SERVING')!.stats);
     const doc = await until(async () => {
       const d = JSON.parse((await get(stats)).body.toString()) as { mules: Record<string, unknown>[] };
       return d.mules.length === 2 && d.mules.every((m) => m.status === 'idle') && d;

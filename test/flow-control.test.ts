@@ -25,7 +25,7 @@ async function withServer(args: string[], fn: (s: Running) => Promise<void>): Pr
 
 const port = (address: string): number => Number(new URL(address.replace(/^(uwsgi|tcp):/, 'http:')).port);
 const uwsgiAddress = (s: Running): string => s.addresses.find((a) => a.startsWith('uwsgi://'))!;
-const statsAddress = (s: Running): string => s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+const statsAddress = (s: Running): string => s.lines.find((l: LogLine) => l.event === 'SERVING')!.stats as string;
 
 /** A raw connection: what it received so far, and whether the server closed it. */
 interface Conn { socket: Socket; text: () => string; closed: Promise<void>; isClosed: () => boolean }
@@ -62,7 +62,7 @@ describe('a stalled request body (item 6)', () => {
         assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
         const line = await s.waitForLog((l) => l.event === 'BODY_TIMEOUT', 5000, 'the BODY_TIMEOUT log line');
         assert.equal(line.path, '/echo');
-        assert.equal(s.lines.filter((l) => /HARAKIRI/.test(String(l.msg))).length, 0);
+        assert.equal(s.lines.filter((l) => /HARAKIRI/.test(String(l.event))).length, 0);
         assert.equal((await get(`${s.url}/`)).status, 200, 'the worker serves on');
       }));
 
@@ -105,8 +105,8 @@ describe('pipelined requests (item 4)', () => {
         }, 5000, 'the worker to go idle');
         const stopped = await s.stop('SIGTERM');
         assert.equal(stopped.code, 0);
-        assert.equal(s.lines.filter((l) => /HARAKIRI|mercy expired/.test(String(l.msg))).length, 0,
-          s.lines.map((l) => l.msg).join('\n'));
+        assert.equal(s.lines.filter((l) => /HARAKIRI|MERCY_EXPIRED/.test(String(l.event))).length, 0,
+          s.lines.map((l) => l.event).join('\n'));
       } finally {
         await s.stop();
       }

@@ -17,7 +17,6 @@ import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 const APP = fixture('serve/app.mjs');
 const CACHE_APP = fixture('full-reload/cache-app.mjs');
 const UWSGI_APP = fixture('uwsgi/app.mjs');
-const TOOK_OVER = 'full reload: this process took over';
 
 /**
  * These tests follow the server process itself (pidfile, old and new pids, process groups), so
@@ -68,7 +67,7 @@ function successorsOf(pids: Set<number>): number[] {
 }
 
 function tookOver(s: Running): LogLine[] {
-  return s.lines.filter((l) => l.msg === TOOK_OVER);
+  return s.lines.filter((l) => l.event === 'FULL_RELOAD_TOOK_OVER');
 }
 
 /** Triggers a full reload and waits until the new process serves, the pidfile names it and the old one is gone. */
@@ -83,7 +82,7 @@ async function fullReload(s: Running, pidfile: string, trigger: (oldPid: number)
   await until(() => readPid(pidfile) === newPid, 10000, `the pidfile names ${newPid}`);
   await until(() => !alive(oldPid), 30000, `the old process ${oldPid} exits`);
   // The old process's last line may still sit in the pipe when it is already gone: wait for it.
-  await until(() => s.lines.some((l) => l.pid === oldPid && l.msg === 'full reload: the old process has drained and exits'), 10000, `${oldPid} drained and exited`);
+  await until(() => s.lines.some((l) => l.pid === oldPid && l.event === 'FULL_RELOAD_DRAINED'), 10000, `${oldPid} drained and exited`);
   return newPid;
 }
 
@@ -123,7 +122,7 @@ test('5 full reloads in a row under load: zero failed requests, never refused, p
     assert.equal(result.non2xx, 0, 'non-2xx answers during full reloads');
     assert.deepEqual(tcp.refused, [], 'TCP connections refused');
     assert.deepEqual(unix.refused, [], 'UNIX connections refused');
-    for (const l of s.lines.filter((x) => x.msg === TOOK_OVER)) assert.equal(l.reason, 'SIGUSR2');
+    for (const l of s.lines.filter((x) => x.event === 'FULL_RELOAD_TOOK_OVER')) assert.equal(l.reason, 'SIGUSR2');
     console.log(`# full reload load: ${result.requests.total} requests over 5 full reloads (pids ${pids.join(' -> ')}), ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx; probes: ${tcp.ok} TCP and ${unix.ok} UNIX connects, 0 refused`);
     // the newest process shuts down normally: vacuum removes the socket and the pidfile it owns
     process.kill(pids[5]!, 'SIGTERM');
@@ -146,7 +145,7 @@ test('a full reload whose new process cannot load the app keeps the old process 
     writeFileSync(app, 'export default { fetch: ( => nope };\n');
     const out = execFileSync(process.execPath, [BIN, 'reload', '--full', '--pidfile', pidfile], { encoding: 'utf8' });
     assert.match(out, new RegExp(`sent SIGUSR2 to ${s.proc.pid}`));
-    const failed = await until(() => s.lines.find((l) => l.msg?.startsWith('full reload failed')), 60000, 'full reload failed');
+    const failed = await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_FAILED'), 60000, 'full reload failed');
     assert.equal(failed.oldPid, s.proc.pid);
     assert.match(String(failed.why), /exited \(code 22: the app could not be loaded\)|the app could not be loaded/);
     await until(() => !alive(failed.newPid as number), 10000, 'the failed new process is gone');
@@ -175,14 +174,14 @@ test('touch-reload replaces the process; touch-chain-reload replaces the workers
   try {
     const later = (n: number) => new Date(Date.now() + n * 1000);
     utimesSync(chain, later(5), later(5));
-    await until(() => s.lines.find((l) => l.msg === 'chain reload complete'), 60000, 'chain reload after a touch');
+    await until(() => s.lines.find((l) => l.event === 'RELOAD_DONE'), 60000, 'chain reload after a touch');
     assert.equal(readPid(pidfile), s.proc.pid, 'a chain reload keeps the process');
     const slow = get(`${s.url}/slow?ms=1500`); // in flight on the old process during the handover
     const newPid = await fullReload(s, pidfile, () => utimesSync(full, later(10), later(10)));
     const drained = await slow;
     assert.equal(drained.status, 200, 'a request in flight on the old process finishes');
     assert.equal(tookOver(s)[0]!.reason, 'touch-reload');
-    assert.ok(s.lines.some((l) => l.msg === 'touch-reload: full reload' && (l.files as string[])[0] === full));
+    assert.ok(s.lines.some((l) => l.event === 'FULL_RELOAD_AUTO' && l.reason === 'touch-reload' && (l.files as string[])[0] === full));
     // the new process read the touched time at start: no second reload
     assert.equal(readPid(pidfile), newPid);
     assert.match((await get(`${s.url}/`)).body.toString(), /hello from worker/);
@@ -207,7 +206,7 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
       const r = await get(`${s.url}/get?k=k${i}`);
       assert.equal(r.body.toString(), `value-${i}`, `k${i} after the full reload`);
     }
-    assert.ok(s.lines.some((l) => l.msg === 'cache restored from its store' && l.pid === newPid && l.entries === 20));
+    assert.ok(s.lines.some((l) => l.event === 'CACHE_RESTORED' && l.pid === newPid && l.entries === 20));
     // a write after the reload, then a normal stop: saved at shutdown, restored at the next start
     assert.equal((await get(`${s.url}/set?k=late&v=after`)).status, 200);
     process.kill(newPid, 'SIGTERM');
@@ -243,7 +242,7 @@ test('cache2 store: keys survive a full reload and a restart; geometry change an
     const discard = await startUnsupervised(args(',store_delete=1'));
     others.push(discard.proc.pid!);
     try {
-      assert.ok(discard.lines.some((l) => l.msg === 'cache store discarded (store_delete): starting with an empty cache'));
+      assert.ok(discard.lines.some((l) => l.event === 'CACHE_STORE_DISCARDED'));
       assert.equal((await get(`${discard.url}/get?k=late`)).status, 404);
     } finally {
       await discard.stop('SIGTERM');
@@ -261,10 +260,10 @@ test('max-process-lifetime and reload-on-process-rss trigger a full reload, logg
     const s = await startUnsupervised([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile, flag, value]);
     try {
       const newPid = await fullReload(s, pidfile, () => {});
-      const started = s.lines.find((l) => l.msg === 'full reload: started a new process')!;
+      const started = s.lines.find((l) => l.event === 'FULL_RELOAD_SPAWNED')!;
       assert.deepEqual([started.reason, started.oldPid, started.newPid], [reason, s.proc.pid, newPid]);
       assert.equal(tookOver(s)[0]!.reason, reason);
-      assert.ok(s.lines.some((l) => l.msg === `${reason}: full reload` && l.pid === s.proc.pid));
+      assert.ok(s.lines.some((l) => l.event === 'FULL_RELOAD_AUTO' && l.reason === reason && l.pid === s.proc.pid));
     } finally {
       await cleanup(s);
       rmSync(dir, { recursive: true, force: true });
@@ -372,7 +371,7 @@ test('uwsgi-sockets (TCP and UNIX) and a UNIX http-socket are handed over, three
     // the uwsgi-sockets removed from the configuration: nobody keeps them open, the old process vacuums the path
     writeIni(false);
     pids.push(await fullReload(s, pidfile, (old) => process.kill(old, 'SIGUSR2')));
-    assert.ok(s.lines.some((l) => l.pid === pids[pids.length - 1] && l.msg === 'full reload: the new configuration no longer has these sockets; the old process closes them'));
+    assert.ok(s.lines.some((l) => l.pid === pids[pids.length - 1] && l.event === 'FULL_RELOAD_SOCKETS_DROPPED'));
     const refused = (target: { port: number } | { path: string }) => new Promise<string>((resolve) => {
       const c = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect({ path: target.path });
       c.once('connect', () => { c.destroy(); resolve('connected'); });

@@ -17,7 +17,7 @@ const NODE_APP = fixture('hostile/node-app.cjs');
 const FETCH_APP = fixture('hostile/fetch-app.mjs');
 const base = ['--http-socket', '127.0.0.1:0', '--min-worker-lifetime', '0'];
 
-const died = (s: Running) => s.lines.filter((l) => l.msg === 'worker died');
+const died = (s: Running) => s.lines.filter((l) => l.event === 'WORKER_DIED');
 const errors = (s: Running) => s.lines.filter((l) => l.level === 'error' || l.level === 'fatal');
 const byEvent = (event: string) => (l: LogLine) => l.event === event;
 
@@ -43,7 +43,7 @@ describe('a Node app that a client pushes into failing (1 worker)', () => {
     assert.equal(r.body.toString(), 'slow done\n');
     assert.equal((await get(`${s.url}/x`)).status, 200);
     assert.deepEqual(died(s), [], 'no worker died');
-    assert.equal(s.lines.filter((l) => l.msg === 'unhandled error in the app').length, 2);
+    assert.equal(s.lines.filter((l) => l.event === 'APP_ERROR').length, 2);
   });
 
   test('a Host that is not a host[:port] is refused (400, BAD_HOST) before the app', async () => {
@@ -186,7 +186,7 @@ describe('uwsgi variables a Node app and a fetch app must never receive', () => 
         const host = await send([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/seen'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'a\\admin']]);
         assert.match(host, /^HTTP\/1\.1 400 /, 'a Host that is not a host[:port], from a uwsgi socket too');
         await s.waitForLog(byEvent('BAD_HOST'), 5000, 'the BAD_HOST line');
-        assert.equal(s.lines.filter((l) => l.msg === 'unhandled error in the app').length, 0);
+        assert.equal(s.lines.filter((l) => l.event === 'APP_ERROR').length, 0);
         const ok = await send(req([['HTTP_X_FINE', 'tab\there, and \xe9']]));
         assert.match(ok, /^HTTP\/1\.1 200 /);
       } finally {
@@ -211,7 +211,7 @@ test('out of file descriptors (ulimit -n 256, 400 half-open connections): no wor
     await until(() => fds() >= 250, 10000, 'the process at its descriptor limit');
     // At the limit, every connection sends garbage: the worker has a bad request to log.
     for (const c of socks) c.write('\0 garbage\r\n\r\n');
-    await s.waitForLog((l) => l.event === 'BAD_REQUEST' || l.msg === 'worker died', 10000, 'a bad request logged');
+    await s.waitForLog((l) => l.event === 'BAD_REQUEST' || l.event === 'WORKER_DIED', 10000, 'a bad request logged');
     for (const c of socks) c.destroy();
     const r = await slow;
     assert.equal(r.status, 200, `the request in flight: ${r.body.toString()}`);
@@ -236,7 +236,7 @@ test('a worker whose logger modules cannot be loaded (EMFILE) still logs its lin
     const fd = openSync(out, 'w');
     try {
       const log = createLazyLogger({ level: 'info', format: 'json', fd, base: { wid: 3 } });
-      log.debug('below the level');
+      log.debug({ event: 'WORKER_READY' }, 'below the level');
       log.warn({ event: 'BAD_REQUEST', err: new Error('boom') }, 'bad request');
     } finally {
       closeSync(fd);
@@ -256,7 +256,7 @@ test('a worker whose logger modules cannot be loaded (EMFILE) still logs its lin
 test('stats: a request in flight shows no query string and no header value', async () => {
   const s = await startSpindle([FETCH_APP, ...base, '--processes', '1', '--stats', '127.0.0.1:0']);
   try {
-    const addr = s.lines.find((l) => l.msg === 'spindle is serving')!.stats as string;
+    const addr = s.lines.find((l) => l.event === 'SERVING')!.stats as string;
     const slow = get(`${s.url}/slow?ms=3000&token=QSECRET`, { headers: { 'x-api-key': 'HSECRET', authorization: 'Bearer ASECRET' } });
     const doc = await until(async () => {
       const text = await rawStats(addr);

@@ -55,7 +55,7 @@ test('spindle init: finds the entry in package.json, measures it, writes an ini 
   const s = await startSpindle(['--ini', 'spindle.ini', '--http-socket', '127.0.0.1:0'], { cwd: dir });
   try {
     assert.equal((await get(`${s.url}/`)).body.toString(), 'rows 300000');
-    assert.equal((s.lines.find((l) => l.msg === 'spindle is serving') as { workers?: number }).workers, processes);
+    assert.equal((s.lines.find((l) => l.event === 'SERVING') as { workers?: number }).workers, processes);
   } finally {
     await s.stop();
   }

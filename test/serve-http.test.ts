@@ -107,14 +107,14 @@ describe('one server: bodies, streaming, keep-alive, errors', () => {
   test('handler exception → 500, and the worker goes on', async () => {
     const r = await get(`${s.url}/throw`);
     assert.equal(r.status, 500);
-    const line = await s.waitForLog((l) => l.msg === 'unhandled error in the app');
+    const line = await s.waitForLog((l) => l.event === 'APP_ERROR');
     assert.match(JSON.stringify(line), /boom from the handler/);
     assert.equal((await get(`${s.url}/`)).status, 200);
   });
 
   test('every request is logged with method, path, status, bytes, duration, worker, client', async () => {
     await get(`${s.url}/status?code=201`);
-    const line = await s.waitForLog((l) => l.msg === 'request' && l.path === '/status?code=201');
+    const line = await s.waitForLog((l) => l.event === 'REQUEST' && l.path === '/status?code=201');
     assert.equal(line.status, 201);
     assert.equal(line.method, 'GET');
     assert.equal(typeof line.ms, 'number');
@@ -162,8 +162,8 @@ test('by default only 4xx and 5xx requests are logged', async () => {
   try {
     await get(`${s.url}/`);
     await get(`${s.url}/nope`);
-    await s.waitForLog((l) => l.msg === 'request' && l.status === 404);
-    assert.equal(s.lines.filter((l) => l.msg === 'request' && l.status === 200).length, 0);
+    await s.waitForLog((l) => l.event === 'REQUEST' && l.status === 404);
+    assert.equal(s.lines.filter((l) => l.event === 'REQUEST' && l.status === 200).length, 0);
   } finally {
     await s.stop();
   }

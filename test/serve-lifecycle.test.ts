@@ -22,7 +22,7 @@ for (const [kind, file, reason] of [
     const fatal = s.lines.find((l) => l.level === 'fatal');
     assert.ok(fatal, 'a fatal line explains why');
     assert.equal(fatal.reason, reason);
-    assert.ok(!s.lines.some((l) => l.msg === 'spindle is serving'));
+    assert.ok(!s.lines.some((l) => l.event === 'SERVING'));
   });
 }
 
@@ -43,7 +43,7 @@ test('a worker dying mid-request: 502 for its request, the worker is respawned',
     const r = await get(`${s.url}/exit`);
     assert.equal(r.status, 502);
     assert.match(r.body.toString(), /died/);
-    await s.waitForLog((l) => l.msg === 'worker respawned');
+    await s.waitForLog((l) => l.event === 'WORKER_RESPAWNED');
     assert.equal((await get(`${s.url}/`)).status, 200);
   } finally {
     await s.stop();
@@ -57,7 +57,7 @@ test('a crash loop is slowed down by an exponential back-off', async () => {
       const r = await until(async () => { const x = await get(`${s.url}/`); return x.status === 502 ? x : null; }, 15000, 'a 502');
       assert.equal(r.status, 502);
     }
-    const delays = s.lines.filter((l) => l.msg === 'worker keeps dying; delaying its respawn').map((l) => Number(l.delayMs));
+    const delays = s.lines.filter((l) => l.event === 'WORKER_RESPAWN_DELAYED').map((l) => Number(l.delayMs));
     assert.ok(delays.length >= 2, `back-off lines: ${delays.join(',')}`);
     for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! > delays[i - 1]!, `delays grow: ${delays.join(',')}`);
   } finally {
@@ -73,7 +73,7 @@ test('SIGTERM drains an in-flight request, then exits 0', async () => {
   assert.equal(r.status, 200);
   assert.match(r.body.toString(), /slept/);
   assert.equal(exit.code, 0);
-  assert.ok(s.lines.some((l) => l.msg === 'graceful shutdown: draining requests' && Number(l.inFlight) === 1));
+  assert.ok(s.lines.some((l) => l.event === 'GRACEFUL_SHUTDOWN' && Number(l.inFlight) === 1));
 });
 
 test('a second SIGTERM during the drain makes it quick: the request in flight is answered 503 and the process exits', async () => {
@@ -81,7 +81,7 @@ test('a second SIGTERM during the drain makes it quick: the request in flight is
   const inflight = get(`${s.url}/slow?ms=30000&announce=1`);
   await s.waitForLog((l) => l.msg === 'app: slow request started');
   s.proc.kill('SIGTERM');
-  await s.waitForLog((l) => l.msg === 'graceful shutdown: draining requests');
+  await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN');
   s.proc.kill('SIGTERM');
   const [r, exit] = await Promise.all([inflight, s.exited]);
   assert.equal(r.status, 503, 'answered, not left to its 30 s handler or the 60 s mercy');
@@ -93,7 +93,7 @@ test('SIGINT: quick shutdown, exit 0', async () => {
   assert.equal((await get(`${s.url}/`)).status, 200);
   const { code } = await s.stop('SIGINT');
   assert.equal(code, 0);
-  assert.ok(s.lines.some((l) => l.msg === 'spindle stopped'));
+  assert.ok(s.lines.some((l) => l.event === 'STOPPED'));
 });
 
 test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async () => {

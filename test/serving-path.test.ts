@@ -38,7 +38,7 @@ async function seenWorkers(url: string, want: string[], id: (r: Awaited<ReturnTy
 }
 
 const exitLines = (s: Running, worker?: number) => s.lines.filter((l) =>
-  ['worker exited', 'worker died', 'worker respawned'].includes(String(l.msg)) && (worker === undefined || l.worker === worker));
+  ['WORKER_EXITED', 'WORKER_DIED', 'WORKER_RESPAWNED'].includes(String(l.event)) && (worker === undefined || l.worker === worker));
 
 const CHUNKED_ECHO = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n';
 
@@ -135,7 +135,7 @@ test('harakiri, responsive worker: 504 from the worker itself, which is not term
     const r = await get(`${s.url}/hang`);
     assert.equal(r.status, 504);
     assert.match(r.body.toString(), /harakiri/);
-    const line = await s.waitForLog((l) => String(l.msg).includes('HARAKIRI'), 10000, 'the HARAKIRI line');
+    const line = await s.waitForLog((l) => l.event === 'HARAKIRI', 10000, 'the HARAKIRI line');
     assert.equal(line.path, '/hang');
     assert.ok(Number(line.ms) >= 1000, `not before its deadline (ms ${line.ms})`);
     assert.equal(line.worker, 1);
@@ -147,7 +147,7 @@ test('harakiri, responsive worker: 504 from the worker itself, which is not term
       assert.equal(after.headers['x-boot'], before.headers['x-boot'], 'the same worker thread');
     }
     assert.deepEqual(exitLines(s), [], 'no worker exited, died or was respawned');
-    assert.ok(!s.lines.some((l) => String(l.msg).includes('stuck')), 'the worker was not taken for stuck');
+    assert.ok(!s.lines.some((l) => (l.event === 'HARAKIRI' && l.lost !== undefined) || l.event === 'HARAKIRI_STACK' || l.event === 'ZOMBIE_THREAD'), 'the worker was not taken for stuck');
   }));
 
 test('harakiri-graceful-timeout: an app that throws on request.signal abort → 504, the worker keeps serving', () =>
@@ -155,12 +155,12 @@ test('harakiri-graceful-timeout: an app that throws on request.signal abort → 
     const before = await get(`${s.url}/`);
     const r = await get(`${s.url}/abort-throws`);
     assert.equal(r.status, 504);
-    await s.waitForLog((l) => l.msg === 'harakiri: the request was aborted and the worker settled; no termination needed', 10000, 'the settled line');
+    await s.waitForLog((l) => l.event === 'HARAKIRI_SETTLED', 10000, 'the settled line');
     const after = await get(`${s.url}/`);
     assert.equal(after.status, 200);
     assert.equal(after.headers['x-boot'], before.headers['x-boot'], 'the same worker thread');
     assert.deepEqual(exitLines(s), []);
-    assert.ok(!s.lines.some((l) => l.msg === 'unhandled error in the app'), 'the abort error is not reported as an app failure');
+    assert.ok(!s.lines.some((l) => l.event === 'APP_ERROR'), 'the abort error is not reported as an app failure');
   }));
 
 test('harakiri, worker stuck in synchronous code: the connection is closed unanswered, the worker is replaced', () =>
@@ -172,11 +172,11 @@ test('harakiri, worker stuck in synchronous code: the connection is closed unans
       (e: NodeJS.ErrnoException) => e,
     );
     assert.equal(stuck.code, 'ECONNRESET', `closed, not timed out: ${stuck.message}`);
-    const line = await s.waitForLog((l) => String(l.msg).includes('HARAKIRI') && String(l.msg).includes('stuck'), 10000, 'the stuck HARAKIRI line');
+    const line = await s.waitForLog((l) => l.event === 'HARAKIRI' && l.lost !== undefined, 10000, 'the stuck HARAKIRI line');
     assert.equal(line.worker, 1);
     assert.equal(line.lost, 1, 'the unanswered request is counted as lost');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri' && l.worker === 1, 10000, "'worker exited' (harakiri)");
-    await s.waitForLog((l) => l.msg === 'worker respawned' && l.worker === 1, 10000, "'worker respawned'");
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'harakiri' && l.worker === 1, 10000, "'worker exited' (harakiri)");
+    await s.waitForLog((l) => l.event === 'WORKER_RESPAWNED' && l.worker === 1, 10000, "'worker respawned'");
     const after = await until(async () => {
       const x = await get(`${s.url}/`).catch(() => null);
       return x?.status === 200 ? x : null;
@@ -193,13 +193,13 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
 test('recycling under load (max-requests 200): no failed requests', () =>
   withServer(APP, ['--processes', '2', '--max-requests', '200'], async (s) => {
     const r = await load(`${s.url}/`, 3);
-    const recycles = s.lines.filter((l) => l.msg === 'recycling worker').length;
+    const recycles = s.lines.filter((l) => l.event === 'WORKER_RECYCLE').length;
     assert.ok(r.requests.total > 0);
     assert.equal(r.errors, 0, `connection errors while recycling (${r.requests.total} requests)`);
     assert.equal(r.timeouts, 0);
     assert.equal(r.non2xx, 0, 'non-2xx answers while recycling');
     assert.ok(recycles >= 2, `workers recycled ${recycles} times`);
-    assert.ok(s.lines.some((l) => l.msg === 'recycling worker' && l.reason === 'max-requests'));
+    assert.ok(s.lines.some((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'max-requests'));
     console.log(`# accept=workers recycling: ${r.requests.total} requests, ${recycles} recycles`);
   }));
 
@@ -209,11 +209,11 @@ test('chain reload under load (3 × SIGHUP): no failed requests', () =>
     const reloads = (async () => {
       for (let i = 1; i <= 3; i++) {
         s.proc.kill('SIGHUP');
-        await until(() => s.lines.filter((l) => l.msg === 'chain reload complete').length >= i, 15000, `reload ${i}`);
+        await until(() => s.lines.filter((l) => l.event === 'RELOAD_DONE').length >= i, 15000, `reload ${i}`);
       }
     })();
     const [r] = await Promise.all([running, reloads]);
-    assert.equal(s.lines.filter((l) => l.msg === 'chain reload complete').length, 3);
+    assert.equal(s.lines.filter((l) => l.event === 'RELOAD_DONE').length, 3);
     assert.ok(r.requests.total > 0);
     assert.equal(r.errors, 0, `connection errors while reloading (${r.requests.total} requests)`);
     assert.equal(r.timeouts, 0);
@@ -242,7 +242,7 @@ test('SIGTERM with a request in flight: it completes 200, exit code 0, the port 
     const { code, signal } = await s.exited;
     assert.equal(signal, null);
     assert.equal(code, 0, s.stderr());
-    assert.ok(s.lines.some((l) => l.msg === 'spindle stopped'));
+    assert.ok(s.lines.some((l) => l.event === 'STOPPED'));
     assert.ok(await portFree(port), `port ${port} is free after the exit`);
     // And nothing accepts on it any more.
     const refused = await new Promise<string>((resolve) => {
@@ -259,7 +259,7 @@ test('SIGTERM with a request in flight: it completes 200, exit code 0, the port 
 
 test('stats: the requests the workers served themselves are counted', () =>
   withServer(APP, ['--processes', '2', '--stats', '127.0.0.1:0'], async (s) => {
-    const statsAddr = s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+    const statsAddr = s.lines.find((l: LogLine) => l.event === 'SERVING')!.stats as string;
     assert.match(statsAddr, /^tcp:\/\/127\.0\.0\.1:\d+$/);
     const N = 40;
     for (let i = 0; i < N / 4; i++) {
@@ -330,7 +330,7 @@ test('concurrency: no cap by default (awaited I/O never queues); with --concurre
 
 test('fair sharing: kept-alive connections that all landed on one worker are spread over both', () =>
   withServer(APP, ['--processes', '2', '--stats', '127.0.0.1:0'], async (s) => {
-    const statsAddr = s.lines.find((l: LogLine) => l.msg === 'spindle is serving')!.stats as string;
+    const statsAddr = s.lines.find((l: LogLine) => l.event === 'SERVING')!.stats as string;
     // One worker is kept busy in synchronous code, so the other accepts every connection of the burst.
     const busy = get(`${s.url}/busy?ms=1500`);
     await until(async () => {
@@ -359,8 +359,8 @@ test('a Node (req, res) app gets req.signal: harakiri\'s graceful stage fires it
     const r = await get(`${s.url}/abortable`);
     assert.equal(r.status, 503, 'the app answered after its signal fired');
     assert.match(r.body.toString(), /gave up cleanly: REQUEST_ABORTED: /, "the signal's reason carries its code");
-    await s.waitForLog((l) => l.msg === 'harakiri: request aborted, waiting for the worker to settle');
-    assert.ok(!s.lines.some((l) => l.msg === 'worker exited'), 'the worker was not terminated');
+    await s.waitForLog((l) => l.event === 'HARAKIRI_GRACEFUL');
+    assert.ok(!s.lines.some((l) => l.event === 'WORKER_EXITED'), 'the worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 

@@ -40,7 +40,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
   before(async () => {
     s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '2', '--stats', '127.0.0.1:0',
       '--cache2', 'name=c,items=16', '--counter', 'hits', '--locks', '1']);
-    statsAddr = s.lines.find((l) => l.msg === 'spindle is serving')!.stats as string;
+    statsAddr = s.lines.find((l) => l.event === 'SERVING')!.stats as string;
     assert.match(statsAddr, /^tcp:\/\/127\.0\.0\.1:\d+$/);
   });
   after(async () => { await s?.stop(); });
@@ -170,7 +170,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
   test('SIGUSR1 writes the stats document to the log as one JSON line', async () => {
     const n = s.lines.length;
     s.proc.kill('SIGUSR1');
-    const line = await s.waitForLog((l) => l.msg === 'stats' && s.lines.indexOf(l) >= n, 10000, "the 'stats' log line");
+    const line = await s.waitForLog((l) => l.event === 'STATS_DUMP' && s.lines.indexOf(l) >= n, 10000, "the 'stats' log line");
     const doc = line.stats as Doc;
     prefix(doc, TOP_KEYS);
     assert.equal(doc.workers.length, 2);

@@ -139,7 +139,7 @@ test('SIGTERM to the parent stops the server and the parent, with status 0', { t
     t.diagnostic(`stopped in ${Date.now() - started} ms`);
     assert.equal(stopped.code, 0);
     await until(() => !alive(s.serverPid), 5000, 'the server gone with the parent');
-    assert.ok(s.lines.some((l) => l.pid === s.serverPid && l.msg === 'spindle stopped'), 'the server stopped gracefully');
+    assert.ok(s.lines.some((l) => l.pid === s.serverPid && l.event === 'STOPPED'), 'the server stopped gracefully');
     assert.equal(byEvent(s, 'SERVER_CRASHED').length, 0);
   } finally {
     await cleanup(s);
@@ -166,11 +166,11 @@ test('pidfile + spindle reload, reload --full through the parent, then a crash o
     await supervised(s);
     const spindle = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args, '--pidfile', pidfile], { encoding: 'utf8' });
     assert.match(spindle('reload'), new RegExp(`sent SIGHUP to ${s.proc.pid}`));
-    await until(() => s.lines.find((l) => l.msg === 'chain reload complete' && l.pid === s.serverPid), 20000, 'chain reload in the server');
+    await until(() => s.lines.find((l) => l.event === 'RELOAD_DONE' && l.pid === s.serverPid), 20000, 'chain reload in the server');
 
     const fds = socketFds(s.proc.pid!);
     assert.match(spindle('reload', '--full'), new RegExp(`sent SIGUSR2 to ${s.proc.pid}`));
-    const took = await until(() => s.lines.find((l) => l.msg === 'full reload: this process took over' && l.oldPid === s.serverPid), 30000, 'full reload through the parent');
+    const took = await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_TOOK_OVER' && l.oldPid === s.serverPid), 30000, 'full reload through the parent');
     const newPid = took.newPid as number;
     await until(() => !alive(s.serverPid), 30000, 'the old server drains and exits');
     assert.equal(readFileSync(`/proc/${newPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1], String(s.proc.pid), 'the new server is a child of the parent');
@@ -226,7 +226,7 @@ test('as PID 1 (a container): full reload and a crash leave no zombie, SIGTERM s
     const server = () => childrenOf(pid1).filter((c) => c.state !== 'Z');
 
     process.kill(pid1, 'SIGUSR2'); // a full reload: refused when the server itself is PID 1 (--no-supervise)
-    await until(() => s.lines.find((l) => l.msg === 'full reload: the old process has drained and exits'), 30000, 'full reload as PID 1');
+    await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_DRAINED'), 30000, 'full reload as PID 1');
     await until(() => server().length === 1, 10000, 'one server left');
     process.kill(server()[0]!.pid, 'SIGKILL');
     await until(() => byEvent(s, 'SERVER_RESTARTED')[0], 30000, 'SERVER_RESTARTED');

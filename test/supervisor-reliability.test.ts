@@ -28,7 +28,7 @@ async function withServer(args: string[], fn: (s: Running) => Promise<void>, env
 }
 
 const statsOf = async (s: Running): Promise<Record<string, any>> => // eslint-disable-line @typescript-eslint/no-explicit-any
-  JSON.parse(await rawStats(s.lines.find((l) => l.msg === 'spindle is serving')!.stats as string));
+  JSON.parse(await rawStats(s.lines.find((l) => l.event === 'SERVING')!.stats as string));
 
 /** The process's thread count (main, libuv pool, V8 platform, and every worker thread). */
 const threadsOf = (pid: number): number => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -47,7 +47,7 @@ test('13: max-requests waits for min-worker-lifetime (no --min-worker-lifetime 0
     const recycle = await s.waitForLog((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'max-requests', 15000, 'the max-requests recycle');
     assert.ok((recycle.lifetimeMs as number) >= 3000, `recycled at ${recycle.lifetimeMs} ms, before min-worker-lifetime (3000 ms)`);
     assert.ok((recycle.served as number) >= 10);
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'max-requests');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'max-requests');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
@@ -210,7 +210,7 @@ test('17: HARAKIRI names the request the worker is stuck in and lists every requ
     for (const r of lost) assert.ok(r.method === 'GET' && r.ageMs >= 2000 && r.pastDeadline, JSON.stringify(r));
     assert.ok(!JSON.stringify(line).includes('secret'), 'no query string in the log');
     assert.ok((await waiting) instanceof Error && (await spinning) instanceof Error, 'both connections were lost with the thread');
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'harakiri');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'harakiri');
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
@@ -229,7 +229,7 @@ test('18: Buffers held by a worker count in reload-on-rss and the stats', () =>
     assert.equal((await get(`${s.url}/hold?mb=32`)).status, 200);
     const recycle = await s.waitForLog((l) => l.event === 'WORKER_RECYCLE' && l.reason === 'reload-on-rss', 10000, 'the reload-on-rss recycle');
     assert.ok((recycle.externalMb as number) >= 160, JSON.stringify(recycle));
-    await s.waitForLog((l) => l.msg === 'worker exited' && l.reason === 'reload-on-rss');
+    await s.waitForLog((l) => l.event === 'WORKER_EXITED' && l.reason === 'reload-on-rss');
     const doc = await until(async () => {
       const d = await statsOf(s);
       return d.workers[0].external > 0 && d.workers[0].external < 32 * 1048576 ? d : null;

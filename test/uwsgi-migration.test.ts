@@ -145,7 +145,7 @@ test("logto: Spindle's lines and the app's console output are appended to the fi
   const s = await startSpindle(['talky.mjs', '--logto', log, '--http-socket', '127.0.0.1:0', '--processes', '1'], { cwd: dir, expectExit: true });
   try {
     const serving = await until(() => readFileSync(log, 'utf8').split('\n').filter(Boolean).slice(1)
-      .map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'spindle is serving'), 20_000, 'serving line in the log file');
+      .map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'SERVING'), 20_000, 'serving line in the log file');
     const url = (serving.addresses as string[])[0]!;
     assert.equal((await get(`${url}/`)).body.toString(), 'ok');
     await until(() => readFileSync(log, 'utf8').includes('app-says-hello'), 10_000, 'console output in the log file');

@@ -6,7 +6,7 @@
 //
 // Times are monotonic milliseconds. The class holds the algorithm's state (the C plugin's
 // globals); `decide` is deterministic: same snapshots and clock → same decisions.
-import type { Algorithm, AlgoResult, CheaperOptions, LogRecord, Snapshot } from './types.js';
+import type { Algorithm, AlgoResult, CheaperOptions, CheaperEvent, LogRecord, Snapshot } from './types.js';
 
 type LastAction = 'none' | 'spawn' | 'cheap';
 
@@ -50,7 +50,7 @@ export class Busyness implements Algorithm {
     if (Number.isNaN(this.windowStart)) {
       this.windowStart = now;
       this.setNextCheap(now, records);
-      records.push(info('busyness settings', {
+      records.push(info('CHEAPER_SETTINGS', 'busyness settings', {
         min: o.min, max: o.max, overloadS: this.opts.overload, multiplier: o.multiplier, penalty: o.penalty,
         backlogAlert: o.backlogAlert, backlogStep: o.backlogStep, backlogMultiplier: o.backlogMultiplier,
         backlogNonzeroS: o.backlogNonzeroMs / 1000,
@@ -74,7 +74,7 @@ export class Busyness implements Algorithm {
     if (s.backlog > 0) {
       if (this.backlogSince === null) {
         this.backlogSince = now;
-        records.push(verbose('busyness: backlog is starting to fill', { backlog: s.backlog }));
+        records.push(verbose('CHEAPER_BACKLOG', 'busyness: backlog is starting to fill', { backlog: s.backlog }));
       } else if (o.backlogNonzeroMs > 0 && canSpawn && now - this.backlogSince >= o.backlogNonzeroMs) {
         const forS = round1((now - this.backlogSince) / 1000);
         this.backlogSince = now;
@@ -82,7 +82,7 @@ export class Busyness implements Algorithm {
       }
     } else if (this.backlogSince !== null) {
       this.backlogSince = null;
-      records.push(verbose('busyness: backlog is empty again', {}));
+      records.push(verbose('CHEAPER_BACKLOG', 'busyness: backlog is empty again', {}));
     }
     return { delta: 0, reason: '', records };
   }
@@ -109,7 +109,7 @@ export class Busyness implements Algorithm {
       slots: s.active.map((w) => w.id), percents, backlog: s.backlog,
       multiplier: this.multiplier, emergency: this.emergency,
     };
-    records.push(verbose('busyness window', numbers));
+    records.push(verbose('CHEAPER_WINDOW', 'busyness window', numbers));
 
     // 1. overloaded: spawn up to cheaper-step
     if (avg > o.max) {
@@ -121,7 +121,7 @@ export class Busyness implements Algorithm {
         const windowsSinceCheap = Math.floor((now - this.lastCheaped) / this.windowMs);
         if (windowsSinceCheap <= this.multiplier) {
           this.multiplier += o.penalty;
-          records.push(info('busyness: workers respawned too fast, increasing the cheaper multiplier', {
+          records.push(info('CHEAPER_MULTIPLIER', 'busyness: workers respawned too fast, increasing the cheaper multiplier', {
             multiplier: this.multiplier, penalty: o.penalty, windowsSinceCheap,
           }));
         } else {
@@ -132,7 +132,7 @@ export class Busyness implements Algorithm {
       }
       if (canSpawn) {
         records.push({
-          verbose: this.saidMax, level: 'info', msg: 'busyness: above max but every worker is already running',
+          event: 'CHEAPER_AT_MAX', verbose: this.saidMax, level: 'info', msg: 'busyness: above max but every worker is already running',
           fields: { avg, max: o.max, processes: this.opts.processes },
         });
         this.saidMax = true;
@@ -159,7 +159,7 @@ export class Busyness implements Algorithm {
           if (this.emergency > 0) this.emergency--;
           return { delta: -1, reason: `average busyness ${avg}% below cheaper-busyness-min ${o.min}%`, records };
         }
-        records.push(verbose('busyness: idle, waiting before stopping a worker', { waitMs: Math.ceil(this.nextCheap - now), avg }));
+        records.push(verbose('CHEAPER_IDLE_WAIT', 'busyness: idle, waiting before stopping a worker', { waitMs: Math.ceil(this.nextCheap - now), avg }));
       }
       return { delta: 0, reason: '', records };
     }
@@ -169,11 +169,11 @@ export class Busyness implements Algorithm {
     if (this.emergency > 0) this.emergency--;
     this.tolerance++;
     if (this.tolerance >= 3) {
-      records.push(verbose('busyness: non-idle windows in a row, resetting the cheaper timer', { avg, windows: this.tolerance }));
+      records.push(verbose('CHEAPER_TIMER_RESET', 'busyness: non-idle windows in a row, resetting the cheaper timer', { avg, windows: this.tolerance }));
       this.setNextCheap(now, records);
     } else {
       this.nextCheap += this.windowMs;
-      records.push(verbose('busyness: non-idle window, pushing the cheaper timer back one window', { avg, windows: this.tolerance }));
+      records.push(verbose('CHEAPER_TIMER_BACK', 'busyness: non-idle window, pushing the cheaper timer back one window', { avg, windows: this.tolerance }));
     }
     return { delta: 0, reason: '', records };
   }
@@ -185,17 +185,17 @@ export class Busyness implements Algorithm {
     this.setNextCheap(now, records); // before the count grows: the first emergency uses the normal multiplier
     this.emergency += n;
     if (n === 0) {
-      records.push(verbose('busyness: backlog alert but every worker is already running', { backlog: s.backlog }));
+      records.push(verbose('CHEAPER_AT_MAX', 'busyness: backlog alert but every worker is already running', { backlog: s.backlog }));
       return { delta: 0, reason: '', records };
     }
-    records.push(info('busyness: spawning emergency workers', { backlog: s.backlog, workers: n, emergency: this.emergency }));
+    records.push(info('CHEAPER_EMERGENCY', 'busyness: spawning emergency workers', { backlog: s.backlog, workers: n, emergency: this.emergency }));
     return { delta: n, reason: `emergency: ${why}`, records };
   }
 
   private setNextCheap(now: number, records: LogRecord[]): void {
     const o = this.opts.busyness;
     if (this.emergency > 0) {
-      records.push(verbose('busyness: emergency workers running, using the backlog multiplier', { emergency: this.emergency, waitMs: this.windowMs * o.backlogMultiplier }));
+      records.push(verbose('CHEAPER_EMERGENCY', 'busyness: emergency workers running, using the backlog multiplier', { emergency: this.emergency, waitMs: this.windowMs * o.backlogMultiplier }));
       this.nextCheap = now + this.windowMs * o.backlogMultiplier;
     } else {
       this.nextCheap = now + this.windowMs * this.multiplier;
@@ -205,11 +205,11 @@ export class Busyness implements Algorithm {
   private decreaseMultiplier(records: LogRecord[]): void {
     if (this.multiplier > this.minMultiplier) {
       this.multiplier--;
-      records.push(info('busyness: decreasing the cheaper multiplier', { multiplier: this.multiplier }));
+      records.push(info('CHEAPER_MULTIPLIER', 'busyness: decreasing the cheaper multiplier', { multiplier: this.multiplier }));
     }
   }
 }
 
-const info = (msg: string, fields: LogRecord['fields']): LogRecord => ({ verbose: false, level: 'info', msg, fields });
-const verbose = (msg: string, fields: LogRecord['fields']): LogRecord => ({ verbose: true, level: 'info', msg, fields });
+const info = (event: CheaperEvent, msg: string, fields: LogRecord['fields']): LogRecord => ({ event, verbose: false, level: 'info', msg, fields });
+const verbose = (event: CheaperEvent, msg: string, fields: LogRecord['fields']): LogRecord => ({ event, verbose: true, level: 'info', msg, fields });
 const round1 = (x: number): number => Math.round(x * 10) / 10;

@@ -71,10 +71,10 @@ export class Cheaper {
     if (delta > 0) {
       const spawn = s.free.slice(0, delta);
       if (spawn.length < delta) {
-        records.push({ verbose: false, level: 'info', msg: 'cheaper: every slot already has a worker', fields: { wanted: delta, started: spawn.length, processes: this.opts.processes } });
+        records.push({ event: 'CHEAPER_AT_MAX', verbose: false, level: 'info', msg: 'cheaper: every slot already has a worker', fields: { wanted: delta, started: spawn.length, processes: this.opts.processes } });
       }
       if (spawn.length) {
-        records.push({ verbose: false, level: 'info', msg: 'cheaper: starting workers', fields: { slots: spawn, reason, active, toActive: active + spawn.length, backlog: s.backlog } });
+        records.push({ event: 'CHEAPER_SPAWN', verbose: false, level: 'info', msg: 'cheaper: starting workers', fields: { slots: spawn, reason, active, toActive: active + spawn.length, backlog: s.backlog } });
       }
       return { spawn, cheap: [], reason: spawn.length ? reason : '', deferred: 0, records };
     }
@@ -82,7 +82,7 @@ export class Cheaper {
       let want = -delta;
       const room = Math.max(0, active - this.opts.min);
       if (want > room) {
-        if (!room) records.push({ verbose: true, level: 'info', msg: 'cheaper: already at the minimum (cheaper)', fields: { active, cheaper: this.opts.min } });
+        if (!room) records.push({ event: 'CHEAPER_AT_MIN', verbose: true, level: 'info', msg: 'cheaper: already at the minimum (cheaper)', fields: { active, cheaper: this.opts.min } });
         want = room;
       }
       const cheap: number[] = [];
@@ -96,10 +96,10 @@ export class Cheaper {
       const short = want - cheap.length;
       if (short > 0) {
         this.pending -= short;
-        records.push({ verbose: true, level: 'info', msg: 'cheaper: stops owed (every other worker busy, or one stop per check); retried at the next check', fields: { owed: short, active } });
+        records.push({ event: 'CHEAPER_STOPS_OWED', verbose: true, level: 'info', msg: 'cheaper: stops owed (every other worker busy, or one stop per check); retried at the next check', fields: { owed: short, active } });
       }
       if (cheap.length) {
-        records.push({ verbose: false, level: 'info', msg: 'cheaper: stopping workers', fields: { slots: cheap, reason, active, toActive: active - cheap.length, backlog: s.backlog } });
+        records.push({ event: 'CHEAPER_STOP', verbose: false, level: 'info', msg: 'cheaper: stopping workers', fields: { slots: cheap, reason, active, toActive: active - cheap.length, backlog: s.backlog } });
       }
       return { spawn: [], cheap, reason: cheap.length ? reason : '', deferred: this.owed(), records };
     }

@@ -30,23 +30,23 @@ export class Spare implements Algorithm {
       return {
         delta: n,
         reason: n ? `spare: every worker busy for more than ${this.opts.overload} checks` : '',
-        records: [{ verbose: n > 0, level: 'info', msg: n ? 'spare: overloaded' : 'spare: overloaded but every worker is already running', fields: numbers }],
+        records: [{ event: 'CHEAPER_CHECK', verbose: n > 0, level: 'info', msg: n ? 'spare: overloaded' : 'spare: overloaded but every worker is already running', fields: numbers }],
       };
     }
     if (this.overloadCount === 0) {
       if (active > busy && active - busy === 1) {
-        return { delta: 0, reason: '', records: [{ verbose: true, level: 'info', msg: 'spare: stable, one spare worker', fields: numbers }] };
+        return { delta: 0, reason: '', records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: 'spare: stable, one spare worker', fields: numbers }] };
       }
       this.idleCount++;
       if (active > this.opts.min && this.idleCount % this.opts.overload === 0) {
         return {
           delta: -1,
           reason: `spare: ${active - busy} idle workers for ${this.opts.overload} checks`,
-          records: [{ verbose: true, level: 'info', msg: 'spare: too many idle workers', fields: { ...numbers, idleCount: this.idleCount } }],
+          records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: 'spare: too many idle workers', fields: { ...numbers, idleCount: this.idleCount } }],
         };
       }
     }
-    return { delta: 0, reason: '', records: [{ verbose: true, level: 'info', msg: 'spare: check', fields: { ...numbers, idleCount: this.idleCount } }] };
+    return { delta: 0, reason: '', records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: 'spare: check', fields: { ...numbers, idleCount: this.idleCount } }] };
   }
 }
 
@@ -68,17 +68,17 @@ export class BacklogAlgo implements Algorithm {
       return {
         delta: n,
         reason: n ? `backlog ${s.backlog} above cheaper-overload ${this.opts.overload}` : '',
-        records: [{ verbose: true, level: 'info', msg: n ? 'backlog: queue above threshold' : 'backlog: queue above threshold but every worker is already running', fields }],
+        records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: n ? 'backlog: queue above threshold' : 'backlog: queue above threshold but every worker is already running', fields }],
       };
     }
     if (s.backlog < this.opts.overload && active > this.opts.min) {
       return {
         delta: -1,
         reason: `backlog ${s.backlog} below cheaper-overload ${this.opts.overload}`,
-        records: [{ verbose: true, level: 'info', msg: 'backlog: queue below threshold', fields }],
+        records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: 'backlog: queue below threshold', fields }],
       };
     }
-    return { delta: 0, reason: '', records: [{ verbose: true, level: 'info', msg: 'backlog: check', fields }] };
+    return { delta: 0, reason: '', records: [{ event: 'CHEAPER_CHECK', verbose: true, level: 'info', msg: 'backlog: check', fields }] };
   }
 }
 

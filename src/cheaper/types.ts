@@ -74,8 +74,14 @@ export interface CheaperOptions {
   readonly busyness: BusynessOptions;
 }
 
+/** The event codes of the algorithms' log lines (each one is in src/log/events.ts, which the master checks). */
+export type CheaperEvent = 'CHEAPER_SPAWN' | 'CHEAPER_STOP' | 'CHEAPER_AT_MAX' | 'CHEAPER_AT_MIN' | 'CHEAPER_STOPS_OWED' |
+  'CHEAPER_SETTINGS' | 'CHEAPER_WINDOW' | 'CHEAPER_CHECK' | 'CHEAPER_BACKLOG' | 'CHEAPER_MULTIPLIER' | 'CHEAPER_IDLE_WAIT' |
+  'CHEAPER_TIMER_RESET' | 'CHEAPER_TIMER_BACK' | 'CHEAPER_EMERGENCY';
+
 /** One line for the log: always written, or only with cheaper-busyness-verbose. */
 export interface LogRecord {
+  readonly event: CheaperEvent;
   readonly verbose: boolean;
   readonly level: 'info' | 'warn';
   readonly msg: string;

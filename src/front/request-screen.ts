@@ -5,13 +5,14 @@
 // (OPTIONS *: a Request needs a URL, and `/*` would be a different target).
 import type { IncomingMessage } from 'node:http';
 import type { Log } from '../log/logger.js';
+import type { LogEvent } from '../log/events.js';
 import { logLimited } from '../log/rate-limit.js';
 import { answer, type Exchange, type FlatHeaders } from './exchange.js';
 
 export interface Screened {
   status: number;
   /** The log's event code; undefined for a request that is answered, not refused (OPTIONS *). */
-  event?: string;
+  event?: LogEvent;
   reason: string;
   headers: FlatHeaders;
 }
@@ -29,7 +30,7 @@ const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+
 
 const CLOSE: FlatHeaders = ['connection', 'close'];
 
-export const CONNECT_REFUSED: Screened & { event: string } = {
+export const CONNECT_REFUSED: Screened & { event: LogEvent } = {
   status: 405, event: 'CONNECT_REFUSED', reason: 'CONNECT is not served: Spindle is an application server, not a proxy',
   headers: ['allow', ALLOWED_METHODS, ...CLOSE],
 };
@@ -76,7 +77,7 @@ export function answerScreened(ex: Exchange, s: Screened, log: Log): void {
   answer(ex, s.status, s.reason, s.headers);
 }
 
-export function logScreened(log: Log, s: Screened & { event: string }, req: IncomingMessage): void {
+export function logScreened(log: Log, s: Screened & { event: LogEvent }, req: IncomingMessage): void {
   const fields = { event: s.event, status: s.status, client: req.socket.remoteAddress ?? 'unix', method: req.method, target: (req.url ?? '').slice(0, 200), reason: s.reason };
   logLimited(log, 'warn', fields, 'bad request: refused before the app');
 }

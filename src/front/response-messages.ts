@@ -46,11 +46,11 @@ export function writeResponsePart(ex: Exchange, m: ResponsePart, opts: ResponseO
  */
 export function answerAppFailure(ex: Exchange, stack: string, log: Log, worker: number): boolean {
   if (ex.note === 'harakiri-graceful') {
-    log.warn({ worker, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
+    log.warn({ event: 'HARAKIRI_SETTLED', worker, method: ex.method, path: ex.url }, 'harakiri: the request was aborted and the worker settled; no termination needed');
     answer(ex, 504, 'the request ran past its harakiri limit and was aborted');
     return false;
   }
-  log.error({ worker, method: ex.method, path: ex.url, err: { message: firstLine(stack), stack } }, 'unhandled error in the app');
+  log.error({ event: 'APP_ERROR', worker, method: ex.method, path: ex.url, err: { message: firstLine(stack), stack } }, 'unhandled error in the app');
   answer(ex, 500, 'the application failed while handling this request (see the server log)');
   return true;
 }

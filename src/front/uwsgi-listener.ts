@@ -297,7 +297,7 @@ export class UwsgiServer extends Server {
     }
     if (head.ignored.length && !this.warnedUwsgiVars) {
       this.warnedUwsgiVars = true;
-      this.opts.log.warn({ vars: head.ignored }, 'uwsgi request variables UWSGI_* are ignored: Spindle never loads code or changes settings from a request (logged once)');
+      this.opts.log.warn({ event: 'UWSGI_VARS_IGNORED', vars: head.ignored }, 'uwsgi request variables UWSGI_* are ignored: Spindle never loads code or changes settings from a request (logged once)');
     }
     // One request per connection: the peer nginx names is the client.
     if (head.remoteAddress !== undefined) Object.defineProperty(socket, 'remoteAddress', { value: head.remoteAddress, configurable: true });

@@ -3,7 +3,8 @@
 // when harakiri terminates a worker (node20-facts §3: async destinations lose lines then).
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Logger, DestinationStream, pino as Pino } from 'pino';
+import type { DestinationStream, pino as Pino } from 'pino';
+import type { LogEvent } from './events.js';
 
 // Loaded on first use: importing pino takes about 15 ms, which a worker thread (see
 // createLazyLogger) should not spend at start-up to log nothing.
@@ -23,7 +24,16 @@ export function loadLogModules(): void {
   }
 }
 
-export type Log = Logger;
+/** A line's fields: its event code (src/log/events.ts) and whatever else it reports. */
+export interface LogFields { event: LogEvent; [field: string]: unknown }
+type LogCall = (fields: LogFields, msg: string) => void;
+
+/** The logger every room uses: pino's, narrowed so that each line names its event code. */
+export interface Log {
+  trace: LogCall; debug: LogCall; info: LogCall; warn: LogCall; error: LogCall; fatal: LogCall;
+  readonly level: string;
+  isLevelEnabled(level: string): boolean;
+}
 export type LogFormat = 'json' | 'pretty';
 
 export interface LoggerOptions {
@@ -69,31 +79,27 @@ export function createLazyLogger(opts: LoggerOptions): Log {
   const threshold = LEVEL_VALUES[opts.level] ?? LEVEL_VALUES.info!;
   const at = (name: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal') => {
     const value = LEVEL_VALUES[name]!;
-    return (...args: unknown[]): void => {
+    return (fields: LogFields, msg: string): void => {
       if (value < threshold) return;
       try {
         real ??= createLogger(opts);
       } catch {
-        fallbackLine(opts, name, args); // pino could not be loaded (EMFILE): a log call never throws
+        fallbackLine(opts, name, fields, msg); // pino could not be loaded (EMFILE): a log call never throws
         return;
       }
-      (real[name] as (...a: unknown[]) => void)(...args);
+      real[name](fields, msg);
     };
   };
   const lazy = {
     trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'),
     level: opts.level,
     isLevelEnabled: (level: string) => (LEVEL_VALUES[level] ?? Infinity) >= threshold,
-    child: (bindings: Record<string, unknown>) => (real ??= createLogger(opts)).child(bindings),
   };
-  return lazy as unknown as Log;
+  return lazy;
 }
 
 /** One JSON line like pino's, written without pino: when its modules cannot be loaded. */
-function fallbackLine(opts: LoggerOptions, level: string, args: unknown[]): void {
-  const [first, second] = args;
-  const fields = first !== null && typeof first === 'object' ? first as Record<string, unknown> : {};
-  const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : undefined;
+function fallbackLine(opts: LoggerOptions, level: string, fields: LogFields, msg: string): void {
   const rec = { level, time: new Date().toISOString(), pid: process.pid, ...opts.base, ...fields, msg };
   let line: string;
   try {

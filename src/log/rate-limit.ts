@@ -1,7 +1,7 @@
 // Log lines a client can cause (bad requests, clients leaving mid-request) are rate-limited per
 // event code: a flood of them must not flood the log (or the disk). Each thread keeps its own count.
 import { performance } from 'node:perf_hooks';
-import type { Log } from './logger.js';
+import type { Log, LogFields } from './logger.js';
 
 /** Lines of one event code logged per window; the rest are counted. */
 const BURST = 10;
@@ -14,7 +14,7 @@ const windows = new Map<string, Window>();
  * Logs `fields` (with their `event` code) unless BURST lines of that code were logged in the last
  * window; the line that passes after a pause carries `suppressed`, the count of the ones left out.
  */
-export function logLimited(log: Log, level: 'warn' | 'error' | 'info', fields: { event: string } & Record<string, unknown>, msg: string): void {
+export function logLimited(log: Log, level: 'warn' | 'error' | 'info', fields: LogFields, msg: string): void {
   const now = performance.now();
   let w = windows.get(fields.event);
   if (w === undefined) windows.set(fields.event, w = { start: now, logged: 0, suppressed: 0 });

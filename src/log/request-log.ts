@@ -24,7 +24,7 @@ export function logRequest(log: Log, policy: RequestLogPolicy, r: LoggedRequest,
     method: r.method, path: r.url, status, bytes: r.bytesOut, ms: Math.round(ms * 100) / 100,
     worker: r.workerId, client: r.req.socket.remoteAddress, ...(r.note ? { note: r.note } : {}),
   };
-  if (status >= 500) log.error(fields, 'request');
-  else if (status >= 400) log.warn(fields, 'request');
-  else log.info(fields, 'request');
+  if (status >= 500) log.error({ event: 'REQUEST', ...fields }, 'request');
+  else if (status >= 400) log.warn({ event: 'REQUEST', ...fields }, 'request');
+  else log.info({ event: 'REQUEST', ...fields }, 'request');
 }

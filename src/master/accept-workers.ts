@@ -90,7 +90,7 @@ export class WorkerAccept {
     try {
       fds = await this.sockets.forWorker();
     } catch (err) {
-      this.server.log.error({ worker: h.slot, err }, 'could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
+      this.server.log.error({ event: 'SOCKET_COPY_FAILED', worker: h.slot, err }, 'could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
       return;
     }
     if (h.state !== 'ready' && h.state !== 'retiring') {
@@ -158,7 +158,7 @@ export class WorkerAccept {
     const n = this.queues.read();
     if (!this.queues.available && !this.queuesFailed) {
       this.queuesFailed = true;
-      this.server.log.warn({ error: this.queues.error }, 'cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
+      this.server.log.warn({ event: 'ACCEPT_QUEUE_UNREADABLE', error: this.queues.error }, 'cannot read the kernel accept queue of the listening sockets; the cheaper sees no backlog from them');
     }
     return n;
   }

@@ -83,14 +83,14 @@ export class Background {
   start(): void {
     if (this.started) return;
     this.started = true;
-    if (this.clock.test) this.host.log.warn({ TEST_ONLY_SPINDLE_CRON_CLOCK: this.clock.test }, 'TEST ONLY: crons follow a simulated clock (TEST_ONLY_SPINDLE_CRON_CLOCK is set)');
+    if (this.clock.test) this.host.log.warn({ event: 'TEST_CLOCK', TEST_ONLY_SPINDLE_CRON_CLOCK: this.clock.test }, 'TEST ONLY: crons follow a simulated clock (TEST_ONLY_SPINDLE_CRON_CLOCK is set)');
     this.mules.start();
     for (const t of this.host.settings.background.signalTimers) {
       const key = String(t.signal);
       this.timers.signalTimer(t.seconds, () => this.signals.raise(key, 'timer'));
     }
     this.timers.start();
-    if (this.commandCrons.size) this.host.log.info({ crons: this.commandCrons.size }, 'command crons scheduled');
+    if (this.commandCrons.size) this.host.log.info({ event: 'CRONS_SCHEDULED', crons: this.commandCrons.size }, 'command crons scheduled');
   }
 
   /** A CONTROL {kind: 'bg'} message from a request worker. */
@@ -120,7 +120,7 @@ export class Background {
         });
         return;
       default:
-        this.host.log.warn({ from, op: m.op }, 'unexpected background message');
+        this.host.log.warn({ event: 'BACKGROUND_UNEXPECTED', from, op: m.op }, 'unexpected background message');
     }
   }
 

@@ -87,18 +87,18 @@ export class CacheStores {
         snapshot = this.read(spec);
       } catch (err) {
         if (!(err instanceof SpindleError) || !spec.storeDelete) throw err;
-        this.log.warn({ cache: spec.name, path: spec.store, reason: err.message }, 'cache store discarded (store_delete): starting with an empty cache');
+        this.log.warn({ event: 'CACHE_STORE_DISCARDED', cache: spec.name, path: spec.store, reason: err.message }, 'cache store discarded (store_delete): starting with an empty cache');
         try { unlinkSync(spec.store); } catch { /* gone */ }
         continue;
       }
       if (!snapshot) {
-        this.log.info({ cache: spec.name, path: spec.store }, 'cache store: no file yet, starting empty');
+        this.log.info({ event: 'CACHE_STORE_EMPTY', cache: spec.name, path: spec.store }, 'cache store: no file yet, starting empty');
         continue;
       }
       const snap = snapshot;
       const r = await withLock(() => tryRestoreCache(this.core, index, snap), `restoring cache2 "${spec.name}" from ${spec.store}`);
-      if (r.kept < r.saved) this.log.warn({ cache: spec.name, path: spec.store, saved: r.saved, kept: r.kept }, 'cache store: entries that did not validate were dropped');
-      this.log.info({ cache: spec.name, path: spec.store, entries: r.kept }, 'cache restored from its store');
+      if (r.kept < r.saved) this.log.warn({ event: 'CACHE_STORE_DROPPED', cache: spec.name, path: spec.store, saved: r.saved, kept: r.kept }, 'cache store: entries that did not validate were dropped');
+      this.log.info({ event: 'CACHE_RESTORED', cache: spec.name, path: spec.store, entries: r.kept }, 'cache restored from its store');
     }
   }
 
@@ -140,7 +140,7 @@ export class CacheStores {
     if (createHash('sha256').update(body).digest('hex') !== hdr.sha256) {
       fail(`${where} is corrupt (its checksum does not match); ${fix}`);
     }
-    if (hdr.cache !== spec.name) this.log.warn({ cache: spec.name, path, savedBy: hdr.cache }, 'cache store: the file was saved by a cache of another name (same geometry): restored');
+    if (hdr.cache !== spec.name) this.log.warn({ event: 'CACHE_STORE_RENAMED', cache: spec.name, path, savedBy: hdr.cache }, 'cache store: the file was saved by a cache of another name (same geometry): restored');
     return body;
   }
 
@@ -173,10 +173,10 @@ export class CacheStores {
           closeSync(fd);
         }
         renameSync(tmp, spec.store);
-        this.log.info({ cache: spec.name, path: spec.store, entries: this.core.caches[index]!.stats().items, reason }, 'cache saved to its store');
+        this.log.info({ event: 'CACHE_SAVED', cache: spec.name, path: spec.store, entries: this.core.caches[index]!.stats().items, reason }, 'cache saved to its store');
       } catch (err) {
         ok = false;
-        this.log.error({ cache: spec.name, path: spec.store, reason, err }, 'cache store: could not save');
+        this.log.error({ event: 'CACHE_SAVE_FAILED', cache: spec.name, path: spec.store, reason, err }, 'cache store: could not save');
       }
     }
     return ok;
@@ -203,9 +203,9 @@ export class CacheStores {
       await writeFile(tmp, this.encode(spec, bytes), { mode: 0o600 });
       if (this.stopped) { try { unlinkSync(tmp); } catch { /* gone */ } return; }
       await rename(tmp, spec.store);
-      this.log.debug({ cache: spec.name, path: spec.store }, 'cache saved (store_sync)');
+      this.log.debug({ event: 'CACHE_SAVED', cache: spec.name, path: spec.store }, 'cache saved (store_sync)');
     } catch (err) {
-      this.log.error({ cache: spec.name, path: spec.store, err }, 'cache store: periodic save failed');
+      this.log.error({ event: 'CACHE_SAVE_FAILED', cache: spec.name, path: spec.store, err }, 'cache store: periodic save failed');
     } finally {
       this.syncing.delete(index);
     }

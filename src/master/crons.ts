@@ -31,7 +31,7 @@ export class CommandCrons {
       if (e.lastMinute === minute || !matches(e.cron.schedule, date)) continue;
       e.lastMinute = minute;
       if (e.cron.unique && e.running.size > 0) {
-        this.log.warn({ cron: e.cron.command, at: isoMinute(date) }, 'cron command skipped: its previous run is still alive (unique)');
+        this.log.warn({ event: 'CRON_SKIPPED', cron: e.cron.command, at: isoMinute(date) }, 'cron command skipped: its previous run is still alive (unique)');
         continue;
       }
       this.run(e, isoMinute(date));
@@ -44,26 +44,26 @@ export class CommandCrons {
     const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = child.pid;
     e.running.add(child);
-    this.log.info({ cron: command, pid, at }, 'cron command started');
+    this.log.info({ event: 'CRON_STARTED', cron: command, pid, at }, 'cron command started');
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: child[stream]! }).on('line', (line) => {
-        this.log.info({ cron: command, pid, stream, line }, 'cron output');
+        this.log.info({ event: 'CRON_OUTPUT', cron: command, pid, stream, line }, 'cron output');
       });
     }
     const limit = e.cron.harakiri !== undefined ? e.cron.harakiri * 1000 : this.harakiriMs;
     let killed = false;
     const timer = limit > 0 ? setTimeout(() => {
       killed = true;
-      this.log.error({ cron: command, pid, limitMs: limit }, 'cron command ran past cron-harakiri: killing its process group');
+      this.log.error({ event: 'CRON_HARAKIRI', cron: command, pid, limitMs: limit }, 'cron command ran past cron-harakiri: killing its process group');
       killGroup(child);
     }, limit) : undefined;
-    child.on('error', (err) => this.log.error({ cron: command, err }, 'cron command could not start'));
+    child.on('error', (err) => this.log.error({ event: 'CRON_START_FAILED', cron: command, err }, 'cron command could not start'));
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       e.running.delete(child);
       const fields = { cron: command, pid, code, signal, ms: Math.round(performance.now() - started), ...(killed ? { harakiri: true } : {}) };
-      if (code === 0) this.log.info(fields, 'cron command exited');
-      else this.log.warn(fields, 'cron command failed');
+      if (code === 0) this.log.info({ event: 'CRON_EXITED', ...fields }, 'cron command exited');
+      else this.log.warn({ event: 'CRON_FAILED', ...fields }, 'cron command failed');
     });
   }
 
@@ -72,7 +72,7 @@ export class CommandCrons {
     this.closed = true;
     for (const e of this.entries) {
       for (const child of e.running) {
-        this.log.warn({ cron: e.cron.command, pid: child.pid }, 'server stopping: killing a running cron command');
+        this.log.warn({ event: 'CRON_KILLED_AT_STOP', cron: e.cron.command, pid: child.pid }, 'server stopping: killing a running cron command');
         killGroup(child);
       }
     }

@@ -45,12 +45,12 @@ export class MasterFifo {
     this.socket = new Socket({ fd, readable: true, writable: false });
     this.socket.unref();
     this.socket.on('data', (chunk: Buffer) => { for (const byte of chunk) this.command(String.fromCharCode(byte)); });
-    this.socket.on('error', (err) => this.log.error({ path, err }, 'master-fifo read error'));
+    this.socket.on('error', (err) => this.log.error({ event: 'FIFO_ERROR', path, err }, 'master-fifo read error'));
   }
 
   static open(path: string, target: FifoTarget, log: Log): MasterFifo {
     const fifo = new MasterFifo(path, target, log);
-    log.info({ path }, 'master-fifo ready (+ - r c q Q)');
+    log.info({ event: 'FIFO_READY', path }, 'master-fifo ready (+ - r c q Q)');
     return fifo;
   }
 
@@ -59,16 +59,16 @@ export class MasterFifo {
       case '+': this.target.scaleFromFifo(1); return;
       case '-': this.target.scaleFromFifo(-1); return;
       case 'r': case 'c':
-        this.log.info({ command: c }, 'master-fifo: chain reload requested');
+        this.log.info({ event: 'FIFO_COMMAND', command: c }, 'master-fifo: chain reload requested');
         void this.target.reload();
         return;
       case 'q': case 'Q':
-        this.log.info({ command: c }, c === 'q' ? 'master-fifo: graceful shutdown requested' : 'master-fifo: quick shutdown requested');
+        this.log.info({ event: 'FIFO_COMMAND', command: c }, c === 'q' ? 'master-fifo: graceful shutdown requested' : 'master-fifo: quick shutdown requested');
         void this.target.close({ graceful: c === 'q' });
         return;
       default:
         if (c.trim() === '') return;
-        this.log.warn({ command: JSON.stringify(c), known: '+ - r c q Q' }, 'master-fifo: unknown command ignored');
+        this.log.warn({ event: 'FIFO_UNKNOWN_COMMAND', command: JSON.stringify(c), known: '+ - r c q Q' }, 'master-fifo: unknown command ignored');
     }
   }
 

@@ -93,7 +93,7 @@ export class HandoverClient {
     if (marker === undefined) return null;
     delete process.env[HANDOVER_ENV]; // never inherited by workers, crons or a later reload
     if (!process.send) {
-      log.warn({ [HANDOVER_ENV]: marker }, 'full reload marker without an IPC channel: starting normally');
+      log.warn({ event: 'FULL_RELOAD_NO_IPC', [HANDOVER_ENV]: marker }, 'full reload marker without an IPC channel: starting normally');
       return null;
     }
     const i = marker.indexOf(':');
@@ -151,7 +151,7 @@ export class HandoverClient {
       const meta = list[m.msg.index]!;
       this.inherited.set(keyOf(meta.kind, meta.spec), { handle: m.handle, url: meta.url, host: meta.host, port: meta.port, unixPath: meta.unixPath });
     }
-    this.log.info({ sockets: list.map((s) => s.url), oldPid: this.oldPid }, 'full reload: received the listening sockets');
+    this.log.info({ event: 'FULL_RELOAD_SOCKETS_RECEIVED', sockets: list.map((s) => s.url), oldPid: this.oldPid }, 'full reload: received the listening sockets');
   }
 
   /** The inherited socket for this listener, if the old process had it. */
@@ -171,7 +171,7 @@ export class HandoverClient {
   async adopted(listeners: readonly AdoptedSocket[]): Promise<void> {
     this.adoptedListeners = listeners.filter((l) => this.taken.some((t) => t.url === l.url));
     if (this.inherited.size) {
-      this.log.warn({ sockets: [...this.inherited.values()].map((s) => s.url) }, 'full reload: the new configuration no longer has these sockets; the old process closes them');
+      this.log.warn({ event: 'FULL_RELOAD_SOCKETS_DROPPED', sockets: [...this.inherited.values()].map((s) => s.url) }, 'full reload: the new configuration no longer has these sockets; the old process closes them');
       // our copies too, or the sockets would stay open (and queue connections nobody accepts)
       for (const s of this.inherited.values()) (s.handle as { close?: () => void }).close?.();
       this.inherited.clear();
@@ -192,7 +192,7 @@ export class HandoverClient {
     }
     await this.send({ spindle: 'serving', pid: process.pid });
     this.listen(false);
-    this.log.info({ reason: this.reason, oldPid: this.oldPid, newPid: process.pid }, 'full reload: this process took over');
+    this.log.info({ event: 'FULL_RELOAD_TOOK_OVER', reason: this.reason, oldPid: this.oldPid, newPid: process.pid }, 'full reload: this process took over');
     if (process.connected && !this.keepChannel) process.disconnect();
   }
 
@@ -254,10 +254,10 @@ export class ProcessRecycler {
     const p = this.server.settings.processRecycle;
     const rssSet = p.rssBytes > 0 && !p.rssDefault;
     if (this.opts.embedded && (rssSet || p.lifetimeMs || p.touchReload.length)) {
-      this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload replace the whole process (a full reload), which an embedded server (start()) cannot do: ignored; run the spindle command to use them');
+      this.log.warn({ event: 'FULL_RELOAD_UNAVAILABLE' }, 'reload-on-process-rss, max-process-lifetime and touch-reload replace the whole process (a full reload), which an embedded server (start()) cannot do: ignored; run the spindle command to use them');
     }
     if (!this.opts.embedded && process.pid === 1 && (rssSet || p.lifetimeMs || p.touchReload.length)) {
-      this.log.warn({}, 'reload-on-process-rss, max-process-lifetime and touch-reload do nothing while Spindle is PID 1 (a container): a full reload would end the container; rely on worker recycling and the orchestrator');
+      this.log.warn({ event: 'FULL_RELOAD_UNAVAILABLE' }, 'reload-on-process-rss, max-process-lifetime and touch-reload do nothing while Spindle is PID 1 (a container): a full reload would end the container; rely on worker recycling and the orchestrator');
     }
     this.timer = setInterval(() => this.check(), CHECK_MS);
     this.timer.unref();
@@ -272,7 +272,7 @@ export class ProcessRecycler {
     if (this.server.observation().shuttingDown) { this.stop(); return; }
     const chain = this.touchChain.touched();
     if (chain.length) {
-      this.log.info({ files: chain }, 'touch-chain-reload: file touched, reloading the workers one at a time');
+      this.log.info({ event: 'TOUCH_CHAIN_RELOAD', files: chain }, 'touch-chain-reload: file touched, reloading the workers one at a time');
       void this.server.reload();
     }
     const full = this.touchFull.touched();
@@ -300,7 +300,7 @@ export class ProcessRecycler {
     void this.fullReload(reason).then((ok) => {
       if (!ok) {
         this.nextAutoAt = Date.now() + RETRY_MS;
-        this.log.warn({ reason, retryInS: RETRY_MS / 1000 }, 'full reload failed; the trigger is checked again later');
+        this.log.warn({ event: 'FULL_RELOAD_RETRY', reason, retryInS: RETRY_MS / 1000 }, 'full reload failed; the trigger is checked again later');
       }
     });
   }
@@ -312,24 +312,24 @@ export class ProcessRecycler {
    */
   async fullReload(reason: string): Promise<boolean> {
     if (this.opts.embedded) {
-      this.log.error({ reason }, 'full reload: not available to an embedded server (start()); use reload() for a chain reload of the workers');
+      this.log.error({ event: 'FULL_RELOAD_UNAVAILABLE', reason }, 'full reload: not available to an embedded server (start()); use reload() for a chain reload of the workers');
       return false;
     }
     if (this.busy || this.retired) {
-      this.log.warn({ reason }, 'full reload already in progress: request ignored');
+      this.log.warn({ event: 'FULL_RELOAD_IGNORED', reason }, 'full reload already in progress: request ignored');
       return false;
     }
     if (this.server.observation().shuttingDown) {
-      this.log.warn({ reason }, 'full reload: the server is shutting down; request ignored');
+      this.log.warn({ event: 'FULL_RELOAD_IGNORED', reason }, 'full reload: the server is shutting down; request ignored');
       return false;
     }
     if (process.pid === 1) {
-      this.log.error({ reason }, 'full reload refused: Spindle is PID 1 (a container); when PID 1 exits the kernel kills every process in the container, the new one included. Use a chain reload (SIGHUP, reload-on-rss, max-worker-lifetime) and let the orchestrator replace containers');
+      this.log.error({ event: 'FULL_RELOAD_UNAVAILABLE', reason }, 'full reload refused: Spindle is PID 1 (a container); when PID 1 exits the kernel kills every process in the container, the new one included. Use a chain reload (SIGHUP, reload-on-rss, max-worker-lifetime) and let the orchestrator replace containers');
       return false;
     }
     const outgoing = outgoingSockets(this.server.sharedSocketList);
     if (outgoing.length === 0 || !this.server.observation().serving) {
-      this.log.warn({ reason }, 'full reload: the server is not serving yet; request ignored');
+      this.log.warn({ event: 'FULL_RELOAD_IGNORED', reason }, 'full reload: the server is not serving yet; request ignored');
       return false;
     }
     this.busy = true;
@@ -353,11 +353,11 @@ export class ProcessRecycler {
         serialization: 'json',
       });
     } catch (err) {
-      this.log.error({ reason, err }, 'full reload failed: cannot start a new process; this process keeps serving');
+      this.log.error({ event: 'FULL_RELOAD_SPAWN_FAILED', reason, err }, 'full reload failed: cannot start a new process; this process keeps serving');
       return false;
     }
     const newPid = child.pid ?? 0;
-    this.log.info({ reason, oldPid, newPid }, 'full reload: started a new process');
+    this.log.info({ event: 'FULL_RELOAD_SPAWNED', reason, oldPid, newPid }, 'full reload: started a new process');
 
     const inbox: ToParent[] = [];
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -422,7 +422,7 @@ export class ProcessRecycler {
     if (why) {
       await this.abandon(child, stage, () => exit !== null);
       if (stage === 'finishing') this.rewritePidfile();
-      this.log.error({
+      this.log.error({ event: 'FULL_RELOAD_FAILED',
         reason, oldPid, newPid, why, ...(exit ? { exitCode: (exit as { code: number | null }).code, exitSignal: (exit as { signal: string | null }).signal } : {}),
         ...(stage === 'finishing' && settings.stats ? { note: 'the stats server was released to the new process and stays closed in this one until it restarts' } : {}),
       }, 'full reload failed: this process keeps serving (the new process\'s own log lines above say more)');
@@ -438,7 +438,7 @@ export class ProcessRecycler {
     this.server.cacheStores.stop(); // the store files belong to the new process now
     // a socket the new configuration dropped is not the new process's: closed and vacuumed here
     this.server.handOver(outgoing.filter((o) => !adoptedUrls || adoptedUrls.includes(o.meta.url)).map((o) => o.owned));
-    this.log.info({ reason, oldPid, newPid }, 'full reload: the new process is serving; this one stops accepting and drains');
+    this.log.info({ event: 'FULL_RELOAD_HANDED_OVER', reason, oldPid, newPid }, 'full reload: the new process is serving; this one stops accepting and drains');
     void this.retire();
     return true;
   }
@@ -450,7 +450,7 @@ export class ProcessRecycler {
    */
   private async retire(): Promise<void> {
     await this.server.close({ graceful: true });
-    this.log.info({ oldPid: process.pid }, 'full reload: the old process has drained and exits');
+    this.log.info({ event: 'FULL_RELOAD_DRAINED', oldPid: process.pid }, 'full reload: the old process has drained and exits');
     this.opts.onRetired?.();
   }
 
@@ -478,7 +478,7 @@ export class ProcessRecycler {
     try {
       writePidfile(path);
     } catch (err) {
-      this.log.error({ path, err }, 'full reload: cannot rewrite the pidfile');
+      this.log.error({ event: 'FULL_RELOAD_PIDFILE_FAILED', path, err }, 'full reload: cannot rewrite the pidfile');
     }
   }
 }

@@ -187,7 +187,7 @@ export class Mules implements MuleRunner {
     if (s.queue.length >= this.host.queueLimit) {
       s.dropped++;
       if (s.dropped === 1 || s.dropped % 100 === 0) {
-        this.host.log.warn({ mule: s.spec.id, queue: s.queue.length, dropped: s.dropped, limit: this.host.queueLimit }, 'mule message queue is full: message refused (mule-msg-queue)');
+        this.host.log.warn({ event: 'MULE_QUEUE_FULL', mule: s.spec.id, queue: s.queue.length, dropped: s.dropped, limit: this.host.queueLimit }, 'mule message queue is full: message refused (mule-msg-queue)');
       }
       return false;
     }
@@ -271,7 +271,7 @@ export class Mules implements MuleRunner {
     this.draining = true;
     const deadline = performance.now() + this.host.mercyMs;
     if (graceful && this.slots.length) {
-      this.host.log.info({ queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');
+      this.host.log.info({ event: 'MULES_DRAINING', queued: this.slots.reduce((n, s) => n + s.queue.length, 0) }, 'draining mules');
       while (performance.now() < deadline && this.slots.some((s) => s.load > 0 && (s.state === 'ready' || s.state === 'starting' || s.respawnTimer))) {
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -302,7 +302,7 @@ export class Mules implements MuleRunner {
       await Promise.all(this.slots.map((s) => s.exited));
     }
     const lost = this.slots.reduce((n, s) => n + s.queue.length, 0);
-    if (lost) this.host.log.warn({ messages: lost }, 'mule messages still queued at shutdown were discarded');
+    if (lost) this.host.log.warn({ event: 'MULE_MESSAGES_DISCARDED', messages: lost }, 'mule messages still queued at shutdown were discarded');
   }
 
   stats(): MuleStats[] {

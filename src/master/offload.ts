@@ -38,7 +38,7 @@ export class OffloadPool {
       const e = err as Error;
       if (e.name === 'AbortError' || e.name === 'TimeoutError') {
         this.timedOut++;
-        this.log.warn({ timeoutMs: ms, task: 'src' in task ? '(function)' : `${task.module}#${task.export}` }, 'offload task timed out: its thread was terminated');
+        this.log.warn({ event: 'OFFLOAD_TIMEOUT', timeoutMs: ms, task: 'src' in task ? '(function)' : `${task.module}#${task.export}` }, 'offload task timed out: its thread was terminated');
         return { ok: false, error: { name: 'SpindleError', code: 'OFFLOAD_TIMEOUT', message: errorMessage('OFFLOAD_TIMEOUT', { ms }) } };
       }
       this.failed++;

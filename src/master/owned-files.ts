@@ -30,13 +30,13 @@ export class OwnedFiles {
       if (!l.unixPath || handedOver?.has(l)) continue;
       try {
         if (lstatSync(l.unixPath).ino === l.unixIno) unlinkSync(l.unixPath);
-        else this.log.warn({ path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
+        else this.log.warn({ event: 'VACUUM_SKIPPED', path: l.unixPath }, 'vacuum: the socket file was replaced by someone else; left in place');
       } catch { /* already gone (node:net may remove it on close) */ }
     }
     const pid = this.pidfile;
     if (pid && this.pidfileWritten && !handedOver && existsSync(pid)) {
       if (readFileSync(pid, 'utf8').trim() === String(this.pid)) unlinkSync(pid);
-      else this.log.warn({ path: pid }, 'vacuum: the pidfile names another process; left in place');
+      else this.log.warn({ event: 'VACUUM_SKIPPED', path: pid }, 'vacuum: the pidfile names another process; left in place');
     }
   }
 }

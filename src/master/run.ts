@@ -35,10 +35,10 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   }
   const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
   const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
-  for (const note of loaded.notes) log.info({ note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
+  for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
+  for (const w of loaded.warnings) log.warn({ event: 'CONFIG_WARNING', code: w.code, warning: w.message }, 'config warning');
   if (!settings.appPath) {
-    log.fatal({}, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
+    log.fatal({ event: 'NO_APP_GIVEN' }, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
     return EXIT.APP_LOAD;
   }
   if (settings.appNotFound && settings.needApp) {
@@ -54,20 +54,20 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   const done = new Promise<void>((resolve) => { stopped = resolve; });
   // Full reload (SIGUSR2 as nginx's binary upgrade, touch-reload, process memory and lifetime).
   const recycler = new ProcessRecycler(server, log, { onRetired: () => stopped(), parent });
-  process.on('SIGUSR2', () => { log.info({ signal: 'SIGUSR2' }, 'full reload requested'); void recycler.fullReload('SIGUSR2'); });
+  process.on('SIGUSR2', () => { log.info({ event: 'FULL_RELOAD_REQUESTED', signal: 'SIGUSR2' }, 'full reload requested'); void recycler.fullReload('SIGUSR2'); });
   let stopping = false;
   const stop = (graceful: boolean, signal: string) => {
     // A second stop signal during a graceful drain makes it quick (an operator who means it).
     const quick = !graceful || stopping;
     stopping = true;
-    log.info({ signal }, quick ? 'quick shutdown requested' : 'graceful shutdown requested');
+    log.info({ event: 'SHUTDOWN_REQUESTED', signal }, quick ? 'quick shutdown requested' : 'graceful shutdown requested');
     void server.close({ graceful: !quick }).then(stopped);
   };
   parent?.attach(() => { if (!server.observation().shuttingDown) stop(true, 'parent gone'); });
   const onTerm = () => {
     if (settings.dieOnTerm) stop(true, 'SIGTERM');
     else {
-      log.warn({ signal: 'SIGTERM' }, 'die-on-term is off: SIGTERM reloads the workers, as uWSGI 2.0 does (not recommended: container runtimes stop services with SIGTERM)');
+      log.warn({ event: 'SIGTERM_RELOADS', signal: 'SIGTERM' }, 'die-on-term is off: SIGTERM reloads the workers, as uWSGI 2.0 does (not recommended: container runtimes stop services with SIGTERM)');
       void server.reload();
     }
   };
@@ -77,7 +77,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   process.on('SIGQUIT', () => stop(false, 'SIGQUIT'));
   process.on('SIGHUP', onHup);
   // uWSGI: SIGUSR1 prints the stats. (A listener also keeps Node from opening the inspector on it.)
-  process.on('SIGUSR1', () => { log.info({ stats: server.statsDocument() }, 'stats'); });
+  process.on('SIGUSR1', () => { log.info({ event: 'STATS_DUMP', stats: server.statsDocument() }, 'stats'); });
 
   try {
     await server.start();
@@ -92,7 +92,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
       log.fatal({ event: 'LISTEN_FAILED', address: err.address }, err.message); // one line: no stack to read
       return EXIT.LISTEN;
     }
-    log.fatal({ err }, 'could not start');
+    log.fatal({ event: 'START_FAILED', err }, 'could not start');
     return EXIT.CONFIG;
   }
   await handover?.serving();

@@ -77,14 +77,14 @@ export class RunDispatcher {
     const log = this.host.log;
     if (reg.unique && reg.active > 0) {
       reg.skipped++;
-      log.warn({ [reg.kind]: reg.name, skipped: reg.skipped }, `${reg.kind} skipped: its previous run is still running (unique)`);
+      log.warn({ event: 'RUN_SKIPPED', [reg.kind]: reg.name, skipped: reg.skipped }, `${reg.kind} skipped: its previous run is still running (unique)`);
       return;
     }
     const dests = this.destinations(reg);
     if (!dests) return;
     if (reg.active + dests.length > PENDING_CAP) {
       reg.failed++;
-      log.error({ [reg.kind]: reg.name, waiting: reg.active, target: reg.target }, `${reg.kind} run dropped: ${PENDING_CAP} runs already wait for its target (are the handlers stuck?)`);
+      log.error({ event: 'RUN_DROPPED', [reg.kind]: reg.name, waiting: reg.active, target: reg.target }, `${reg.kind} run dropped: ${PENDING_CAP} runs already wait for its target (are the handlers stuck?)`);
       return;
     }
     for (const dest of dests) {
@@ -100,7 +100,7 @@ export class RunDispatcher {
     const n = this.host.settings.processes;
     const bad = (why: string): null => {
       reg.failed++;
-      this.host.log.error({ [reg.kind]: reg.name, target: t }, `${reg.kind} ${reg.name} cannot be delivered: ${why}`);
+      this.host.log.error({ event: 'RUN_UNDELIVERABLE', [reg.kind]: reg.name, target: t }, `${reg.kind} ${reg.name} cannot be delivered: ${why}`);
       return null;
     };
     if (t === 'worker' || t === 'worker0' || t === '') return [{ kind: 'worker', slot: 0 }];
@@ -154,7 +154,7 @@ export class RunDispatcher {
       if (!this.mules.deliverRun(run, this.message(run), run.dest.ids)) return false;
       run.startedAt = performance.now();
       this.running.set(run.id, run);
-      this.host.log.debug({ [run.reg.kind]: run.reg.name, where: run.where }, `${run.reg.kind} run started`);
+      this.host.log.debug({ event: 'RUN_STARTED', [run.reg.kind]: run.reg.name, where: run.where }, `${run.reg.kind} run started`);
       return true;
     }
     const h = this.freeWorker(run.dest.slot);
@@ -167,7 +167,7 @@ export class RunDispatcher {
     h.runs.set(run.id, run.held);
     this.running.set(run.id, run);
     h.thread.postMessage([BG, this.message(run)]);
-    this.host.log.debug({ [run.reg.kind]: run.reg.name, where: run.where }, `${run.reg.kind} run started`);
+    this.host.log.debug({ event: 'RUN_STARTED', [run.reg.kind]: run.reg.name, where: run.where }, `${run.reg.kind} run started`);
     return true;
   }
 
@@ -201,7 +201,7 @@ export class RunDispatcher {
     if (!run) return;
     if (m.missing) {
       this.finish(run, false, undefined);
-      this.host.log.error({ [run.reg.kind]: run.reg.name, where: from, target: run.reg.target },
+      this.host.log.error({ event: 'RUN_LOST', [run.reg.kind]: run.reg.name, where: from, target: run.reg.target },
         `${run.reg.kind} ${run.reg.name}: ${from} has no handler for it (registered in another thread only?); run lost`);
       return;
     }
@@ -220,11 +220,11 @@ export class RunDispatcher {
       if (h.state === 'retiring' && h.runs.size === 0) h.thread.postMessage([STOP]);
     }
     if (ok) {
-      this.host.log.debug({ [run.reg.kind]: run.reg.name, where: run.where, ms }, `${run.reg.kind} run done`);
+      this.host.log.debug({ event: 'RUN_DONE', [run.reg.kind]: run.reg.name, where: run.where, ms }, `${run.reg.kind} run done`);
     } else {
       run.reg.failed++;
       if (error !== undefined) {
-        this.host.log.error({ [run.reg.kind]: run.reg.name, where: run.where, ms, err: error }, `${run.reg.kind} handler failed`);
+        this.host.log.error({ event: 'RUN_FAILED', [run.reg.kind]: run.reg.name, where: run.where, ms, err: error }, `${run.reg.kind} handler failed`);
       }
     }
 
@@ -235,7 +235,7 @@ export class RunDispatcher {
     this.closed = true;
     for (const run of this.pending.splice(0)) {
       run.reg.active--;
-      this.host.log.warn({ [run.reg.kind]: run.reg.name, target: run.reg.target }, `${run.reg.kind} run dropped: the server is shutting down`);
+      this.host.log.warn({ event: 'RUN_DROPPED', [run.reg.kind]: run.reg.name, target: run.reg.target }, `${run.reg.kind} run dropped: the server is shutting down`);
     }
   }
 }

@@ -76,7 +76,7 @@ export class Scaler {
     const n = opts.processes + 1;
     this.ownBase = new Array<number>(n).fill(0);
     for (let slot = opts.initial + 1; slot <= opts.processes; slot++) supervisor.cheap.add(slot);
-    log.info({ algo: opts.algo, cheaper: opts.min, initial: opts.initial, processes: opts.processes, step: opts.step, overload: opts.overload }, 'cheaper: adaptive worker count on');
+    log.info({ event: 'CHEAPER_ON', algo: opts.algo, cheaper: opts.min, initial: opts.initial, processes: opts.processes, step: opts.step, overload: opts.overload }, 'cheaper: adaptive worker count on');
   }
 
   /** Cumulative busy milliseconds of `slot`, including running requests up to now. */
@@ -170,7 +170,7 @@ export class Scaler {
 
   private write(r: LogRecord): void {
     if (r.verbose && !this.opts.busyness.verbose) return;
-    if (r.level === 'warn') this.log.warn({ ...r.fields }, r.msg);
-    else this.log.info({ ...r.fields }, r.msg);
+    if (r.level === 'warn') this.log.warn({ event: r.event, ...r.fields }, r.msg);
+    else this.log.info({ event: r.event, ...r.fields }, r.msg);
   }
 }

@@ -112,7 +112,7 @@ export class SpindleServer {
   private onThreadExit(threadId: number): void {
     const report = this.core.onThreadExit(threadId);
     if (report.locks.length || report.caches.length || report.counterTable) {
-      this.log.warn({ threadId, locks: report.locks, caches: report.caches }, 'a dead thread held shared locks: released; the next owner is told the data may be inconsistent');
+      this.log.warn({ event: 'LOCKS_RELEASED', threadId, locks: report.locks, caches: report.caches }, 'a dead thread held shared locks: released; the next owner is told the data may be inconsistent');
     }
   }
 
@@ -126,7 +126,7 @@ export class SpindleServer {
     if (this.settings.chdir) process.chdir(this.settings.chdir);
     installSharedCore(this.core); // the runtime API works in the master too
     const mem = this.core.memoryReport();
-    if (mem.caches.length) this.log.info({ caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
+    if (mem.caches.length) this.log.info({ event: 'SHARED_MEMORY', caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
     if (!this.opts.handover) await this.cacheStores.restore(); // full reload: when the sockets arrive
     const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
@@ -148,7 +148,7 @@ export class SpindleServer {
         throw err;
       }
       this.appError = err.detail;
-      this.log.error({ err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
+      this.log.error({ event: 'NO_APP', err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
     }
     this.background.start();
     const handover = this.opts.handover;
@@ -156,7 +156,7 @@ export class SpindleServer {
       await handover.receive();
       await this.cacheStores.restore(); // the snapshot the old process wrote right before the handover
     }
-    if (!anyListener) this.log.info({ address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
+    if (!anyListener) this.log.info({ event: 'DEFAULT_LISTENER', address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
       if (!bindFirst) await this.workerAccept.open(sharedSpecs, handover && ((kind, spec) => handover.take(kind, spec)));
       if (this.appError) await this.workerAccept.standIn(this.standInOptions());
@@ -191,7 +191,7 @@ export class SpindleServer {
       if (!this.closing) this.scaler?.tick();
       if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
     }, TICK_MS);
-    this.log.info({ addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
+    this.log.info({ event: 'SERVING', addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
   /** need-app = false and no app loaded: what the master answers on the shared sockets. */
@@ -260,11 +260,11 @@ export class SpindleServer {
         await this.supervisor.startAll();
         this.appError = '';
         this.workerAccept.endStandIn();
-        this.log.info({}, 'app loaded by reload');
+        this.log.info({ event: 'APP_RELOADED' }, 'app loaded by reload');
         return true;
       } catch (err) {
         this.appError = err instanceof AppLoadFailure ? err.detail : String(err);
-        this.log.error({ err: { message: firstLine(this.appError), stack: this.appError } }, 'reload: the app still does not load');
+        this.log.error({ event: 'APP_STILL_FAILS', err: { message: firstLine(this.appError), stack: this.appError } }, 'reload: the app still does not load');
         return false;
       }
     }
@@ -294,7 +294,7 @@ export class SpindleServer {
   private async shutdown(graceful: boolean): Promise<void> {
     this.fifo?.close();
     this.background.stopScheduling();
-    this.log.info({ graceful, inFlight: this.inFlightCount() }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
+    this.log.info({ event: 'GRACEFUL_SHUTDOWN', graceful, inFlight: this.inFlightCount() }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
     const workersDone = this.supervisor.shutdown(graceful);
     if (graceful) {
       const quick = new Promise<void>((resolve) => { this.quickNow = resolve; });
@@ -309,7 +309,7 @@ export class SpindleServer {
     await this.statsServer?.close();
     if (!this.handedOver) await this.cacheStores.saveAtExit();
     if (this.settings.vacuum) this.files.vacuum(this.sharedSocketList, this.handedOver);
-    this.log.info({ uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+    this.log.info({ event: 'STOPPED', uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
   }
 
   /** The listening sockets (full reload hands their keepers to the new process). */
@@ -349,10 +349,10 @@ export class SpindleServer {
   /** The master FIFO's + and -. */
   scaleFromFifo(delta: number): void {
     if (!this.scaler) {
-      this.log.warn({ delta }, 'master-fifo: + and - need adaptive scaling (cheaper > 0); ignored');
+      this.log.warn({ event: 'FIFO_SCALE_IGNORED', delta }, 'master-fifo: + and - need adaptive scaling (cheaper > 0); ignored');
       return;
     }
-    this.log.info({ delta }, 'master-fifo: scale requested');
+    this.log.info({ event: 'FIFO_COMMAND', delta }, 'master-fifo: scale requested');
     this.scaler.scale(delta);
   }
 

@@ -118,7 +118,7 @@ class DescriptorBroker implements DescriptorCopier {
   private failAll(child: ChildProcess, err: Error): void {
     if (this.child !== child) return;
     this.child = null;
-    if (this.waiting.size > 0) this.log.error({ err: err.message }, 'the descriptor broker failed while a worker waited for its sockets');
+    if (this.waiting.size > 0) this.log.error({ event: 'SOCKET_BROKER_FAILED', err: err.message }, 'the descriptor broker failed while a worker waited for its sockets');
     for (const [seq] of this.waiting) this.settle(seq, null, err);
   }
 
@@ -151,7 +151,7 @@ export class SharedSockets {
     const text = spec.trim();
     const addr = parseAddress(kind === 'uwsgi' && text.startsWith(':') ? `127.0.0.1${text}` : text);
     if (kind === 'uwsgi' && addr.kind === 'tcp' && !isLoopback(addr.host)) {
-      this.log.warn({ address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
+      this.log.warn({ event: 'UWSGI_SOCKET_PUBLIC', address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
     }
     const server = createServer();
     let bound;

@@ -17,14 +17,14 @@ export class Signals {
     const old = this.table.get(key);
     if (old) {
       if (old.reg.target !== target) {
-        this.log.error({ signal: key, target, registered: old.reg.target, from }, `signal ${key} is already registered for target ${old.reg.target}: registration for ${target} refused`);
+        this.log.error({ event: 'SIGNAL_REFUSED', signal: key, target, registered: old.reg.target, from }, `signal ${key} is already registered for target ${old.reg.target}: registration for ${target} refused`);
         return;
       }
       old.registeredBy.add(from);
       return;
     }
     this.table.set(key, { reg: newReg('signal', key, signalHandlerName(key), target, false), registeredBy: new Set([from]) });
-    this.log.info({ signal: key, target, from }, 'signal registered');
+    this.log.info({ event: 'SIGNAL_REGISTERED', signal: key, target, from }, 'signal registered');
   }
 
   raise(key: string, from: string): void {
@@ -32,10 +32,10 @@ export class Signals {
     const entry = this.table.get(key);
     if (!entry) {
       this.unrouted++;
-      this.log.error({ signal: key, from }, `signal ${key} raised but no handler is registered for it: dropped`);
+      this.log.error({ event: 'SIGNAL_UNHANDLED', signal: key, from }, `signal ${key} raised but no handler is registered for it: dropped`);
       return;
     }
-    this.log.debug({ signal: key, from, target: entry.reg.target }, 'signal raised');
+    this.log.debug({ event: 'SIGNAL_RAISED', signal: key, from, target: entry.reg.target }, 'signal raised');
     this.runs.dispatch(entry.reg, key);
   }
 }

@@ -45,9 +45,9 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   const logFd = settings.logto ? openLogFile(settings.logto) : undefined;
   const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
   const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
-  for (const note of loaded.notes) log.info({ note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: w.code, warning: w.message }, 'config warning');
-  if (loaded.origins['supervise']?.kind !== 'default') log.info({ option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
+  for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
+  for (const w of loaded.warnings) log.warn({ event: 'CONFIG_WARNING', code: w.code, warning: w.message }, 'config warning');
+  if (loaded.origins['supervise']?.kind !== 'default') log.info({ event: 'SUPERVISE_IGNORED', option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
   const server = new SpindleServer({ settings, log, logFormat, logFd });
   try {
     await server.start();

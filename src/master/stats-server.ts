@@ -95,7 +95,7 @@ export class StatsServer {
       try {
         body = this.document();
       } catch (err) {
-        this.opts.log.error({ err }, 'stats: could not build the document');
+        this.opts.log.error({ event: 'STATS_FAILED', err }, 'stats: could not build the document');
         socket.destroy();
         return;
       }
@@ -139,7 +139,7 @@ export class StatsServer {
             send(404, 'text/plain; charset=utf-8', 'not found: the stats server serves /, /metrics, /health/live and /health/ready\n');
         }
       } catch (err) {
-        this.opts.log.error({ err, path }, 'stats: could not answer');
+        this.opts.log.error({ event: 'STATS_FAILED', err, path }, 'stats: could not answer');
         if (!res.headersSent) send(500, 'text/plain; charset=utf-8', 'the stats could not be built (see the server log)\n');
         else res.destroy();
       }

@@ -2,7 +2,7 @@
 // lifetime, heap), harakiri, chain reload and shutdown. It never drops a request: whatever ends a
 // worker, its in-flight requests are answered through the host.
 import { performance } from 'node:perf_hooks';
-import type { Log } from '../log/logger.js';
+import type { Log, LogFields } from '../log/logger.js';
 import type { ServerSettings } from './settings.js';
 import { WorkerHandle, AppLoadFailure, type HeldRun } from './worker-handle.js';
 import { STOP, QUIT, OWN_DEADLINE, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
@@ -10,6 +10,9 @@ import type { Scoreboard, ExitReason, ThreadState } from '../shm/scoreboard.js';
 import { END_REASONS, CrashBackoff, endReason, terminateThread, type EndReason } from './thread-life.js';
 import { dumpWorkerStack } from './stack-dump.js';
 import type { ListedRequest } from '../protocol/request-table.js';
+
+/** A log line's event code and message. */
+type Said = readonly [LogFields['event'], string];
 
 export interface SupervisorHost {
   log: Log;
@@ -76,7 +79,7 @@ export class Supervisor {
       await Promise.all(handles.map((h) => this.terminate(h, 'start-up-failed')));
       throw err;
     }
-    this.host.log.info({ workers: handles.length, ms: Math.round(Math.max(...handles.map((h) => h.readyAt - h.spawnedAt))) }, 'workers ready');
+    this.host.log.info({ event: 'WORKERS_READY', workers: handles.length, ms: Math.round(Math.max(...handles.map((h) => h.readyAt - h.spawnedAt))) }, 'workers ready');
   }
 
   routable(): WorkerHandle[] {
@@ -240,7 +243,7 @@ export class Supervisor {
       return;
     }
     void dumpWorkerStack(h.threadId).then((stack) => {
-      this.host.log.error({ worker: h.slot, threadId: h.threadId, stack: stack ?? ['unavailable: the thread did not pause (stuck in native code?)'] }, 'HARAKIRI: JavaScript stack of the stuck worker');
+      this.host.log.error({ event: 'HARAKIRI_STACK', worker: h.slot, threadId: h.threadId, stack: stack ?? ['unavailable: the thread did not pause (stuck in native code?)'] }, 'HARAKIRI: JavaScript stack of the stuck worker');
       return this.terminate(h, reason);
     });
   }
@@ -273,7 +276,7 @@ export class Supervisor {
       await fresh.ready;
     } catch (err) {
       this.pending[slot] = null;
-      this.host.log.error({ worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
+      this.host.log.error({ event: 'REPLACEMENT_FAILED', worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'load-failed');
       return false;
@@ -304,11 +307,11 @@ export class Supervisor {
     if (h.runs.size === 0) h.thread.postMessage([STOP]);
     h.mercyTimer = setTimeout(() => {
       if (h.state !== 'retiring') return;
-      this.host.log.warn({ event: 'MERCY_EXPIRED', worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
+      this.host.log.warn({ event: 'WORKER_MERCY_EXPIRED', worker: h.slot, reason, inFlight: h.requestsInFlight, mercyMs: this.settings.mercyMs }, 'worker-reload-mercy expired: terminating the worker');
       this.endRuns(h, 'mercy');
       void this.endNow(h, reason, 'the worker was stopped before this request finished (worker-reload-mercy expired)');
     }, this.settings.mercyMs);
-    this.host.log.debug({ worker: h.slot, reason, inFlight: h.requestsInFlight }, 'worker retiring');
+    this.host.log.debug({ event: 'WORKER_RETIRING', worker: h.slot, reason, inFlight: h.requestsInFlight }, 'worker retiring');
   }
 
   /**
@@ -368,12 +371,12 @@ export class Supervisor {
   private fill(slot: number): void {
     if (this.shuttingDown || this.respawnTimers.has(slot) || this.slots[slot] || this.cheap.has(slot)) return;
     const { streak, delayMs: delay } = this.backoff[slot]!;
-    if (delay > 0) this.host.log.warn({ event: 'RESPAWN_DELAYED', worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
+    if (delay > 0) this.host.log.warn({ event: 'WORKER_RESPAWN_DELAYED', worker: slot, crashes: streak, delayMs: delay }, 'worker keeps dying; delaying its respawn');
     const timer = setTimeout(() => {
       this.respawnTimers.delete(slot);
       if (this.shuttingDown || this.slots[slot]) return;
       this.respawns++;
-      this.startInSlot(slot, 'worker respawned', 'respawned worker failed to load the app', (h) => {
+      this.startInSlot(slot, ['WORKER_RESPAWNED', 'worker respawned'], ['WORKER_RESPAWN_FAILED', 'respawned worker failed to load the app'], (h) => {
         this.backoff[slot]!.failed();
         void this.terminate(h, 'load-failed').then(() => this.fill(slot));
       });
@@ -385,13 +388,13 @@ export class Supervisor {
    * Starts a worker as the current one of the empty `slot`: logs `started` when it is ready, or
    * `failed` and empties the slot again before `onFailure` decides what comes next.
    */
-  private startInSlot(slot: number, started: string, failed: string, onFailure: (h: WorkerHandle) => void): void {
+  private startInSlot(slot: number, started: Said, failed: Said, onFailure: (h: WorkerHandle) => void): void {
     const h = this.spawn(slot);
     this.slots[slot] = h;
     h.ready.then(
-      () => { this.host.log.info({ worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, started); this.host.pump(); },
+      () => { this.host.log.info({ event: started[0], worker: slot, ms: Math.round(h.readyAt - h.spawnedAt) }, started[1]); this.host.pump(); },
       (err: unknown) => {
-        this.host.log.error({ worker: slot, err: loadFailure(err) }, failed);
+        this.host.log.error({ event: failed[0], worker: slot, err: loadFailure(err) }, failed[1]);
         if (this.slots[slot] === h) this.slots[slot] = null;
         onFailure(h);
       },
@@ -414,7 +417,7 @@ export class Supervisor {
     if (this.shuttingDown || !this.cheap.has(slot) || this.slots[slot] || this.pending[slot]) return false;
     this.cheap.delete(slot);
     this.backoff[slot]!.reset();
-    this.startInSlot(slot, 'worker started', 'a worker started by the cheaper failed to load the app; its slot stays cheap', (h) => {
+    this.startInSlot(slot, ['WORKER_STARTED', 'worker started'], ['WORKER_START_FAILED', 'a worker started by the cheaper failed to load the app; its slot stays cheap'], (h) => {
       if (!this.shuttingDown) this.cheap.add(slot);
       void this.terminate(h, 'load-failed');
     });

@@ -36,12 +36,12 @@ export class Timers {
     const old = this.timers.get(name);
     if (old && old.ms === ms && old.reg.target === target && old.reg.unique === unique) {
       old.registrations++;
-      this.log.debug({ timer: name, from, registrations: old.registrations }, 'timer already registered (same timer from another thread)');
+      this.log.debug({ event: 'TIMER_ALREADY_REGISTERED', timer: name, from, registrations: old.registrations }, 'timer already registered (same timer from another thread)');
       return;
     }
     if (old) {
       clearInterval(old.interval);
-      this.log.warn({ timer: name, from, ms, was: old.ms, target, wasTarget: old.reg.target }, 'timer re-registered with a different interval or target: the new one replaces it');
+      this.log.warn({ event: 'TIMER_REPLACED', timer: name, from, ms, was: old.ms, target, wasTarget: old.reg.target }, 'timer re-registered with a different interval or target: the new one replaces it');
     }
     const reg = old?.reg ?? newReg('timer', name, `timer:${name}`, target, unique);
     reg.target = target;
@@ -50,12 +50,12 @@ export class Timers {
       reg, ms, tick: old?.tick ?? 0, registrations: 1,
       interval: setInterval(() => {
         entry.tick++;
-        this.log.debug({ timer: name, tick: entry.tick }, 'timer fired');
+        this.log.debug({ event: 'TIMER_FIRED', timer: name, tick: entry.tick }, 'timer fired');
         this.runs.dispatch(reg, { name, tick: entry.tick });
       }, ms),
     };
     this.timers.set(name, entry);
-    if (!old) this.log.info({ timer: name, ms, target, unique, from }, 'timer registered');
+    if (!old) this.log.info({ event: 'TIMER_REGISTERED', timer: name, ms, target, unique, from }, 'timer registered');
   }
 
   registerCron(name: string, spec: string | CronFields, target: Target, unique: boolean, from: string): void {
@@ -64,21 +64,21 @@ export class Timers {
     try {
       schedule = parseSchedule(spec);
     } catch (err) {
-      this.log.error({ cron: name, from, err: { message: (err as Error).message } }, 'cron refused: bad schedule');
+      this.log.error({ event: 'CRON_REFUSED', cron: name, from, err: { message: (err as Error).message } }, 'cron refused: bad schedule');
       return;
     }
     const old = this.crons.get(name);
     if (old && old.spec === schedule.text && old.reg.target === target && old.reg.unique === unique) {
       old.registrations++;
-      this.log.debug({ cron: name, from, registrations: old.registrations }, 'cron already registered (same cron from another thread)');
+      this.log.debug({ event: 'CRON_ALREADY_REGISTERED', cron: name, from, registrations: old.registrations }, 'cron already registered (same cron from another thread)');
       return;
     }
-    if (old) this.log.warn({ cron: name, from, spec: schedule.text, was: old.spec }, 'cron re-registered with a different schedule or target: the new one replaces it');
+    if (old) this.log.warn({ event: 'CRON_REPLACED', cron: name, from, spec: schedule.text, was: old.spec }, 'cron re-registered with a different schedule or target: the new one replaces it');
     const reg = old?.reg ?? newReg('cron', name, `cron:${name}`, target, unique);
     reg.target = target;
     reg.unique = unique;
     this.crons.set(name, { reg, spec: schedule.text, schedule, lastMinute: old?.lastMinute ?? -1, registrations: 1 });
-    if (!old) this.log.info({ cron: name, spec: schedule.text, target, unique, from }, 'cron registered');
+    if (!old) this.log.info({ event: 'CRON_REGISTERED', cron: name, spec: schedule.text, target, unique, from }, 'cron registered');
   }
 
   /** Config `timer = "SIGNUM SECONDS"`: raise the signal every SECONDS. */
@@ -95,7 +95,7 @@ export class Timers {
     for (const [name, c] of this.crons) {
       if (c.lastMinute === minute || !matches(c.schedule, date)) continue;
       c.lastMinute = minute;
-      this.log.debug({ cron: name, at: isoMinute(date) }, 'cron fired');
+      this.log.debug({ event: 'CRON_FIRED', cron: name, at: isoMinute(date) }, 'cron fired');
       this.runs.dispatch(c.reg, { name, tick: minute * 60_000 });
     }
     this.onMinuteCheck(now);

@@ -1,12 +1,12 @@
 // The parent's log lines: the same shape as the server's pino lines (level, time, pid, fields,
 // msg), written with one synchronous write each, without loading pino.
 import { writeSync } from 'node:fs';
-import { prettyLine, resolveLogFormat } from '../log/logger.js';
+import { prettyLine, resolveLogFormat, type LogFields } from '../log/logger.js';
 import { openLogFile } from '../log/logto.js';
 
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 export type Level = keyof typeof LEVELS;
-export type ParentLog = (level: Level, fields: Record<string, unknown>, msg: string) => void;
+export type ParentLog = (level: Level, fields: LogFields, msg: string) => void;
 
 /** `format` and `logto` as configured: the lines go where the server's go. */
 export function parentLog(level: string, format: string, logto: string | undefined): ParentLog {

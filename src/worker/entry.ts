@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   };
   reportHeap();
   setInterval(reportHeap, 1000).unref();
-  log.debug({ app: boot.appPath }, 'worker ready');
+  log.debug({ event: 'WORKER_READY', app: boot.appPath }, 'worker ready');
 }
 
 void main();

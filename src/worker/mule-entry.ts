@@ -39,10 +39,10 @@ async function generic(): Promise<void> {
       } else {
         const h = getPlainHandler();
         if (h) await h(item.value);
-        else log.error({ mule: boot.muleId, type: typeof item.value }, 'generic mule received a plain message but the app registered no onMuleMessage() handler: dropped');
+        else log.error({ event: 'MULE_NO_HANDLER', mule: boot.muleId, type: typeof item.value }, 'generic mule received a plain message but the app registered no onMuleMessage() handler: dropped');
       }
     } catch (err) {
-      log.error({ err }, 'mule task failed');
+      log.error({ event: 'MULE_TASK_FAILED', err }, 'mule task failed');
     }
   }
 }
@@ -64,6 +64,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.error({ err }, 'mule failed');
+  log.error({ event: 'MULE_FAILED', err }, 'mule failed');
   process.exit(1);
 });

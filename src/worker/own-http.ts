@@ -93,7 +93,7 @@ export class OwnHttp {
     this.table = new RequestTable(s.requestTable);
     this.responseOptions = {
       closing: () => this.stopping,
-      onInvalid: (ex, err) => this.log.error({ worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
+      onInvalid: (ex, err) => this.log.error({ event: 'INVALID_RESPONSE_HEAD', worker: this.workerId, method: ex.method, path: ex.url, err }, 'the app returned an invalid response head'),
     };
     setInterval(() => this.tick(), TICK_MS).unref();
     process.once('exit', (code) => this.answerOnExit(code));

@@ -5,12 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { LogEvent } from '../../src/log/events.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = `${ROOT}bin/spindle.js`;
 export const fixture = (rel: string): string => `${ROOT}test/fixtures/${rel}`;
 
-export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+/** A log line; its `event` is typed, so a test that matches a misspelt code does not compile. */
+export type LogLine = Record<string, unknown> & { event?: LogEvent; msg?: string; level?: string };
 
 export interface Running {
   /** The `spindle` command: the supervising parent (the default), or the server itself with supervise = false. */
@@ -97,7 +99,7 @@ export async function startSpindle(args: string[], opts: { env?: Record<string, 
   const r: Running = { proc, serverPid: 0, url: '', addresses: [], lines, stderr: () => err, waitForLog, exited, stop };
   if (opts.expectExit) return r;
   try {
-    const serving = await waitForLog((l) => l.msg === 'spindle is serving', opts.timeoutMs ?? 20000, "'spindle is serving'");
+    const serving = await waitForLog((l) => l.event === 'SERVING', opts.timeoutMs ?? 20000, "'spindle is serving'");
     r.addresses = serving.addresses as string[];
     r.serverPid = serving.pid as number;
     r.url = r.addresses.find((a) => a.startsWith('http://')) ?? '';
