@@ -33,6 +33,8 @@ import { RequestTable } from '../protocol/request-table.js';
 
 /** How often the worker checks its requests' deadlines and reports what it served. */
 const TICK_MS = 100;
+/** How soon an idle worker reports what it served (see flushSoon). */
+const IDLE_FLUSH_MS = 5;
 
 interface OwnRequest {
   ex: Exchange;
@@ -351,14 +353,17 @@ export class OwnHttp {
     if (this.stopping && this.idle) this.onStopped();
   }
 
-  /** Idle: report now rather than at the next tick, so stats and max-requests see it at once. */
+  /**
+   * Idle: report within a few milliseconds rather than at the next tick, so stats and max-requests
+   * see it soon; not at every idle moment, which under load would cost a message per request.
+   */
   private flushSoon(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.flushScheduled = false;
       this.flush();
-    });
+    }, IDLE_FLUSH_MS).unref();
   }
 
   private record(ex: Exchange, exception: boolean): void {
