@@ -1,6 +1,6 @@
 // The one table of Spindle's error codes. Every error a user (app author, embedder, CLI user) can
 // meet carries one of these codes in `err.code`, so logs, tests and docs can refer to it; the README
-// lists them (generated from this table by scripts/gen-errors-doc.mjs, checked by
+// lists them (generated from this table by scripts/gen-readme.mjs, checked by
 // test/errors.test.ts). Any module may import this file; it imports nothing.
 
 interface ErrorSpec {
@@ -97,7 +97,7 @@ export function renderErrorsMarkdown(): string {
   const rows = Object.entries(ERRORS).map(([code, s]: [string, ErrorSpec]) =>
     `| \`${code}\` | ${s.description.replace(/\|/g, '\\|')} | ${s.status ?? ''} |`);
   return [
-    '<!-- generated from src/errors.ts by `node scripts/gen-errors-doc.mjs`; do not edit by hand -->',
+    '<!-- generated from src/errors.ts by `node scripts/gen-readme.mjs`; do not edit by hand -->',
     '',
     '| `err.code` | meaning | HTTP status |',
     '|---|---|---|',

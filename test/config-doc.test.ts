@@ -13,9 +13,9 @@ test('README option reference is up to date with src/config/options.ts', () => {
   const current = readmeSection(readme);
   assert.notEqual(current, undefined, 'README.md lacks the <!-- options:start --> / <!-- options:end --> markers');
   assert.ok(current === renderOptionsMarkdown(),
-    'README.md option reference is stale: regenerate it with `npx tsc -p . && node scripts/gen-options-doc.mjs`');
+    'README.md option reference is stale: regenerate it with `npx tsc -p . && node scripts/gen-readme.mjs`');
   assert.ok(readmeSection(readme, 'uwsgi-vocabulary') === renderVocabularyMarkdown(),
-    'README.md migration table (every uWSGI option) is stale: regenerate it with `npx tsc -p . && node scripts/gen-options-doc.mjs`');
+    'README.md migration table (every uWSGI option) is stale: regenerate it with `npx tsc -p . && node scripts/gen-readme.mjs`');
   assert.equal(updateReadme(readme), readme);
 });
 

@@ -23,7 +23,7 @@ test('README lists every error code of the table, with its meaning and HTTP stat
   const readme = readFileSync(`${root}README.md`, 'utf8');
   const section = errorsSection(readme);
   assert.notEqual(section, undefined, 'README.md lacks <!-- errors:start --> / <!-- errors:end -->');
-  assert.ok(section === renderErrorsMarkdown(), 'README.md error codes are stale: run `npx tsc -p . && node scripts/gen-errors-doc.mjs`');
+  assert.ok(section === renderErrorsMarkdown(), 'README.md error codes are stale: run `npx tsc -p . && node scripts/gen-readme.mjs`');
   assert.equal(updateErrorsSection(readme), readme);
   for (const [code, spec] of Object.entries(ERRORS)) {
     const row = section!.split('\n').find((l) => l.startsWith(`| \`${code}\` |`));

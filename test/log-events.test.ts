@@ -18,7 +18,7 @@ function sources(dir: string): string[] {
 
 test('the README list of log events is generated from src/log/events.ts and up to date', () => {
   // exits 1 (and execFileSync throws) when README.md differs from what the table renders
-  execFileSync(process.execPath, [join(ROOT, 'scripts/gen-events-doc.mjs'), '--check'], { encoding: 'utf8' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/gen-readme.mjs'), '--check'], { encoding: 'utf8' });
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   for (const code of CODES) assert.ok(readme.includes(`| \`${code}\` |`), `README lacks ${code}`);
 });

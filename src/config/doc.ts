@@ -59,7 +59,7 @@ const esc = (s: string) => s.replace(/\|/g, '\\|');
 /** The README section between <!-- options:start --> and <!-- options:end --> (markers excluded). */
 export function renderOptionsMarkdown(): string {
   const out: string[] = [];
-  out.push('<!-- generated from src/config/options.ts by `node scripts/gen-options-doc.mjs`; do not edit by hand -->');
+  out.push('<!-- generated from src/config/options.ts by `node scripts/gen-readme.mjs`; do not edit by hand -->');
   out.push('');
   out.push('### Defaults, and why');
   out.push('');
@@ -101,7 +101,7 @@ export function renderOptionsMarkdown(): string {
  */
 export function renderVocabularyMarkdown(): string {
   const out: string[] = [];
-  out.push('<!-- generated from src/config/uwsgi-vocabulary.ts by `node scripts/gen-options-doc.mjs`; do not edit by hand -->');
+  out.push('<!-- generated from src/config/uwsgi-vocabulary.ts by `node scripts/gen-readme.mjs`; do not edit by hand -->');
   out.push('');
   out.push(`Every option name of uWSGI ${UWSGI_VERSION} (its core table and every plugin's) has an answer. The ones Spindle`);
   out.push('implements are in the option reference above (under their uWSGI name or as an alias: `module`, `wsgi-file`,');

@@ -3,7 +3,7 @@
 //
 // One entry per option. An option whose feature lands changes its `status` from 'not-yet' to
 // 'supported' and gains its use in ServerSettings (src/master/settings.ts) and the room that
-// implements it; then `node scripts/gen-options-doc.mjs` (after `npx tsc -p .`) refreshes the README.
+// implements it; then `node scripts/gen-readme.mjs` (after `npx tsc -p .`) refreshes the README.
 // The loaded configuration is typed by this table (SpindleConfig, ParsedConfig below), so the
 // master reads the values with their defaults applied and restates none.
 //

@@ -1,6 +1,6 @@
 // Every log line Spindle writes carries one of these codes in its `event` field: tests and log
 // tools match the code, while the message (`msg`) is for people and may be reworded. The README's
-// list of log events is generated from this table (scripts/gen-events-doc.mjs; a test keeps it
+// list of log events is generated from this table (scripts/gen-readme.mjs; a test keeps it
 // in sync). The log calls take `event: LogEvent`, so a misspelt code is a type error.
 export const LOG_EVENTS = {
   // Start and stop
