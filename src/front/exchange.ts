@@ -14,34 +14,33 @@ export interface Exchange {
   readonly method: string;
   readonly url: string;
   readonly body: Uint8Array | null;
-  /** performance.now() when the request was complete and ready to dispatch. */
+  /** performance.now() when the request was complete and handed to the app (or refused). */
   readonly receivedAt: number;
-  /** performance.now() when handed to a worker; 0 while in the backlog. */
-  dispatchedAt: number;
   /** Absolute harakiri deadline (performance.now() ms); 0 = none. */
   deadline: number;
-  workerId: number;
+  /** The worker serving it (the request log's `worker`). */
+  readonly workerId: number;
   headSent: boolean;
   bytesOut: number;
   status: number;
-  /** The client went away, or the exchange was answered by the master (error, harakiri). */
+  /** The client went away, or Spindle answered it instead of the app (error, harakiri). */
   done: boolean;
-  /** Why the master answered it, for the log (harakiri, worker died, …). */
+  /** Why Spindle answered it, for the log (harakiri, worker died, …). */
   note?: string;
 }
 
-/** An exchange for a request whose body is in (`body`), not yet handed to any app. */
-export function newExchange(id: number, req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): Exchange {
+/** An exchange for a request whose body is in (`body`), about to be handed to the app of `workerId`. */
+export function newExchange(id: number, req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, workerId: number): Exchange {
   return {
     id, req, res, method: req.method ?? 'GET', url: req.url ?? '/', body,
-    receivedAt: performance.now(), dispatchedAt: 0, deadline: 0, workerId: 0,
+    receivedAt: performance.now(), deadline: 0, workerId,
     headSent: false, bytesOut: 0, status: 0, done: false,
   };
 }
 
-/** setHarakiri(): the request's deadline becomes `seconds` after its dispatch, if that is sooner. */
+/** setHarakiri(): the request's deadline becomes `seconds` after it began, if that is sooner. */
 export function lowerDeadline(ex: Exchange, seconds: number): void {
-  const deadline = ex.dispatchedAt + seconds * 1000;
+  const deadline = ex.receivedAt + seconds * 1000;
   ex.deadline = ex.deadline > 0 ? Math.min(ex.deadline, deadline) : deadline;
 }
 

@@ -230,16 +230,14 @@ export class OwnHttp {
   }
 
   private tooLarge(req: IncomingMessage, res: ServerResponse, size: number): void {
-    const ex = newExchange(this.nextId--, req, res, null);
-    ex.workerId = this.workerId;
+    const ex = newExchange(this.nextId--, req, res, null, this.workerId);
     refuseTooLarge(ex, size, this.s.maxBodyBytes);
     this.record(ex, false);
   }
 
   /** Answered by the front, never seen by the app (request-screen.ts). */
   private screened(req: IncomingMessage, res: ServerResponse, s: Screened): void {
-    const ex = newExchange(this.nextId--, req, res, null);
-    ex.workerId = this.workerId;
+    const ex = newExchange(this.nextId--, req, res, null, this.workerId);
     answerScreened(ex, s, this.log);
     this.record(ex, false);
   }
@@ -265,9 +263,7 @@ export class OwnHttp {
 
   /** A request in flight from now: deadline, busy socket. */
   private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean): OwnRequest {
-    const ex = newExchange(this.nextId--, req, res, body);
-    ex.workerId = this.workerId;
-    ex.dispatchedAt = ex.receivedAt;
+    const ex = newExchange(this.nextId--, req, res, body, this.workerId);
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
     const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
@@ -386,7 +382,7 @@ export class OwnHttp {
     for (const r of [...this.live.values()]) {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
-      const ran = Math.round(now - ex.dispatchedAt);
+      const ran = Math.round(now - ex.receivedAt);
       const aborted = new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'harakiri' }));
       // Graceful stage: fire the request's AbortSignal (a Node app's req.signal, if it reads it)
       // and give the app a little time to settle.
