@@ -72,30 +72,26 @@ function setPermissions(path: string, mode: number | undefined, owner: SocketOwn
 
 /**
  * Binds a UNIX socket at `path` (which must not exist: the caller removed a stale one) through a
- * temporary name. Returns the socket file's inode and whether closing the handle unlinks `path`.
+ * temporary name, with `bind` (which binds without listening). Returns the handle, the socket
+ * file's inode, and whether closing the handle unlinks `path`.
  */
-export async function bindUnixSocket(server: Server, path: string, mode: number | undefined, backlog: number,
-  owner?: SocketOwner): Promise<{ ino: number; unlinksOnClose: boolean }> {
+export function bindUnixSocket<H extends { close(): void }>(path: string, mode: number | undefined,
+  owner: SocketOwner | undefined, bind: (path: string) => H): { handle: H; ino: number; unlinksOnClose: boolean } {
   const tmp = join(dirname(path), `.sp-${process.pid}-${++tmpSeq}.${basename(path)}`.slice(0, 40));
   if (Buffer.byteLength(tmp) > MAX_SUN_PATH) {
-    await listen(server, { path, backlog });
+    const handle = bind(path);
     setPermissions(path, mode, owner);
-    return { ino: lstatSync(path).ino, unlinksOnClose: true };
+    return { handle, ino: lstatSync(path).ino, unlinksOnClose: true };
   }
   try { unlinkSync(tmp); } catch { /* not there */ }
-  await listen(server, { path: tmp, backlog });
+  const handle = bind(tmp);
   try {
     setPermissions(tmp, mode, owner);
     renameSync(tmp, path);
   } catch (err) {
-    server.close();
+    handle.close();
     try { unlinkSync(tmp); } catch { /* gone */ }
     throw err;
   }
-  return { ino: lstatSync(path).ino, unlinksOnClose: false };
-}
-
-/** Starts accepting on a handle received from the previous process. */
-export function listenOnInherited(server: Server, inherited: InheritedSocket): Promise<void> {
-  return listen(server, inherited.handle);
+  return { handle, ino: lstatSync(path).ino, unlinksOnClose: false };
 }

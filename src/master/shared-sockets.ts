@@ -11,9 +11,9 @@
 // accepts first: a busy or stuck worker takes no new connections.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { parseAddress, type ParsedAddress } from '../config/address.js';
-import { bindUnixSocket, type SocketOwner, listen, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
+import { bindUnixSocket, type SocketOwner, removeStaleSocket, type InheritedSocket } from '../front/inherit.js';
+import { bindTcp, bindUnix, listenAndRelease, type ServerHandle } from './bound-socket.js';
 import type { Log } from '../log/logger.js';
 import { listenFailure } from './listen-failure.js';
 import type { ListenFd, SocketKind } from '../protocol/worker.js';
@@ -153,18 +153,29 @@ export class SharedSockets {
     if (kind === 'uwsgi' && addr.kind === 'tcp' && !isLoopback(addr.host)) {
       this.log.warn({ event: 'UWSGI_SOCKET_PUBLIC', address: text }, 'uwsgi-socket on a non-loopback address: whoever can reach it can set REMOTE_ADDR, HTTPS and any header; keep it on a private network behind nginx (Spindle never loads code from uwsgi variables)');
     }
-    const server = createServer();
     let bound;
     try {
-      bound = await this.bind(server, addr);
+      bound = await this.bind(addr);
     } catch (err) {
       throw listenFailure(kind === 'http' ? 'http-socket' : 'uwsgi-socket', addr, err);
     }
     let keeper: RawHandle;
+    // A bound socket that does not listen is no active handle: nothing else may keep the event
+    // loop (and the process) alive while its copy travels.
+    const alive = setInterval(() => {}, 60_000);
     try {
-      keeper = await this.broker.copy((server as unknown as { _handle: RawHandle })._handle);
+      keeper = await this.broker.copy(bound.handle);
+    } catch (err) {
+      bound.handle.close();
+      throw err;
     } finally {
-      server.close(); // the keeper holds the socket now; the master never accepts on it
+      clearInterval(alive);
+    }
+    try {
+      listenAndRelease(bound.handle, this.backlog, text); // the keeper holds the socket now; the master never accepts on it
+    } catch (err) {
+      keeper.close();
+      throw listenFailure(kind === 'http' ? 'http-socket' : 'uwsgi-socket', addr, err);
     }
     const schemes = SCHEMES[kind];
     const socket: SharedSocket = addr.kind === 'unix'
@@ -186,21 +197,18 @@ export class SharedSockets {
     return socket;
   }
 
-  private async bind(server: Server, addr: ParsedAddress): Promise<{ port: number; ino?: number }> {
-    if (addr.kind === 'tcp') {
-      await listen(server, { host: addr.host, port: addr.port, backlog: this.backlog });
-      const bound = server.address();
-      return { port: typeof bound === 'object' && bound ? bound.port : addr.port };
-    }
+  /** Binds without listening (bound-socket.ts). */
+  private async bind(addr: ParsedAddress): Promise<{ handle: ServerHandle; port: number; ino?: number }> {
+    if (addr.kind === 'tcp') return bindTcp(addr.host, addr.port);
     await removeStaleSocket(addr.path);
-    const bound = await bindUnixSocket(server, addr.path, this.perms.mode, this.backlog, this.perms.owner);
+    const bound = bindUnixSocket(addr.path, this.perms.mode, this.perms.owner, bindUnix);
     if (bound.unlinksOnClose) {
       // Closing the master's bound handle (next step) would delete the path the workers serve on.
-      server.close();
+      bound.handle.close();
       // the caller turns it into a ListenError (LISTEN_FAILED)
       throw new Error(`${addr.path}: the UNIX socket path is too long to bind under a temporary name (keep its directory under about 60 bytes)`);
     }
-    return { port: 0, ino: bound.ino };
+    return { handle: bound.handle, port: 0, ino: bound.ino };
   }
 
   /**
