@@ -55,7 +55,7 @@ function uwsgiField(name: FieldName, lo: number, hi: number, v: number | undefin
 }
 
 /** uWSGI fields → schedule. */
-export function scheduleFromFields(f: CronFields, text?: string): CronSchedule {
+function scheduleFromFields(f: CronFields, text?: string): CronSchedule {
   const known = new Set(FIELDS.map((x) => x[0] as string));
   for (const key of Object.keys(f)) {
     if (!known.has(key)) throw bad(`unknown cron field '${key}'; the fields are minute, hour, day, month, weekday`);
@@ -92,7 +92,7 @@ function crontabField(name: FieldName, lo: number, hi: number, src: string): num
 }
 
 /** A five-field crontab string → schedule. */
-export function scheduleFromCrontab(spec: string): CronSchedule {
+function scheduleFromCrontab(spec: string): CronSchedule {
   const parts = spec.trim().split(/\s+/);
   if (parts.length !== 5) throw bad(`cron '${spec}' needs 5 fields (minute hour day month weekday), got ${parts.length}; e.g. '20 * * * *'`);
   const s: Partial<Record<FieldName, number[] | null>> = {};

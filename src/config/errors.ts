@@ -40,7 +40,7 @@ export class ConfigError extends SpindleError {
   }
 }
 
-export function formatProblems(problems: readonly ConfigProblem[]): string {
+function formatProblems(problems: readonly ConfigProblem[]): string {
   const head = `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):`;
   return [head, ...problems.map((p) => `  - ${p.message} [${p.code}]`)].join('\n');
 }

@@ -27,7 +27,7 @@ import { encodeTruncated } from './bytes.js';
  * stores it per slot and the master keeps it per thread. Busy or idle is not a state: a ready
  * thread with requests in flight is busy (inFlight).
  */
-export const THREAD_STATES = [
+const THREAD_STATES = [
   'empty',    // no thread has run in the slot yet
   'starting', // loading the app
   'ready',    // serving (a request worker is routable)
