@@ -48,6 +48,22 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Configuration warnings: a setting that is valid but will not do what it seems to. The one list of
+ * them: `spindle check` prints each with its code (and --json gives it), and a server logs each as a
+ * log line whose `event` is the code (src/log/events.ts takes them from here, so the README's log
+ * event list describes them).
+ */
+export const CONFIG_WARNINGS = {
+  CONFIG_NO_EFFECT: 'an option that has no effect because the option it depends on is off (e.g. chmod-socket without a UNIX socket)',
+  CONFIG_LOG_LEVEL_HIDES: 'log-level above info drops the lines log-4xx, log-5xx or log-slow promise (4xx lines are logged at warn, 5xx at error)',
+  CONFIG_LISTEN_BELOW_BACKLOG_ALERT: 'a listen queue smaller than cheaper-busyness-backlog-alert: it can never hold enough connections for the alert to fire',
+  CONFIG_UNKNOWN_IGNORED: 'an unknown option, ignored because strict = false',
+  CONFIG_NO_APP: '`spindle check`: no app is configured, or it does not resolve (with need-app = false the server would answer 503 until it appears)',
+} as const satisfies Record<string, string>;
+
+export type ConfigWarningCode = keyof typeof CONFIG_WARNINGS;
+
 /** Code → description (the table without templates and statuses). */
 export const ERROR_CODES = Object.fromEntries(Object.entries(ERRORS).map(([c, s]) => [c, s.description])) as { readonly [C in ErrorCode]: string };
 

@@ -33,8 +33,9 @@ test('the event table is well-formed, and every code in it is written by some lo
 });
 
 test('every line a running server writes carries an event code from the table', { timeout: 60000 }, async () => {
+  // chmod-socket without a UNIX socket: a configuration warning, logged with its code as the event
   const s = await startSpindle([fixture('serve/app.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '2',
-    '--log-level', 'debug', '--no-disable-logging']);
+    '--log-level', 'debug', '--no-disable-logging', '--chmod-socket', '660']);
   try {
     assert.equal((await get(`${s.url}/`)).status, 200);
     assert.equal((await get(`${s.url}/throw`)).status, 500);
@@ -47,6 +48,7 @@ test('every line a running server writes carries an event code from the table', 
   }
   const json = s.lines.filter((l) => !l.raw);
   assert.ok(json.some((l) => l.event === 'STOPPED'), 'the server stopped');
+  assert.ok(json.some((l) => l.event === 'CONFIG_NO_EFFECT' && l.option === 'chmod-socket'), 'the config warning, by its code');
   const known = new Set<string>(CODES);
   const without = json.filter((l) => typeof l.event !== 'string' || !known.has(l.event));
   assert.deepEqual(without, [], 'lines without a known event code');

@@ -16,6 +16,7 @@ const COMPANION_REPORTS = [
   ['MICRO.md', 'Micro-benchmarks'],
   ['CHEAPER.md', 'Cheaper ramp'],
   ['shm/RESULTS.md', 'Shared memory'],
+  ['RPC-COMLINK.md', 'Request/response between threads: hand-written RPC vs comlink'],
 ];
 
 /** A companion report with its headings pushed one level down (its title dropped). */

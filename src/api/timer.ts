@@ -4,7 +4,7 @@
 // ONE timer per name (explicit `name`, else the call site `file:line:col`) and, when it fires,
 // runs the handler once in the target (default: one free worker), between requests. Outside
 // Spindle the handler is only remembered (nothing fires), so an app's unit tests can import it.
-import { SpindleError, SpindleRangeError, SpindleTypeError } from '../errors.js';
+import { SpindleRangeError, SpindleTypeError } from '../errors.js';
 import { parseSchedule, type CronFields } from '../config/cron.js';
 import { callSite, checkTarget, hasMaster, registerHandler, sendToMaster } from './bg-thread.js';
 import type { Target } from '../protocol/background.js';
@@ -49,10 +49,13 @@ export function msTimer(ms: number, fn: TimerHandler, opts: TimerOptions = {}): 
  * Nth). Local time. Returns the cron's name.
  */
 export function cron(spec: string | CronFields, fn: TimerHandler, opts: TimerOptions = {}): string {
+  if (typeof spec !== 'string' && (typeof spec !== 'object' || spec === null)) {
+    throw new SpindleTypeError('INVALID_ARGUMENT', `cron(${String(spec)}): the schedule must be a crontab string such as '20 * * * *' or {minute, hour, day, month, weekday}`);
+  }
   try {
     parseSchedule(spec);
   } catch (err) {
-    throw new SpindleError('CONFIG_INVALID_VALUE', `cron(): ${(err as Error).message}`);
+    throw new SpindleRangeError('INVALID_ARGUMENT', `cron(): ${(err as Error).message}`, { cause: err });
   }
   return register('cron', spec, fn, opts);
 }

@@ -1,35 +1,39 @@
 // Listening addresses as written in configs: `host:port`, `:port` (all interfaces), `[::1]:port`,
 // or a UNIX socket path (anything containing '/'). Used by the config layer and by the listeners.
 import { isIP } from 'node:net';
+import { SpindleError } from '../errors.js';
 
 export type ParsedAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
-/** Parse an address; throws an Error with a readable message when it is not valid. */
+const FORMS = "host:port, :port, [ipv6]:port or a UNIX socket path containing '/'";
+const bad = (message: string) => new SpindleError('CONFIG_INVALID_VALUE', message);
+
+/** Parse an address; throws CONFIG_INVALID_VALUE naming the address when it is not valid. */
 export function parseAddress(s: string): ParsedAddress {
   const text = s.trim();
-  if (text === '') throw new Error('an address cannot be empty');
+  if (text === '') throw bad(`an address cannot be empty; give ${FORMS}`);
   if (text.includes('/')) return { kind: 'unix', path: text };
-  if (text.startsWith('@')) throw new Error(`abstract UNIX sockets (${text}) are not supported; use a path containing '/'`);
+  if (text.startsWith('@')) throw bad(`abstract UNIX sockets (${text}) are not supported; use a path containing '/'`);
   let host: string;
   let portText: string;
   const v6 = /^\[([^\]]*)\]:(.*)$/.exec(text);
   if (v6) {
     host = v6[1]!;
     portText = v6[2]!;
-    if (isIP(host) !== 6) throw new Error(`'${host}' in '${text}' is not an IPv6 address`);
+    if (isIP(host) !== 6) throw bad(`'${host}' in '${text}' is not an IPv6 address; write [ipv6]:port, e.g. [::1]:8000`);
   } else {
     const i = text.lastIndexOf(':');
-    if (i < 0) throw new Error(`'${text}' is neither host:port, :port, [ipv6]:port nor a UNIX path containing '/'`);
+    if (i < 0) throw bad(`'${text}' is neither host:port, :port, [ipv6]:port nor a UNIX path containing '/' (e.g. 127.0.0.1:8000, :8000 or /run/app.sock)`);
     host = text.slice(0, i);
     portText = text.slice(i + 1);
-    if (host.includes(':')) throw new Error(`IPv6 addresses need brackets: [${host}]:${portText}`);
+    if (host.includes(':')) throw bad(`'${text}': IPv6 addresses need brackets: write [${host}]:${portText}`);
     if (host !== '' && isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
-      throw new Error(`'${host}' in '${text}' is not a valid host name or IP address`);
+      throw bad(`'${host}' in '${text}' is not a valid host name or IP address; give an IP, a host name, or nothing (:port = every interface)`);
     }
   }
-  if (!/^\d{1,5}$/.test(portText)) throw new Error(`port '${portText}' in '${text}' is not a number`);
+  if (!/^\d{1,5}$/.test(portText)) throw bad(`port '${portText}' in '${text}' is not a number; give a port 0..65535`);
   const port = Number(portText);
-  if (port > 65535) throw new Error(`port ${port} in '${text}' is out of range 0..65535`);
+  if (port > 65535) throw bad(`port ${port} in '${text}' is out of range; give a port 0..65535`);
   // ':port' means every interface, as in uWSGI. 0 = an ephemeral port (tests use it).
   return { kind: 'tcp', host: host === '' ? '0.0.0.0' : host, port };
 }

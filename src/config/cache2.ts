@@ -145,12 +145,12 @@ export function parseCacheSpec(fields: Record<string, string>): CacheSpec {
   return normalizeCacheSpec(out as Partial<CacheSpec> & { name: string; items: number }, where);
 }
 
-/** The `parse` hook of the cache2 option: the cache's spec; throws with the reason (a near key named). */
+/** The `parse` hook of the cache2 option: the cache's spec; throws CONFIG_INVALID_VALUE with the reason (a near key named). */
 export function parseCache2(entry: Record<string, string>): CacheSpec {
   for (const key of Object.keys(entry)) {
     if (CACHE_SPEC_KEYS.includes(key)) continue;
     const close = suggest(key, CACHE_SPEC_KEYS);
-    if (close.length) throw new Error(`unknown cache2 key '${key}' (did you mean ${close.join(', ')}?)`);
+    if (close.length) invalid(`unknown cache2 key '${key}' (did you mean ${close.join(', ')}?)`);
   }
   return parseCacheSpec(entry);
 }

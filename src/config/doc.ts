@@ -4,7 +4,7 @@ import { expectation, formatValue, metavar } from './values.js';
 import { envName } from './index.js';
 import { UWSGI_VERSION, UWSGI_VOCABULARY } from './uwsgi-vocabulary.js';
 
-export function defaultText(spec: OptionSpec): string {
+function defaultText(spec: OptionSpec): string {
   if (spec.defaultDoc) return spec.defaultDoc;
   if (spec.repeat) return 'none';
   if (spec.default === undefined) return 'unset';

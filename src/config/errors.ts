@@ -1,4 +1,4 @@
-import { SpindleError, type ErrorCode } from '../errors.js';
+import { SpindleError, type ConfigWarningCode, type ErrorCode } from '../errors.js';
 
 /** Where a configuration value came from. */
 export interface Origin {
@@ -20,9 +20,9 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** A setting that is valid but will not do what it seems to; `code` is stable (tests, log `event`). */
+/** A setting that is valid but will not do what it seems to; `code` (src/errors.ts CONFIG_WARNINGS) is its log `event`. */
 export interface ConfigWarning {
-  code: 'CONFIG_UNKNOWN_IGNORED' | 'CONFIG_NO_EFFECT' | 'CONFIG_LOG_LEVEL_HIDES' | 'CONFIG_LISTEN_BELOW_BACKLOG_ALERT' | 'CONFIG_NO_APP';
+  code: ConfigWarningCode;
   /** the option the warning is about, dashed */
   option?: string;
   message: string;
@@ -40,7 +40,7 @@ export class ConfigError extends SpindleError {
   }
 }
 
-export function formatProblems(problems: readonly ConfigProblem[]): string {
+function formatProblems(problems: readonly ConfigProblem[]): string {
   const head = `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):`;
   return [head, ...problems.map((p) => `  - ${p.message} [${p.code}]`)].join('\n');
 }

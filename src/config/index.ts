@@ -14,12 +14,9 @@ import { suggest } from './suggest.js';
 import { uwsgiAnswer } from './uwsgi-vocabulary.js';
 import { ValueError, convertValue, formatValue } from './values.js';
 
-export { ConfigError, formatProblems, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
-export { parseAddress, type ParsedAddress } from './address.js';
-export {
-  OPTIONS, OPTION_LIST, SECTIONS, findOption, camelCase, normalizeName,
-  type OptionSpec, type OptionType, type OptionStatus, type SpindleConfig, type ParsedConfig, type OptionName, type ConfigKey,
-} from './options.js';
+export { ConfigError, type ConfigProblem, type ConfigWarning } from './errors.js';
+export { parseAddress } from './address.js';
+export { OPTION_LIST, SECTIONS, findOption, camelCase, type SpindleConfig } from './options.js';
 
 export interface LoadedConfig {
   config: SpindleConfig;
@@ -64,7 +61,7 @@ interface RawEntry {
   bare?: boolean;
 }
 
-export const ENV_PREFIX = 'SPINDLE_';
+const ENV_PREFIX = 'SPINDLE_';
 
 export function envName(option: string): string {
   return ENV_PREFIX + option.toUpperCase().replace(/-/g, '_');
@@ -128,7 +125,7 @@ function describeValue(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
 }
 
-export function defaultValue(spec: OptionSpec): unknown {
+function defaultValue(spec: OptionSpec): unknown {
   if (spec.repeat) return [];
   return spec.default;
 }

@@ -16,7 +16,7 @@ export interface IniEntry { key: string; value: string; line: number; bare: bool
 export interface IniProblem { line: number; message: string }
 export interface IniResult { entries: IniEntry[]; problems: IniProblem[]; notes: string[] }
 
-export const INI_SECTIONS = ['spindle', 'uwsgi'];
+const INI_SECTIONS = ['spindle', 'uwsgi'];
 
 function stripValue(raw: string, line: number, problems: IniProblem[]): string | undefined {
   let s = raw.trim();

@@ -443,7 +443,7 @@ const byName = new Map<string, OptionSpec>();
 const byCamel = new Map<string, OptionSpec>();
 for (const o of OPTION_LIST) {
   for (const n of [o.name, ...(o.aliases ?? [])]) {
-    if (byName.has(n)) throw new Error(`option table: duplicate name or alias '${n}'`);
+    if (byName.has(n)) throw new Error(`option table: duplicate name or alias '${n}'`); // a bug in this table, met at module load by its maintainer
     byName.set(n, o);
     byCamel.set(camelCase(n), o);
   }

@@ -537,7 +537,7 @@ export const UWSGI_VOCABULARY: readonly UwsgiAnswerGroup[] = [
 const byName = new Map<string, UwsgiAnswerGroup>();
 for (const g of UWSGI_VOCABULARY) {
   for (const n of g.names) {
-    if (byName.has(n)) throw new Error(`uWSGI vocabulary: '${n}' is in two groups`);
+    if (byName.has(n)) throw new Error(`uWSGI vocabulary: '${n}' is in two groups`); // a bug in this table, met at module load by its maintainer
     byName.set(n, g);
   }
 }

@@ -1,7 +1,7 @@
 // Conversion of raw option values (strings from ini/env/flags, or typed values from start()) into
 // the types of the option table. Each function returns the value or throws a ValueError whose
 // message says what was expected.
-import type { OptionSpec, OptionType } from './options.js';
+import type { OptionSpec } from './options.js';
 import { parseAddress } from './address.js';
 import { boolWord } from './bool.js';
 
@@ -25,7 +25,7 @@ export function parseSize(s: string): number {
 }
 
 /** Human form of a byte count, using the largest exact binary unit: 16384 → '16k'. */
-export function formatSize(n: number): string {
+function formatSize(n: number): string {
   for (const [u, f] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['k', 1024]] as const) {
     if (n >= f && n % f === 0) return `${n / f}${u}`;
   }
@@ -83,7 +83,7 @@ export function parseKvlist(s: string): Record<string, string> {
   return out;
 }
 
-export function formatKvlist(kv: Record<string, string>): string {
+function formatKvlist(kv: Record<string, string>): string {
   const esc = (x: string) => x.replace(/[\\,=]/g, (c) => `\\${c}`);
   return Object.entries(kv).map(([k, v]) => `${esc(k)}=${esc(v)}`).join(',');
 }
@@ -103,12 +103,6 @@ function withUnit(type: 'seconds' | 'milliseconds' | 'megabytes', s: string): nu
   if (!m || factor === undefined) return undefined;
   // rounded to nanos: 0.1s is 100 ms, not 100.00000000000001
   return Math.round(Number(m[1]) * factor * 1e9) / 1e9;
-}
-
-const NUMERIC: ReadonlySet<OptionType> = new Set(['integer', 'seconds', 'milliseconds', 'size', 'megabytes']);
-
-export function isNumericType(t: OptionType): boolean {
-  return NUMERIC.has(t);
 }
 
 /** A short description of what the option accepts, for errors and --help. */

@@ -2,6 +2,8 @@
 // tools match the code, while the message (`msg`) is for people and may be reworded. The README's
 // list of log events is generated from this table (scripts/gen-readme.mjs; a test keeps it
 // in sync). The log calls take `event: LogEvent`, so a misspelt code is a type error.
+import { CONFIG_WARNINGS } from '../errors.js';
+
 export const LOG_EVENTS = {
   // Start and stop
   SERVING: 'the server listens and serves: addresses, worker count, stats address',
@@ -17,7 +19,8 @@ export const LOG_EVENTS = {
   LISTEN_FAILED: 'a listening socket could not be opened (fatal)',
   START_FAILED: 'the server could not start, for another reason (fatal)',
   CONFIG_NOTE: 'a note about the configuration',
-  CONFIG_WARNING: 'a configuration warning; `code` names it (CONFIG_NO_EFFECT, …)',
+  // a configuration warning: its code is the event (declared with spindle check's warnings in src/errors.ts)
+  ...CONFIG_WARNINGS,
   SUPERVISE_IGNORED: 'supervise is set for an embedded server (start()), which has no parent',
   SPINDLE_PACKAGE_COPIES: 'the app loads another copy of the spindle package than the server',
   SHUTDOWN_REQUESTED: 'a signal asked for a graceful or quick shutdown',

@@ -36,7 +36,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
   const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
   const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: 'CONFIG_WARNING', code: w.code, warning: w.message }, 'config warning');
+  for (const w of loaded.warnings) log.warn({ event: w.code, option: w.option }, w.message);
   if (!settings.appPath) {
     log.fatal({ event: 'NO_APP_GIVEN' }, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
     return EXIT.APP_LOAD;

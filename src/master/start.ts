@@ -46,7 +46,7 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
   const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
   for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: 'CONFIG_WARNING', code: w.code, warning: w.message }, 'config warning');
+  for (const w of loaded.warnings) log.warn({ event: w.code, option: w.option }, w.message);
   if (loaded.origins['supervise']?.kind !== 'default') log.info({ event: 'SUPERVISE_IGNORED', option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
   const server = new SpindleServer({ settings, log, logFormat, logFd });
   try {

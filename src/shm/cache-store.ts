@@ -7,7 +7,7 @@
 // (hash chains, free stack, LRU list, bitmap, count) from the item headers with the cache's own
 // repair(), which also validates every item. Expiry times are epoch milliseconds, so they keep
 // their meaning in another process.
-import { CACHE_HDR_I32, ITEM_I32, cacheGeometry } from './cache-spec.js';
+import { CACHE_HDR_I32, ItemWords, cacheGeometry } from './cache-spec.js';
 import { Hdr } from './cache/views.js';
 import type { SharedCore } from './layout.js';
 import { cacheRegionOffsets } from './layout.js';
@@ -58,7 +58,7 @@ export function tryRestoreCache(core: SharedCore, index: number, snapshot: Uint8
     const at = cacheGeometry(cache.spec).itemI32;
     const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     let saved = 0;
-    for (let s = 0; s < cache.spec.items; s++) if (view.getInt32(at + s * ITEM_I32 * 4, true) === 1) saved++;
+    for (let s = 0; s < cache.spec.items; s++) if (view.getInt32(at + s * ItemWords.I32 * 4, true) === 1) saved++;
     cache.repair();
     Atomics.store(hdr, Hdr.Repairs, repairs);
     return { saved, kept: cache.stats().items };

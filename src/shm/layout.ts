@@ -94,7 +94,7 @@ function bad(msg: string): never {
 }
 
 /** Check and normalise a core spec (throws CONFIG_INVALID_VALUE). */
-export function normalizeCoreSpec(spec: CoreSpec): CoreSpec {
+function normalizeCoreSpec(spec: CoreSpec): CoreSpec {
   const int = (v: unknown, name: string, min: number, max: number): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${name}=${String(v)} must be an integer ${min}..${max}`);
     return v;
@@ -123,7 +123,7 @@ export function normalizeCoreSpec(spec: CoreSpec): CoreSpec {
   return out;
 }
 
-export function coreMemoryReport(spec: CoreSpec): MemoryReport {
+function coreMemoryReport(spec: CoreSpec): MemoryReport {
   const o = offsets(spec);
   return {
     total: o.total,

@@ -17,8 +17,8 @@
 // if the bit was set. Plain TypeScript, no node: imports.
 
 export const MUTEX_WORDS = 4;
-export const WAITERS = 0x40000000;
-export const OWNER_MASK = 0x3fffffff;
+const WAITERS = 0x40000000;
+const OWNER_MASK = 0x3fffffff;
 const SPINS = 64;
 /** Sync waiters re-check every WAIT_SLICE_MS, so a lost wake-up can only ever cost that long. */
 const WAIT_SLICE_MS = 50;

@@ -27,7 +27,7 @@ import { encodeTruncated } from './bytes.js';
  * stores it per slot and the master keeps it per thread. Busy or idle is not a state: a ready
  * thread with requests in flight is busy (inFlight).
  */
-export const THREAD_STATES = [
+const THREAD_STATES = [
   'empty',    // no thread has run in the slot yet
   'starting', // loading the app
   'ready',    // serving (a request worker is routable)
@@ -184,12 +184,14 @@ export class Scoreboard {
   }
   muleSlot(id: number): number {
     const s = this.workerSlots + id - 1;
+    // the master's own mule ids (the configured mules): a bug in Spindle if this fails
     if (id < 1 || id > this.muleSlots) throw new RangeError(`mule ${id} does not exist (1..${this.muleSlots})`);
     return s;
   }
 
   private check(slot: number): void {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) {
+      // slots come from the master's own handles, never from a user: a bug in Spindle if this fails
       throw new RangeError(`scoreboard slot ${slot} does not exist (0..${this.slots - 1})`);
     }
   }
@@ -237,7 +239,7 @@ export class Scoreboard {
   setState(slot: number, state: ThreadState): void {
     this.check(slot);
     const v = THREAD_STATES.indexOf(state);
-    if (v < 0) throw new RangeError(`unknown slot state ${String(state)}`);
+    if (v < 0) throw new RangeError(`unknown slot state ${String(state)}`); // a typed ThreadState: a bug if this fails
     Atomics.store(this.i32, slot * SLOT_I32 + I_STATE, v);
   }
 
@@ -302,7 +304,7 @@ export class Scoreboard {
     this.check(slot);
     const i = slot * SLOT_I32;
     const r = EXIT_REASONS.indexOf(reason);
-    if (r < 0) throw new RangeError(`unknown exit reason ${String(reason)}`);
+    if (r < 0) throw new RangeError(`unknown exit reason ${String(reason)}`); // a typed ExitReason: a bug if this fails
     this.mBegin(slot);
     this.i32[i + I_EXIT] = r;
     this.i32[i + I_EXITCODE] = exitCode | 0;
@@ -324,7 +326,7 @@ export class Scoreboard {
     for (const [k, v] of Object.entries(fields)) {
       if (k === 'state') continue;
       const idx = F_INDEX[k as keyof typeof F_INDEX];
-      if (idx === undefined || typeof v !== 'number') throw new RangeError(`scoreboard: cannot set ${k}`);
+      if (idx === undefined || typeof v !== 'number') throw new RangeError(`scoreboard: cannot set ${k}`); // typed MasterFields: a bug if this fails
       this.f64[slot * SLOT_F64 + idx] = v;
     }
     this.mEnd(slot);

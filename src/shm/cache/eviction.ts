@@ -5,7 +5,7 @@
 import { sweepExpired } from './expiry.js';
 import { lruOldest } from './lru.js';
 import { removeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, Item, HdrF } from './views.js';
+import { type CacheViews, ItemWords, Item, HdrF } from './views.js';
 
 /**
  * Count a full event, then free room until `fits()` says there is enough. `protect` (a slot, or
@@ -30,7 +30,7 @@ export function makeRoom(v: CacheViews, now: number, fits: () => boolean, protec
     if (fits()) return true;
   }
   if (spec.clearOnFull) {
-    for (let s = 0; s < spec.items; s++) if (s !== protect && v.it[s * ITEM_I32 + Item.Flags] === 1) removeSlot(v, s);
+    for (let s = 0; s < spec.items; s++) if (s !== protect && v.it[s * ItemWords.I32 + Item.Flags] === 1) removeSlot(v, s);
     return fits();
   }
   return false;

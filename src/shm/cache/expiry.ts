@@ -4,7 +4,7 @@
 // earliest expiry of any item, lets the sweep return at once when nothing can have expired.
 
 import { removeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, ITEM_F64, Item, ItemF, HdrF } from './views.js';
+import { type CacheViews, ItemWords, Item, ItemF, HdrF } from './views.js';
 
 /** The expiry a write stores for a TTL in seconds: 0 = never, -1 = keep the item's current one. */
 export function expiryFor(ttl: number | undefined, now: number): number {
@@ -12,18 +12,18 @@ export function expiryFor(ttl: number | undefined, now: number): number {
 }
 
 export function isExpired(v: CacheViews, s: number, now: number): boolean {
-  const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
+  const e = v.ie[s * ItemWords.F64 + ItemF.Expires]!;
   return e !== 0 && e <= now;
 }
 
 export function setExpiry(v: CacheViews, s: number, expires: number): void {
-  v.ie[s * ITEM_F64 + ItemF.Expires] = expires;
+  v.ie[s * ItemWords.F64 + ItemF.Expires] = expires;
   if (expires !== 0 && expires < v.f[HdrF.NextExpiry]!) v.f[HdrF.NextExpiry] = expires;
 }
 
 /** A read found item s: if it has expired, delete it (counted) and return true. Reads the clock only for items with an expiry. */
 export function dropIfExpired(v: CacheViews, s: number, clock: () => number): boolean {
-  if (v.ie[s * ITEM_F64 + ItemF.Expires] === 0 || !isExpired(v, s, clock())) return false;
+  if (v.ie[s * ItemWords.F64 + ItemF.Expires] === 0 || !isExpired(v, s, clock())) return false;
   removeSlot(v, s);
   v.f[HdrF.Expired]!++;
   return true;
@@ -34,8 +34,8 @@ export function sweepExpired(v: CacheViews, now: number): number {
   let removed = 0;
   let next = Infinity;
   for (let s = 0; s < v.spec.items; s++) {
-    if (v.it[s * ITEM_I32 + Item.Flags] !== 1) continue;
-    const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
+    if (v.it[s * ItemWords.I32 + Item.Flags] !== 1) continue;
+    const e = v.ie[s * ItemWords.F64 + ItemF.Expires]!;
     if (e === 0) continue;
     if (e <= now) {
       removeSlot(v, s);

@@ -3,32 +3,32 @@
 // rebuild the order after a torn relink.
 
 import { journalOp, journalOpen, journalEnd, Journal } from './journal.js';
-import { type CacheViews, ITEM_I32, ITEM_F64, Hdr, Item, ItemF, HdrF } from './views.js';
+import { type CacheViews, ItemWords, Hdr, Item, ItemF, HdrF } from './views.js';
 
 /** Give item s the newest stamp. */
 export function stamp(v: CacheViews, s: number): void {
-  v.ie[s * ITEM_F64 + ItemF.Stamp] = ++v.f[HdrF.Stamp]!;
+  v.ie[s * ItemWords.F64 + ItemF.Stamp] = ++v.f[HdrF.Stamp]!;
 }
 
 /** Link s at the most-recent end. */
 export function lruAppend(v: CacheViews, s: number): void {
   const it = v.it;
   const tail = v.h[Hdr.LruTail]!;
-  it[s * ITEM_I32 + Item.LruPrev] = tail;
-  it[s * ITEM_I32 + Item.LruNext] = 0;
-  if (tail !== 0) it[(tail - 1) * ITEM_I32 + Item.LruNext] = s + 1;
+  it[s * ItemWords.I32 + Item.LruPrev] = tail;
+  it[s * ItemWords.I32 + Item.LruNext] = 0;
+  if (tail !== 0) it[(tail - 1) * ItemWords.I32 + Item.LruNext] = s + 1;
   else v.h[Hdr.LruHead] = s + 1;
   v.h[Hdr.LruTail] = s + 1;
 }
 
 export function lruUnlink(v: CacheViews, s: number): void {
   const it = v.it;
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   const n = it[o + Item.LruNext]!;
   const p = it[o + Item.LruPrev]!;
-  if (p !== 0) it[(p - 1) * ITEM_I32 + Item.LruNext] = n;
+  if (p !== 0) it[(p - 1) * ItemWords.I32 + Item.LruNext] = n;
   else v.h[Hdr.LruHead] = n;
-  if (n !== 0) it[(n - 1) * ITEM_I32 + Item.LruPrev] = p;
+  if (n !== 0) it[(n - 1) * ItemWords.I32 + Item.LruPrev] = p;
   else v.h[Hdr.LruTail] = p;
   it[o + Item.LruNext] = 0;
   it[o + Item.LruPrev] = 0;
@@ -52,7 +52,7 @@ export function touch(v: CacheViews, s: number): void {
 /** The least recently used item other than `protect`, as slot+1; 0 = none. */
 export function lruOldest(v: CacheViews, protect: number): number {
   const p = v.h[Hdr.LruHead]!;
-  return p !== 0 && p - 1 === protect ? v.it[(p - 1) * ITEM_I32 + Item.LruNext]! : p;
+  return p !== 0 && p - 1 === protect ? v.it[(p - 1) * ItemWords.I32 + Item.LruNext]! : p;
 }
 
 /** Rebuild the list from the stamps of the live items (repair). */
@@ -60,6 +60,6 @@ export function lruRebuild(v: CacheViews, live: number[]): void {
   v.h[Hdr.LruHead] = 0;
   v.h[Hdr.LruTail] = 0;
   if (!v.spec.purgeLru) return;
-  live.sort((a, b) => v.ie[a * ITEM_F64 + ItemF.Stamp]! - v.ie[b * ITEM_F64 + ItemF.Stamp]!);
+  live.sort((a, b) => v.ie[a * ItemWords.F64 + ItemF.Stamp]! - v.ie[b * ItemWords.F64 + ItemF.Stamp]!);
   for (const s of live) lruAppend(v, s);
 }

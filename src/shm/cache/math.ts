@@ -6,7 +6,7 @@ import type { Bytesish } from '../bytes.js';
 import { setExpiry } from './expiry.js';
 import { journalSlot, journalEnd } from './journal.js';
 import { touch } from './lru.js';
-import { type CacheViews, ITEM_I32, Item } from './views.js';
+import { type CacheViews, ItemWords, Item } from './views.js';
 
 export type MathOp = 'inc' | 'dec' | 'mul' | 'div';
 
@@ -34,7 +34,7 @@ export function applyMath(v: CacheViews, op: MathOp, x: bigint, d: bigint): bigi
 
 /** Item s's value as a number. CACHE_NOT_A_NUMBER when it is not 8 bytes. */
 export function readNumber(v: CacheViews, s: number, key: Bytesish): bigint {
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   const vlen = v.it[o + Item.ValueLen]!;
   if (vlen !== 8) {
     throw new SpindleError(
@@ -51,7 +51,7 @@ export function readNumber(v: CacheViews, s: number, key: Bytesish): bigint {
 export function writeNumber(v: CacheViews, s: number, n: bigint, expires: number): void {
   num64[0] = n;
   journalSlot(v, s);
-  v.data8.set(num8, v.it[s * ITEM_I32 + Item.Block]! * v.spec.blocksize);
+  v.data8.set(num8, v.it[s * ItemWords.I32 + Item.Block]! * v.spec.blocksize);
   if (expires >= 0) setExpiry(v, s, expires);
   if (v.spec.purgeLru) touch(v, s);
   journalEnd(v);

@@ -8,7 +8,7 @@ import { markRun, freeRun, resetBitmap, runIsFree } from './blocks.js';
 import { Journal, journalEnd } from './journal.js';
 import { lruRebuild } from './lru.js';
 import { findSlot, linkIntoBucket, resetTable } from './table.js';
-import { type CacheViews, ITEM_I32, ITEM_F64, Hdr, Item, ItemF, HdrF } from './views.js';
+import { type CacheViews, ItemWords, Hdr, Item, ItemF, HdrF } from './views.js';
 
 /**
  * Key copies for repair and validation. Not the caller's scratch: repair runs inside lock(), in the
@@ -25,14 +25,14 @@ export function repairTable(v: CacheViews): void {
   if (op === Journal.Clear) {
     resetTable(v);
   } else {
-    if (op === Journal.Slot && js >= 0 && js < spec.items) it[js * ITEM_I32 + Item.Flags] = 0;
+    if (op === Journal.Slot && js >= 0 && js < spec.items) it[js * ItemWords.I32 + Item.Flags] = 0;
     v.ht.fill(0);
     if (spec.bitmap) resetBitmap(v);
     let count = 0;
     let nextExp = Infinity;
     const live: number[] = [];
     for (let s = 0; s < spec.items; s++) {
-      const o = s * ITEM_I32;
+      const o = s * ItemWords.I32;
       if (it[o + Item.Flags] !== 1 || !validItem(v, s)) {
         it[o + Item.Flags] = 0;
         continue;
@@ -54,14 +54,14 @@ export function repairTable(v: CacheViews): void {
         continue;
       }
       linkIntoBucket(v, s, it[o + Item.Hash]!);
-      const e = v.ie[s * ITEM_F64 + ItemF.Expires]!;
+      const e = v.ie[s * ItemWords.F64 + ItemF.Expires]!;
       if (e !== 0 && e < nextExp) nextExp = e;
       live.push(s);
       count++;
     }
     // free stack: every unused slot
     let top = 0;
-    for (let s = spec.items - 1; s >= 0; s--) if (it[s * ITEM_I32 + Item.Flags] !== 1) v.fs[top++] = s;
+    for (let s = spec.items - 1; s >= 0; s--) if (it[s * ItemWords.I32 + Item.Flags] !== 1) v.fs[top++] = s;
     h[Hdr.FreeTop] = top;
     lruRebuild(v, live);
     v.f[HdrF.NextExpiry] = nextExp;
@@ -75,7 +75,7 @@ export function repairTable(v: CacheViews): void {
 /** Does item s's header hold together: lengths in range, a block run inside the data, the hash of its key? */
 export function validItem(v: CacheViews, s: number): boolean {
   const spec = v.spec;
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   const it = v.it;
   const klen = it[o + Item.KeyLen]!;
   const vlen = it[o + Item.ValueLen]!;

@@ -23,7 +23,7 @@ import { type MathOp, applyMath, mathOperand, numberBytes, readNumber, writeNumb
 import { repairTable } from './repair.js';
 import { findSlot, removeSlot, resetTable } from './table.js';
 import { tableProblems } from './verify.js';
-import { CacheViews, ITEM_I32, Hdr, Item, HdrF, MAGIC } from './views.js';
+import { CacheViews, ItemWords, Hdr, Item, HdrF, MAGIC } from './views.js';
 import { insertItem, overwriteItem } from './write.js';
 
 export interface CacheStats {
@@ -90,8 +90,8 @@ export class SharedCache extends CacheViews {
     try {
       const s = this.lookup(klen);
       if (s < 0) return undefined;
-      const b = this.it[s * ITEM_I32 + Item.Block]! * this.spec.blocksize;
-      return fromBytes(this.data8, b, this.it[s * ITEM_I32 + Item.ValueLen]!);
+      const b = this.it[s * ItemWords.I32 + Item.Block]! * this.spec.blocksize;
+      return fromBytes(this.data8, b, this.it[s * ItemWords.I32 + Item.ValueLen]!);
     } finally {
       this.unlock();
     }
@@ -103,8 +103,8 @@ export class SharedCache extends CacheViews {
     try {
       const s = this.lookup(klen);
       if (s < 0) return undefined;
-      const b = this.it[s * ITEM_I32 + Item.Block]! * this.spec.blocksize;
-      return this.data8.slice(b, b + this.it[s * ITEM_I32 + Item.ValueLen]!);
+      const b = this.it[s * ItemWords.I32 + Item.Block]! * this.spec.blocksize;
+      return this.data8.slice(b, b + this.it[s * ItemWords.I32 + Item.ValueLen]!);
     } finally {
       this.unlock();
     }
@@ -172,8 +172,8 @@ export class SharedCache extends CacheViews {
       const now = this.now();
       const ks = this.spec.keysize;
       for (let s = 0; s < this.spec.items; s++) {
-        if (this.it[s * ITEM_I32 + Item.Flags] !== 1 || isExpired(this, s, now)) continue;
-        out.push(read(s * ks, this.it[s * ITEM_I32 + Item.KeyLen]!));
+        if (this.it[s * ItemWords.I32 + Item.Flags] !== 1 || isExpired(this, s, now)) continue;
+        out.push(read(s * ks, this.it[s * ItemWords.I32 + Item.KeyLen]!));
       }
     } finally {
       this.unlock();

@@ -4,7 +4,7 @@
 import { freeRun, resetBitmap } from './blocks.js';
 import { journalSlot, journalEnd } from './journal.js';
 import { lruUnlink } from './lru.js';
-import { type CacheViews, ITEM_I32, Hdr, HdrF, Item } from './views.js';
+import { type CacheViews, ItemWords, Hdr, HdrF, Item } from './views.js';
 
 /**
  * Bucket of a hash. djb33x (uWSGI's default) barely mixes its high bits into the low ones, so a
@@ -29,7 +29,7 @@ export function findSlot(v: CacheViews, kb: Uint8Array, klen: number, hash: numb
   let guard = v.spec.items;
   while (p !== 0 && guard-- > 0) {
     const s = p - 1;
-    const o = s * ITEM_I32;
+    const o = s * ItemWords.I32;
     if (it[o + Item.Hash] === (hash | 0) && it[o + Item.KeyLen] === klen) {
       const ko = s * ks;
       let i = 0;
@@ -44,12 +44,12 @@ export function findSlot(v: CacheViews, kb: Uint8Array, klen: number, hash: numb
 /** Link slot s at the head of the chain of its hash's bucket. */
 export function linkIntoBucket(v: CacheViews, s: number, hash: number): void {
   const it = v.it;
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   const b = bucketOf(hash, v.spec.hashsize);
   const head = v.ht[b]!;
   it[o + Item.HashNext] = head;
   it[o + Item.HashPrev] = 0;
-  if (head !== 0) it[(head - 1) * ITEM_I32 + Item.HashPrev] = s + 1;
+  if (head !== 0) it[(head - 1) * ItemWords.I32 + Item.HashPrev] = s + 1;
   v.ht[b] = s + 1;
 }
 
@@ -66,14 +66,14 @@ export function takeFreeSlot(v: CacheViews): number {
 export function removeSlot(v: CacheViews, s: number): void {
   const h = v.h;
   const it = v.it;
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   journalSlot(v, s);
   it[o + Item.Flags] = 0;
   const next = it[o + Item.HashNext]!;
   const prev = it[o + Item.HashPrev]!;
-  if (prev !== 0) it[(prev - 1) * ITEM_I32 + Item.HashNext] = next;
+  if (prev !== 0) it[(prev - 1) * ItemWords.I32 + Item.HashNext] = next;
   else v.ht[bucketOf(it[o + Item.Hash]!, v.spec.hashsize)] = next;
-  if (next !== 0) it[(next - 1) * ITEM_I32 + Item.HashPrev] = prev;
+  if (next !== 0) it[(next - 1) * ItemWords.I32 + Item.HashPrev] = prev;
   if (v.spec.purgeLru) lruUnlink(v, s);
   if (v.spec.bitmap) freeRun(v, it[o + Item.Block]!, it[o + Item.Blocks]!);
   it[o + Item.HashNext] = 0;
@@ -88,7 +88,7 @@ export function removeSlot(v: CacheViews, s: number): void {
 export function resetTable(v: CacheViews): void {
   const spec = v.spec;
   const it = v.it;
-  for (let s = 0; s < spec.items; s++) it[s * ITEM_I32 + Item.Flags] = 0;
+  for (let s = 0; s < spec.items; s++) it[s * ItemWords.I32 + Item.Flags] = 0;
   v.ht.fill(0);
   for (let i = 0; i < spec.items; i++) v.fs[i] = spec.items - 1 - i;
   v.h[Hdr.FreeTop] = spec.items;

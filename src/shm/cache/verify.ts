@@ -4,7 +4,7 @@
 import { Journal } from './journal.js';
 import { validItem } from './repair.js';
 import { bucketOf } from './table.js';
-import { type CacheViews, ITEM_I32, Hdr, Item } from './views.js';
+import { type CacheViews, ItemWords, Hdr, Item } from './views.js';
 
 /** Every inconsistency in the table (empty = consistent). */
 export function tableProblems(v: CacheViews): string[] {
@@ -15,7 +15,7 @@ export function tableProblems(v: CacheViews): string[] {
   if (h[Hdr.JournalOp] !== Journal.None) p.push(`journal not empty: op ${h[Hdr.JournalOp]} slot ${h[Hdr.JournalSlot]! - 1}`);
   let used = 0;
   for (let s = 0; s < spec.items; s++) {
-    const fl = it[s * ITEM_I32 + Item.Flags];
+    const fl = it[s * ItemWords.I32 + Item.Flags];
     if (fl === 1) {
       used++;
       if (!validItem(v, s)) p.push(`item ${s}: invalid header (lengths, block run or hash)`);
@@ -32,7 +32,7 @@ export function tableProblems(v: CacheViews): string[] {
     else if (seenFree[s]) p.push(`slot ${s} twice in free stack`);
     else {
       seenFree[s] = 1;
-      if (it[s * ITEM_I32 + Item.Flags] === 1) p.push(`slot ${s} is in use and in the free stack`);
+      if (it[s * ItemWords.I32 + Item.Flags] === 1) p.push(`slot ${s} is in use and in the free stack`);
     }
   }
   // hash chains
@@ -52,7 +52,7 @@ export function tableProblems(v: CacheViews): string[] {
         p.push(`bucket ${b}: link ${q} out of range`);
         break;
       }
-      const o = s * ITEM_I32;
+      const o = s * ItemWords.I32;
       if (it[o + Item.Flags] !== 1) p.push(`bucket ${b}: slot ${s} is not in use`);
       if (bucketOf(it[o + Item.Hash]!, spec.hashsize) !== b) p.push(`bucket ${b}: slot ${s} hashes elsewhere`);
       if (it[o + Item.HashPrev] !== prev) p.push(`bucket ${b}: slot ${s} prev link ${it[o + Item.HashPrev]} != ${prev}`);
@@ -67,8 +67,8 @@ export function tableProblems(v: CacheViews): string[] {
   // duplicate keys
   const keys = new Set<string>();
   for (let s = 0; s < spec.items; s++) {
-    if (it[s * ITEM_I32 + Item.Flags] !== 1) continue;
-    const k = Array.from(v.keys8.subarray(s * spec.keysize, s * spec.keysize + it[s * ITEM_I32 + Item.KeyLen]!)).join(',');
+    if (it[s * ItemWords.I32 + Item.Flags] !== 1) continue;
+    const k = Array.from(v.keys8.subarray(s * spec.keysize, s * spec.keysize + it[s * ItemWords.I32 + Item.KeyLen]!)).join(',');
     if (keys.has(k)) p.push(`slot ${s}: duplicate key`);
     keys.add(k);
   }
@@ -79,11 +79,11 @@ export function tableProblems(v: CacheViews): string[] {
     let q = h[Hdr.LruHead]!;
     while (q !== 0 && n <= spec.items) {
       const s = q - 1;
-      if (it[s * ITEM_I32 + Item.Flags] !== 1) p.push(`lru: slot ${s} not in use`);
-      if (it[s * ITEM_I32 + Item.LruPrev] !== prev) p.push(`lru: slot ${s} prev link wrong`);
+      if (it[s * ItemWords.I32 + Item.Flags] !== 1) p.push(`lru: slot ${s} not in use`);
+      if (it[s * ItemWords.I32 + Item.LruPrev] !== prev) p.push(`lru: slot ${s} prev link wrong`);
       n++;
       prev = q;
-      q = it[s * ITEM_I32 + Item.LruNext]!;
+      q = it[s * ItemWords.I32 + Item.LruNext]!;
     }
     if (n !== used) p.push(`lru list has ${n} entries, ${used} in use`);
     if (h[Hdr.LruTail] !== prev) p.push('lru tail does not match the last entry');
@@ -93,7 +93,7 @@ export function tableProblems(v: CacheViews): string[] {
     const want = new Int32Array(v.bm.length);
     for (let b = spec.blocks; b < want.length * 32; b++) want[b >>> 5]! |= 1 << (b & 31);
     for (let s = 0; s < spec.items; s++) {
-      const o = s * ITEM_I32;
+      const o = s * ItemWords.I32;
       if (it[o + Item.Flags] !== 1) continue;
       for (let i = 0; i < it[o + Item.Blocks]!; i++) {
         const blk = it[o + Item.Block]! + i;

@@ -21,12 +21,11 @@ import {
   cacheMaxValueBytes,
   CACHE_HDR_I32,
   CACHE_HDR_F64,
-  ITEM_I32,
-  ITEM_F64,
+  ItemWords,
 } from '../cache-spec.js';
 import { MUTEX_WORDS } from '../mutex.js';
 
-export { ITEM_I32, ITEM_F64 };
+export { ItemWords };
 
 // Field indexes are const enums: tsc writes the numbers into every module that uses them, where an
 // imported const would cost a load and a hole check on each access in the hot paths.
@@ -87,7 +86,7 @@ export const enum ItemF {
 
 export const MAGIC = 0x53434832; // "SCH2"
 
-if (Hdr.Count !== MUTEX_WORDS || CACHE_HDR_I32 < Hdr.Repairs + 1 || CACHE_HDR_F64 < HdrF.Expired + 1 || ITEM_I32 < Item.LruPrev + 1 || ITEM_F64 < ItemF.Stamp + 1) {
+if (Hdr.Count !== MUTEX_WORDS || CACHE_HDR_I32 < Hdr.Repairs + 1 || CACHE_HDR_F64 < HdrF.Expired + 1 || ItemWords.I32 < Item.LruPrev + 1 || ItemWords.F64 < ItemF.Stamp + 1) {
   throw new Error('cache geometry constants out of sync'); // an invariant of this file: a bug, not a user's error
 }
 
@@ -116,8 +115,8 @@ export class CacheViews {
     this.memoryBytes = g.total;
     this.h = new Int32Array(sab, offset + g.hdrI32, CACHE_HDR_I32);
     this.f = new Float64Array(sab, offset + g.hdrF64, CACHE_HDR_F64);
-    this.ie = new Float64Array(sab, offset + g.itemF64, spec.items * ITEM_F64);
-    this.it = new Int32Array(sab, offset + g.itemI32, spec.items * ITEM_I32);
+    this.ie = new Float64Array(sab, offset + g.itemF64, spec.items * ItemWords.F64);
+    this.it = new Int32Array(sab, offset + g.itemI32, spec.items * ItemWords.I32);
     this.ht = new Int32Array(sab, offset + g.hashTable, spec.hashsize);
     this.fs = new Int32Array(sab, offset + g.freeStack, spec.items);
     this.bm = new Int32Array(sab, offset + g.bitmap, spec.bitmap ? Math.ceil(spec.blocks / 32) : 0);

@@ -9,7 +9,7 @@ import { setExpiry } from './expiry.js';
 import { journalSlot, journalEnd } from './journal.js';
 import { lruAppend, stamp, touch } from './lru.js';
 import { linkIntoBucket, takeFreeSlot } from './table.js';
-import { type CacheViews, ITEM_I32, Hdr, Item } from './views.js';
+import { type CacheViews, ItemWords, Hdr, Item } from './views.js';
 
 /**
  * Store a new item: key kb[0..klen) with hash, value vb[0..vlen), expires (0 = never). Returns
@@ -31,7 +31,7 @@ export function insertItem(
   const h = v.h;
   const it = v.it;
   const s = takeFreeSlot(v);
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   if (!v.spec.bitmap) start = s;
   v.keys8.set(kb.subarray(0, klen), s * v.spec.keysize);
   v.data8.set(vlen === vb.length ? vb : vb.subarray(0, vlen), start * v.spec.blocksize);
@@ -52,7 +52,7 @@ export function insertItem(
 
 /** Replace the value of item s; expires -1 keeps its expiry. Returns/throws like insertItem when full. */
 export function overwriteItem(v: CacheViews, s: number, vb: Uint8Array, vlen: number, expires: number, now: number): boolean {
-  const o = s * ITEM_I32;
+  const o = s * ItemWords.I32;
   const it = v.it;
   if (v.spec.bitmap) {
     const need = blocksFor(v, vlen);
