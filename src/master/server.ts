@@ -21,7 +21,7 @@ import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
-import type { HandoverClient } from './full-reload.js';
+import type { HandoverClient } from './full-reload/take-over.js';
 import type { ParentLink } from './parent-link.js';
 import { CONTROL, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
 

@@ -71,7 +71,7 @@ export interface ServerSettings {
   shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
   /** Timers, crons, mules and offload (src/master/background.ts). */
   background: BackgroundSettings;
-  /** Full reload and its triggers (src/master/full-reload.ts, touch-files.ts). */
+  /** Full reload and its triggers (src/master/full-reload/, touch-files.ts). */
   processRecycle: ProcessRecycleSettings;
 }
 
