@@ -10,11 +10,12 @@
 import { EventEmitter } from 'node:events';
 import type { Log } from '../log/logger.js';
 import type { DescriptorCopier, RawHandle } from './shared-sockets.js';
-import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../protocol/parent.js';
+import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent } from '../protocol/parent.js';
+import type { SocketMeta } from '../protocol/handover.js';
 
 const PARENT_POLL_MS = 1000;
 
-/** What the full reload uses of its new process (src/master/full-reload.ts). */
+/** What the full reload uses of its new process (src/master/full-reload/hand-over.ts). */
 export interface SuccessorProcess extends EventEmitter {
   readonly pid?: number;
   readonly connected: boolean;

@@ -10,7 +10,9 @@ import { SpindleServer } from './server.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
 import { ListenError } from './listen-failure.js';
-import { HandoverClient, ProcessRecycler, outgoingSockets } from './full-reload.js';
+import { HandoverClient } from './full-reload/take-over.js';
+import { ProcessRecycler } from './full-reload/recycler.js';
+import { outgoingSockets } from './full-reload/hand-over.js';
 import { ParentLink } from './parent-link.js';
 
 /** What runServer needs of a loaded configuration (structurally a LoadedConfig). */

@@ -1,32 +1,36 @@
 // The master: binds the listening sockets the workers accept on, supervises the workers, and
 // runs the 100 ms cycle that drives harakiri, recycling and scaling. It is never on a request's
 // path: the workers accept, serve and log their requests, and report them in batches.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
+//
+// This file wires the parts together and orders start-up; each part is its own module: where the
+// server listens (server-listeners.ts), the worker slots (supervisor.ts) and their accepting
+// (accept-workers.ts), what threads report (thread-events.ts), the cycle (cycle.ts), need-app off
+// (no-app.ts), shutdown (shutdown.ts), the stats (stats.ts, stats-views.ts), full reload
+// (full-reload/, which drives this server through RecyclableServer).
 import { SpindleError, SpindleRangeError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { firstLine } from '../front/response-messages.js';
 import { OwnedFiles, type OwnedSocket } from './owned-files.js';
 import type { ServerSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { RequestObserver, buildStats, type ServerObservation, type StatsDocument } from './stats.js';
-import { StatsServer } from './stats-server.js';
-import { Scaler, type ScaleResult, type CheaperStats } from './scaler.js';
+import { serverStats, type ServerStats } from './stats-views.js';
+import { Scaler, type ScaleResult } from './scaler.js';
 import { MasterFifo } from './fifo.js';
 import { createSharedCore, type SharedCore } from '../shm/layout.js';
 import { installSharedCore } from '../api/runtime.js';
-import { AppLoadFailure, type WorkerHandle } from './worker-handle.js';
-import { warnOtherCopy } from './package-copies.js';
+import { AppLoadFailure } from './worker-handle.js';
 import { Background } from './background.js';
 import { WorkerAccept } from './accept-workers.js';
 import { CacheStores } from './cache-stores.js';
 import type { SharedSocket } from './shared-sockets.js';
-import type { HandoverClient } from './full-reload.js';
+import type { HandoverClient } from './full-reload/take-over.js';
 import type { ParentLink } from './parent-link.js';
-import { CONTROL, type WorkerBoot, type WorkerMessage } from '../protocol/worker.js';
-
-const DEFAULT_LISTENER = '127.0.0.1:8000';
-const TICK_MS = 100;
+import type { WorkerBoot } from '../protocol/worker.js';
+import { DEFAULT_LISTENER, ServerListeners, listenerSpecs } from './server-listeners.js';
+import { releaseDeadThread, routeControl, type ControlTargets } from './thread-events.js';
+import { MasterCycle } from './cycle.js';
+import { MissingApp } from './no-app.js';
+import { Shutdown } from './shutdown.js';
 
 export interface ServerOptions {
   settings: ServerSettings;
@@ -48,24 +52,28 @@ export class SpindleServer {
   readonly core: SharedCore;
   /** The listening sockets, accepted on by the workers themselves. */
   private readonly workerAccept: WorkerAccept;
+  /** The shared sockets and the stats server. */
+  private readonly listeners: ServerListeners;
   /** cache2 `store` files (src/master/cache-stores.ts). */
   readonly cacheStores: CacheStores;
   /** Full reload, old side: the listeners the new process took over (never vacuumed here). */
   private handedOver: ReadonlySet<OwnedSocket> | null = null;
-  private tickTimer?: NodeJS.Timeout;
-  private appError = '';
-  private closing: Promise<void> | null = null;
+  private readonly cycle: MasterCycle;
+  /** need-app = false: why the app did not load, and the 503 stand-in meanwhile. */
+  private readonly noApp: MissingApp;
+  private readonly shutdown: Shutdown;
   private readonly files: OwnedFiles;
   private readonly startedAt = Date.now();
   requestsTotal = 0;
   /** Status classes, latency histogram and percentiles of finished requests (stats, /metrics). */
   readonly observer = new RequestObserver();
-  private statsServer: StatsServer | null = null;
   /** Adaptive worker count (cheaper); null when cheaper = 0. */
   readonly scaler: Scaler | null = null;
   private fifo: MasterFifo | null = null;
   /** Timers, crons, signals, mules and offload (stats: background.stats()). */
   readonly background: Background;
+  /** Where a worker's CONTROL messages go (src/master/thread-events.ts). */
+  private readonly controlTargets: ControlTargets;
 
   get parent(): ParentLink | undefined { return this.opts.parent; }
 
@@ -74,18 +82,35 @@ export class SpindleServer {
     this.log = opts.log;
     this.workerAccept = new WorkerAccept(this);
     this.files = new OwnedFiles(this.settings.pidfile, opts.parent?.parentPid ?? process.pid, this.log);
+    this.listeners = new ServerListeners(this.workerAccept, this, this.settings, this.log, this.files);
     this.core = createSharedCore({ ...this.settings.shm, workerSlots: this.settings.processes, muleSlots: this.settings.background.mules.length });
     this.cacheStores = new CacheStores(this.core, this.log);
     this.supervisor = new Supervisor(this.settings, {
       log: this.log,
-      onWorkerMessage: (h, m) => this.onWorkerMessage(h, m),
+      onWorkerMessage: (h, m) => routeControl(this.controlTargets, h, m),
       pump: () => this.background.pump(),
       workerReady: (h) => void this.workerAccept.give(h),
       ownRequestsLost: (n) => this.workerAccept.lost(n),
-      onThreadExit: (threadId) => this.onThreadExit(threadId),
+      onThreadExit: (threadId) => releaseDeadThread(this.core, this.log, threadId),
     }, (slot) => this.bootFor(slot), this.core.scoreboard);
     this.background = new Background({ settings: this.settings, log: this.log, supervisor: this.supervisor, core: this.core, logFormat: opts.logFormat, logFd: opts.logFd });
+    this.controlTargets = { log: this.log, accept: this.workerAccept, background: this.background };
     if (this.settings.cheaper) this.scaler = new Scaler(this.settings.cheaper, this.supervisor, this.log, () => this.workerAccept.kernelBacklog());
+    this.noApp = new MissingApp(this, this.workerAccept);
+    this.cycle = new MasterCycle({ supervisor: this.supervisor, mules: this.background.mules, scaler: this.scaler, core: this.core, shuttingDown: () => this.shutdown.started });
+    this.shutdown = new Shutdown({
+      log: this.log,
+      supervisor: this.supervisor,
+      background: this.background,
+      stopCommands: () => this.fifo?.close(),
+      afterDrain: async () => {
+        this.cycle.stop();
+        await this.listeners.close();
+        if (!this.handedOver) await this.cacheStores.saveAtExit();
+        this.listeners.vacuum(this.handedOver);
+        this.log.info({ event: 'STOPPED', uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+      },
+    });
   }
 
   /** Bound addresses, e.g. 'http://127.0.0.1:8000', 'unix:/run/app.sock'. */
@@ -108,14 +133,6 @@ export class SpindleServer {
     };
   }
 
-  /** A thread died: release the locks it held, repair what it was writing (robust locks). */
-  private onThreadExit(threadId: number): void {
-    const report = this.core.onThreadExit(threadId);
-    if (report.locks.length || report.caches.length || report.counterTable) {
-      this.log.warn({ event: 'LOCKS_RELEASED', threadId, locks: report.locks, caches: report.caches }, 'a dead thread held shared locks: released; the next owner is told the data may be inconsistent');
-    }
-  }
-
   /**
    * Loads the app in every worker, then listens. With need-app (the default) an app that does not
    * load is an AppLoadFailure before anything listens; without it the server listens and answers
@@ -129,26 +146,20 @@ export class SpindleServer {
     if (mem.caches.length) this.log.info({ event: 'SHARED_MEMORY', caches: mem.caches, totalBytes: mem.total }, 'shared memory allocated');
     for (const [key, value] of this.settings.env) process.env[key] = value; // workers copy it at spawn
     if (!this.opts.handover) await this.cacheStores.restore(); // full reload: when the sockets arrive
-    const anyListener = this.settings.listeners.length + this.settings.uwsgiListeners.length > 0;
-    const specs = anyListener ? this.settings.listeners : [DEFAULT_LISTENER];
-    const sharedSpecs = [
-      ...specs.map((spec) => ({ kind: 'http' as const, spec })),
-      ...this.settings.uwsgiListeners.map((spec) => ({ kind: 'uwsgi' as const, spec })),
-    ];
+    const { specs, defaulted } = listenerSpecs(this.settings);
     // Every address is bound before a worker starts: a taken port fails at once, before the app
     // loads. (A full reload's new process takes its sockets over once its app has loaded.)
     const bindFirst = !this.opts.handover;
-    if (bindFirst) await this.bindBeforeWorkers(sharedSpecs);
+    if (bindFirst) await this.listeners.bindBeforeWorkers(specs);
     try {
       await this.supervisor.startAll();
     } catch (err) {
       // a full reload never replaces a working process by one without its app, need-app or not
       if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) {
-        if (bindFirst) await this.releaseSockets();
+        if (bindFirst) await this.listeners.release();
         throw err;
       }
-      this.appError = err.detail;
-      this.log.error({ event: 'NO_APP', err: { message: err.detail, stack: err.detail } }, 'no app loaded (need-app is off): answering 503 until a reload loads it');
+      this.noApp.failed(err);
     }
     this.background.start();
     const handover = this.opts.handover;
@@ -156,10 +167,10 @@ export class SpindleServer {
       await handover.receive();
       await this.cacheStores.restore(); // the snapshot the old process wrote right before the handover
     }
-    if (!anyListener) this.log.info({ event: 'DEFAULT_LISTENER', address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
+    if (defaulted) this.log.info({ event: 'DEFAULT_LISTENER', address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
-      if (!bindFirst) await this.workerAccept.open(sharedSpecs, handover && ((kind, spec) => handover.take(kind, spec)));
-      if (this.appError) await this.workerAccept.standIn(this.standInOptions());
+      if (handover) await this.listeners.takeOver(specs, (kind, spec) => handover.take(kind, spec));
+      await this.noApp.standIn();
       await handover?.adopted(this.sharedSocketList);
     } catch (err) {
       await this.close({ graceful: false });
@@ -177,97 +188,23 @@ export class SpindleServer {
     }
     if (this.settings.stats && !bindFirst) {
       try {
-        await this.listenStats();
+        await this.listeners.listenStats();
       } catch (err) {
         await this.close({ graceful: false });
         throw err;
       }
     }
-    let ticks = 0;
-    this.tickTimer = setInterval(() => {
-      const now = performance.now();
-      this.supervisor.tick(now);
-      this.background.mules.tick(now);
-      if (!this.closing) this.scaler?.tick();
-      if (++ticks % 10 === 0) this.core.sweep(); // expired cache items, once a second (never blocks)
-    }, TICK_MS);
-    this.log.info({ event: 'SERVING', addresses: this.addresses, ...(this.statsServer ? { stats: this.statsServer.url } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
-  }
-
-  /** need-app = false and no app loaded: what the master answers on the shared sockets. */
-  private standInOptions() {
-    return {
-      maxHeaderBytes: this.settings.maxHeaderBytes,
-      socketTimeoutMs: this.settings.socketTimeoutMs,
-      log: this.log,
-      isBusy: () => false,
-      onRequest: (req: IncomingMessage, res: ServerResponse) => {
-        req.resume();
-        res.shouldKeepAlive = false;
-        const body = '503 Service Unavailable: no application is loaded (need-app is off); fix the app and reload\n';
-        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': '5' });
-        res.end(body);
-        this.observer.observe(503, 0);
-        this.requestsTotal++;
-      },
-    };
-  }
-
-  /** The shared sockets and the stats address, before any worker starts; on failure none stays bound. */
-  private async bindBeforeWorkers(specs: { kind: 'http' | 'uwsgi'; spec: string }[]): Promise<void> {
-    try {
-      await this.workerAccept.open(specs);
-      if (this.settings.stats) await this.listenStats();
-    } catch (err) {
-      await this.releaseSockets();
-      throw err;
-    }
-  }
-
-  private async listenStats(): Promise<void> {
-    const stats = this.settings.stats!;
-    this.statsServer = new StatsServer(this, { ...stats, log: this.log });
-    try {
-      await this.statsServer.listen();
-    } catch (err) {
-      if (err instanceof SpindleError) throw err;
-      throw new SpindleError('LISTEN_FAILED', `cannot serve stats on ${stats.address}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  /** Start-up failed before serving: the sockets bound so far are closed (and their files removed). */
-  private async releaseSockets(): Promise<void> {
-    this.workerAccept.close();
-    await this.statsServer?.close();
-    if (this.settings.vacuum) this.files.vacuum(this.sharedSocketList, null);
-  }
-
-  private onWorkerMessage(h: WorkerHandle, m: WorkerMessage): void {
-    if (m[0] !== CONTROL) return;
-    const c = m[1];
-    if (c.kind === 'served') this.workerAccept.served(h, c);
-    else if (c.kind === 'bg') this.background.onWorkerControl(h, c.m);
-    else if (c.kind === 'other-copy') warnOtherCopy(this.log, c.server, c.app);
+    this.cycle.start();
+    const statsUrl = this.listeners.statsUrl;
+    this.log.info({ event: 'SERVING', addresses: this.addresses, ...(statsUrl !== undefined ? { stats: statsUrl } : {}), workers: this.supervisor.routable().length, maxWorkers: this.settings.processes, concurrency: this.settings.concurrency, app: this.settings.appPath }, 'spindle is serving');
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** Chain reload: every worker replaced by one that loads the app afresh, one at a time. */
   async reload(): Promise<boolean> {
-    if (this.closing) return false;
-    if (this.appError) {
-      try {
-        await this.supervisor.startAll();
-        this.appError = '';
-        this.workerAccept.endStandIn();
-        this.log.info({ event: 'APP_RELOADED' }, 'app loaded by reload');
-        return true;
-      } catch (err) {
-        this.appError = err instanceof AppLoadFailure ? err.detail : String(err);
-        this.log.error({ event: 'APP_STILL_FAILS', err: { message: firstLine(this.appError), stack: this.appError } }, 'reload: the app still does not load');
-        return false;
-      }
-    }
+    if (this.shutdown.started) return false;
+    if (this.noApp.error) return this.noApp.reload();
     return this.supervisor.reload();
   }
 
@@ -276,63 +213,22 @@ export class SpindleServer {
    * worker-reload-mercy) or answers them 503 at once; removes what vacuum should remove.
    */
   close(opts: { graceful: boolean }): Promise<void> {
-    if (this.closing) {
-      if (!opts.graceful && !this.forceQuick) {
-        this.forceQuick = true;
-        this.quickNow();
-      }
-      return this.closing;
-    }
-    this.closing = this.shutdown(opts.graceful);
-    return this.closing;
-  }
-
-  /** A second SIGTERM/SIGINT turns a graceful shutdown into a quick one. */
-  private forceQuick = false;
-  private quickNow: () => void = () => {};
-
-  private async shutdown(graceful: boolean): Promise<void> {
-    this.fifo?.close();
-    this.background.stopScheduling();
-    this.log.info({ event: 'GRACEFUL_SHUTDOWN', graceful, inFlight: this.inFlightCount() }, graceful ? 'graceful shutdown: draining requests' : 'quick shutdown');
-    const workersDone = this.supervisor.shutdown(graceful);
-    if (graceful) {
-      const quick = new Promise<void>((resolve) => { this.quickNow = resolve; });
-      await Promise.race([workersDone, quick]);
-      if (this.forceQuick) await this.supervisor.shutdown(false);
-    } else {
-      await workersDone;
-    }
-    await this.background.close(graceful && !this.forceQuick);
-    this.workerAccept.close();
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    await this.statsServer?.close();
-    if (!this.handedOver) await this.cacheStores.saveAtExit();
-    if (this.settings.vacuum) this.files.vacuum(this.sharedSocketList, this.handedOver);
-    this.log.info({ event: 'STOPPED', uptimeS: Math.round((Date.now() - this.startedAt) / 1000) }, 'spindle stopped');
+    return this.shutdown.close(opts.graceful);
   }
 
   /** The listening sockets (full reload hands their keepers to the new process). */
   get sharedSocketList(): readonly SharedSocket[] {
-    return this.workerAccept.sockets.sockets;
+    return this.listeners.sockets;
   }
 
   /** Full reload: the new process binds the stats address next. */
-  async releaseStatsServer(): Promise<void> {
-    const stats = this.statsServer;
-    this.statsServer = null;
-    await stats?.close();
+  releaseStatsServer(): Promise<void> {
+    return this.listeners.releaseStatsServer();
   }
 
   /** Full reload, old side: these sockets and the pidfile belong to the new process now. */
   handOver(keep: readonly OwnedSocket[]): void {
     this.handedOver = new Set(keep);
-  }
-
-  private inFlightCount(): number {
-    let n = 0;
-    for (const h of this.supervisor.live) n += h.requestsInFlight;
-    return n;
   }
 
   /**
@@ -356,15 +252,17 @@ export class SpindleServer {
     this.scaler.scale(delta);
   }
 
+  // ---- stats -------------------------------------------------------------------------------
+
   /** The facts the stats document is built from (src/master/stats.ts). */
   observation(): ServerObservation {
     return {
       backlog: this.workerAccept.kernelBacklog(),
       backlogLimit: this.settings.backlogLimit,
       listeners: this.sharedSocketList.map((l) => ({ spec: l.spec, url: l.url })),
-      serving: this.tickTimer !== undefined,
-      shuttingDown: this.closing !== null,
-      appError: this.appError,
+      serving: this.cycle.running,
+      shuttingDown: this.shutdown.started,
+      appError: this.noApp.error,
       startedAt: this.startedAt,
       requestsTotal: this.requestsTotal,
       mules: this.background.muleStats(),
@@ -376,41 +274,8 @@ export class SpindleServer {
     return buildStats(this);
   }
 
+  /** What start()'s RunningServer.stats() returns (src/master/stats-views.ts). */
   stats(): ServerStats {
-    const now = performance.now();
-    return {
-      pid: process.pid,
-      addresses: this.addresses,
-      requests: this.requestsTotal,
-      backlog: this.workerAccept.kernelBacklog(),
-      respawns: this.supervisor.respawns,
-      harakiris: this.supervisor.harakiris,
-      workers: this.supervisor.slots.slice(1).map((h, i) => ({
-        id: i + 1,
-        state: h ? h.state : 'empty',
-        threadId: h?.threadId ?? 0,
-        requests: h?.served ?? 0,
-        inFlight: h?.requestsInFlight ?? 0,
-        // the scoreboard holds what the worker thread writes (its label, its heap)
-        label: h ? this.core.scoreboard.snapshot(i).label : '',
-        heapUsed: h ? this.core.scoreboard.memory(i, h.threadId).heapUsed : 0,
-        uptimeMs: h && h.readyAt ? Math.round(now - h.readyAt) : 0,
-        cheap: this.supervisor.cheap.has(i + 1),
-      })),
-      cheaper: this.scaler ? this.scaler.stats() : null,
-    };
+    return serverStats(this, this.workerAccept.kernelBacklog());
   }
-}
-
-export interface ServerStats {
-  pid: number;
-  addresses: string[];
-  requests: number;
-  backlog: number;
-  respawns: number;
-  harakiris: number;
-  /** cheap: the slot is stopped by the cheaper (no worker; started again when load rises). */
-  workers: { id: number; state: string; threadId: number; requests: number; inFlight: number; label: string; heapUsed: number; uptimeMs: number; cheap: boolean }[];
-  /** Adaptive scaling, null when cheaper = 0. */
-  cheaper: CheaperStats | null;
 }

@@ -55,8 +55,8 @@ export interface ServerSettings {
   cheaper: CheaperOptions | null;
   /** uWSGI master FIFO: single-byte commands (+ - r c q Q); undefined when off. */
   masterFifo?: string;
-  /** process title, worker labels and the thread names (Linux: 15 bytes) of workers and mules */
-  names: { master: string; worker: (id: number) => string; workerThread: (id: number) => string; muleThread: (id: number) => string };
+  /** the master's process title and the thread names (Linux: 15 bytes) of workers and mules */
+  names: { master: string; workerThread: (id: number) => string; muleThread: (id: number) => string };
   logRequests: boolean;
   log4xx: boolean;
   log5xx: boolean;
@@ -71,7 +71,7 @@ export interface ServerSettings {
   shm: Omit<CoreSpec, 'workerSlots' | 'muleSlots'>;
   /** Timers, crons, mules and offload (src/master/background.ts). */
   background: BackgroundSettings;
-  /** Full reload and its triggers (src/master/full-reload.ts, touch-files.ts). */
+  /** Full reload and its triggers (src/master/full-reload/, touch-files.ts). */
   processRecycle: ProcessRecycleSettings;
 }
 
@@ -199,7 +199,6 @@ function processNames(c: SpindleConfig): ServerSettings['names'] {
   const worker = (id: number) => wrap(every ?? `spindle worker ${id}`);
   return {
     master: auto ? wrap(master ?? every ?? 'spindle master') : '',
-    worker,
     workerThread: (id) => threadName(worker(id), prefix, `w${id}`),
     muleThread: (id) => threadName(wrap(every ?? `spindle mule ${id}`), prefix, `m${id}`),
   };

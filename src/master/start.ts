@@ -7,11 +7,12 @@ import { loadConfig, type SpindleConfig } from '../config/index.js';
 import { SpindleError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/logger.js';
 import { openLogFile } from '../log/logto.js';
-import { SpindleServer, type ServerStats } from './server.js';
+import { SpindleServer } from './server.js';
+import type { ServerStats } from './stats-views.js';
 import type { ScaleResult } from './scaler.js';
 import { settingsFromConfig } from './settings.js';
 import { AppLoadFailure } from './worker-handle.js';
-import { ProcessRecycler } from './full-reload.js';
+import { ProcessRecycler } from './full-reload/recycler.js';
 
 /** Options as in the option table, in camelCase (`httpSocket`) or dashed (`'http-socket'`). */
 export type StartOptions = Partial<SpindleConfig> & Record<string, unknown>;

@@ -5,7 +5,7 @@
 // runs the server as its child and holds a descriptor of every listening socket (the server sends
 // them once it serves), so when the server dies abnormally the sockets stay open: connections
 // queue in the kernel instead of being refused, and a new server started at once takes the
-// descriptors over through the full-reload handover (src/master/full-reload.ts), with this process
+// descriptors over through the full-reload handover (src/protocol/handover.ts), with this process
 // in the old process's role. It also forwards signals, relays a full reload between the old
 // server and its successor (both its children, so it keeps supervising whichever serves), and
 // exits with the server's status when the server stops. The pidfile names this process.
@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { parentLog, type ParentLog } from './log.js';
-import { HANDOVER_ENV, SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent, type SocketMeta } from '../protocol/parent.js';
+import { SUPERVISED_ENV, isParentMessage, type ParentToServer, type ServerToParent } from '../protocol/parent.js';
+import { HANDOVER_ENV, type SocketMeta, type ToNewServer } from '../protocol/handover.js';
 
 export interface ParentOptions {
   /** The command line of `spindle` (without the program), given to every server process. */
@@ -134,10 +135,10 @@ class Parent {
     // a restart after a crash: this process plays the old server's part of the handover
     if (what === 'ready') {
       const held = this.held!;
-      s.child.send({ spindle: 'sockets', list: held.list });
-      held.handles.forEach((h, index) => s.child.send({ spindle: 'socket', index }, h as never));
+      s.child.send({ spindle: 'sockets', list: held.list } satisfies ToNewServer);
+      held.handles.forEach((h, index) => s.child.send({ spindle: 'socket', index } satisfies ToNewServer, h as never));
     } else if (what === 'adopted') {
-      s.child.send({ spindle: 'released' });
+      s.child.send({ spindle: 'released' } satisfies ToNewServer);
     } else if (what === 'serving') {
       this.promote(s);
       this.log('info', { event: 'SERVER_RESTARTED', serverPid: s.pid, downMs: Date.now() - this.crashedAt, crashes: this.crashes }, 'the new server process serves on the same sockets');

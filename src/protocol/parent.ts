@@ -1,18 +1,13 @@
 // The messages between the supervising parent (src/parent/parent.ts) and the server process it
 // runs (src/master/parent-link.ts). Imports nothing: both sides load it.
 //
-// Full-reload handover messages ({ spindle: … }, src/master/full-reload.ts) travel on the same
+// Full-reload handover messages ({ spindle: … }, src/protocol/handover.ts) travel on the same
 // channel: the parent either answers them itself (it restarts a crashed server and hands it the
 // sockets it holds) or relays them between an old server and its successor.
+import type { SocketMeta } from './handover.js';
 
 /** Set in the server's environment: the parent's pid. Not SPINDLE_*: those are options. */
 export const SUPERVISED_ENV = '_SPINDLE_PARENT';
-
-/** Set in a server's environment when it takes over sockets (full reload, restart): "PID:REASON". */
-export const HANDOVER_ENV = '_SPINDLE_HANDOVER_FROM';
-
-/** A listening socket as the handover describes it. */
-export interface SocketMeta { kind: 'http' | 'uwsgi'; spec: string; url: string; host?: string; port?: number; unixPath?: string }
 
 export type ServerToParent =
   /** The sockets this server serves on; one 'hold-socket' with each handle follows. */
