@@ -1,4 +1,4 @@
-// Listening sockets that can be handed to another process (full reload, src/master/full-reload.ts).
+// Listening sockets that can be handed to another process (full reload, src/master/full-reload/).
 //
 // TCP: the listening handle is sent over the IPC channel (SCM_RIGHTS); the new process listens on
 // its copy and the old one closes its own descriptor, which leaves the socket (and its accept
