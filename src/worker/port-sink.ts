@@ -26,7 +26,7 @@ export class PortSink implements ResponseSink {
   constructor(private readonly post: Post, private readonly room?: () => Promise<void> | undefined) {}
 
   head(status: number, headers: [string, string][]): void {
-    if (this.headers || this.abandoned) throw new Error('response head sent twice');
+    if (this.headers || this.abandoned) throw new Error('response head sent twice'); // invariant: ResponseGuard (adapters/guard.ts) calls each step once, in order
     this.status = status;
     const flat: FlatHeaders = [];
     for (const [k, v] of headers) flat.push(k, v);
@@ -35,8 +35,8 @@ export class PortSink implements ResponseSink {
   }
 
   chunk(data: Uint8Array): void {
-    if (this.ended || this.abandoned) throw new Error('response body written after end');
-    if (!this.headers) throw new Error('response body written before head');
+    if (this.ended || this.abandoned) throw new Error('response body written after end'); // invariant: as above
+    if (!this.headers) throw new Error('response body written before head'); // invariant: as above
     if (data.byteLength === 0) return;
     this.pending.push(data);
     this.pendingBytes += data.byteLength;
@@ -55,7 +55,7 @@ export class PortSink implements ResponseSink {
 
   end(): void {
     if (this.ended || this.abandoned) return;
-    if (!this.headers) throw new Error('response ended before head');
+    if (!this.headers) throw new Error('response ended before head'); // invariant: as above
     this.ended = true;
     if (!this.streaming) {
       const body = concat(this.pending);
@@ -73,7 +73,7 @@ export class PortSink implements ResponseSink {
    * and no copy; a string body travels as it is (the front writes it as UTF-8).
    */
   full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
-    if (this.headers || this.abandoned) throw new Error('response head sent twice');
+    if (this.headers || this.abandoned) throw new Error('response head sent twice'); // invariant: ResponseGuard (adapters/guard.ts) calls each step once, in order
     const flat: FlatHeaders = [];
     for (let i = 0; i < headers.length; i++) flat.push(headers[i]![0], headers[i]![1]);
     this.status = status;
