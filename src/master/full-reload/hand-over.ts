@@ -73,7 +73,7 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
     }
     wake?.();
   });
-  child.on('exit', (code, signal) => { exit = { code, signal }; wake?.(); });
+  const exited = new Promise<void>((resolve) => child.on('exit', (code, signal) => { exit = { code, signal }; wake?.(); resolve(); }));
   child.on('error', (err) => { failure ||= err.message; wake?.(); });
   const deadline = Date.now() + settings.processRecycle.timeoutMs;
   const waitFor = async (what: ToOldServer['spindle']): Promise<string | null> => {
@@ -121,7 +121,7 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
   }
   why ??= await waitFor('serving');
   if (why) {
-    await abandon(child, stage, () => exit !== null, server.settings.mercyMs);
+    await abandon(child, stage, exit !== null, exited, server.settings.mercyMs);
     if (stage === 'finishing') rewritePidfile(server.settings.pidfile, parent, log);
     log.error({ event: 'FULL_RELOAD_FAILED',
       reason, oldPid, newPid, why, ...(exit ? { exitCode: (exit as { code: number | null }).code, exitSignal: (exit as { signal: string | null }).signal } : {}),
@@ -142,21 +142,25 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
 }
 
 /** Stop a new process that did not take over: gracefully if it may hold connections, else kill. */
-async function abandon(child: SuccessorProcess, stage: string, exited: () => boolean, mercyMs: number): Promise<void> {
+async function abandon(child: SuccessorProcess, stage: string, gone: boolean, exited: Promise<void>, mercyMs: number): Promise<void> {
   const pid = child.pid;
-  if (!pid || exited()) return;
+  if (!pid || gone) return;
   const group = (signal: NodeJS.Signals) => { try { process.kill(-pid, signal); } catch { /* gone */ } };
-  if (stage === 'starting') group('SIGKILL');
-  else {
+  if (stage !== 'starting') {
     // it may be accepting on the shared sockets already: let it finish what it accepted
     group('SIGTERM');
-    const until = Date.now() + mercyMs + 5000;
-    while (!exited() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    group('SIGKILL');
+    await within(exited, mercyMs + 5000);
   }
-  const until = Date.now() + 5000;
-  while (!exited() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  group('SIGKILL');
+  await within(exited, 5000);
   if (child.connected) child.disconnect();
+}
+
+/** Waits for `done`, at most `ms`. */
+async function within(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
 }
 
 function rewritePidfile(path: string | undefined, parent: ParentLink | undefined, log: Log): void {
