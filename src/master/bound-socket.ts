@@ -7,10 +7,11 @@
 import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { getSystemErrorName } from 'node:util';
-import type { RawHandle } from './shared-sockets.js';
 
 /** libuv's TCP or Pipe server handle as net's internals hand it out. */
-export interface ServerHandle extends RawHandle {
+export interface ServerHandle {
+  readonly fd: number;
+  close(): void;
   listen(backlog: number): number;
   getsockname(out: { port?: number }): number;
 }
