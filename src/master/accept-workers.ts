@@ -4,6 +4,7 @@
 // and the kernel's accept queue of the sockets (the cheaper's backlog).
 import type { ControlMessage, ListenFd, OwnHttpSettings, SocketKind } from '../protocol/worker.js';
 import type { InheritedSocket } from '../front/inherit.js';
+import { BYTES, EXCEPTION, MS, SERVED_STRIDE, STATUS } from '../protocol/served-batch.js';
 import { LISTEN, OWN_STATE_BYTES } from '../protocol/worker.js';
 import { REQUEST_TABLE_BYTES } from '../protocol/request-table.js';
 import type { RequestOutcome } from '../shm/scoreboard.js';
@@ -109,11 +110,13 @@ export class WorkerAccept {
   /** The requests a worker accepted and served itself, reported in a batch. */
   served(h: WorkerHandle, c: Extract<ControlMessage, { kind: 'served' }>): void {
     const { observer, core, supervisor } = this.server;
-    const n = c.status.length;
+    const r = c.requests;
+    const n = r.length / SERVED_STRIDE;
     const outcomes: RequestOutcome[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      observer.observe(c.status[i]!, c.ms[i]!);
-      outcomes[i] = { durationMs: c.ms[i]!, txBytes: c.bytes[i]!, exception: c.exception[i] === 1 };
+      const at = i * SERVED_STRIDE;
+      observer.observe(r[at + STATUS]!, r[at + MS]!);
+      outcomes[i] = { durationMs: r[at + MS]!, txBytes: r[at + BYTES]!, exception: r[at + EXCEPTION] === 1 };
     }
     core.scoreboard.requestsServedByWorker(h.slot - 1, outcomes);
     for (let i = 0; i < c.harakiris; i++) core.scoreboard.harakiri(h.slot - 1);

@@ -28,8 +28,28 @@ export interface ListedRequest {
   running: boolean;
 }
 
+/** This thread's clock origin, read once (the getter is a call into Node each time). */
+const timeOrigin = performance.timeOrigin;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * Writes "METHOD /path" (the query left out) at `at`, at most TEXT_BYTES; returns the bytes
+ * written. ASCII is copied by hand (TextEncoder's call costs more than a short line); anything
+ * else goes through the encoder.
+ */
+function writeLine(out: Uint8Array, at: number, method: string, url: string): number {
+  const q = url.indexOf('?');
+  const pathEnd = q < 0 ? url.length : q;
+  const len = Math.min(method.length + 1 + pathEnd, TEXT_BYTES);
+  for (let i = 0; i < len; i++) {
+    const c = i < method.length ? method.charCodeAt(i) : i === method.length ? 32 : url.charCodeAt(i - method.length - 1);
+    if (c > 127) return encoder.encodeInto(`${method} ${url.slice(0, pathEnd)}`, out.subarray(at, at + TEXT_BYTES)).written;
+    out[at + i] = c;
+  }
+  return len;
+}
 
 export class RequestTable {
   private readonly i32: Int32Array;
@@ -48,11 +68,9 @@ export class RequestTable {
   add(method: string, url: string, receivedAt: number, deadline: number): number {
     for (let e = 0; e < ENTRIES; e++) {
       if (this.i32[I32_HEADER + e * 2] !== 0) continue;
-      const q = url.indexOf('?');
-      const { written } = encoder.encodeInto(`${method} ${q < 0 ? url : url.slice(0, q)}`, this.text.subarray(e * TEXT_BYTES, (e + 1) * TEXT_BYTES));
-      this.i32[I32_HEADER + e * 2 + 1] = written;
-      this.f64[e * 2] = performance.timeOrigin + receivedAt;
-      this.f64[e * 2 + 1] = deadline > 0 ? performance.timeOrigin + deadline : 0;
+      this.i32[I32_HEADER + e * 2 + 1] = writeLine(this.text, e * TEXT_BYTES, method, url);
+      this.f64[e * 2] = timeOrigin + receivedAt;
+      this.f64[e * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
       Atomics.store(this.i32, I32_HEADER + e * 2, 1); // published last: the reader sees whole entries
       return e;
     }
@@ -60,7 +78,7 @@ export class RequestTable {
   }
 
   setDeadline(entry: number, deadline: number): void {
-    if (entry >= 0) this.f64[entry * 2 + 1] = deadline > 0 ? performance.timeOrigin + deadline : 0;
+    if (entry >= 0) this.f64[entry * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
   }
 
   remove(entry: number): void {

@@ -44,7 +44,7 @@ export type ControlMessage =
   | { kind: 'harakiri'; requestId: number; seconds: number }
   // requests the worker served since the last report
   // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
-  | { kind: 'served'; status: number[]; ms: number[]; bytes: number[]; exception: number[]; harakiris: number }
+  | { kind: 'served'; requests: Float64Array; harakiris: number } // requests: protocol/served-batch.ts
   // the app loaded another copy of the package than the server's (api/copies.ts)
   | { kind: 'other-copy'; server: string; app: string }
   | BgControl;

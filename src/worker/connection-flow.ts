@@ -20,39 +20,60 @@ export const PIPELINE_DEPTH = 8;
 export const PIPELINE_WAITING = 32;
 
 interface Flow {
-  /** Started requests whose response has not finished or closed. */
+  /** Started requests whose response has not closed. */
   readonly started: Set<IncomingMessage>;
   /** Requests parsed but not started, oldest first. */
-  readonly waiting: (() => void)[];
+  readonly waiting: Waiting[];
   /** Every response of this connection not closed yet. */
   readonly open: Set<ServerResponse>;
   /** We paused the socket (and set node:http's own _paused, so that reading a request body does not resume it). */
   paused: boolean;
 }
 
+interface Waiting { req: IncomingMessage; start: () => void }
+
 type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null };
 type Closable = ServerResponse & { _closed: boolean };
 
 const kFlow = Symbol('spindle.connectionFlow');
 
+/**
+ * The owner tells it when each response closes (closed()): one 'close' listener per response, the
+ * owner's, rather than one per concern (that cost a measurable share of a small request).
+ */
 export class ConnectionFlow {
   /** Starts the request now (`start`), or once fewer than PIPELINE_DEPTH of its connection are started. */
   enter(req: IncomingMessage, res: ServerResponse, start: () => void): void {
-    const f = flowOf(req.socket as FlowSocket);
+    const socket = req.socket as FlowSocket;
+    const f = flowOf(socket);
     f.open.add(res);
-    res.once('close', () => f.open.delete(res));
     if (f.started.size < PIPELINE_DEPTH && f.waiting.length === 0) {
-      run(f, req, res, start);
+      f.started.add(req);
+      start();
       return;
     }
-    f.waiting.push(() => run(f, req, res, start));
-    const socket = req.socket as FlowSocket;
+    f.waiting.push({ req, start });
     // (node:http may have resumed it since: it resumes a socket it paused itself once drained)
     if (f.waiting.length >= PIPELINE_WAITING && socket._paused !== true) {
       f.paused = true;
       socket._paused = true;
       socket.pause();
     }
+  }
+
+  /** The response of `req` closed (answered, or cut): the next request of its connection may start. */
+  closed(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket as FlowSocket;
+    const f = socket[kFlow];
+    if (f === undefined) return;
+    f.open.delete(res);
+    if (!f.started.delete(req)) return;
+    if (!f.paused) {
+      startWaiting(f, socket);
+      return;
+    }
+    resume(socket, f);
+    setImmediate(() => startWaiting(f, socket)); // after a poll of the socket: is the client still there?
   }
 
   /**
@@ -82,23 +103,6 @@ function flowOf(socket: FlowSocket): Flow {
   return flow;
 }
 
-function run(f: Flow, req: IncomingMessage, res: ServerResponse, start: () => void): void {
-  f.started.add(req);
-  const socket = req.socket as FlowSocket;
-  const done = () => {
-    if (!f.started.delete(req)) return;
-    if (!f.paused) {
-      startWaiting(f, socket);
-      return;
-    }
-    resume(socket, f);
-    setImmediate(() => startWaiting(f, socket)); // after a poll of the socket: is the client still there?
-  };
-  res.once('finish', done);
-  res.once('close', done);
-  start();
-}
-
 /** Starts waiting requests while the depth allows, unless their responses could no longer be sent. */
 function startWaiting(f: Flow, socket: Socket): void {
   while (f.waiting.length > 0 && f.started.size < PIPELINE_DEPTH) {
@@ -106,7 +110,9 @@ function startWaiting(f: Flow, socket: Socket): void {
       f.waiting.length = 0;
       return;
     }
-    f.waiting.shift()!();
+    const next = f.waiting.shift()!;
+    f.started.add(next.req);
+    next.start();
   }
 }
 

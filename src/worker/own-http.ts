@@ -30,7 +30,10 @@ import { ConnectionShare } from './connection-share.js';
 import { ConnectionFlow } from './connection-flow.js';
 import { runHandler } from './run-handler.js';
 import { RequestTable } from '../protocol/request-table.js';
+import { ServedBatch } from '../protocol/served-batch.js';
 
+/** This thread's clock origin, read once (the getter is a call into Node each time). */
+const timeOrigin = performance.timeOrigin;
 /** How often the worker checks its requests' deadlines and reports what it served. */
 const TICK_MS = 100;
 /** How soon an idle worker reports what it served (see flushSoon). */
@@ -67,7 +70,8 @@ export class OwnHttp {
   /** The requests in flight, as the master lists them if it has to terminate this thread. */
   private readonly table: RequestTable;
   private earliestDeadline = 0;
-  private readonly served = { status: [] as number[], ms: [] as number[], bytes: [] as number[], exception: [] as number[], harakiris: 0 };
+  private readonly served = new ServedBatch();
+  private harakiris = 0;
   private readonly responseOptions: ResponseOptions;
   /** concurrency: requests beyond the cap wait here. */
   private readonly admission: Admission;
@@ -135,7 +139,7 @@ export class OwnHttp {
       socketTimeoutMs: this.s.socketTimeoutMs,
       requestReadTimeoutMs: this.s.requestReadTimeoutMs,
       log: this.log,
-      onRequest: (req, res) => this.flow.enter(req, res, () => this.onRequest(req, res)),
+      onRequest: (req, res) => this.arrive(req, res),
       isBusy: (socket) => this.flow.busy(socket),
     };
     for (const fd of fds) {
@@ -183,18 +187,22 @@ export class OwnHttp {
 
   /** Sends the master what was served since the last report. */
   flush(): void {
-    const b = this.served;
-    if (b.status.length === 0 && b.harakiris === 0) return;
-    this.report({ kind: 'served', ...b });
-    b.status = []; b.ms = []; b.bytes = []; b.exception = []; b.harakiris = 0;
+    if (this.served.size === 0 && this.harakiris === 0) return;
+    this.report({ kind: 'served', requests: this.served.take(), harakiris: this.harakiris });
+    this.harakiris = 0;
   }
 
   // ---- requests --------------------------------------------------------------------------
 
+  /** A request is parsed: it starts when its connection's pipelining allows (connection-flow.ts). */
+  private arrive(req: IncomingMessage, res: ServerResponse): void {
+    this.openResponses++;
+    res.on('close', () => this.responseClosed(req, res as Marked<ServerResponse>));
+    this.flow.enter(req, res, () => this.onRequest(req, res));
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (this.stopping || this.share.shouldShed(req.socket)) res.shouldKeepAlive = false;
-    this.openResponses++;
-    res.once('close', () => this.responseClosed(res as Marked<ServerResponse>));
     const screened = screenRequest(req, this.dispatch === undefined);
     if (screened !== null) {
       this.screened(req, res, screened);
@@ -242,11 +250,21 @@ export class OwnHttp {
     this.record(ex, false);
   }
 
-  /** One 'close' listener per response: the wire is free, and a pass-through request is over. */
-  private responseClosed(res: Marked<ServerResponse>): void {
+  /**
+   * The one 'close' listener of a response: the wire is free (the connection's next request may
+   * start), a pass-through request is over, and an adapter's request whose client left is aborted.
+   */
+  private responseClosed(req: IncomingMessage, res: Marked<ServerResponse>): void {
     this.openResponses--;
     const r = res[kOwn];
-    if (r !== undefined && r.ctx === null && this.live.has(r.ex.id)) {
+    if (r !== undefined && r.ctx !== null) {
+      const { ex } = r;
+      if (!ex.done && !res.writableFinished) {
+        ex.done = true; // the client went away first
+        ex.note = 'client-gone';
+        r.ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
+      }
+    } else if (r !== undefined && this.live.has(r.ex.id)) {
       const { ex } = r;
       ex.bytesOut = ex.req.socket.bytesWritten - r.sentBefore;
       if (res.writableFinished) {
@@ -258,6 +276,7 @@ export class OwnHttp {
       }
       this.finish(r, false);
     }
+    this.flow.closed(req, res); // after the bookkeeping above: the next one may start now
     if (this.stopping && this.idle) this.onStopped();
   }
 
@@ -287,7 +306,7 @@ export class OwnHttp {
     };
     this.table.running(r.entry);
     try {
-      const ret = requestScope.run({ id: ex.id }, () => (target.fn as (q: IncomingMessage, s: ServerResponse) => unknown).call(target.thisArg, req, res));
+      const ret = requestScope.run({ id: ex.id }, callNodeApp, target, req, res);
       if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
         (ret as Promise<unknown>).then(undefined, fail);
       }
@@ -302,12 +321,7 @@ export class OwnHttp {
     const r = this.begin(req, res, body, false);
     const { ex } = r;
     const ctx = r.ctx!;
-    res.once('close', () => {
-      if (ex.done || res.writableFinished) return;
-      ex.done = true; // the client went away first
-      ex.note = 'client-gone';
-      ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
-    });
+    (res as Marked<ServerResponse>)[kOwn] = r; // a client that leaves aborts it: responseClosed()
     const socket = req.socket;
     const raw = req.rawHeaders;
     const headers: [string, string][] = [];
@@ -364,8 +378,7 @@ export class OwnHttp {
 
   private record(ex: Exchange, exception: boolean): void {
     const ms = performance.now() - ex.receivedAt;
-    const b = this.served;
-    b.status.push(ex.status); b.ms.push(ms); b.bytes.push(ex.bytesOut); b.exception.push(exception ? 1 : 0);
+    this.served.add(ex.status, ms, ex.bytesOut, exception);
     logRequest(this.log, this.s.requestLog, ex, ms);
   }
 
@@ -395,7 +408,7 @@ export class OwnHttp {
       }
       // This code runs, so the thread is not stuck: answer the client and let the worker live.
       ex.note = 'harakiri';
-      this.served.harakiris++;
+      this.harakiris++;
       this.log.error({ event: 'HARAKIRI', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
       answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
       fireAbort(r, aborted);
@@ -415,11 +428,15 @@ export class OwnHttp {
 
   private setEarliest(deadline: number): void {
     this.earliestDeadline = deadline;
-    this.own[OWN_DEADLINE] = deadline > 0 ? performance.timeOrigin + deadline : 0;
+    this.own[OWN_DEADLINE] = deadline > 0 ? timeOrigin + deadline : 0;
   }
 }
 
 function ignore(): void {}
+
+function callNodeApp(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): unknown {
+  return (target.fn as (q: IncomingMessage, s: ServerResponse) => unknown).call(target.thisArg, req, res);
+}
 
 /** The path without its query string (which may hold secrets) for the log. */
 function pathOf(url: string): string {
