@@ -1,0 +1,100 @@
+// Instructions per request, counted by valgrind (callgrind), not timed: on this shared 2-core machine
+// wall-clock A/B tests of a few microseconds per request drown in noise, instruction counts do not.
+// Each setup serves N1 and then N2 requests (8 keep-alive connections, one request at a time on
+// each); (I(N2) - I(N1)) / (N2 - N1) is the cost of one request, start-up cancelled out.
+//   spindle     — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
+//   bare-thread — node:http in one worker thread on a descriptor bound by the main thread (the shape
+//                 Spindle's workers serve on), the same handler, nothing else
+//
+//   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--setups spindle,bare-thread]
+// Needs valgrind (apt-get install -y valgrind). Takes about a minute per setup and N.
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+if (!isMainThread) {
+  // bare-thread's worker: the bench's hello handler on the descriptor the main thread bound
+  const { handlers } = await import('./servers/handlers.mjs');
+  http.createServer(handlers.hello).listen({ fd: workerData.fd });
+} else if (process.argv[2] === '--bare-thread') {
+  const handle = net._createServerHandle('127.0.0.1', Number(process.argv[3]), 4);
+  new Worker(fileURLToPath(import.meta.url), { workerData: { fd: handle.fd } });
+  setInterval(() => {}, 1 << 30);
+  process.on('SIGINT', () => process.exit(0));
+} else {
+  await main();
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+  const n1 = Number(opt('--n1', 1000));
+  const n2 = Number(opt('--n2', 6000));
+  const setups = opt('--setups', 'spindle,bare-thread').split(',');
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    console.error('valgrind is not installed: apt-get install -y valgrind');
+    process.exit(1);
+  }
+  const rows = [];
+  for (const setup of setups) {
+    const i1 = await count(setup, n1);
+    const i2 = await count(setup, n2);
+    rows.push({ setup, perRequest: Math.round((i2 - i1) / (n2 - n1)) });
+    console.log(`${setup}: ${rows.at(-1).perRequest} instructions per request (${n1}: ${i1}, ${n2}: ${i2})`);
+  }
+}
+
+/** Total instructions of a server process, under callgrind, that served `n` requests. */
+async function count(setup, n) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const command = setup === 'spindle'
+    ? [path.join(ROOT, 'bin/spindle.js'), path.join(ROOT, 'bench/apps/node/hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', '1', '--disable-logging', '--no-supervise']
+    : [fileURLToPath(import.meta.url), '--bare-thread', String(port)];
+  if (!['spindle', 'bare-thread'].includes(setup)) throw new Error(`unknown setup ${setup}`);
+  const vg = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  vg.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => vg.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 300_000;
+    while (!(await get(port))) {
+      if (Date.now() > deadline || vg.exitCode !== null) throw new Error(`${setup} did not start under valgrind:\n${err.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await load(port, n);
+  } finally {
+    vg.kill('SIGINT');
+    await exited;
+  }
+  const m = /Collected : (\d+)/.exec(err);
+  if (!m) throw new Error(`no instruction count from callgrind:\n${err.slice(-2000)}`);
+  return Number(m[1]);
+}
+
+function get(port) {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => { res.resume(); res.on('end', () => resolve(true)); })
+      .on('error', () => resolve(false)).on('timeout', function () { this.destroy(); });
+  });
+}
+
+/** `n` GETs over 8 keep-alive connections. */
+async function load(port, n) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  let sent = 0;
+  const worker = async () => {
+    while (sent < n) {
+      sent++;
+      await new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  agent.destroy();
+}
