@@ -9,6 +9,7 @@
 // idle heap per worker, harakiri detection-to-answer (real CLI) and the cache/lock figures.
 //
 //   node bench/micro.mjs [--quick] [--out FILE.md]
+import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -184,71 +185,56 @@ async function spindleWorkersReady() {
 }
 
 // ---- Spindle's own figures ----------------------------------------------------------------------------
-// The real worker entry (dist/src/worker/entry.js) driven with Spindle's own protocol, without HTTP:
-// what the master does per request minus node:http. Needs `npx tsc -p .` first.
-const DIST = path.join(BENCH, '..', 'dist', 'src');
-const HELLO_APP = path.join(BENCH, 'apps', 'hello.mjs');
-const TAG = { REQ: 0, READY: 10, FULL: 12, CONTROL: 17 };
-
-async function spindleWorker() {
-  const { createSharedCore } = await import(path.join(DIST, 'shm', 'layout.js'));
-  const core = createSharedCore({ workerSlots: 1, muleSlots: 0, caches: [], locks: 0, counters: { max: 4, declared: [] } });
-  const t0 = performance.now();
-  const w = new Worker(path.join(DIST, 'worker', 'entry.js'), {
-    workerData: { workerId: 1, appPath: HELLO_APP, concurrency: 1, label: 'bench', threadName: 'bench', logLevel: 'warn', logFormat: 'json', shared: core.handle },
-  });
-  const heap = [];
-  let onFull = () => {};
-  await new Promise((resolve, reject) => {
-    w.on('message', (m) => {
-      if (m[0] === TAG.READY) resolve();
-      else if (m[0] === TAG.FULL) onFull();
-      else if (m[0] === TAG.CONTROL && m[1].kind === 'heap') heap.push(m[1].used);
-    });
-    w.once('error', reject);
-  });
-  const readyMs = performance.now() - t0;
-  const request = (id) => [TAG.REQ, id, 'GET', '/', '1.1', ['host', '127.0.0.1:8000', 'user-agent', 'wrk'], '127.0.0.1', 40000, '127.0.0.1', 8000, null];
-  return { w, readyMs, heap, request, setOnFull: (f) => { onFull = f; } };
-}
-
-async function spindleDispatch() {
-  const n = QUICK ? 2000 : 10000;
-  const s = await spindleWorker();
-  const times = [];
-  let id = 0;
-  const one = () => new Promise((resolve) => { s.setOnFull(resolve); s.w.postMessage(s.request(++id)); });
-  for (let i = 0; i < n / 5; i++) await one(); // warm-up
-  for (let i = 0; i < n; i++) { const t = performance.now(); await one(); times.push(performance.now() - t); }
-  // pipelined: 32 in flight (the worker runs them one after another at concurrency 1)
-  let done = 0;
-  const t0 = performance.now();
-  await new Promise((resolve) => {
-    s.setOnFull(() => { if (++done === n) resolve(); else if (id < n * 3) s.w.postMessage(s.request(++id)); });
-    for (let i = 0; i < 32; i++) s.w.postMessage(s.request(++id));
-  });
-  const pipelined = (performance.now() - t0) * 1000 / n;
-  await s.w.terminate();
-  return { status: 'ok', value: `p50 ${fx(median(times) * 1000)} µs, p99 ${fx(percentile(times, 99) * 1000)} µs per request sequentially; ${fx(pipelined)} µs per request with 32 in flight (hello fetch app, n=${n}; compare the bare MessagePort rows above)` };
-}
-
+// Through the real CLI (needs `npx tsc -p .` first): one worker on the hello app, its "workers ready"
+// line for spawn-to-ready, and the heap it reports in stats once idle. (There is no master → worker
+// hop per request to time any more: workers take requests themselves; the single-connection rows
+// above are the per-request cost.)
 async function spindleSpawnAndMemory() {
   const runs = QUICK ? 3 : 8;
   const ready = [], heaps = [];
   for (let i = 0; i < runs; i++) {
-    const s = await spindleWorker();
-    ready.push(s.readyMs);
-    const until = performance.now() + 1500;
-    while (s.heap.length < 2 && performance.now() < until) await sleep(50); // the worker reports its heap every second
-    if (s.heap.length) heaps.push(s.heap[s.heap.length - 1]);
-    await s.w.terminate();
+    const port = await freePort();
+    const statsPort = await freePort();
+    const { cmd, args } = SETUPS.spindle.command({ port: String(port), workload: 'hello' });
+    const cli = [...args.filter((a, j) => !(a === '--processes' || args[j - 1] === '--processes')), '--processes', '1', '--stats', `127.0.0.1:${statsPort}`, '--log-format', 'json'];
+    let ms = NaN;
+    const h = spawnGroup(cmd, cli, { label: 'spindle', onLine: (l) => {
+      try { const j = JSON.parse(l); if (j.event === 'WORKERS_READY' && Number.isFinite(j.ms)) ms = j.ms; } catch { /* not JSON */ }
+    } });
+    try {
+      const up = await waitReady(`http://127.0.0.1:${port}/`, h, 20000);
+      if (!up.ok) return failedBoth(`spindle: failed to start: ${up.reason}`);
+      ready.push(ms);
+      const until = performance.now() + 3000; // the worker reports its heap every second
+      while (performance.now() < until) {
+        const doc = await rawStats(statsPort);
+        const heap = doc?.workers?.[0]?.heap_used;
+        if (heap > 0) { heaps.push(heap); break; }
+        await sleep(200);
+      }
+    } finally { await h.stop(1000); }
   }
   return {
-    spawn: { status: 'ok', value: `p50 ${fx(median(ready))} ms, min ${fx(Math.min(...ready))} ms, max ${fx(Math.max(...ready))} ms (new worker thread → hello app loaded → READY, n=${runs}, unpinned)` },
+    spawn: { status: 'ok', value: `p50 ${fx(median(ready))} ms, min ${fx(Math.min(...ready))} ms, max ${fx(Math.max(...ready))} ms (new worker thread → hello app loaded → READY, from the "workers ready" line, 1 worker, n=${runs})` },
     memory: heaps.length
-      ? { status: 'ok', value: `${fx(median(heaps) / 1024 ** 2)} MiB V8 heap used per idle worker (median of ${heaps.length}; what the worker reports to the master); process RSS per bare worker: see "Bare worker_thread baseline"` }
-      : { status: 'failed', value: 'no heap report from the worker within 1.5 s' },
+      ? { status: 'ok', value: `${fx(median(heaps) / 1024 ** 2)} MiB V8 heap used per idle worker (median of ${heaps.length}; stats heap_used); process RSS per bare worker: see "Bare worker_thread baseline"` }
+      : { status: 'failed', value: 'no heap_used in stats within 3 s' },
   };
+}
+
+/** The stats server's document (uWSGI style: connect, read the JSON, the server closes). */
+function rawStats(port) {
+  return new Promise((resolve) => {
+    let text = '';
+    const sock = net.connect(port, '127.0.0.1');
+    sock.setEncoding('utf8').on('data', (d) => { text += d; });
+    sock.on('end', () => { try { resolve(JSON.parse(text)); } catch { resolve(null); } });
+    sock.on('error', () => resolve(null));
+  });
+}
+
+function failedBoth(value) {
+  return { spawn: { status: 'failed', value }, memory: { status: 'failed', value } };
 }
 
 /** Real CLI, --harakiri 1, GET /hang: how long after the 1 s deadline the 504 leaves (from the request log line). */
@@ -287,7 +273,6 @@ async function shmFigures() {
 let spawnMemRun;
 const spawnMem = () => (spawnMemRun ??= spindleSpawnAndMemory()); // after the bare-worker memory figure
 const SPINDLE_HOOKS = {
-  'dispatch round trip, Spindle path (master message → worker entry + fetch adapter → response message, no HTTP)': spindleDispatch,
   'start-up to all workers ready, hello app, 2 workers (from Spindle\'s "workers ready" log line; per-worker target ≤ 50 ms)': spindleWorkersReady,
   'worker spawn-to-ready, one worker (target ≤ 50 ms)': async () => (await spawnMem()).spawn,
   'idle memory per worker (target ≤ 10 MB, the worker\'s V8 heap)': async () => (await spawnMem()).memory,
