@@ -61,6 +61,7 @@ export class OwnHttp {
   private openResponses = 0;
   private nextId = -1;
   private flushScheduled = false;
+  private idleFlush: NodeJS.Timeout | undefined;
   private stopping = false;
   private idleClosed = false;
   /** What the master reads of this worker's requests (OWN_DEADLINE). */
@@ -370,10 +371,12 @@ export class OwnHttp {
   private flushSoon(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setTimeout(() => {
+    // One timer, re-armed: a new setTimeout per idle moment is a new async resource each time.
+    this.idleFlush ??= setTimeout(() => {
       this.flushScheduled = false;
       this.flush();
     }, IDLE_FLUSH_MS).unref();
+    this.idleFlush.refresh();
   }
 
   private record(ex: Exchange, exception: boolean): void {
