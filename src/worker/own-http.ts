@@ -25,6 +25,7 @@ import { BusyClock } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
 import { Admission } from './admission.js';
+import { TurnBudget } from './turn-budget.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
 import { ConnectionFlow } from './connection-flow.js';
@@ -76,6 +77,8 @@ export class OwnHttp {
   private readonly responseOptions: ResponseOptions;
   /** concurrency: requests beyond the cap wait here. */
   private readonly admission: Admission;
+  /** Without a cap: CPU-bound handlers take turns with the sockets (turn-budget.ts). */
+  private readonly turns = new TurnBudget();
   /** This worker's share of the kept-alive connections. */
   private readonly share: ConnectionShare;
   /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
@@ -228,7 +231,12 @@ export class OwnHttp {
   /** concurrency: runs the request now, or once this worker is under its cap. */
   private admit(req: IncomingMessage, res: ServerResponse, start: () => void): void {
     if (this.s.concurrency === 0) {
-      start();
+      if (this.turns.mayStart()) start();
+      else this.turns.wait(() => {
+        if (res.destroyed) return false; // the client left while it waited for a turn
+        start();
+        return true;
+      });
       return;
     }
     this.admission.admit(this.live.size, () => {

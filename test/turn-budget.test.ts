@@ -1,0 +1,50 @@
+// TurnBudget (src/worker/turn-budget.ts): CPU-bound handlers take turns with the event loop, so
+// that sockets (and the accept queue) are polled between them. A fake clock makes it exact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TurnBudget, TURN_BUDGET_MS, type Start } from '../src/worker/turn-budget.js';
+
+/** What own-http.ts does with each request. */
+function run(turns: TurnBudget, start: Start): void {
+  if (turns.mayStart()) start();
+  else turns.wait(start);
+}
+
+test('fast handlers run at once, in the same turn, however many', () => {
+  let clock = 0;
+  const turns = new TurnBudget(() => clock);
+  const ran: number[] = [];
+  for (let i = 0; i < 100; i++) run(turns, () => { clock += 0.01; ran.push(i); return true; });
+  assert.equal(ran.length, 100); // 1 ms of handler time in all: under the budget
+  assert.equal(turns.queued, 0);
+});
+
+test('past the budget, requests wait in arrival order and run a budget per turn, with the loop polled between turns', async () => {
+  let clock = 0;
+  const turns = new TurnBudget(() => clock);
+  const order: string[] = [];
+  const cpu = (name: string) => () => { clock += 2; order.push(name); return true; }; // 2 ms handlers
+  for (let i = 0; i < 10; i++) run(turns, cpu(`r${i}`));
+  const perTurn = Math.ceil(TURN_BUDGET_MS / 2);
+  assert.equal(order.length, perTurn, 'the first turn stops at the budget');
+  assert.equal(turns.queued, 10 - perTurn);
+  // something the event loop has to do meanwhile (a socket event, an accept) gets its turn
+  const polled = new Promise<void>((resolve) => setTimeout(() => { order.push('poll'); resolve(); }, 0));
+  await polled;
+  for (let i = 0; i < 10 && turns.queued > 0; i++) await nextTurn();
+  assert.equal(turns.queued, 0);
+  assert.deepEqual(order.filter((n) => n !== 'poll'), Array.from({ length: 10 }, (_, i) => `r${i}`), 'arrival order');
+  assert.ok(order.indexOf('poll') < order.length - 1, 'the loop ran between turns, not after all of them');
+});
+
+test('a request whose client left while it waited is skipped', async () => {
+  let clock = 0;
+  const turns = new TurnBudget(() => clock);
+  const ran: string[] = [];
+  run(turns, () => { clock += TURN_BUDGET_MS; ran.push('long'); return true; });
+  run(turns, () => false); // gone
+  run(turns, () => { ran.push('next'); return true; });
+  for (let i = 0; i < 5 && turns.queued > 0; i++) await nextTurn();
+  assert.deepEqual(ran, ['long', 'next']);
+});
