@@ -29,7 +29,7 @@ export interface ListedRequest {
 }
 
 /** This thread's clock origin, read once (the getter is a call into Node each time). */
-const timeOrigin = performance.timeOrigin;
+export const timeOrigin = performance.timeOrigin;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

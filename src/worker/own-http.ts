@@ -30,11 +30,9 @@ import { abortRequest, installRequestSignal } from './node-request-signal.js';
 import { ConnectionShare } from './connection-share.js';
 import { ConnectionFlow } from './connection-flow.js';
 import { runHandler } from './run-handler.js';
-import { RequestTable } from '../protocol/request-table.js';
+import { RequestTable, timeOrigin } from '../protocol/request-table.js';
 import { ServedBatch } from '../protocol/served-batch.js';
 
-/** This thread's clock origin, read once (the getter is a call into Node each time). */
-const timeOrigin = performance.timeOrigin;
 /** How often the worker checks its requests' deadlines and reports what it served. */
 const TICK_MS = 100;
 /** How soon an idle worker reports what it served (see flushSoon). */
