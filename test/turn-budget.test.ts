@@ -20,6 +20,19 @@ test('fast handlers run at once, in the same turn, however many', () => {
   assert.equal(turns.queued, 0);
 });
 
+test('under steady load fast handlers never wait, however many turns follow each other without idling', async () => {
+  let clock = 0;
+  const turns = new TurnBudget(() => clock);
+  let ran = 0;
+  for (let turn = 0; turn < 200; turn++) {
+    for (let i = 0; i < 5; i++) run(turns, () => { clock += 0.3; ran++; return true; }); // 1.5 ms a turn
+    assert.equal(turns.queued, 0, `turn ${turn}: a fast request waited`);
+    clock += 0.5; // the loop polls and goes on at once: it never idles for a whole budget
+    await nextTurn();
+  }
+  assert.equal(ran, 1000);
+});
+
 test('past the budget, requests wait in arrival order and run a budget per turn, with the loop polled between turns', async () => {
   let clock = 0;
   const turns = new TurnBudget(() => clock);

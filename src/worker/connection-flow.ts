@@ -21,11 +21,11 @@ export const PIPELINE_WAITING = 32;
 
 interface Flow {
   /** Started requests whose response has not closed. */
-  readonly started: Set<IncomingMessage>;
+  readonly started: Bag<IncomingMessage>;
   /** Requests parsed but not started, oldest first. */
   readonly waiting: Waiting[];
   /** Every response of this connection not closed yet. */
-  readonly open: Set<ServerResponse>;
+  readonly open: Bag<ServerResponse>;
   /** We paused the socket (and set node:http's own _paused, so that reading a request body does not resume it). */
   paused: boolean;
 }
@@ -86,19 +86,57 @@ export class ConnectionFlow {
     if (f === undefined || (f.started.size === 0 && f.waiting.length === 0)) return false;
     if (socket.writableLength > 0) return false; // a response waits for the client to read it
     if (socket.isPaused()) return true; // not reading: whatever is missing is not the client's fault
-    for (const req of f.started) if (!req.complete) return false;
+    return f.started.every(isComplete);
+  }
+}
+
+function isComplete(req: IncomingMessage): boolean {
+  return req.complete;
+}
+
+/**
+ * An unordered set of the few requests or responses of one connection. Once grown it allocates
+ * nothing: a Set whose last item is deleted reallocates its table, once per request per Set here,
+ * and those tables outlived young-generation GCs (they hang off the long-lived connection).
+ */
+class Bag<T> {
+  private readonly items: (T | undefined)[] = [];
+  size = 0;
+
+  add(item: T): void {
+    this.items[this.size++] = item;
+  }
+
+  /** Removes `item`; false if it was not there. */
+  delete(item: T): boolean {
+    const { items } = this;
+    for (let i = 0; i < this.size; i++) {
+      if (items[i] !== item) continue;
+      items[i] = items[--this.size];
+      items[this.size] = undefined;
+      return true;
+    }
+    return false;
+  }
+
+  every(test: (item: T) => boolean): boolean {
+    for (let i = 0; i < this.size; i++) if (!test(this.items[i]!)) return false;
     return true;
+  }
+
+  snapshot(): T[] {
+    return this.items.slice(0, this.size) as T[];
   }
 }
 
 function flowOf(socket: FlowSocket): Flow {
   let f = socket[kFlow];
   if (f !== undefined) return f;
-  const flow: Flow = { started: new Set(), waiting: [], open: new Set(), paused: false };
+  const flow: Flow = { started: new Bag(), waiting: [], open: new Bag(), paused: false };
   socket[kFlow] = flow;
   socket.once('close', () => {
     flow.waiting.length = 0; // never started: the client that sent them is gone
-    for (const res of [...flow.open]) closeResponse(res as Closable);
+    for (const res of flow.open.snapshot()) closeResponse(res as Closable);
   });
   return flow;
 }

@@ -24,6 +24,7 @@ import { PortSink } from './port-sink.js';
 import { BusyClock } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
+import { LiveRequests } from './live-requests.js';
 import { Admission } from './admission.js';
 import { TurnBudget } from './turn-budget.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
@@ -40,6 +41,8 @@ const IDLE_FLUSH_MS = 5;
 
 interface OwnRequest {
   ex: Exchange;
+  /** Its place in `live` (live-requests.ts). */
+  slot: number;
   /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
   ctx: RequestAbort | null;
   /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
@@ -54,8 +57,8 @@ type Marked<T> = T & { [kOwn]?: OwnRequest };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
-  /** Requests whose handler has not settled, by id. */
-  private readonly live = new Map<number, OwnRequest>();
+  /** Requests whose handler has not settled. */
+  private readonly live = new LiveRequests<OwnRequest>();
   /** Responses not yet closed on the wire (the thread must not exit under them). */
   private openResponses = 0;
   private nextId = -1;
@@ -118,7 +121,8 @@ export class OwnHttp {
 
   /** Every request in flight is answered `status` (if its response has not started) and dropped. */
   abandonAll(status: number, message: string, note: string): void {
-    for (const r of this.live.values()) {
+    for (const r of this.live.snapshot()) {
+      this.live.remove(r);
       const { ex } = r;
       const socket = ex.req.socket;
       ex.note = note;
@@ -129,7 +133,6 @@ export class OwnHttp {
       this.record(ex, note === 'worker-died');
       this.table.remove(r.entry);
     }
-    this.live.clear();
     this.flush();
   }
 
@@ -167,7 +170,7 @@ export class OwnHttp {
     // net's close, not http's: http's would also close the idle connections at once, racing a
     // client that is sending its next request on one of them.
     for (const server of this.servers) NetServer.prototype.close.call(server);
-    for (const { ex } of this.live.values()) ex.res.shouldKeepAlive = false;
+    for (let i = 0; i < this.live.size; i++) this.live.at(i).ex.res.shouldKeepAlive = false;
     const grace = Math.min(1000, this.s.socketTimeoutMs);
     setTimeout(() => {
       for (const server of this.servers) server.closeIdleConnections();
@@ -179,8 +182,8 @@ export class OwnHttp {
 
   /** setHarakiri() from the app, for a request this worker accepted: true if it was one of them. */
   setHarakiri(requestId: number, seconds: number): boolean {
-    const r = this.live.get(requestId);
-    if (!r) return false;
+    const r = this.live.find((q) => q.ex.id === requestId);
+    if (r === undefined) return false;
     lowerDeadline(r.ex, seconds);
     this.table.setDeadline(r.entry, r.ex.deadline);
     this.publishDeadline();
@@ -271,7 +274,7 @@ export class OwnHttp {
         ex.note = 'client-gone';
         r.ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
-    } else if (r !== undefined && this.live.has(r.ex.id)) {
+    } else if (r !== undefined && this.live.has(r)) {
       const { ex } = r;
       ex.bytesOut = ex.req.socket.bytesWritten - r.sentBefore;
       if (res.writableFinished) {
@@ -292,8 +295,8 @@ export class OwnHttp {
     const ex = newExchange(this.nextId--, req, res, body, this.workerId);
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
-    const r: OwnRequest = { ex, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
-    this.live.set(ex.id, r);
+    const r: OwnRequest = { ex, slot: -1, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
+    this.live.add(r);
     this.busy.inFlight(this.live.size);
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
@@ -309,7 +312,7 @@ export class OwnHttp {
     // After a harakiri answer the app may still write: that must not become an uncaught error.
     res.on('error', ignore);
     const fail = (err: unknown) => {
-      if (this.live.has(ex.id)) this.failed(r, err); // a started response is cut (answer())
+      if (this.live.has(r)) this.failed(r, err); // a started response is cut (answer())
     };
     this.table.running(r.entry);
     try {
@@ -359,7 +362,7 @@ export class OwnHttp {
   /** The request left the app (answered, failed, timed out or abandoned by the client). */
   private finish(r: OwnRequest, exception: boolean): void {
     const { ex } = r;
-    if (!this.live.delete(ex.id)) return;
+    if (!this.live.remove(r)) return;
     this.table.remove(r.entry);
     this.busy.inFlight(this.live.size);
     if (this.live.size === 0) this.setEarliest(0);
@@ -401,7 +404,7 @@ export class OwnHttp {
 
   private checkDeadlines(): void {
     const now = performance.now();
-    for (const r of [...this.live.values()]) {
+    for (const r of this.live.snapshot()) {
       const { ex } = r;
       if (ex.deadline <= 0 || now < ex.deadline) continue;
       const ran = Math.round(now - ex.receivedAt);
@@ -429,7 +432,8 @@ export class OwnHttp {
   /** Recomputes the earliest deadline and shows it to the master. */
   private publishDeadline(): void {
     let earliest = 0;
-    for (const { ex } of this.live.values()) {
+    for (let i = 0; i < this.live.size; i++) {
+      const { ex } = this.live.at(i);
       if (ex.deadline > 0 && (earliest === 0 || ex.deadline < earliest)) earliest = ex.deadline;
     }
     this.setEarliest(earliest);

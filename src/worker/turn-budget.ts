@@ -4,12 +4,12 @@
 // once per turn. Under 256 connections of 2 ms requests, new connections then waited in that queue
 // for seconds (wrk: ~100 timeouts, for node:http's own threads as much as for Spindle).
 //
-// Here a turn runs handlers until they have used TURN_BUDGET_MS of synchronous time; the requests
+// Here a turn starts handlers until TURN_BUDGET_MS have passed since its first one; the requests
 // that became ready after that wait, in arrival order, and run from setImmediate, the same budget
 // per turn, with a poll of the sockets (accepts included) between turns. A handler that returns in
 // microseconds never reaches the budget, so fast apps run exactly as before.
 
-/** Synchronous handler time one loop turn may spend before the next ready requests wait a turn. */
+/** How long one loop turn may go on starting handlers before the next ready requests wait a turn. */
 export const TURN_BUDGET_MS = 5;
 
 /** Starts a request; false if there was nothing left to start (the client went away). */
@@ -18,17 +18,14 @@ export type Start = () => boolean;
 export class TurnBudget {
   private readonly waiting: Start[] = [];
   private head = 0;
-  /** Handler time spent in this turn (ms), and when the last request started. */
-  private spent = 0;
-  private lastStart = -Infinity;
+  /** When the first request of this loop turn started; -1: none has yet (the turn is not open). */
+  private turnStart = -1;
   /** A setImmediate is pending: a new turn runs what waits. */
   private scheduled = false;
 
   /**
-   * `now`: Date.now() by default, read once per request: the time since the previous start is
-   * that request's handler time while requests follow each other in a turn, and a gap longer than
-   * the budget (the loop was idle or polling) starts a new turn. Millisecond steps average out
-   * over many requests; performance.now() cost several thousand instructions a request here.
+   * `now`: Date.now() by default, read once per request; performance.now() cost several thousand
+   * instructions a request here, and a millisecond step is fine against a 5 ms budget.
    */
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -36,14 +33,25 @@ export class TurnBudget {
     return this.waiting.length - this.head;
   }
 
-  /** May a request start now? Yes while this turn has budget left and nothing waits. */
+  /**
+   * May a request start now? Yes while this loop turn is younger than the budget and nothing
+   * waits. The first request of a turn opens it, and a setImmediate (which runs once the loop has
+   * finished this turn's I/O) closes it: one timer per loop turn, not per request. Measuring from
+   * the turn's first request, not summing the gaps between requests, matters under steady load:
+   * then the loop never idles, and summed gaps would grow across turns until fast requests waited.
+   */
   mayStart(): boolean {
     const t = this.now();
-    const gap = t - this.lastStart;
-    this.lastStart = t;
-    this.spent = gap > TURN_BUDGET_MS ? 0 : this.spent + gap;
-    return this.queued === 0 && this.spent < TURN_BUDGET_MS;
+    if (this.turnStart < 0) {
+      this.turnStart = t;
+      setImmediate(this.closeTurn);
+    }
+    return this.queued === 0 && t - this.turnStart < TURN_BUDGET_MS;
   }
+
+  private readonly closeTurn = (): void => {
+    this.turnStart = -1;
+  };
 
   /** A request that may not start now (mayStart() said no): it runs in a later turn, in arrival order. */
   wait(start: Start): void {
@@ -56,15 +64,11 @@ export class TurnBudget {
 
   /** After a poll of the sockets: a fresh budget for the waiting requests. */
   private readonly nextTurn = (): void => {
-    this.spent = 0;
-    this.lastStart = this.now();
-    while (this.queued > 0 && this.spent < TURN_BUDGET_MS) {
+    const began = this.now();
+    while (this.queued > 0 && this.now() - began < TURN_BUDGET_MS) {
       const start = this.waiting[this.head]!;
       this.waiting[this.head++] = undefined as unknown as Start;
       start();
-      const t = this.now();
-      this.spent += t - this.lastStart;
-      this.lastStart = t;
     }
     if (this.queued > 0) {
       setImmediate(this.nextTurn);
