@@ -6,6 +6,7 @@
 // configurations that are refused.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import autocannon from 'autocannon';
@@ -362,6 +363,23 @@ test('a Node (req, res) app gets req.signal: harakiri\'s graceful stage fires it
     await s.waitForLog((l) => l.event === 'HARAKIRI_GRACEFUL');
     assert.ok(!s.lines.some((l) => l.event === 'WORKER_EXITED'), 'the worker was not terminated');
     assert.equal((await get(`${s.url}/`)).status, 200);
+  }));
+
+test('setHarakiri() after awaits lowers the limit of the request it is called for; from a timer callback, on Node 20 and 22, it throws NOT_IN_SPINDLE', () =>
+  withServer(NODE_APP, ['--processes', '1', '--harakiri', '60'], async (s) => {
+    const started = Date.now();
+    const [late, other] = await Promise.all([get(`${s.url}/limit`), get(`${s.url}/cpu?ms=1`)]);
+    assert.equal(late.status, 504, 'the lowered limit ended it');
+    assert.ok(Date.now() - started < 4500, 'at the lowered limit, not when the handler ended');
+    assert.equal(other.status, 200, 'a request running beside it is not affected');
+    const timer = await get(`${s.url}/limit?from=timer`);
+    if ('kResourceStore' in new AsyncLocalStorage()) {
+      // async_hooks-based AsyncLocalStorage: Spindle follows requests through promises only (request-scope.ts)
+      assert.equal(timer.status, 500);
+      assert.equal(timer.body.toString(), 'NOT_IN_SPINDLE\n');
+    } else {
+      assert.equal(timer.status, 504, 'with async context frames the request is followed into timers too');
+    }
   }));
 
 test('concurrency cap, attacked: pipelined requests are all answered in order; a client that leaves while queued is skipped', () =>

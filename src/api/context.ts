@@ -1,9 +1,9 @@
 // Per-thread and per-request facts the runtime API needs: which worker this is, how to reach the
-// master, and which request is running (AsyncLocalStorage follows it across awaits).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// master, and which request is running (request-scope.ts).
 import { writeFileSync } from 'node:fs';
 import { SpindleError, SpindleRangeError } from '../errors.js';
 import type { ControlMessage } from '../protocol/worker.js';
+import { currentRequest } from './request-scope.js';
 
 interface ThreadInfo {
   kind: 'worker' | 'mule' | 'none';
@@ -15,8 +15,6 @@ interface ThreadInfo {
 
 let thread: ThreadInfo = { kind: 'none', workerId: 0, send: () => {} };
 let label = '';
-
-export const requestScope = new AsyncLocalStorage<{ id: number }>();
 
 /** This thread's kind and master link (the background API sends through it). */
 export function threadInfo(): Readonly<ThreadInfo> {
@@ -58,11 +56,11 @@ export function setHarakiri(seconds: number): void {
   if (!(typeof seconds === 'number' && seconds > 0 && Number.isFinite(seconds))) {
     throw new SpindleRangeError('INVALID_ARGUMENT', `setHarakiri(${String(seconds)}): expected a positive number of seconds`);
   }
-  const scope = requestScope.getStore();
-  if (!scope) {
-    throw new SpindleError('NOT_IN_SPINDLE', 'setHarakiri() must be called while a request is being handled');
+  const requestId = currentRequest();
+  if (requestId === undefined) {
+    throw new SpindleError('NOT_IN_SPINDLE', 'setHarakiri() must be called while a request is being handled: in its handler, or after an await in it (on Node 20 and 22, not from a timer or event callback)');
   }
-  if (thread.kind === 'worker') thread.send({ kind: 'harakiri', requestId: scope.id, seconds });
+  if (thread.kind === 'worker') thread.send({ kind: 'harakiri', requestId, seconds });
 }
 
 /** Renames the calling OS thread (Linux keeps 15 bytes). Best effort: other systems ignore it. */

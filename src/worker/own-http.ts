@@ -18,7 +18,7 @@ import { answerScreened, screenRequest, type Screened } from '../front/request-s
 import { whenWritable } from '../front/write-room.js';
 import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
-import { requestScope } from '../api/context.js';
+import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
 import { BusyClock } from '../protocol/busy-clock.js';
@@ -316,7 +316,7 @@ export class OwnHttp {
     };
     this.table.running(r.entry);
     try {
-      const ret = requestScope.run({ id: ex.id }, callNodeApp, target, req, res);
+      const ret = runInRequest(ex.id, callNodeApp, target, req, res);
       if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
         (ret as Promise<unknown>).then(undefined, fail);
       }

@@ -1,7 +1,7 @@
 // Runs one request through the app and settles its sink: the one place that knows how a handler's
 // promise maps to "response complete" or "failed", for requests from the master and for the ones
 // a worker accepts itself.
-import { requestScope } from '../api/context.js';
+import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, RequestContext, RequestData } from './app-types.js';
 import type { PortSink } from './port-sink.js';
 
@@ -10,7 +10,7 @@ export function runHandler(
   handler: AppHandler, req: RequestData, sink: PortSink, ctx: RequestContext,
   done: (failure?: { error: unknown }) => void,
 ): void {
-  const result = requestScope.run({ id: req.id }, () => handler(req, sink, ctx));
+  const result = runInRequest(req.id, handler, req, sink, ctx);
   if (result === undefined) {
     // complete already (sent within the handler's synchronous run)
     complete(sink, done);
