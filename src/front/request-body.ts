@@ -10,14 +10,34 @@ export interface BodyHandlers {
   tooLarge: (size: number) => void;
 }
 
+/** declaredBody(): the body is chunked (a Transfer-Encoding header), its size unknown. */
+export const CHUNKED = -2;
+/** declaredBody(): no Content-Length and no Transfer-Encoding: no body. */
+export const NO_BODY = -1;
+
+/**
+ * What the request's header list says of its body: CHUNKED, NO_BODY, or the Content-Length (the
+ * first one, as req.headers keeps). Read from rawHeaders: req.headers is an object node:http
+ * builds on first access, which a handler that never reads it does not otherwise pay for.
+ */
+export function declaredBody(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  let length = NO_BODY;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return CHUNKED;
+    if (name.length === 14 && length === NO_BODY && name.toLowerCase() === 'content-length') length = Number(raw[i + 1]);
+  }
+  return length;
+}
+
 export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, on: BodyHandlers): void {
-  const lengthHeader = req.headers['content-length'];
-  const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
+  const declared = declaredBody(req);
   if (limit > 0 && declared > limit) {
     on.tooLarge(declared);
     return;
   }
-  if (declared <= 0 && req.headers['transfer-encoding'] === undefined) {
+  if (declared !== CHUNKED && declared <= 0) {
     on.done(null);
     return;
   }

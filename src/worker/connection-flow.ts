@@ -30,7 +30,7 @@ interface Flow {
   paused: boolean;
 }
 
-interface Waiting { req: IncomingMessage; start: () => void }
+interface Waiting { req: IncomingMessage; res: ServerResponse }
 
 type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null };
 type Closable = ServerResponse & { _closed: boolean };
@@ -42,17 +42,20 @@ const kFlow = Symbol('spindle.connectionFlow');
  * owner's, rather than one per concern (that cost a measurable share of a small request).
  */
 export class ConnectionFlow {
-  /** Starts the request now (`start`), or once fewer than PIPELINE_DEPTH of its connection are started. */
-  enter(req: IncomingMessage, res: ServerResponse, start: () => void): void {
+  /** `start` runs a request: at once, or once its connection has room for it. */
+  constructor(private readonly start: (req: IncomingMessage, res: ServerResponse) => void) {}
+
+  /** Starts the request now, or once fewer than PIPELINE_DEPTH of its connection are started. */
+  enter(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as FlowSocket;
     const f = flowOf(socket);
     f.open.add(res);
     if (f.started.size < PIPELINE_DEPTH && f.waiting.length === 0) {
       f.started.add(req);
-      start();
+      this.start(req, res);
       return;
     }
-    f.waiting.push({ req, start });
+    f.waiting.push({ req, res });
     // (node:http may have resumed it since: it resumes a socket it paused itself once drained)
     if (f.waiting.length >= PIPELINE_WAITING && socket._paused !== true) {
       f.paused = true;
@@ -69,11 +72,11 @@ export class ConnectionFlow {
     f.open.delete(res);
     if (!f.started.delete(req)) return;
     if (!f.paused) {
-      startWaiting(f, socket);
+      this.startWaiting(f, socket);
       return;
     }
     resume(socket, f);
-    setImmediate(() => startWaiting(f, socket)); // after a poll of the socket: is the client still there?
+    setImmediate(() => this.startWaiting(f, socket)); // after a poll of the socket: is the client still there?
   }
 
   /**
@@ -87,6 +90,19 @@ export class ConnectionFlow {
     if (socket.writableLength > 0) return false; // a response waits for the client to read it
     if (socket.isPaused()) return true; // not reading: whatever is missing is not the client's fault
     return f.started.every(isComplete);
+  }
+
+  /** Starts waiting requests while the depth allows, unless their responses could no longer be sent. */
+  private startWaiting(f: Flow, socket: Socket): void {
+    while (f.waiting.length > 0 && f.started.size < PIPELINE_DEPTH) {
+      if (socket.destroyed || !socket.writable) {
+        f.waiting.length = 0;
+        return;
+      }
+      const next = f.waiting.shift()!;
+      f.started.add(next.req);
+      this.start(next.req, next.res);
+    }
   }
 }
 
@@ -141,18 +157,6 @@ function flowOf(socket: FlowSocket): Flow {
   return flow;
 }
 
-/** Starts waiting requests while the depth allows, unless their responses could no longer be sent. */
-function startWaiting(f: Flow, socket: Socket): void {
-  while (f.waiting.length > 0 && f.started.size < PIPELINE_DEPTH) {
-    if (socket.destroyed || !socket.writable) {
-      f.waiting.length = 0;
-      return;
-    }
-    const next = f.waiting.shift()!;
-    f.started.add(next.req);
-    next.start();
-  }
-}
 
 /** As node:http resumes a socket it paused (socketOnDrain): the parser, then the socket. */
 function resume(socket: FlowSocket, f: Flow): void {

@@ -13,7 +13,7 @@ import { errorMessage, SpindleError } from '../errors.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { rawResponse } from '../front/raw-response.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
-import { readBody } from '../front/request-body.js';
+import { CHUNKED, declaredBody, readBody } from '../front/request-body.js';
 import { answerScreened, screenRequest, type Screened } from '../front/request-screen.js';
 import { whenWritable } from '../front/write-room.js';
 import type { Log } from '../log/logger.js';
@@ -83,7 +83,7 @@ export class OwnHttp {
   /** This worker's share of the kept-alive connections. */
   private readonly share: ConnectionShare;
   /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
-  private readonly flow = new ConnectionFlow();
+  private readonly flow = new ConnectionFlow((req, res) => this.onRequest(req, res));
 
   constructor(
     private readonly s: OwnHttpSettings,
@@ -203,7 +203,7 @@ export class OwnHttp {
   private arrive(req: IncomingMessage, res: ServerResponse): void {
     this.openResponses++;
     res.on('close', () => this.responseClosed(req, res as Marked<ServerResponse>));
-    this.flow.enter(req, res, () => this.onRequest(req, res));
+    this.flow.enter(req, res);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -217,10 +217,11 @@ export class OwnHttp {
     // A Node app reads the body itself: that is safe when its declared length is within
     // limit-post. A chunked body, whose size is unknown, is read (and bounded) here first.
     const dispatch = this.dispatch;
-    if (dispatch && req.headers['transfer-encoding'] === undefined) {
-      const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = dispatch ? declaredBody(req) : CHUNKED;
+    if (dispatch && declared !== CHUNKED) {
       if (limit > 0 && declared > limit) this.tooLarge(req, res, declared);
-      else this.admit(req, res, () => this.runNode(dispatch, req, res));
+      else if (this.mayStartNow()) this.runNode(dispatch, req, res); // the common case, without a closure
+      else this.startLater(res, () => this.runNode(dispatch, req, res));
       return;
     }
     readBody(req, res, limit, {
@@ -229,22 +230,26 @@ export class OwnHttp {
     });
   }
 
-  /** concurrency: runs the request now, or once this worker is under its cap. */
+  /** May a request start at once? Without a cap: while this loop turn has budget (turn-budget.ts). */
+  private mayStartNow(): boolean {
+    return this.s.concurrency === 0 && this.turns.mayStart();
+  }
+
+  /** Runs the request now (mayStartNow()), or in a later turn, or once this worker is under its cap. */
   private admit(req: IncomingMessage, res: ServerResponse, start: () => void): void {
-    if (this.s.concurrency === 0) {
-      if (this.turns.mayStart()) start();
-      else this.turns.wait(() => {
-        if (res.destroyed) return false; // the client left while it waited for a turn
-        start();
-        return true;
-      });
-      return;
-    }
-    this.admission.admit(this.live.size, () => {
+    if (this.mayStartNow()) start();
+    else this.startLater(res, start);
+  }
+
+  /** mayStartNow() said no: the request waits for a turn, or for the cap (concurrency). */
+  private startLater(res: ServerResponse, start: () => void): void {
+    const later = () => {
       if (res.destroyed) return false; // the client left while it waited
       start();
       return true;
-    });
+    };
+    if (this.s.concurrency === 0) this.turns.wait(later);
+    else this.admission.admit(this.live.size, later);
   }
 
   private tooLarge(req: IncomingMessage, res: ServerResponse, size: number): void {
@@ -311,17 +316,14 @@ export class OwnHttp {
     (res as Marked<ServerResponse>)[kOwn] = r; // finished by responseClosed()
     // After a harakiri answer the app may still write: that must not become an uncaught error.
     res.on('error', ignore);
-    const fail = (err: unknown) => {
-      if (this.live.has(r)) this.failed(r, err); // a started response is cut (answer())
-    };
     this.table.running(r.entry);
     try {
       const ret = runInRequest(ex.id, callNodeApp, target, req, res);
       if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
-        (ret as Promise<unknown>).then(undefined, fail);
+        (ret as Promise<unknown>).then(undefined, (err: unknown) => this.nodeAppFailed(r, err));
       }
     } catch (err) {
-      fail(err);
+      this.nodeAppFailed(r, err);
     } finally {
       this.table.running(-1);
     }
@@ -350,6 +352,11 @@ export class OwnHttp {
     } finally {
       this.table.running(-1);
     }
+  }
+
+  /** A Node app threw, or its promise rejected: a started response is cut (answer()). */
+  private nodeAppFailed(r: OwnRequest, err: unknown): void {
+    if (this.live.has(r)) this.failed(r, err);
   }
 
   /** The app failed, or settled after an abort. Client-gone and harakiri requests were answered already. */
