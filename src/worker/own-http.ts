@@ -82,6 +82,10 @@ export class OwnHttp {
   private readonly turns = new TurnBudget();
   /** This worker's share of the kept-alive connections. */
   private readonly share: ConnectionShare;
+  /** Every response's one 'close' listener, made once (`this` is the response: no closure per request). */
+  private readonly onResponseClose = ((owner: OwnHttp) => function (this: ServerResponse) {
+    owner.responseClosed(this.req, this as Marked<ServerResponse>);
+  })(this);
   /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
   private readonly flow = new ConnectionFlow((req, res) => this.onRequest(req, res));
 
@@ -202,7 +206,7 @@ export class OwnHttp {
   /** A request is parsed: it starts when its connection's pipelining allows (connection-flow.ts). */
   private arrive(req: IncomingMessage, res: ServerResponse): void {
     this.openResponses++;
-    res.on('close', () => this.responseClosed(req, res as Marked<ServerResponse>));
+    res.on('close', this.onResponseClose);
     this.flow.enter(req, res);
   }
 
