@@ -1,12 +1,15 @@
 // Instructions per request, counted by valgrind (callgrind), not timed: on this shared 2-core machine
 // wall-clock A/B tests of a few microseconds per request drown in noise, instruction counts do not.
-// Each setup serves N1 and then N2 requests (8 keep-alive connections, one request at a time on
-// each); (I(N2) - I(N1)) / (N2 - N1) is the cost of one request, start-up cancelled out.
+// Each setup serves N1 and then N2 requests (keep-alive connections, 1 by default, one request at a
+// time on each); (I(N2) - I(N1)) / (N2 - N1) is the cost of one request, start-up cancelled out.
+// One connection, because under valgrind a request takes about a millisecond: with several ready
+// at once a loop turn would pass the 5 ms turn budget (src/worker/turn-budget.ts) and price its
+// deferral path, which hello never takes at native speed.
 //   spindle     — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
 //   bare-thread — node:http in one worker thread on a descriptor bound by the main thread (the shape
 //                 Spindle's workers serve on), the same handler, nothing else
 //
-//   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--setups spindle,bare-thread]
+//   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--connections 1] [--setups spindle,bare-thread]
 // Needs valgrind (apt-get install -y valgrind). Takes about a minute per setup and N.
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -36,21 +39,22 @@ async function main() {
   const n1 = Number(opt('--n1', 1000));
   const n2 = Number(opt('--n2', 6000));
   const setups = opt('--setups', 'spindle,bare-thread').split(',');
+  const connections = Number(opt('--connections', 1));
   if (spawnSync('valgrind', ['--version']).status !== 0) {
     console.error('valgrind is not installed: apt-get install -y valgrind');
     process.exit(1);
   }
   const rows = [];
   for (const setup of setups) {
-    const i1 = await count(setup, n1);
-    const i2 = await count(setup, n2);
+    const i1 = await count(setup, n1, connections);
+    const i2 = await count(setup, n2, connections);
     rows.push({ setup, perRequest: Math.round((i2 - i1) / (n2 - n1)) });
     console.log(`${setup}: ${rows.at(-1).perRequest} instructions per request (${n1}: ${i1}, ${n2}: ${i2})`);
   }
 }
 
 /** Total instructions of a server process, under callgrind, that served `n` requests. */
-async function count(setup, n) {
+async function count(setup, n, connections) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const command = setup === 'spindle'
     ? [path.join(ROOT, 'bin/spindle.js'), path.join(ROOT, 'bench/apps/node/hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', '1', '--disable-logging', '--no-supervise']
@@ -66,7 +70,7 @@ async function count(setup, n) {
       if (Date.now() > deadline || vg.exitCode !== null) throw new Error(`${setup} did not start under valgrind:\n${err.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    await load(port, n);
+    await load(port, n, connections);
   } finally {
     vg.kill('SIGINT');
     await exited;
@@ -83,9 +87,9 @@ function get(port) {
   });
 }
 
-/** `n` GETs over 8 keep-alive connections. */
-async function load(port, n) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+/** `n` GETs over `connections` keep-alive connections. */
+async function load(port, n, connections) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   let sent = 0;
   const worker = async () => {
     while (sent < n) {
@@ -95,6 +99,6 @@ async function load(port, n) {
       });
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(Array.from({ length: connections }, worker));
   agent.destroy();
 }
