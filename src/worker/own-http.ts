@@ -25,6 +25,7 @@ import { BusyClock } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
 import { LiveRequests } from './live-requests.js';
+import { EarliestDeadline } from './earliest-deadline.js';
 import { Admission } from './admission.js';
 import { TurnBudget } from './turn-budget.js';
 import { abortRequest, installRequestSignal } from './node-request-signal.js';
@@ -43,6 +44,8 @@ interface OwnRequest {
   ex: Exchange;
   /** Its place in `live` (live-requests.ts). */
   slot: number;
+  /** Its deadline changed after it began (earliest-deadline.ts). */
+  deadlineMoved: boolean;
   /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
   ctx: RequestAbort | null;
   /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
@@ -73,6 +76,7 @@ export class OwnHttp {
   /** The requests in flight, as the master lists them if it has to terminate this thread. */
   private readonly table: RequestTable;
   private earliestDeadline = 0;
+  private readonly deadlines = new EarliestDeadline<OwnRequest>();
   private readonly served = new ServedBatch();
   private harakiris = 0;
   private readonly responseOptions: ResponseOptions;
@@ -137,6 +141,7 @@ export class OwnHttp {
       this.record(ex, note === 'worker-died');
       this.table.remove(r.entry);
     }
+    this.deadlines.clear();
     this.flush();
   }
 
@@ -189,6 +194,7 @@ export class OwnHttp {
     const r = this.live.find((q) => q.ex.id === requestId);
     if (r === undefined) return false;
     lowerDeadline(r.ex, seconds);
+    this.deadlines.changed(r);
     this.table.setDeadline(r.entry, r.ex.deadline);
     this.publishDeadline();
     return true;
@@ -304,8 +310,9 @@ export class OwnHttp {
     const ex = newExchange(this.nextId--, req, res, body, this.workerId);
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
-    const r: OwnRequest = { ex, slot: -1, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
+    const r: OwnRequest = { ex, slot: -1, deadlineMoved: false, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
     this.live.add(r);
+    this.deadlines.began(r, this.live.size);
     this.busy.inFlight(this.live.size);
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
@@ -376,8 +383,12 @@ export class OwnHttp {
     if (!this.live.remove(r)) return;
     this.table.remove(r.entry);
     this.busy.inFlight(this.live.size);
-    if (this.live.size === 0) this.setEarliest(0);
-    else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) this.publishDeadline();
+    if (this.live.size === 0) {
+      this.deadlines.clear();
+      this.setEarliest(0);
+    } else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) {
+      this.publishDeadline();
+    }
     this.record(ex, exception);
     if (this.admission.queued > 0) this.admission.next(this.live.size);
     if (this.live.size === 0) this.flushSoon();
@@ -425,6 +436,7 @@ export class OwnHttp {
       if (this.s.harakiriGraceMs > 0 && ex.note === undefined && fireAbort(r, aborted)) {
         ex.note = 'harakiri-graceful';
         ex.deadline = now + this.s.harakiriGraceMs;
+        this.deadlines.changed(r);
         this.table.setDeadline(r.entry, ex.deadline);
         this.log.warn({ event: 'HARAKIRI_GRACEFUL', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
         continue;
@@ -440,14 +452,9 @@ export class OwnHttp {
     this.publishDeadline();
   }
 
-  /** Recomputes the earliest deadline and shows it to the master. */
+  /** Shows the master (and tick()) the earliest deadline of the requests in flight. */
   private publishDeadline(): void {
-    let earliest = 0;
-    for (let i = 0; i < this.live.size; i++) {
-      const { ex } = this.live.at(i);
-      if (ex.deadline > 0 && (earliest === 0 || ex.deadline < earliest)) earliest = ex.deadline;
-    }
-    this.setEarliest(earliest);
+    this.setEarliest(this.deadlines.earliest(this.live.size));
   }
 
   private setEarliest(deadline: number): void {
