@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startSpindle, get, fixture, until, alive, prober, BIN, type Running, type LogLine } from './helpers/spindle.js';
+import { startSpindle, get, fixture, until, alive, prober, rawStats, BIN, type Running, type LogLine } from './helpers/spindle.js';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
 const APP = fixture('serve/app.mjs');
@@ -159,6 +159,34 @@ test('a full reload whose new process cannot load the app keeps the old process 
     assert.equal((await get(`${s.url}/`)).body.toString(), 'v2\n');
   } finally {
     await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a full reload that fails after the stats address was released: the old process serves its stats again', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const ini = join(dir, 'spindle.ini');
+  const freePort = () => new Promise<number>((resolve) => { const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address() as AddressInfo; srv.close(() => resolve(port)); }); });
+  const statsPort = await freePort();
+  // The new process will read a stats address that is taken: it fails after the old one released its own.
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const takenPort = (blocker.address() as AddressInfo).port;
+  writeFileSync(ini, `[spindle]\nstats = 127.0.0.1:${statsPort}\n`);
+  const s = await startUnsupervised([APP, '--ini', ini, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  try {
+    const statsPid = async () => (JSON.parse(await rawStats(`tcp://127.0.0.1:${statsPort}`)) as { pid: number }).pid;
+    assert.equal(await statsPid(), s.proc.pid);
+    writeFileSync(ini, `[spindle]\nstats = 127.0.0.1:${takenPort}\n`);
+    s.proc.kill('SIGUSR2');
+    const failed = await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_FAILED'), 60000, 'full reload failed');
+    assert.equal(failed.note, undefined, `the stats server came back: ${String(failed.note)}`);
+    assert.equal(await statsPid(), s.proc.pid, 'the old process answers on its stats address again');
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  } finally {
+    await cleanup(s);
+    blocker.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -91,6 +91,18 @@ export class ServerListeners {
     await stats?.close();
   }
 
+  /** A full reload failed after releasing the stats address: this process serves stats again. */
+  async reclaimStatsServer(): Promise<Error | null> {
+    if (this.statsServer || !this.settings.stats) return null;
+    try {
+      await this.listenStats();
+      return null;
+    } catch (err) {
+      this.statsServer = null;
+      return err as Error;
+    }
+  }
+
   /** Shutdown: stop listening. */
   async close(): Promise<void> {
     this.accept.close();

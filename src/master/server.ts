@@ -226,6 +226,11 @@ export class SpindleServer {
     return this.listeners.releaseStatsServer();
   }
 
+  /** Full reload failed after the stats address was released: serve stats here again. */
+  reclaimStatsServer(): Promise<Error | null> {
+    return this.listeners.reclaimStatsServer();
+  }
+
   /** Full reload, old side: these sockets and the pidfile belong to the new process now. */
   handOver(keep: readonly OwnedSocket[]): void {
     this.handedOver = new Set(keep);

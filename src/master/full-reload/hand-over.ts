@@ -33,6 +33,8 @@ export interface HandOverHost {
   readonly cacheStores: CacheStores;
   observation(): { shuttingDown: boolean };
   releaseStatsServer(): Promise<void>;
+  /** Opens the stats server again (a full reload failed after releasing it); the error if it cannot. */
+  reclaimStatsServer(): Promise<Error | null>;
   handOver(keep: readonly OwnedSocket[]): void;
 }
 
@@ -122,10 +124,15 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
   why ??= await waitFor('serving');
   if (why) {
     await abandon(child, stage, exit !== null, exited, server.settings.mercyMs);
-    if (stage === 'finishing') rewritePidfile(server.settings.pidfile, parent, log);
+    let statsNote: string | undefined;
+    if (stage === 'finishing') {
+      rewritePidfile(server.settings.pidfile, parent, log);
+      const err = settings.stats ? await server.reclaimStatsServer() : null;
+      if (err) statsNote = `the stats server was released to the new process and could not be opened again: ${err.message}`;
+    }
     log.error({ event: 'FULL_RELOAD_FAILED',
       reason, oldPid, newPid, why, ...(exit ? { exitCode: (exit as { code: number | null }).code, exitSignal: (exit as { signal: string | null }).signal } : {}),
-      ...(stage === 'finishing' && settings.stats ? { note: 'the stats server was released to the new process and stays closed in this one until it restarts' } : {}),
+      ...(statsNote ? { note: statsNote } : {}),
     }, 'full reload failed: this process keeps serving (the new process\'s own log lines above say more)');
     return false;
   }
