@@ -2,7 +2,7 @@
 // uWSGI-compatible codes (0 stopped, 1 configuration error or an address that cannot be bound,
 // 22 no app loaded).
 import { EXIT } from '../errors.js';
-import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { serverLogger } from './server-log.js';
 import { openLogFile, redirectConsole } from '../log/logto.js';
 import type { ConfigWarning } from '../config/errors.js';
 import type { ParsedConfig, SpindleConfig } from '../config/options.js';
@@ -35,10 +35,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     }
     redirectConsole(logFd);
   }
-  const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
-  const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
-  for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: w.code, option: w.option }, w.message);
+  const { log, logFormat } = serverLogger(settings, loaded, logFd);
   if (!settings.appPath) {
     log.fatal({ event: 'NO_APP_GIVEN' }, 'no application given: run `spindle path/to/app.js` (or set app = … in the ini file)');
     return EXIT.APP_LOAD;

@@ -5,7 +5,7 @@
 // application's, to supervise as it sees fit.
 import { loadConfig, type SpindleConfig } from '../config/index.js';
 import { SpindleError } from '../errors.js';
-import { createLogger, resolveLogFormat } from '../log/logger.js';
+import { serverLogger } from './server-log.js';
 import { openLogFile } from '../log/logto.js';
 import { SpindleServer } from './server.js';
 import type { ServerStats } from './stats-views.js';
@@ -44,10 +44,7 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   if (settings.appNotFound && settings.needApp) throw new SpindleError('APP_LOAD', `start(): ${settings.appNotFound}`);
   // logto: Spindle's lines go to the file; the host's own stdout is left alone
   const logFd = settings.logto ? openLogFile(settings.logto) : undefined;
-  const logFormat = resolveLogFormat(settings.logFormat, logFd === undefined && process.stdout.isTTY);
-  const log = createLogger({ level: settings.logLevel, format: logFormat, fd: logFd });
-  for (const note of loaded.notes) log.info({ event: 'CONFIG_NOTE', note }, 'config note');
-  for (const w of loaded.warnings) log.warn({ event: w.code, option: w.option }, w.message);
+  const { log, logFormat } = serverLogger(settings, loaded, logFd);
   if (loaded.origins['supervise']?.kind !== 'default') log.info({ event: 'SUPERVISE_IGNORED', option: 'supervise' }, 'supervise is for the spindle command: an embedded server runs in this process and has no supervising parent (ignored)');
   const server = new SpindleServer({ settings, log, logFormat, logFd });
   try {
