@@ -191,6 +191,32 @@ test('a full reload that fails after the stats address was released: the old pro
   }
 });
 
+test('SIGTERM to the old process while its new process is still loading: the reload is abandoned, the new process is stopped, the old one exits 0', { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const app = join(dir, 'app.mjs');
+  writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
+  const s = await startUnsupervised([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  let newPid = 0;
+  try {
+    // the new process's workers will take 30 s to load the app
+    writeFileSync(app, "await new Promise((r) => setTimeout(r, 30000));\nexport default { fetch: () => new Response('v2\\n') };\n");
+    s.proc.kill('SIGUSR2');
+    const spawned = await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_SPAWNED'), 30000, 'the new process started');
+    newPid = spawned.newPid as number;
+    assert.equal((await get(`${s.url}/`)).body.toString(), 'v1\n', 'the old process serves while the new one loads');
+    s.proc.kill('SIGTERM');
+    const failed = await until(() => s.lines.find((l) => l.event === 'FULL_RELOAD_FAILED'), 20000, 'the reload abandoned');
+    assert.match(String(failed.why), /began shutting down/);
+    const { code } = await s.exited;
+    assert.equal(code, 0, 'the old process exits 0');
+    await until(() => !alive(newPid), 20000, 'the new process is stopped');
+  } finally {
+    await cleanup(s, newPid ? [newPid] : []);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('touch-reload replaces the process; touch-chain-reload replaces the workers', { timeout: 120000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
   const pidfile = join(dir, 'spindle.pid');

@@ -226,6 +226,11 @@ export class SpindleServer {
     return this.listeners.releaseStatsServer();
   }
 
+  /** Calls `listener` when this server begins shutting down; returns what unsubscribes it. */
+  onShutdownStart(listener: () => void): () => void {
+    return this.shutdown.onStart(listener);
+  }
+
   /** Full reload failed after the stats address was released: serve stats here again. */
   reclaimStatsServer(): Promise<Error | null> {
     return this.listeners.reclaimStatsServer();

@@ -22,12 +22,19 @@ export class Shutdown {
   /** A second SIGTERM/SIGINT turns a graceful shutdown into a quick one. */
   private forceQuick = false;
   private quickNow: () => void = () => {};
+  private readonly starting = new Set<() => void>();
 
   constructor(private readonly steps: ShutdownSteps) {}
 
   /** close() was called: the server is shutting down. */
   get started(): boolean {
     return this.closing !== null;
+  }
+
+  /** Calls `listener` once when the shutdown starts; returns what unsubscribes it. */
+  onStart(listener: () => void): () => void {
+    this.starting.add(listener);
+    return () => this.starting.delete(listener);
   }
 
   close(graceful: boolean): Promise<void> {
@@ -39,6 +46,8 @@ export class Shutdown {
       return this.closing;
     }
     this.closing = this.run(graceful);
+    for (const listener of this.starting) listener();
+    this.starting.clear();
     return this.closing;
   }
 

@@ -32,6 +32,7 @@ export interface HandOverHost {
   readonly settings: ServerSettings;
   readonly cacheStores: CacheStores;
   observation(): { shuttingDown: boolean };
+  onShutdownStart(listener: () => void): () => void;
   releaseStatsServer(): Promise<void>;
   /** Opens the stats server again (a full reload failed after releasing it); the error if it cannot. */
   reclaimStatsServer(): Promise<Error | null>;
@@ -77,7 +78,9 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
   });
   const exited = new Promise<void>((resolve) => child.on('exit', (code, signal) => { exit = { code, signal }; wake?.(); resolve(); }));
   child.on('error', (err) => { failure ||= err.message; wake?.(); });
+  const stopWatching = server.onShutdownStart(() => wake?.());
   const deadline = Date.now() + settings.processRecycle.timeoutMs;
+  // Woken by the new process's messages and exit, by this process's shutdown, or at the deadline.
   const waitFor = async (what: ToOldServer['spindle']): Promise<string | null> => {
     for (;;) {
       const i = inbox.findIndex((m) => m.spindle === what);
@@ -87,8 +90,8 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
       if (server.observation().shuttingDown) return 'this process began shutting down';
       if (Date.now() > deadline) return `it was not ${what} within full-reload-timeout (${settings.processRecycle.timeoutMs / 1000} s)`;
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 250).unref();
+        const timer = setTimeout(resolve, deadline - Date.now() + 1).unref();
+        wake = () => { clearTimeout(timer); resolve(); };
       });
       wake = null;
     }
@@ -122,6 +125,7 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
     try { await give({ spindle: 'released' }); } catch (err) { why = (err as Error).message; }
   }
   why ??= await waitFor('serving');
+  stopWatching();
   if (why) {
     await abandon(child, stage, exit !== null, exited, server.settings.mercyMs);
     let statsNote: string | undefined;
