@@ -70,6 +70,16 @@ function tookOver(s: Running): LogLine[] {
   return s.lines.filter((l) => l.event === 'FULL_RELOAD_TOOK_OVER');
 }
 
+/** A server on an app file of its own (answering "v1"), which a test rewrites before a reload. */
+async function startOnEditableApp(): Promise<{ dir: string; pidfile: string; app: string; s: Running }> {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const pidfile = join(dir, 'spindle.pid');
+  const app = join(dir, 'app.mjs');
+  writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
+  const s = await startUnsupervised([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  return { dir, pidfile, app, s };
+}
+
 /** Triggers a full reload and waits until the new process serves, the pidfile names it and the old one is gone. */
 async function fullReload(s: Running, pidfile: string, trigger: (oldPid: number) => void): Promise<number> {
   const oldPid = readPid(pidfile);
@@ -136,11 +146,7 @@ test('5 full reloads in a row under load: zero failed requests, never refused, p
 });
 
 test('a full reload whose new process cannot load the app keeps the old process serving; spindle reload --full', { timeout: 120000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
-  const pidfile = join(dir, 'spindle.pid');
-  const app = join(dir, 'app.mjs');
-  writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
-  const s = await startUnsupervised([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  const { dir, pidfile, app, s } = await startOnEditableApp();
   try {
     writeFileSync(app, 'export default { fetch: ( => nope };\n');
     const out = execFileSync(process.execPath, [BIN, 'reload', '--full', '--pidfile', pidfile], { encoding: 'utf8' });
@@ -192,11 +198,7 @@ test('a full reload that fails after the stats address was released: the old pro
 });
 
 test('SIGTERM to the old process while its new process is still loading: the reload is abandoned, the new process is stopped, the old one exits 0', { timeout: 120000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
-  const pidfile = join(dir, 'spindle.pid');
-  const app = join(dir, 'app.mjs');
-  writeFileSync(app, "export default { fetch: () => new Response('v1\\n') };\n");
-  const s = await startUnsupervised([app, '--http-socket', '127.0.0.1:0', '--processes', '1', '--pidfile', pidfile]);
+  const { dir, app, s } = await startOnEditableApp();
   let newPid = 0;
   try {
     // the new process's workers will take 30 s to load the app

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { TurnBudget, TURN_BUDGET_MS, type Start } from '../src/worker/turn-budget.js';
+import { TurnBudget, TURN_BUDGET_MS } from '../src/worker/turn-budget.js';
+import type { Start } from '../src/worker/start-queue.js';
 
 /** What own-http.ts does with each request. */
 function run(turns: TurnBudget, start: Start): void {

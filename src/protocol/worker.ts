@@ -43,8 +43,8 @@ export const CONTROL = 17;
 export type ControlMessage =
   | { kind: 'harakiri'; requestId: number; seconds: number }
   // requests the worker served since the last report
-  // (parallel arrays), and how many of them it answered 504 at their harakiri deadline
-  | { kind: 'served'; requests: Float64Array; harakiris: number } // requests: protocol/served-batch.ts
+  // (packed, protocol/served-batch.ts), and how many of them it answered 504 at their harakiri deadline
+  | { kind: 'served'; requests: Float64Array; harakiris: number }
   // the app loaded another copy of the package than the server's (api/copies.ts)
   | { kind: 'other-copy'; server: string; app: string }
   | BgControl;

@@ -12,12 +12,10 @@
 /** How long one loop turn may go on starting handlers before the next ready requests wait a turn. */
 export const TURN_BUDGET_MS = 5;
 
-/** Starts a request; false if there was nothing left to start (the client went away). */
-export type Start = () => boolean;
+import { StartQueue, type Start } from './start-queue.js';
 
 export class TurnBudget {
-  private readonly waiting: Start[] = [];
-  private head = 0;
+  private readonly waiting = new StartQueue();
   /** When the first request of this loop turn started; -1: none has yet (the turn is not open). */
   private turnStart = -1;
   /** A setImmediate is pending: a new turn runs what waits. */
@@ -30,7 +28,7 @@ export class TurnBudget {
   constructor(private readonly now: () => number = Date.now) {}
 
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.size;
   }
 
   /**
@@ -65,17 +63,11 @@ export class TurnBudget {
   /** After a poll of the sockets: a fresh budget for the waiting requests. */
   private readonly nextTurn = (): void => {
     const began = this.now();
-    while (this.queued > 0 && this.now() - began < TURN_BUDGET_MS) {
-      const start = this.waiting[this.head]!;
-      this.waiting[this.head++] = undefined as unknown as Start;
-      start();
-    }
-    if (this.queued > 0) {
+    while (this.waiting.size > 0 && this.now() - began < TURN_BUDGET_MS) this.waiting.shift()();
+    if (this.waiting.size > 0) {
       setImmediate(this.nextTurn);
       return;
     }
-    this.waiting.length = 0;
-    this.head = 0;
     this.scheduled = false;
   };
 }
