@@ -67,6 +67,9 @@ export class OwnHttp {
   private nextId = -1;
   private flushScheduled = false;
   private idleFlush: NodeJS.Timeout | undefined;
+  /** Requests begun so far: the idle flush checks that none began while it waited. */
+  private begun = 0;
+  private begunAtFlushArm = 0;
   private stopping = false;
   private idleClosed = false;
   /** What the master reads of this worker's requests (OWN_DEADLINE). */
@@ -308,6 +311,7 @@ export class OwnHttp {
   /** A request in flight from now: deadline, busy socket. */
   private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean): OwnRequest {
     const ex = newExchange(this.nextId--, req, res, body, this.workerId);
+    this.begun++;
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
     const r: OwnRequest = { ex, slot: -1, deadlineMoved: false, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
@@ -397,18 +401,29 @@ export class OwnHttp {
 
   /**
    * Idle: report within a few milliseconds rather than at the next tick, so stats and max-requests
-   * see it soon; not at every idle moment, which under load would cost a message per request.
+   * see it soon. Only after a quiet moment: a worker whose synchronous handlers leave nothing in
+   * flight between requests is idle after every one of them, and a report each time costs the
+   * master and the worker a message every few requests (under load, the tick reports).
    */
   private flushSoon(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
+    this.begunAtFlushArm = this.begun;
     // One timer, re-armed: a new setTimeout per idle moment is a new async resource each time.
-    this.idleFlush ??= setTimeout(() => {
-      this.flushScheduled = false;
-      this.flush();
-    }, IDLE_FLUSH_MS).unref();
+    this.idleFlush ??= setTimeout(this.idleFlushDue, IDLE_FLUSH_MS).unref();
     this.idleFlush.refresh();
   }
+
+  private readonly idleFlushDue = (): void => {
+    if (this.begun !== this.begunAtFlushArm) {
+      // Requests began while it waited: still busy, wait another quiet period.
+      this.begunAtFlushArm = this.begun;
+      this.idleFlush!.refresh();
+      return;
+    }
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   private record(ex: Exchange, exception: boolean): void {
     const ms = performance.now() - ex.receivedAt;
