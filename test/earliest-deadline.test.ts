@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EarliestDeadline, type Timed } from '../src/worker/earliest-deadline.js';
-import { LiveRequests } from '../src/worker/live-requests.js';
+import { SlotList } from '../src/worker/slot-list.js';
 
 interface Req extends Timed { slot: number; ex: { deadline: number } }
 
 function world() {
-  const live = new LiveRequests<Req>();
+  const live = new SlotList<Req>();
   const deadlines = new EarliestDeadline<Req>();
   let clock = 0;
   return {

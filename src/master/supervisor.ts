@@ -315,11 +315,12 @@ export class Supervisor {
   }
 
   /**
-   * Ends a worker now (quick shutdown, mercy expired). A worker with requests in flight is first
-   * asked to answer them 503 with `message` and exit; terminated if it has not within 200 ms.
+   * Ends a worker now (quick shutdown, mercy expired). A worker with requests in flight, or with
+   * connections (requests read may wait to start), is first asked to answer them 503 with
+   * `message` and exit; terminated if it has not within 200 ms.
    */
   private async endNow(h: WorkerHandle, reason: EndReason, message: string): Promise<void> {
-    if (h.ownInFlight > 0 && h.state !== 'dead') {
+    if ((h.ownInFlight > 0 || h.listening) && h.state !== 'dead') {
       h.thread.postMessage([QUIT, message]);
       const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
       await h.exited;

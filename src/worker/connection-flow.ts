@@ -13,6 +13,7 @@
 //     busy, not idle.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { SlotList } from './slot-list.js';
 
 /** Requests of one connection started (and not yet answered) at once. */
 export const PIPELINE_DEPTH = 8;
@@ -20,6 +21,9 @@ export const PIPELINE_DEPTH = 8;
 export const PIPELINE_WAITING = 32;
 
 interface Flow {
+  readonly socket: FlowSocket;
+  /** Its place in ConnectionFlow's list of connections (slot-list.ts). */
+  slot: number;
   /** Started requests whose response has not closed. */
   readonly started: Bag<IncomingMessage>;
   /** Requests parsed but not started, oldest first. */
@@ -32,7 +36,7 @@ interface Flow {
 
 interface Waiting { req: IncomingMessage; res: ServerResponse }
 
-type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null };
+type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null; _httpMessage?: ServerResponse | null };
 type Closable = ServerResponse & { _closed: boolean };
 
 const kFlow = Symbol('spindle.connectionFlow');
@@ -42,13 +46,16 @@ const kFlow = Symbol('spindle.connectionFlow');
  * owner's, rather than one per concern (that cost a measurable share of a small request).
  */
 export class ConnectionFlow {
+  /** The connections that have had a request, until they close. */
+  private readonly flows = new SlotList<Flow>();
+
   /** `start` runs a request: at once, or once its connection has room for it. */
   constructor(private readonly start: (req: IncomingMessage, res: ServerResponse) => void) {}
 
   /** Starts the request now, or once fewer than PIPELINE_DEPTH of its connection are started. */
   enter(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as FlowSocket;
-    const f = flowOf(socket);
+    const f = socket[kFlow] ?? this.track(socket);
     f.open.add(res);
     if (f.started.size < PIPELINE_DEPTH && f.waiting.length === 0) {
       f.started.add(req);
@@ -90,6 +97,30 @@ export class ConnectionFlow {
     if (socket.writableLength > 0) return false; // a response waits for the client to read it
     if (socket.isPaused()) return true; // not reading: whatever is missing is not the client's fault
     return f.started.every(isComplete);
+  }
+
+  /**
+   * For each connection that still owes its client an answer: the response the client waits for
+   * next (the one on the socket; node:http queues the others behind it), if none of it was sent.
+   */
+  nextOwed(each: (res: ServerResponse) => void): void {
+    for (let i = 0; i < this.flows.size; i++) {
+      const { socket, open } = this.flows.at(i);
+      const next = socket._httpMessage;
+      if (open.size > 0 && next != null && !next.headersSent && socket.writable) each(next);
+    }
+  }
+
+  private track(socket: FlowSocket): Flow {
+    const flow: Flow = { socket, slot: -1, started: new Bag(), waiting: [], open: new Bag(), paused: false };
+    socket[kFlow] = flow;
+    this.flows.add(flow);
+    socket.once('close', () => {
+      this.flows.remove(flow);
+      flow.waiting.length = 0; // never started: the client that sent them is gone
+      for (const res of flow.open.snapshot()) closeResponse(res as Closable);
+    });
+    return flow;
   }
 
   /** Starts waiting requests while the depth allows, unless their responses could no longer be sent. */
@@ -144,19 +175,6 @@ class Bag<T> {
     return this.items.slice(0, this.size) as T[];
   }
 }
-
-function flowOf(socket: FlowSocket): Flow {
-  let f = socket[kFlow];
-  if (f !== undefined) return f;
-  const flow: Flow = { started: new Bag(), waiting: [], open: new Bag(), paused: false };
-  socket[kFlow] = flow;
-  socket.once('close', () => {
-    flow.waiting.length = 0; // never started: the client that sent them is gone
-    for (const res of flow.open.snapshot()) closeResponse(res as Closable);
-  });
-  return flow;
-}
-
 
 /** As node:http resumes a socket it paused (socketOnDrain): the parser, then the socket. */
 function resume(socket: FlowSocket, f: Flow): void {

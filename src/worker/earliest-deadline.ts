@@ -8,7 +8,7 @@
 // the earliest finished cost 0.6 µs a request at 32 in flight, and grows with them.
 
 export interface Timed {
-  /** -1 once it is no longer in flight (live-requests.ts). */
+  /** -1 once it is no longer in flight (slot-list.ts). */
   readonly slot: number;
   readonly ex: { readonly deadline: number };
   /** Its deadline changed after it began: it is among the `moved`, not ordered in the queue. */

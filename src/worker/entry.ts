@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         http.listen(m[1], m[2]);
         break;
       case QUIT:
-        http.abandonAll(503, m[1], 'shutdown');
+        http.abandonAll({ status: 503, message: m[1], note: 'shutdown' }, 'the worker was stopped');
         process.exit(0);
     }
   });

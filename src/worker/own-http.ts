@@ -24,7 +24,7 @@ import { PortSink } from './port-sink.js';
 import { BusyClock } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
-import { LiveRequests } from './live-requests.js';
+import { SlotList } from './slot-list.js';
 import { EarliestDeadline } from './earliest-deadline.js';
 import { Admission } from './admission.js';
 import { TurnBudget } from './turn-budget.js';
@@ -42,7 +42,7 @@ const IDLE_FLUSH_MS = 5;
 
 interface OwnRequest {
   ex: Exchange;
-  /** Its place in `live` (live-requests.ts). */
+  /** Its place in `live` (slot-list.ts). */
   slot: number;
   /** Its deadline changed after it began (earliest-deadline.ts). */
   deadlineMoved: boolean;
@@ -61,7 +61,7 @@ type Marked<T> = T & { [kOwn]?: OwnRequest };
 export class OwnHttp {
   private readonly servers: Server[] = [];
   /** Requests whose handler has not settled. */
-  private readonly live = new LiveRequests<OwnRequest>();
+  private readonly live = new SlotList<OwnRequest>();
   /** Responses not yet closed on the wire (the thread must not exit under them). */
   private openResponses = 0;
   private nextId = -1;
@@ -72,6 +72,8 @@ export class OwnHttp {
   private begunAtFlushArm = 0;
   private stopping = false;
   private idleClosed = false;
+  /** abandonAll() ran: the thread is exiting. */
+  private abandoned = false;
   /** What the master reads of this worker's requests (OWN_DEADLINE). */
   private readonly own: Float64Array;
   /** OWN_IN_FLIGHT and the busy time (the cheaper's busyness). */
@@ -121,27 +123,44 @@ export class OwnHttp {
     process.once('exit', (code) => this.answerOnExit(code));
   }
 
-  /**
-   * The thread is exiting with requests still in flight (the app called process.exit() or threw
-   * an uncaught exception): each client whose response has not started gets a 502 saying so.
-   * The write is attempted at once (libuv's synchronous try-write), since no event loop runs after.
-   */
+  /** The thread is exiting: the app called process.exit() or threw an uncaught exception. */
   private answerOnExit(code: number): void {
-    this.abandonAll(502, `the worker handling this request died (exit code ${code}); it is being replaced`, 'worker-died');
+    this.abandonAll(
+      { status: 502, message: `the worker handling this request died (exit code ${code}); it is being replaced`, note: 'worker-died' },
+      `the worker that read this request died (exit code ${code})`,
+    );
   }
 
-  /** Every request in flight is answered `status` (if its response has not started) and dropped. */
-  abandonAll(status: number, message: string, note: string): void {
+  /**
+   * The thread exits now, with requests unanswered. On each connection, the answer its client
+   * waits for next is written at once, if none of it was (libuv's synchronous try-write: no event
+   * loop runs after): `ran` for a request the app had, 503 for one it never started, which did not
+   * run and may be sent again. The requests queued behind it on the connection get no answer (its
+   * `Connection: close` tells the client they were not served), and a response already begun is
+   * cut, never followed by another answer's bytes. Every request in flight is recorded as `ran.note`.
+   */
+  abandonAll(ran: { status: number; message: string; note: string }, why: string): void {
+    if (this.abandoned) return; // QUIT did this, then process.exit() fires 'exit'
+    this.abandoned = true;
+    const exception = ran.note === 'worker-died';
+    this.flow.nextOwed((res) => {
+      const r = (res as Marked<ServerResponse>)[kOwn];
+      if (r !== undefined) {
+        r.ex.req.socket.write(rawResponse(ran.status, ran.message));
+        return;
+      }
+      const ex = newExchange(this.nextId--, res.req, res, null, this.workerId);
+      ex.status = 503;
+      ex.note = ran.note;
+      ex.req.socket.write(rawResponse(503, `${why} before starting it; it did not run, so sending it again is safe`));
+      this.record(ex, exception);
+    });
     for (const r of this.live.snapshot()) {
       this.live.remove(r);
       const { ex } = r;
-      const socket = ex.req.socket;
-      ex.note = note;
-      if (!ex.res.headersSent && socket.writable) {
-        ex.status = status;
-        socket.write(rawResponse(status, message));
-      }
-      this.record(ex, note === 'worker-died');
+      ex.note = ran.note;
+      if (!ex.res.headersSent) ex.status = ran.status;
+      this.record(ex, exception);
       this.table.remove(r.entry);
     }
     this.deadlines.clear();

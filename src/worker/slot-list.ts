@@ -1,14 +1,14 @@
-// The requests a worker has in flight. Each request knows its own slot, so adding and removing
-// allocate nothing and take constant time. A Map keyed by request id did the same job, but its
-// table was reallocated as it grew and shrank with every wave of requests; under load those tables
-// were a third of what survived the young-generation GC.
+// An unordered list of objects that each know their own slot in it (a worker's requests in flight,
+// its connections), so adding and removing allocate nothing and take constant time. A Map keyed by
+// request id did the same job, but its table was reallocated as it grew and shrank with every wave
+// of requests; under load those tables were a third of what survived the young-generation GC.
 
 export interface Slotted {
   /** Its index in the list; -1 when not in it. */
   slot: number;
 }
 
-export class LiveRequests<T extends Slotted> {
+export class SlotList<T extends Slotted> {
   private readonly items: (T | undefined)[] = [];
   private count = 0;
 
