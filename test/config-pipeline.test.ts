@@ -1,10 +1,10 @@
 // The typed option pipeline (issue 18, item 1): structured options are parsed once, by their parse
 // hook in the option table, and the master's settings use that result; cross-option rules are
-// declared in the table module (RULES), each naming the options it relates.
+// declared beside the table (RULES in rules.ts), each naming the options it relates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspectConfig, loadConfig, findOption } from '../src/config/index.js';
-import { RULES } from '../src/config/options.js';
+import { RULES } from '../src/config/rules.js';
 import { settingsFromConfig } from '../src/master/settings.js';
 
 test('cron, cron2, unique-cron, timer, farm and cache2 are parsed once; the settings hold those very results', () => {

@@ -7,9 +7,10 @@ import { parseArgv } from './argv.js';
 import { ConfigError, type ConfigProblem, type ConfigWarning, type Origin } from './errors.js';
 import { parseIni } from './ini.js';
 import {
-  OPTION_LIST, RULES, allNames, camelCase, findOption, normalizeName,
-  type OptionSpec, type ParsedConfig, type RuleContext, type SpindleConfig,
+  OPTION_LIST, allNames, camelCase, findOption, normalizeName,
+  type OptionSpec, type ParsedConfig, type SpindleConfig,
 } from './options.js';
+import { RULES, type RuleContext } from './rules.js';
 import { suggest } from './suggest.js';
 import { uwsgiAnswer } from './uwsgi-vocabulary.js';
 import { ValueError, convertValue, formatValue } from './values.js';
@@ -379,7 +380,7 @@ function winners(entries: RawEntry[]): RawEntry[] {
   return entries.filter((e) => e.layer === top);
 }
 
-/** The table's cross-option rules (RULES in options.ts), run over the resolved configuration. */
+/** The table's cross-option rules (RULES in rules.ts), run over the resolved configuration. */
 function checkRules(c: SpindleConfig, origins: Record<string, Origin>, explicit: Set<string>,
   problems: ConfigProblem[], warnings: ConfigWarning[]): void {
   const ctx: RuleContext = {
