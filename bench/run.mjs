@@ -26,7 +26,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --pin MODE            shared (default): wrk on the last CPU, server on all CPUs;
                         split: server on cpu 0 only, wrk on cpu 1; none: no taskset
   --timeout S           wrk per-request timeout (default 2, wrk's default)
-  --out FILE            markdown report (default bench/RESULTS.md); FILE.json and throughput.svg beside it
+  --out FILE            markdown report (default bench/RESULTS.md); FILE.json and a chart beside it
+                        (throughput.svg for RESULTS.md, else NAME.throughput.svg)
   --no-calibrate        skip measuring the cpu2ms work in Node and Python
   --rerender [FILE.json] only re-render FILE.md and throughput.svg from a saved run (default bench/RESULTS.json)`;
 
@@ -112,13 +113,22 @@ async function primer(url, workload) {
   }
 }
 
+/**
+ * The chart beside a report: throughput.svg for bench/RESULTS.md, NAME.throughput.svg for any other
+ * NAME.md (a second run, e.g. RESULTS-node24.md, must not overwrite the first one's chart).
+ */
+function svgPathFor(out) {
+  const stem = path.basename(out, '.md');
+  return path.join(path.dirname(out), stem === 'RESULTS' ? 'throughput.svg' : `${stem}.throughput.svg`);
+}
+
 /** Re-render RESULTS.md and throughput.svg from a saved RESULTS.json (after a change to the report code). */
 function rerender(jsonPath) {
   const run = JSON.parse(readFileSync(jsonPath, 'utf8'));
   delete run.summary;
   const out = jsonPath.replace(/\.json$/, '.md');
   const summary = summarize(run);
-  const svgPath = path.join(path.dirname(out), 'throughput.svg');
+  const svgPath = svgPathFor(out);
   writeFileSync(svgPath, renderSvg(summary, run));
   writeFileSync(out, renderMarkdown(summary, run, path.basename(svgPath)));
   console.log(`bench: re-rendered ${out}, ${svgPath} from ${jsonPath}`);
@@ -212,7 +222,7 @@ async function main() {
     setups: opts.setups, workloads: opts.workloads, baseline: BASELINE };
   const summary = summarize(run);
   mkdirSync(path.dirname(opts.out), { recursive: true });
-  const svgPath = path.join(path.dirname(opts.out), 'throughput.svg');
+  const svgPath = svgPathFor(opts.out);
   writeFileSync(svgPath, renderSvg(summary, run));
   writeFileSync(opts.out, renderMarkdown(summary, run, path.basename(svgPath)));
   writeFileSync(opts.out.replace(/\.md$/, '') + '.json', JSON.stringify({ ...run, summary }, null, 1));
