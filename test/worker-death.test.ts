@@ -11,12 +11,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSpindle, fixture, until, get, type Running } from './helpers/spindle.js';
+import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
 const APP = fixture('serve/dies-with-requests-waiting.mjs');
 
-async function withDyingApp(args: string[], fn: (s: Running, dir: string) => Promise<void>): Promise<void> {
+async function withDyingApp(args: string[], fn: (s: Running, dir: string) => Promise<void>, listen = ['--http-socket', '127.0.0.1:0']): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-death-'));
-  const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', ...args], { env: { DEATH_TEST_DIR: dir } });
+  const s = await startSpindle([APP, ...listen, '--processes', '1', ...args], { env: { DEATH_TEST_DIR: dir } });
   try {
     await fn(s, dir);
   } finally {
@@ -43,7 +44,17 @@ function open(url: string): Promise<Conn> {
 }
 
 function send(c: Conn, path: string): Promise<void> {
-  return new Promise((resolve, reject) => c.sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, (err) => (err ? reject(err) : resolve())));
+  return write(c, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+}
+
+/** The request nginx's uwsgi_pass would send for GET `path`. */
+function sendUwsgi(c: Conn, path: string): Promise<void> {
+  return write(c, encodeUwsgiPacket([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', path], ['PATH_INFO', path], ['QUERY_STRING', ''],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'], ['SERVER_NAME', 'x'], ['SERVER_PORT', '80'], ['HTTP_HOST', 'x']]));
+}
+
+function write(c: Conn, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => c.sock.write(data, (err) => (err ? reject(err) : resolve())));
 }
 
 /** The status codes of the responses in a connection's bytes, in order. */
@@ -72,6 +83,26 @@ for (const how of ['die', 'throw']) {
       }
     }));
 }
+
+test('on a uwsgi-socket too (nginx uwsgi_pass): 502 for the request the app had, 503 for the one waiting at the cap', () =>
+  withDyingApp(['--concurrency', '1'], async (s, dir) => {
+    const url = s.addresses.find((a) => a.startsWith('uwsgi://'));
+    assert.ok(url, s.addresses.join(', '));
+    const holder = await open(url);
+    const waiter = await open(url);
+    try {
+      await sendUwsgi(holder, '/hold?then=die');
+      await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+      await sendUwsgi(waiter, '/b');
+      const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
+      assert.deepEqual(statuses(held), [502], held);
+      assert.deepEqual(statuses(waited), [503], waited);
+      await died(s);
+    } finally {
+      holder.sock.destroy();
+      waiter.sock.destroy();
+    }
+  }, ['--uwsgi-socket', '127.0.0.1:0']));
 
 test('requests read in the same loop turn as a handler past the turn budget are answered 503 when it kills the worker', () =>
   withDyingApp([], async (s, dir) => {
