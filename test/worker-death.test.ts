@@ -3,7 +3,7 @@
 // thread exits: 502 for a request the app had, 503 for one it never started (it did not run, so
 // the client may send it again). Requests queued behind it on the same connection get no answer,
 // and the `Connection: close` tells the client so; a response already begun is cut, never
-// followed by another answer's bytes.
+// followed by another answer's bytes. A quick shutdown answers the same way, with 503.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
