@@ -53,6 +53,35 @@ test('past the budget, requests wait in arrival order and run a budget per turn,
   assert.ok(order.indexOf('poll') < order.length - 1, 'the loop ran between turns, not after all of them');
 });
 
+test('a turn that begins inside the last window runs at most about two budgets of handlers, then the rest wait', async () => {
+  let clock = 0;
+  const turns = new TurnBudget(() => clock);
+  run(turns, () => { clock += 0.1; return true; }); // opens a window at 0
+  await nextTurn();
+  clock = 4; // the next turn, still inside that window: it opens none of its own
+  let ran = 0;
+  for (let i = 0; i < 10; i++) run(turns, () => { clock += 2; ran++; return true; });
+  // started at 4 (old window), 6 (a new window opens), 8 and 10; 12 is past the new window
+  assert.equal(ran, 4);
+  assert.ok(clock - 4 <= 2 * TURN_BUDGET_MS, `ran ${clock - 4} ms of handlers in one turn`);
+  assert.equal(turns.queued, 6);
+  for (let i = 0; i < 20 && turns.queued > 0; i++) await nextTurn();
+  assert.equal(ran, 10);
+});
+
+test('a wall clock that steps back does not leave a window open', async () => {
+  let clock = 1_000_000;
+  const turns = new TurnBudget(() => clock);
+  run(turns, () => true);
+  await nextTurn();
+  clock = 1000; // NTP stepped the clock back
+  let ran = 0;
+  for (let i = 0; i < 10; i++) run(turns, () => { clock += 2; ran++; return true; });
+  assert.equal(ran, Math.ceil(TURN_BUDGET_MS / 2), 'a fresh window, one budget');
+  for (let i = 0; i < 20 && turns.queued > 0; i++) await nextTurn();
+  assert.equal(ran, 10);
+});
+
 test('a request whose client left while it waited is skipped', async () => {
   let clock = 0;
   const turns = new TurnBudget(() => clock);
