@@ -22,10 +22,16 @@ const threadOffset = hrtimeMs() - performance.now();
 /**
  * Monotonic milliseconds (CLOCK_MONOTONIC: time since boot, never 0), the same in every thread.
  * Read as performance.now() plus this thread's offset: process.hrtime() allocates an array at
- * each call, and this runs twice for every request a worker serves alone.
+ * each call, and a worker's busy clock moves twice for every request it serves alone (there it
+ * passes the performance.now() reading the request already took, through monoAt()).
  */
 export function monoMs(): number {
   return performance.now() + threadOffset;
+}
+
+/** monoMs() at the moment this thread's performance.now() read `perfNow`: a clock read shared. */
+export function monoAt(perfNow: number): number {
+  return perfNow + threadOffset;
 }
 
 function hrtimeMs(): number {
@@ -44,12 +50,12 @@ export class BusyClock {
     this.seq = new Int32Array(ownState);
   }
 
-  /** The number of requests in flight changed to `n`. */
-  inFlight(n: number): void {
+  /** The number of requests in flight changed to `n`, at `now` (a monoMs() reading; read here if not given). */
+  inFlight(n: number, now?: number): void {
     this.f64[OWN_IN_FLIGHT] = n;
     if ((n > 0) === this.busy) return;
     this.busy = n > 0;
-    const now = this.clock();
+    now ??= this.clock();
     const f = this.f64;
     Atomics.add(this.seq, OWN_SEQ_I32, 1);
     if (this.busy) {

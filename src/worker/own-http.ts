@@ -21,7 +21,7 @@ import { logRequest } from '../log/request-log.js';
 import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
 import { PortSink } from './port-sink.js';
-import { BusyClock } from '../protocol/busy-clock.js';
+import { BusyClock, monoAt } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
 import { SlotList } from './slot-list.js';
@@ -336,7 +336,7 @@ export class OwnHttp {
     const r: OwnRequest = { ex, slot: -1, deadlineMoved: false, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
     this.live.add(r);
     this.deadlines.began(r, this.live.size);
-    this.busy.inFlight(this.live.size);
+    this.busy.inFlight(this.live.size, monoAt(ex.receivedAt));
     if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
     else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
     return r;
@@ -405,14 +405,15 @@ export class OwnHttp {
     const { ex } = r;
     if (!this.live.remove(r)) return;
     this.table.remove(r.entry);
-    this.busy.inFlight(this.live.size);
+    const now = performance.now();
+    this.busy.inFlight(this.live.size, monoAt(now));
     if (this.live.size === 0) {
       this.deadlines.clear();
       this.setEarliest(0);
     } else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) {
       this.publishDeadline();
     }
-    this.record(ex, exception);
+    this.record(ex, exception, now);
     if (this.admission.queued > 0) this.admission.next(this.live.size);
     if (this.live.size === 0) this.flushSoon();
     if (this.stopping && this.idle) this.onStopped();
@@ -444,8 +445,8 @@ export class OwnHttp {
     this.flush();
   };
 
-  private record(ex: Exchange, exception: boolean): void {
-    const ms = performance.now() - ex.receivedAt;
+  private record(ex: Exchange, exception: boolean, now = performance.now()): void {
+    const ms = now - ex.receivedAt;
     this.served.add(ex.status, ms, ex.bytesOut, exception);
     logRequest(this.log, this.s.requestLog, ex, ms);
   }
