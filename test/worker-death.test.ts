@@ -152,7 +152,7 @@ test('a quick shutdown (a second SIGTERM) answers 503 to the request in flight a
       await send(holder, '/hold?then=mark');
       await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
       await send(waiter, '/b');
-      await until(() => existsSync(join(dir, 'b-read')), 10000, 'the second request to be read');
+      await until(() => existsSync(join(dir, 'read-b')), 10000, 'the second request to be read');
       s.proc.kill('SIGTERM');
       await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN', 10000, 'GRACEFUL_SHUTDOWN');
       s.proc.kill('SIGTERM');
@@ -163,5 +163,30 @@ test('a quick shutdown (a second SIGTERM) answers 503 to the request in flight a
     } finally {
       holder.sock.destroy();
       waiter.sock.destroy();
+    }
+  }));
+
+test('a client that left while its request waited at the cap is skipped; the others are still answered', () =>
+  withDyingApp(['--concurrency', '1', '--worker-reload-mercy', '60'], async (s, dir) => {
+    const holder = await open(s.url);
+    const gone = await open(s.url);
+    const waiter = await open(s.url);
+    try {
+      await send(holder, '/hold?then=mark');
+      await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+      await send(gone, '/gone');
+      await send(waiter, '/b');
+      await until(() => existsSync(join(dir, 'read-gone')) && existsSync(join(dir, 'read-b')), 10000, 'both waiting requests to be read');
+      gone.sock.destroy();
+      await gone.closed;
+      s.proc.kill('SIGTERM');
+      await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN', 10000, 'GRACEFUL_SHUTDOWN');
+      s.proc.kill('SIGTERM');
+      const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
+      assert.deepEqual(statuses(held), [503], held);
+      assert.deepEqual(statuses(waited), [503], waited);
+      assert.equal((await s.exited).code, 0);
+    } finally {
+      for (const c of [holder, gone, waiter]) c.sock.destroy();
     }
   }));

@@ -144,15 +144,14 @@ export class OwnHttp {
     this.abandoned = true;
     const exception = ran.note === 'worker-died';
     this.flow.nextOwed((res) => {
-      const r = (res as Marked<ServerResponse>)[kOwn];
-      if (r !== undefined) {
-        r.ex.req.socket.write(rawResponse(ran.status, ran.message));
+      if ((res as Marked<ServerResponse>)[kOwn] !== undefined) {
+        res.req.socket.write(rawResponse(ran.status, ran.message));
         return;
       }
+      res.req.socket.write(rawResponse(503, `${why} before starting it; it did not run, so sending it again is safe`));
       const ex = newExchange(this.nextId--, res.req, res, null, this.workerId);
       ex.status = 503;
       ex.note = ran.note;
-      ex.req.socket.write(rawResponse(503, `${why} before starting it; it did not run, so sending it again is safe`));
       this.record(ex, exception);
     });
     for (const r of this.live.snapshot()) {

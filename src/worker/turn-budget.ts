@@ -7,8 +7,8 @@
 // Here a turn starts handlers until TURN_BUDGET_MS have passed since its budget window opened (see
 // mayStart: one budget, at most about two); the requests that became ready after that wait, in
 // arrival order, and run from setImmediate, the same budget per turn, with a poll of the sockets
-// (accepts included) between turns. A handler that returns in
-// microseconds never reaches the budget, so fast apps run exactly as before.
+// (accepts included) between turns. A handler that returns in microseconds never reaches the
+// budget, so fast apps run exactly as before.
 
 /** How long one loop turn may go on starting handlers before the next ready requests wait a turn. */
 export const TURN_BUDGET_MS = 5;
