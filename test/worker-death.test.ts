@@ -190,3 +190,23 @@ test('a client that left while its request waited at the cap is skipped; the oth
       for (const c of [holder, gone, waiter]) c.sock.destroy();
     }
   }));
+
+test('a worker that dies while a client leaves a large response unread is replaced; that client is cut, the next request is served', () =>
+  withDyingApp([], async (s) => {
+    const stalled = await open(s.url);
+    try {
+      await send(stalled, '/big');
+      await until(() => stalled.text().startsWith('HTTP/1.1 200'), 10000, 'the large response to begin');
+      stalled.sock.pause(); // and never reads again
+      const killer = await get(`${s.url}/die`).then((r) => r.status, (err: NodeJS.ErrnoException) => err.code ?? 'failed');
+      assert.equal(killer, 502);
+      await died(s);
+      assert.equal((await until(() => get(`${s.url}/`).catch(() => null), 15000, 'the replacement worker')).status, 200);
+      stalled.sock.resume();
+      const bytes = await stalled.closed;
+      assert.ok(bytes.length < 16 * 1024 * 1024, 'the unread response was cut, not completed');
+      assert.ok(!bytes.includes('Bad Gateway') && !bytes.includes('Service Unavailable'), 'nothing appended to it');
+    } finally {
+      stalled.sock.destroy();
+    }
+  }));
