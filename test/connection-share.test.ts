@@ -1,0 +1,62 @@
+// ConnectionShare (src/worker/connection-share.ts): a worker holding clearly more than its share of
+// the kept-alive connections tells some to close. Two workers' cells, this one and a peer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { ConnectionShare } from '../src/worker/connection-share.js';
+
+function twoWorkers() {
+  const buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  const peer = new Int32Array(buffer);
+  const share = new ConnectionShare(buffer);
+  share.attach(0);
+  return {
+    share,
+    setPeer: (n: number) => Atomics.store(peer, 1, n),
+    open: (n: number) => Array.from({ length: n }, () => {
+      const socket = new EventEmitter() as unknown as Socket;
+      share.opened(socket);
+      return socket;
+    }),
+  };
+}
+
+/** One request on each connection: how many were told to close. */
+function shedCount(share: ConnectionShare, sockets: Socket[]): number {
+  return sockets.filter((s) => share.shouldShed(s)).length;
+}
+
+test('a burst of connects after an idle tick is not shed: the limit is recomputed from the current counts', () => {
+  const w = twoWorkers();
+  w.share.rebalance(); // the last tick saw no connections at all: a stale limit of 2
+  w.setPeer(32);
+  const sockets = w.open(32);
+  assert.equal(shedCount(w.share, sockets), 0, 'an even split of 64 connections stays as it is');
+});
+
+test('a worker over its share sheds down to it, once per connection, and stops', () => {
+  const w = twoWorkers();
+  w.setPeer(14);
+  const sockets = w.open(50);
+  w.share.rebalance();
+  // Average 32, limit ceil(32 × 1.1) + 2 = 38: 12 of the 50 are told to close.
+  assert.equal(shedCount(w.share, sockets), 12);
+  assert.equal(shedCount(w.share, sockets), 12, 'a connection told to close stays told; no others join');
+  for (const s of sockets.slice(0, 12)) s.emit('close');
+  assert.equal(shedCount(w.share, sockets.slice(12)), 0, 'back at its share after those closed');
+});
+
+test('a worker alone never sheds', () => {
+  const buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  new Int32Array(buffer).fill(-1);
+  const share = new ConnectionShare(buffer);
+  share.attach(0);
+  const sockets = Array.from({ length: 100 }, () => {
+    const socket = new EventEmitter() as unknown as Socket;
+    share.opened(socket);
+    return socket;
+  });
+  share.rebalance();
+  assert.equal(shedCount(share, sockets), 0);
+});
