@@ -6,20 +6,23 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionShare } from '../src/worker/connection-share.js';
 
-function twoWorkers() {
+/** This worker's share (cell 0) beside a peer's cell (1), which starts at `peer` connections. */
+function twoWorkers(peer = 0) {
   const buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-  const peer = new Int32Array(buffer);
+  const cells = new Int32Array(buffer);
+  cells[1] = peer;
   const share = new ConnectionShare(buffer);
   share.attach(0);
-  return {
-    share,
-    setPeer: (n: number) => Atomics.store(peer, 1, n),
-    open: (n: number) => Array.from({ length: n }, () => {
-      const socket = new EventEmitter() as unknown as Socket;
-      share.opened(socket);
-      return socket;
-    }),
-  };
+  return { share, setPeer: (n: number) => Atomics.store(cells, 1, n), open: (n: number) => open(share, n) };
+}
+
+/** `n` connections accepted by `share`'s worker (socket stand-ins: only 'close' is used). */
+function open(share: ConnectionShare, n: number): Socket[] {
+  return Array.from({ length: n }, () => {
+    const socket = new EventEmitter() as unknown as Socket;
+    share.opened(socket);
+    return socket;
+  });
 }
 
 /** One request on each connection: how many were told to close. */
@@ -36,8 +39,7 @@ test('a burst of connects after an idle tick is not shed: the limit is recompute
 });
 
 test('a worker over its share sheds down to it, once per connection, and stops', () => {
-  const w = twoWorkers();
-  w.setPeer(14);
+  const w = twoWorkers(14);
   const sockets = w.open(50);
   w.share.rebalance();
   // Average 32, limit ceil(32 × 1.1) + 2 = 38: 12 of the 50 are told to close.
@@ -47,16 +49,9 @@ test('a worker over its share sheds down to it, once per connection, and stops',
   assert.equal(shedCount(w.share, sockets.slice(12)), 0, 'back at its share after those closed');
 });
 
-test('a worker alone never sheds', () => {
-  const buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-  new Int32Array(buffer).fill(-1);
-  const share = new ConnectionShare(buffer);
-  share.attach(0);
-  const sockets = Array.from({ length: 100 }, () => {
-    const socket = new EventEmitter() as unknown as Socket;
-    share.opened(socket);
-    return socket;
-  });
-  share.rebalance();
-  assert.equal(shedCount(share, sockets), 0);
+test('a worker alone never sheds (the other cell is free: -1)', () => {
+  const w = twoWorkers(-1);
+  const sockets = w.open(100);
+  w.share.rebalance();
+  assert.equal(shedCount(w.share, sockets), 0);
 });
