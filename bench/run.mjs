@@ -12,7 +12,7 @@ import { installCleanup, spawnGroup, freePort, waitReady, treeCpu, hasCommand, s
 import { runWrk } from './lib/wrk.mjs';
 import { SETUPS, DEFAULT_SETUPS, BASELINE, BENCH } from './lib/setups.mjs';
 import { WORKLOADS, DEFAULT_WORKLOADS } from './lib/workloads.mjs';
-import { machineInfo, calibrateCpuWork } from './lib/machine.mjs';
+import { machineInfo, calibrateCpuWork, tcpPassiveOpens } from './lib/machine.mjs';
 import { summarize, renderMarkdown, renderSvg } from './lib/report.mjs';
 
 const USAGE = `usage: node bench/run.mjs [options]
@@ -187,7 +187,9 @@ async function main() {
             const common = { url, connections, timeoutS: opts.timeout, script: WORKLOADS[workload].script, cpus: pin.wrk };
             if (opts.warmup > 0) await runWrk({ ...common, durationS: opts.warmup });
             const c0 = treeCpu(st.handle.pid);
+            const opened0 = tcpPassiveOpens();
             const w = await runWrk({ ...common, durationS: opts.duration });
+            const opened = tcpPassiveOpens() - opened0;
             const c1 = treeCpu(st.handle.pid);
             const p = w.parsed;
             const died = st.handle.exitInfo ? `server exited (code ${st.handle.exitInfo.code}, signal ${st.handle.exitInfo.signal})` : null;
@@ -195,7 +197,7 @@ async function main() {
               round: round + 1, workload, connections, setup,
               rps: p.rps, requests: p.requests, p50: p.p50, p99: p.p99, latMax: p.latMax,
               timeouts: p.timeouts, socketErrors: p.socketErrors, connectErrors: p.connectErrors, readErrors: p.readErrors,
-              writeErrors: p.writeErrors, non2xx: p.non2xx,
+              writeErrors: p.writeErrors, non2xx: p.non2xx, opened,
               cpuMsPerReq: p.requests > 0 ? ((c1.cpuSec - c0.cpuSec) * 1000) / p.requests : NaN,
               cpuUtil: (c1.cpuSec - c0.cpuSec) / p.seconds, rssMiB: c1.rssBytes / 1024 ** 2, procs: c1.nprocs,
               readyMs: st.readyMs, died,
@@ -203,7 +205,7 @@ async function main() {
             rows.push(row);
             console.log(`bench: r${row.round} ${workload.padEnd(8)} c=${String(connections).padEnd(4)} ${setup.padEnd(17)} ` +
               `${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  ` +
-              `timeouts ${row.timeouts}  sockerr ${row.socketErrors}  non2xx ${row.non2xx}  cpu ${row.cpuMsPerReq.toFixed(3)} ms/req${died ? '  ' + died : ''}`);
+              `timeouts ${row.timeouts}  sockerr ${row.socketErrors}  non2xx ${row.non2xx}  opened ${row.opened}  cpu ${row.cpuMsPerReq.toFixed(3)} ms/req${died ? '  ' + died : ''}`);
             if (died) break;
           }
         } catch (err) {

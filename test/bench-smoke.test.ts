@@ -35,6 +35,18 @@ function reqPerSecond(markdown: string, setup: string): number {
   return Number(row.split('|')[2].trim().replace(/,/g, ''));
 }
 
+/** A cell of `setup`'s row in the first results table, by its column's header. */
+function cell(markdown: string, setup: string, column: string): string {
+  const lines = markdown.split('\n');
+  const header = lines.findIndex((l) => l.startsWith('| setup | req/s'));
+  assert.ok(header >= 0, 'no results table in the report');
+  const at = lines[header]!.split('|').map((c) => c.trim()).indexOf(column);
+  assert.ok(at > 0, `no column "${column}" in: ${lines[header]}`);
+  const row = lines.slice(header).find((l) => l.startsWith(`| ${setup} | `));
+  assert.ok(row, `no row for ${setup}`);
+  return row.split('|')[at]!.trim();
+}
+
 test('bench smoke: node-http and node-cluster, hello, quick', { timeout: 60_000 }, async () => {
   assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
   const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
@@ -73,6 +85,9 @@ test('bench smoke: spindle (default and fetch handlers) beside node-http, hello,
       assert.ok(Number.isFinite(rps) && rps > 0, `${setup}: req/s ${rps}`);
     }
     assert.match(md, /\| hello world, 64 conn: Spindle ≥ 1\.0× node:http single-thread \| [\d.]+× \|/);
+    // The connections the kernel accepted during the measurement: at least wrk's own 64.
+    const opened = Number(cell(md, 'spindle', 'connections opened'));
+    assert.ok(Number.isInteger(opened) && opened >= 64, `connections opened: ${opened}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

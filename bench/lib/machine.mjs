@@ -30,6 +30,22 @@ export function machineInfo() {
   };
 }
 
+/**
+ * TCP connections the kernel has accepted so far (PassiveOpens in /proc/net/snmp, every socket of
+ * the machine); NaN where it cannot be read. Read around a measurement, it counts the connections
+ * the client opened: wrk opens its N at the start, so more means the server closed kept-alive
+ * connections and wrk reconnected.
+ */
+export function tcpPassiveOpens() {
+  try {
+    const tcp = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
+    const names = tcp[0].split(/\s+/);
+    return Number(tcp[1].split(/\s+/)[names.indexOf('PassiveOpens')]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Measure the CPU time of one cpu2ms unit of work in Node and in Python (pinned to cpu, if given). */
 export function calibrateCpuWork({ cpus, iterations = 200 } = {}) {
   const pin = (cmd, args) => (cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args]);

@@ -53,6 +53,7 @@ export function summarize(run) {
             rps: median(rs.map((r) => r.rps)), ratio: median(ratios), p50: median(rs.map((r) => r.p50)),
             p99: median(rs.map((r) => r.p99)), timeouts: sum(rs.map((r) => r.timeouts)),
             socketErrors: sum(rs.map((r) => r.socketErrors)), non2xx: sum(rs.map((r) => r.non2xx)),
+            opened: median(rs.map((r) => r.opened)),
             requests: sum(rs.map((r) => r.requests)), cpuMsPerReq: median(rs.map((r) => r.cpuMsPerReq)),
             rssMiB: median(rs.map((r) => r.rssMiB)), died: rs.map((r) => r.died).filter(Boolean),
           });
@@ -217,11 +218,11 @@ export function renderMarkdown(summary, run, svgName) {
   L.push('## Throughput', '', `![throughput per setup and workload](${svgName})`, '');
   for (const c of summary.cases) {
     L.push(`### ${c.workload} — ${c.connections} connections`, '');
-    L.push(`| setup | req/s (median) | ratio vs ${run.baseline} | p50 ms | p99 ms | timeouts | socket errors | non-2xx | CPU ms/req | RSS MiB |`);
-    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(`| setup | req/s (median) | ratio vs ${run.baseline} | p50 ms | p99 ms | timeouts | socket errors | non-2xx | connections opened | CPU ms/req | RSS MiB |`);
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const e of c.entries) {
-      if (e.status !== 'ok') { L.push(`| ${e.setup} | ${e.status} | | | | | | | | |`); continue; }
-      L.push(`| ${e.setup} | ${fmtInt(e.rps)} | ${fx(e.ratio)}× | ${fx(e.p50)} | ${fx(e.p99)} | ${e.timeouts} | ${e.socketErrors} | ${e.non2xx} | ${fx(e.cpuMsPerReq, 3)} | ${fx(e.rssMiB, 0)} |`);
+      if (e.status !== 'ok') { L.push(`| ${e.setup} | ${e.status} | | | | | | | | | |`); continue; }
+      L.push(`| ${e.setup} | ${fmtInt(e.rps)} | ${fx(e.ratio)}× | ${fx(e.p50)} | ${fx(e.p99)} | ${e.timeouts} | ${e.socketErrors} | ${e.non2xx} | ${fx(e.opened, 0)} | ${fx(e.cpuMsPerReq, 3)} | ${fx(e.rssMiB, 0)} |`);
     }
     const hv = run.setups.filter((s) => c.workload === 'hang1pct' && summary.hangVsHello[s]?.[c.connections] !== undefined);
     if (hv.length) L.push('', `Throughput with 1 % hanging requests relative to the same setup's hello run: ${hv.map((s) => `${s} ${fx(summary.hangVsHello[s][c.connections])}×`).join(', ')}.`);
@@ -231,6 +232,7 @@ export function renderMarkdown(summary, run, svgName) {
   L.push('## How to read these numbers', '');
   L.push('- wrk\'s latency percentiles leave out requests that timed out; the timeouts column counts them (wrk counts a connection stuck past `--timeout` at each check, so for a request that hangs forever the count is a lower bound of the damage, not a request count).');
   L.push('- Socket errors are connect + read + write errors: uWSGI harakiri shows up there (the connection is closed without a response) and so do servers that drop connections; non-2xx counts HTTP status ≥ 400 (e.g. Spindle\'s 504 for a hung request).');
+  L.push('- Connections opened: the TCP connections the kernel accepted during the measured window (median over rounds; PassiveOpens, so anything else on the machine counts too). wrk opens its N at the start; more means the server closed kept-alive connections and wrk reconnected (Spindle\'s connection share does so on purpose, a few per worker; uWSGI\'s --http-socket opens one per request).');
   L.push('- CPU ms/req is the utime+stime of the server\'s whole process tree (master, workers, threads; reaped children included) during the measured window, divided by the requests completed. RSS is the sum over the tree\'s processes (threads share one RSS).');
   L.push('- uWSGI runs `--http-socket`, which serves one request per connection (no keep-alive; the app says `Connection: close` so wrk reconnects cleanly); Node setups use keep-alive. That is how the issue specifies the comparison.');
   if (run.setups.some((s) => s.startsWith('uwsgi'))) {
@@ -247,10 +249,10 @@ export function renderMarkdown(summary, run, svgName) {
   }
 
   L.push('## Raw per-round numbers', '', '<details><summary>all measurements</summary>', '');
-  L.push('| round | workload | conn | setup | req/s | requests | p50 ms | p99 ms | max ms | timeouts | connect/read/write err | non-2xx | CPU ms/req | CPU util | RSS MiB | procs | ready ms |');
-  L.push('|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|');
+  L.push('| round | workload | conn | setup | req/s | requests | p50 ms | p99 ms | max ms | timeouts | connect/read/write err | non-2xx | opened | CPU ms/req | CPU util | RSS MiB | procs | ready ms |');
+  L.push('|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of run.rows) {
-    L.push(`| ${r.round} | ${r.workload} | ${r.connections} | ${r.setup} | ${fx(r.rps, 0)} | ${r.requests} | ${fx(r.p50)} | ${fx(r.p99)} | ${fx(r.latMax)} | ${r.timeouts} | ${r.connectErrors}/${r.readErrors}/${r.writeErrors} | ${r.non2xx} | ${fx(r.cpuMsPerReq, 3)} | ${fx(r.cpuUtil)} | ${fx(r.rssMiB, 0)} | ${r.procs} | ${fx(r.readyMs, 0)} |${r.died ? ' ' + r.died : ''}`);
+    L.push(`| ${r.round} | ${r.workload} | ${r.connections} | ${r.setup} | ${fx(r.rps, 0)} | ${r.requests} | ${fx(r.p50)} | ${fx(r.p99)} | ${fx(r.latMax)} | ${r.timeouts} | ${r.connectErrors}/${r.readErrors}/${r.writeErrors} | ${r.non2xx} | ${fx(r.opened, 0)} | ${fx(r.cpuMsPerReq, 3)} | ${fx(r.cpuUtil)} | ${fx(r.rssMiB, 0)} | ${r.procs} | ${fx(r.readyMs, 0)} |${r.died ? ' ' + r.died : ''}`);
   }
   L.push('', '</details>', '');
   return L.join('\n');
