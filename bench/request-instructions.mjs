@@ -5,6 +5,10 @@
 // One connection, because under valgrind a request takes about a millisecond: with several ready
 // at once a loop turn would pass the 5 ms turn budget (src/worker/turn-budget.ts) and price its
 // deferral path, which hello never takes at native speed.
+// `--predictable` makes V8 compile on the request thread, so optimizing compiles done between N1 and
+// N2 count as per-request instructions. On Node 24 (Sparkplug and Maglev) they settle early; on
+// Node 20 they do not (stop 24: Spindle 258k against a bare thread's 172k): compare Node 20 figures
+// with each other, not with Node 24's, and raise --n1 for a steadier state.
 //   spindle     — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
 //   bare-thread — node:http in one worker thread on a descriptor bound by the main thread (the shape
 //                 Spindle's workers serve on), the same handler, nothing else
