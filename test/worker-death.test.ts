@@ -62,6 +62,16 @@ const statuses = (bytes: string) => [...bytes.matchAll(/HTTP\/1\.1 (\d{3}) /g)].
 
 const died = (s: Running) => s.waitForLog((l) => l.event === 'WORKER_DIED', 10000, 'WORKER_DIED');
 
+/** Until the app holds the request it was sent (/hold writes the `holding` marker). */
+const holding = (dir: string) => until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+
+/** A quick shutdown: SIGTERM, and a second one once the graceful shutdown has begun. */
+async function quickShutdown(s: Running): Promise<void> {
+  s.proc.kill('SIGTERM');
+  await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN', 10000, 'GRACEFUL_SHUTDOWN');
+  s.proc.kill('SIGTERM');
+}
+
 for (const how of ['die', 'throw']) {
   test(`a request waiting at the concurrency cap is answered 503 when the worker dies (${how === 'die' ? 'process.exit()' : 'uncaught exception'}); the one in flight 502`, () =>
     withDyingApp(['--concurrency', '1'], async (s, dir) => {
@@ -69,7 +79,7 @@ for (const how of ['die', 'throw']) {
       const waiter = await open(s.url);
       try {
         await send(holder, `/hold?then=${how}`);
-        await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+        await holding(dir);
         await send(waiter, '/b');
         const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
         assert.deepEqual(statuses(held), [502], held);
@@ -92,7 +102,7 @@ test('on a uwsgi-socket too (nginx uwsgi_pass): 502 for the request the app had,
     const waiter = await open(url);
     try {
       await sendUwsgi(holder, '/hold?then=die');
-      await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+      await holding(dir);
       await sendUwsgi(waiter, '/b');
       const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
       assert.deepEqual(statuses(held), [502], held);
@@ -150,12 +160,10 @@ test('a quick shutdown (a second SIGTERM) answers 503 to the request in flight a
     const waiter = await open(s.url);
     try {
       await send(holder, '/hold?then=mark');
-      await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+      await holding(dir);
       await send(waiter, '/b');
       await until(() => existsSync(join(dir, 'read-b')), 10000, 'the second request to be read');
-      s.proc.kill('SIGTERM');
-      await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN', 10000, 'GRACEFUL_SHUTDOWN');
-      s.proc.kill('SIGTERM');
+      await quickShutdown(s);
       const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
       assert.deepEqual(statuses(held), [503], held);
       assert.deepEqual(statuses(waited), [503], waited);
@@ -173,15 +181,13 @@ test('a client that left while its request waited at the cap is skipped; the oth
     const waiter = await open(s.url);
     try {
       await send(holder, '/hold?then=mark');
-      await until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
+      await holding(dir);
       await send(gone, '/gone');
       await send(waiter, '/b');
       await until(() => existsSync(join(dir, 'read-gone')) && existsSync(join(dir, 'read-b')), 10000, 'both waiting requests to be read');
       gone.sock.destroy();
       await gone.closed;
-      s.proc.kill('SIGTERM');
-      await s.waitForLog((l) => l.event === 'GRACEFUL_SHUTDOWN', 10000, 'GRACEFUL_SHUTDOWN');
-      s.proc.kill('SIGTERM');
+      await quickShutdown(s);
       const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
       assert.deepEqual(statuses(held), [503], held);
       assert.deepEqual(statuses(waited), [503], waited);
