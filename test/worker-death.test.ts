@@ -65,6 +65,14 @@ const died = (s: Running) => s.waitForLog((l) => l.event === 'WORKER_DIED', 1000
 /** Until the app holds the request it was sent (/hold writes the `holding` marker). */
 const holding = (dir: string) => until(() => existsSync(join(dir, 'holding')), 10000, 'the first request to be with the app');
 
+/** After a quick shutdown: the request in flight and the one waiting each got 503; the server exited 0. */
+async function bothAnswered503(s: Running, holder: Conn, waiter: Conn): Promise<void> {
+  const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
+  assert.deepEqual(statuses(held), [503], held);
+  assert.deepEqual(statuses(waited), [503], waited);
+  assert.equal((await s.exited).code, 0);
+}
+
 /** A quick shutdown: SIGTERM, and a second one once the graceful shutdown has begun. */
 async function quickShutdown(s: Running): Promise<void> {
   s.proc.kill('SIGTERM');
@@ -164,10 +172,7 @@ test('a quick shutdown (a second SIGTERM) answers 503 to the request in flight a
       await send(waiter, '/b');
       await until(() => existsSync(join(dir, 'read-b')), 10000, 'the second request to be read');
       await quickShutdown(s);
-      const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
-      assert.deepEqual(statuses(held), [503], held);
-      assert.deepEqual(statuses(waited), [503], waited);
-      assert.equal((await s.exited).code, 0);
+      await bothAnswered503(s, holder, waiter);
     } finally {
       holder.sock.destroy();
       waiter.sock.destroy();
@@ -188,10 +193,7 @@ test('a client that left while its request waited at the cap is skipped; the oth
       gone.sock.destroy();
       await gone.closed;
       await quickShutdown(s);
-      const [held, waited] = await Promise.all([holder.closed, waiter.closed]);
-      assert.deepEqual(statuses(held), [503], held);
-      assert.deepEqual(statuses(waited), [503], waited);
-      assert.equal((await s.exited).code, 0);
+      await bothAnswered503(s, holder, waiter);
     } finally {
       for (const c of [holder, gone, waiter]) c.sock.destroy();
     }
