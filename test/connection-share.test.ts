@@ -49,9 +49,19 @@ test('a worker over its share sheds down to it, once per connection, and stops',
   assert.equal(shedCount(w.share, sockets.slice(12)), 0, 'back at its share after those closed');
 });
 
-test('a worker alone never sheds (the other cell is free: -1)', () => {
-  const w = twoWorkers(-1);
-  const sockets = w.open(100);
-  w.share.rebalance();
-  assert.equal(shedCount(w.share, sockets), 0);
+for (const [peer, why] of [[-1, 'free'], [-2, 'left by a stopping worker']] as const) {
+  test(`a worker alone never sheds (the other cell is ${why}: ${peer})`, () => {
+    const w = twoWorkers(peer);
+    const sockets = w.open(100);
+    w.share.rebalance();
+    assert.equal(shedCount(w.share, sockets), 0);
+  });
+}
+
+test('the peer stops accepting while this worker is over its share: nothing more is shed', () => {
+  const w = twoWorkers(10);
+  const sockets = w.open(40);
+  w.share.rebalance(); // average 25, limit 30: ten of this worker's connections would go
+  w.setPeer(-2); // the peer began a graceful stop (ConnectionShare.leave)
+  assert.equal(shedCount(w.share, sockets), 0, 'a worker alone keeps its connections: there is nowhere to move them');
 });
