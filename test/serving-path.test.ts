@@ -365,6 +365,15 @@ test('a Node (req, res) app gets req.signal: harakiri\'s graceful stage fires it
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
+test('a Node (req, res) app that writes after its harakiri answer: the write is dropped, the worker keeps serving', () =>
+  withServer(NODE_APP, ['--processes', '1', '--harakiri', '1'], async (s) => {
+    const r = await get(`${s.url}/late-write`);
+    assert.equal(r.status, 504);
+    await s.waitForLog((l) => l.msg === 'app: wrote after the answer');
+    assert.equal((await get(`${s.url}/`)).status, 200, 'the same worker still serves');
+    assert.deepEqual(exitLines(s), [], 'the late write killed no worker');
+  }));
+
 test('setHarakiri() after awaits lowers the limit of the request it is called for; from a timer callback, on Node 20 and 22, it throws NOT_IN_SPINDLE', () =>
   withServer(NODE_APP, ['--processes', '1', '--harakiri', '60'], async (s) => {
     const started = Date.now();

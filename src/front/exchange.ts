@@ -30,10 +30,10 @@ export interface Exchange {
 }
 
 /** An exchange for a request whose body is in (`body`), about to be handed to the app of `workerId`. */
-export function newExchange(id: number, req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, workerId: number): Exchange {
+export function newExchange(id: number, req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, workerId: number, receivedAt = performance.now()): Exchange {
   return {
     id, req, res, method: req.method ?? 'GET', url: req.url ?? '/', body,
-    receivedAt: performance.now(), deadline: 0, workerId,
+    receivedAt, deadline: 0, workerId,
     headSent: false, bytesOut: 0, status: 0, done: false,
   };
 }
@@ -66,6 +66,18 @@ export function cleanHeaders(flat: FlatHeaders, keepLength: boolean): FlatHeader
   return clean ?? flat;
 }
 
+/**
+ * The server answers in the app's place (harakiri, a failure, a stalled body) while a Node app may
+ * still hold the response: a write it makes afterwards is emitted as an 'error' on it, which must
+ * not become an uncaught exception that kills the worker. (Only here, not on every response: an
+ * 'error' listener per request is a measurable share of a small one.)
+ */
+export function ignoreLateWrites(res: ServerResponse): void {
+  res.on('error', ignoreError);
+}
+
+function ignoreError(): void {}
+
 /** Answers with a short text body, unless headers already went out (then the socket is cut). */
 export function answer(ex: Exchange, status: number, message: string, extra: FlatHeaders = []): void {
   if (ex.done) return;
@@ -78,6 +90,7 @@ export function answer(ex: Exchange, status: number, message: string, extra: Fla
   }
   const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ''}: ${message}\n`);
   ex.headSent = true;
+  ignoreLateWrites(res);
   ex.bytesOut = body.length;
   // What the app left on its response (a Node app: headers, a Trailer, a statusMessage that may
   // be invalid) is not part of this answer and could make writeHead throw again.

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Log } from '../log/logger.js';
 import { rawResponse } from './raw-response.js';
+import { ignoreLateWrites } from './exchange.js';
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null; parser?: { incoming?: IncomingMessage | null } | null };
 
@@ -63,6 +64,7 @@ export function closeIdle(socket: Socket, log: Log): void {
 export function answer408(res: ServerResponse, message: string): void {
   const body = `408 Request Timeout: ${message}\n`;
   res.shouldKeepAlive = false;
+  ignoreLateWrites(res);
   res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   res.end(body);
 }
