@@ -15,8 +15,8 @@ test('scoreboard: spawn, request accounting, worker fields, respawn resets, exit
   sb.setInFlight(0, 1, 100);
   let s = sb.snapshot(0);
   assert.deepEqual([s.state, s.inFlight, s.inRequestSince], ['ready', 1, 100], 'busy is requests in flight, not a state');
-  sb.requestsServedByWorker(0, [{ durationMs: 10, txBytes: 500 }]);
-  sb.requestsServedByWorker(0, [{ durationMs: 30, txBytes: 100, exception: true }]);
+  sb.requestsServedByWorker(0, (count) => count(10, 500, false));
+  sb.requestsServedByWorker(0, (count) => count(30, 100, true));
   sb.setInFlight(0, 0, 230);
   const w = attachSharedCore(core.handle, { threadId: 11 }).scoreboard; // the worker's own view
   assert.ok(sb.owns(0, 11) && !sb.owns(0, 12), 'the slot belongs to the thread spawned in it');

@@ -7,7 +7,6 @@ import type { InheritedSocket } from '../front/inherit.js';
 import { BYTES, EXCEPTION, MS, SERVED_STRIDE, STATUS } from '../protocol/served-batch.js';
 import { LISTEN, OWN_STATE_BYTES } from '../protocol/worker.js';
 import { REQUEST_TABLE_BYTES } from '../protocol/request-table.js';
-import type { RequestOutcome } from '../shm/scoreboard.js';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
@@ -112,13 +111,12 @@ export class WorkerAccept {
     const { observer, core, supervisor } = this.server;
     const r = c.requests;
     const n = r.length / SERVED_STRIDE;
-    const outcomes: RequestOutcome[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const at = i * SERVED_STRIDE;
-      observer.observe(r[at + STATUS]!, r[at + MS]!);
-      outcomes[i] = { durationMs: r[at + MS]!, txBytes: r[at + BYTES]!, exception: r[at + EXCEPTION] === 1 };
-    }
-    core.scoreboard.requestsServedByWorker(h.slot - 1, outcomes);
+    core.scoreboard.requestsServedByWorker(h.slot - 1, (count) => {
+      for (let at = 0; at < r.length; at += SERVED_STRIDE) {
+        observer.observe(r[at + STATUS]!, r[at + MS]!);
+        count(r[at + MS]!, r[at + BYTES]!, r[at + EXCEPTION] === 1);
+      }
+    });
     for (let i = 0; i < c.harakiris; i++) core.scoreboard.harakiri(h.slot - 1);
     supervisor.harakiris += c.harakiris;
     this.server.requestsTotal += n;

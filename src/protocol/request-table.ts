@@ -81,13 +81,17 @@ export class RequestTable {
     if (entry >= 0) this.f64[entry * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
   }
 
+  // Plain stores below, not Atomics.store (a full memory fence each, three per request): the master
+  // reads them only once this thread has stopped responding, long after they were made, and a stale
+  // value there would only list a request that had just finished.
+
   remove(entry: number): void {
-    if (entry >= 0) Atomics.store(this.i32, I32_HEADER + entry * 2, 0);
+    if (entry >= 0) this.i32[I32_HEADER + entry * 2] = 0;
   }
 
   /** The thread enters (entry) or leaves (-1) a request's handler. */
   running(entry: number): void {
-    Atomics.store(this.i32, 0, entry + 1);
+    this.i32[0] = entry + 1;
   }
 
   // ---- the master ----

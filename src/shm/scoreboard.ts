@@ -147,11 +147,8 @@ const F_INDEX: Record<keyof Omit<MasterFields, 'state'>, number> = {
   avgRtMs: F_AVGRT,
 };
 
-export interface RequestOutcome {
-  durationMs: number;
-  txBytes?: number;
-  exception?: boolean;
-}
+/** One request a worker served: its duration, bytes sent, and whether it ended in an exception. */
+export type CountServed = (ms: number, txBytes: number, exception: boolean) => void;
 
 const dec = new TextDecoder();
 
@@ -257,21 +254,21 @@ export class Scoreboard {
    * Master: requests the worker accepted itself were served (reported in a batch). Only the
    * counters change, not inFlight or state.
    */
-  requestsServedByWorker(slot: number, served: readonly RequestOutcome[]): void {
+  requestsServedByWorker(slot: number, batch: (count: CountServed) => void): void {
     this.check(slot);
     this.mBegin(slot);
-    for (const r of served) this.count(slot * SLOT_F64, r);
-    this.mEnd(slot);
-  }
-
-  private count(f: number, r: RequestOutcome): void {
     const f64 = this.f64;
-    f64[f + F_REQ] = f64[f + F_REQ]! + 1;
-    f64[f + F_DREQ] = f64[f + F_DREQ]! + 1;
-    if (r.exception) f64[f + F_EXC] = f64[f + F_EXC]! + 1;
-    f64[f + F_TX] = f64[f + F_TX]! + (r.txBytes ?? 0);
-    f64[f + F_BUSY] = f64[f + F_BUSY]! + r.durationMs;
-    f64[f + F_AVGRT] = f64[f + F_AVGRT] === 0 ? r.durationMs : (f64[f + F_AVGRT]! + r.durationMs) / 2;
+    const f = slot * SLOT_F64;
+    // `batch` calls this once per request, from the worker's packed report: no object per request.
+    batch((ms, txBytes, exception) => {
+      f64[f + F_REQ] = f64[f + F_REQ]! + 1;
+      f64[f + F_DREQ] = f64[f + F_DREQ]! + 1;
+      if (exception) f64[f + F_EXC] = f64[f + F_EXC]! + 1;
+      f64[f + F_TX] = f64[f + F_TX]! + txBytes;
+      f64[f + F_BUSY] = f64[f + F_BUSY]! + ms;
+      f64[f + F_AVGRT] = f64[f + F_AVGRT] === 0 ? ms : (f64[f + F_AVGRT]! + ms) / 2;
+    });
+    this.mEnd(slot);
   }
 
   /**

@@ -18,7 +18,7 @@ export interface Timed {
 export class EarliestDeadline<T extends Timed> {
   private queue: (T | undefined)[] = [];
   private head = 0;
-  private readonly moved: T[] = [];
+  private moved: T[] = [];
 
   /** A request began (`inFlight` are now). Requests that begin later never have an earlier deadline. */
   began(r: T, inFlight: number): void {
@@ -37,9 +37,11 @@ export class EarliestDeadline<T extends Timed> {
 
   /** No request is in flight. */
   clear(): void {
-    this.queue.length = 0;
+    // Fresh arrays, not `length = 0`: that is a call into the runtime, and a worker whose requests
+    // never overlap clears after every one of them.
+    if (this.queue.length > 0) this.queue = [];
     this.head = 0;
-    this.moved.length = 0;
+    if (this.moved.length > 0) this.moved = [];
   }
 
   /** The earliest deadline of the requests still in flight (`inFlight` of them); 0 = none. */

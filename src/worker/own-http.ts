@@ -251,8 +251,11 @@ export class OwnHttp {
     const declared = dispatch ? declaredBody(req) : CHUNKED;
     if (dispatch && declared !== CHUNKED) {
       if (limit > 0 && declared > limit) this.tooLarge(req, res, declared);
-      else if (this.mayStartNow()) this.runNode(dispatch, req, res); // the common case, without a closure
-      else this.startLater(res, () => this.runNode(dispatch, req, res));
+      else {
+        const now = performance.now(); // one clock read for the turn budget and the request's start
+        if (this.mayStartNow(now)) this.runNode(dispatch, req, res, now); // the common case, without a closure
+        else this.startLater(res, () => this.runNode(dispatch, req, res, performance.now()));
+      }
       return;
     }
     readBody(req, res, limit, {
@@ -262,13 +265,13 @@ export class OwnHttp {
   }
 
   /** May a request start at once? Without a cap: while this loop turn has budget (turn-budget.ts). */
-  private mayStartNow(): boolean {
-    return this.s.concurrency === 0 && this.turns.mayStart();
+  private mayStartNow(now: number): boolean {
+    return this.s.concurrency === 0 && this.turns.mayStart(now);
   }
 
   /** Runs the request now (mayStartNow()), or in a later turn, or once this worker is under its cap. */
   private admit(req: IncomingMessage, res: ServerResponse, start: () => void): void {
-    if (this.mayStartNow()) start();
+    if (this.mayStartNow(performance.now())) start();
     else this.startLater(res, start);
   }
 
@@ -327,8 +330,8 @@ export class OwnHttp {
   }
 
   /** A request in flight from now: deadline, busy socket. */
-  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean): OwnRequest {
-    const ex = newExchange(this.nextId--, req, res, body, this.workerId);
+  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean, now?: number): OwnRequest {
+    const ex = newExchange(this.nextId--, req, res, body, this.workerId, now);
     this.begun++;
     ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
     const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
@@ -342,13 +345,11 @@ export class OwnHttp {
   }
 
   /** A Node-style app on the real request and response. */
-  private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): void {
-    const r = this.begin(req, res, null, true);
+  private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse, now: number): void {
+    const r = this.begin(req, res, null, true, now);
     const { ex } = r;
     r.sentBefore = req.socket.bytesWritten;
     (res as Marked<ServerResponse>)[kOwn] = r; // finished by responseClosed()
-    // After a harakiri answer the app may still write: that must not become an uncaught error.
-    res.on('error', ignore);
     this.table.running(r.entry);
     try {
       const ret = runInRequest(ex.id, callNodeApp, target, req, res);
@@ -496,8 +497,6 @@ export class OwnHttp {
     this.own[OWN_DEADLINE] = deadline > 0 ? timeOrigin + deadline : 0;
   }
 }
-
-function ignore(): void {}
 
 function callNodeApp(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse): unknown {
   return (target.fn as (q: IncomingMessage, s: ServerResponse) => unknown).call(target.thisArg, req, res);

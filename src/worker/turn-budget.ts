@@ -24,11 +24,8 @@ export class TurnBudget {
   /** A setImmediate is pending: a new turn runs what waits. */
   private scheduled = false;
 
-  /**
-   * `now`: Date.now() by default, read once per request; performance.now() cost several thousand
-   * instructions a request here, and a millisecond step is fine against a 5 ms budget.
-   */
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now`: the clock (ms) for the turns run from setImmediate; mayStart() takes the caller's reading. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   get queued(): number {
     return this.waiting.size;
@@ -43,10 +40,10 @@ export class TurnBudget {
    * turn may run up to about two budgets (the rest of the old window, then its own). Measuring
    * from a window's first request, not summing the gaps between requests, matters under steady
    * load: then the loop never idles, and summed gaps would grow until fast requests waited.
+   * `t`: the caller's reading of the same clock, when it has one for the request anyway.
    */
-  mayStart(): boolean {
-    const t = this.now();
-    // (t < windowStart: the wall clock went back; a window must not outlive that.)
+  mayStart(t: number = this.now()): boolean {
+    // (t < windowStart: a clock that went back, as a wall clock can; a window must not outlive that.)
     if (this.windowStart < 0 || (!this.closing && (t - this.windowStart >= TURN_BUDGET_MS || t < this.windowStart))) {
       this.windowStart = t;
       this.closing = true;
