@@ -254,12 +254,12 @@ export class OwnHttp {
       else {
         const now = performance.now(); // one clock read for the turn budget and the request's start
         if (this.mayStartNow(now)) this.runNode(dispatch, req, res, now); // the common case, without a closure
-        else this.startLater(res, () => this.runNode(dispatch, req, res, performance.now()));
+        else this.startLater(res, () => this.runNode(dispatch, req, res));
       }
       return;
     }
     readBody(req, res, limit, {
-      done: (body) => this.admit(req, res, () => this.run(req, res, body)),
+      done: (body) => this.admit(req, res, (now) => this.run(req, res, body, now)),
       tooLarge: (size) => this.tooLarge(req, res, size),
     });
   }
@@ -270,8 +270,9 @@ export class OwnHttp {
   }
 
   /** Runs the request now (mayStartNow()), or in a later turn, or once this worker is under its cap. */
-  private admit(req: IncomingMessage, res: ServerResponse, start: () => void): void {
-    if (this.mayStartNow(performance.now())) start();
+  private admit(req: IncomingMessage, res: ServerResponse, start: (now?: number) => void): void {
+    const now = performance.now(); // as in onRequest: one clock read for the budget and the start
+    if (this.mayStartNow(now)) start(now);
     else this.startLater(res, start);
   }
 
@@ -345,7 +346,7 @@ export class OwnHttp {
   }
 
   /** A Node-style app on the real request and response. */
-  private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse, now: number): void {
+  private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse, now?: number): void {
     const r = this.begin(req, res, null, true, now);
     const { ex } = r;
     r.sentBefore = req.socket.bytesWritten;
@@ -363,8 +364,8 @@ export class OwnHttp {
     }
   }
 
-  private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null): void {
-    const r = this.begin(req, res, body, false);
+  private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, now?: number): void {
+    const r = this.begin(req, res, body, false, now);
     const { ex } = r;
     const ctx = r.ctx!;
     (res as Marked<ServerResponse>)[kOwn] = r; // a client that leaves aborts it: responseClosed()
