@@ -66,6 +66,23 @@ describe('a stalled request body (item 6)', () => {
         assert.equal((await get(`${s.url}/`)).status, 200, 'the worker serves on');
       }));
 
+    // node:http clears a connection's inactivity timer when a kept-alive request starts: the
+    // worker must arm it again for a request that waits on its client (connection-flow.ts).
+    test(`${kind} app, HTTP: a kept-alive connection's second request sends 50 of 100 bytes: 408 at socket-timeout, logged BODY_TIMEOUT`, () =>
+      withServer([app, '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const c = await open(port(s.url), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        try {
+          await until(() => statuses(c.text()).length === 1, 5000, 'the first answer');
+          c.socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' + 'a'.repeat(50));
+          await until(() => c.isClosed(), 8000, 'the server to close the connection');
+          assert.deepEqual(statuses(c.text()), [200, 408], c.text());
+          const line = await s.waitForLog((l) => l.event === 'BODY_TIMEOUT', 5000, 'the BODY_TIMEOUT log line');
+          assert.equal(line.path, '/echo');
+        } finally {
+          c.socket.destroy();
+        }
+      }));
+
     test(`${kind} app, uwsgi: CONTENT_LENGTH 100 and 50 bytes: 408 at socket-timeout, logged BODY_TIMEOUT`, () =>
       withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
         const packet = encodeUwsgiPacket([['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/echo'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['CONTENT_LENGTH', '100'], ['HTTP_HOST', 'x']]);
@@ -225,6 +242,23 @@ describe('streamed responses to clients that do not read (item 3)', () => {
           await s.waitForLog((l) => l.event === 'SEND_TIMEOUT', 5000, 'the SEND_TIMEOUT log line');
         } finally {
           client!.destroy();
+        }
+      }));
+  }
+
+  for (const [kind, app] of APPS) {
+    test(`${kind} app, HTTP: a kept-alive connection's second request is a stream its client stops reading: disconnected at socket-timeout (SEND_TIMEOUT)`, () =>
+      withServer([app, '--processes', '1', '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const c = await open(port(s.url), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        try {
+          await until(() => statuses(c.text()).length === 1, 5000, 'the first answer');
+          c.socket.write('GET /stream?mb=200 HTTP/1.1\r\nHost: x\r\n\r\n');
+          await until(() => statuses(c.text()).length === 2, 5000, 'the stream to begin');
+          c.socket.pause();
+          await until(async () => (await counts(s)).cancelled >= 1, 10000, 'the stream to be cancelled');
+          await s.waitForLog((l) => l.event === 'SEND_TIMEOUT', 5000, 'the SEND_TIMEOUT log line');
+        } finally {
+          c.socket.destroy();
         }
       }));
   }

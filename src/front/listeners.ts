@@ -37,7 +37,14 @@ export function createHttpServer(opts: HttpServerOptions): Server {
   }, opts.onRequest);
   // Inactivity: a connection that sends nothing for socket-timeout while we wait on it is closed
   // (slowloris); one waiting on us (a request in flight or waiting for admission) is left alone.
-  server.setTimeout(opts.socketTimeoutMs, (socket: Socket) => {
+  // Not server.setTimeout(): with server.timeout set, node:http re-arms the socket's timer when
+  // each kept-alive request starts, and every read and write re-inserts it in the timer list
+  // (about 0.5 µs of a small request). Here a connection gets the timer when it opens; between
+  // requests node:http arms its keep-alive timeout (the same value, calling the same listener);
+  // at a kept-alive request's start it clears it, and the worker arms it again only on a
+  // connection whose request waits on its client (watchStalls() in connection-flow.ts).
+  server.on('connection', (socket: Socket) => socket.setTimeout(opts.socketTimeoutMs));
+  server.on('timeout', (socket: Socket) => {
     if (opts.isBusy(socket)) return;
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     if (res && !res.headersSent && !res.writableEnded) {

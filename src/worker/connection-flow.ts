@@ -100,6 +100,20 @@ export class ConnectionFlow {
   }
 
   /**
+   * socket-timeout during a kept-alive request (listeners.ts): node:http clears a connection's
+   * inactivity timer when such a request starts. A connection whose started request waits on its
+   * client (a body that stopped arriving, a response the client does not read) gets it back here,
+   * from the worker's periodic tick: a stall is then cut at most a tick later than socket-timeout,
+   * and a request that does not stall costs no timer.
+   */
+  watchStalls(timeoutMs: number): void {
+    for (let i = 0; i < this.flows.size; i++) {
+      const { socket, started } = this.flows.at(i);
+      if (started.size > 0 && !socket.timeout && !socket.destroyed && !this.busy(socket)) socket.setTimeout(timeoutMs);
+    }
+  }
+
+  /**
    * For each connection that still owes its client an answer: the response the client waits for
    * next (the one on the socket; node:http queues the others behind it), if none of it was sent.
    */

@@ -456,6 +456,7 @@ export class OwnHttp {
 
   private tick(): void {
     this.share.rebalance();
+    this.flow.watchStalls(this.s.socketTimeoutMs);
     if (this.earliestDeadline > 0 && performance.now() >= this.earliestDeadline) this.checkDeadlines();
     this.flush();
   }
