@@ -25,3 +25,20 @@ test('request table: non-ASCII paths are encoded as UTF-8, and a long line is cu
   assert.equal(long!.method, 'GET');
   assert.ok(long!.path.startsWith('/xxx') && long!.path.length < 200, `cut: ${long!.path.length} chars`);
 });
+
+test('request table: an entry reused by a request like its last one keeps its line; any other request rewrites it whole', () => {
+  const table = new RequestTable(new SharedArrayBuffer(REQUEST_TABLE_BYTES));
+  const lines = (): string[] => table.list().map((r) => `${r.method} ${r.path}`);
+  table.remove(table.add('GET', '/', 1, 0));
+  table.remove(table.add('GET', '/', 2, 0));
+  const e = table.add('GET', '/', 3, 0);
+  assert.deepEqual(lines(), ['GET /']);
+  table.remove(e);
+  table.remove(table.add('DELETE', '/a/much/longer/path', 4, 0));
+  const f = table.add('PUT', '/', 5, 0); // shorter than the line it replaces: nothing of it is left
+  assert.equal(f, e, 'the same entry is reused');
+  assert.deepEqual(lines(), ['PUT /']);
+  table.remove(f);
+  table.add('GET', '/?q=1', 6, 0); // another URL with the same path: rewritten, same line
+  assert.deepEqual(lines(), ['GET /']);
+});

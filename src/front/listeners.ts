@@ -4,6 +4,7 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Log } from '../log/logger.js';
 import { rawResponse } from './raw-response.js';
+import { SlottedResponse } from './slotted-response.js';
 import { logLimited } from '../log/rate-limit.js';
 import { ALLOWED_METHODS, CONNECT_REFUSED, MAX_HEADER_FIELDS, logScreened } from './request-screen.js';
 import { answer408, answerReadTimeout, closeIdle, requestTimeoutMs } from './read-deadline.js';
@@ -34,6 +35,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
     requestTimeout: requestTimeoutMs(opts.requestReadTimeoutMs ?? 0, opts.socketTimeoutMs),
     connectionsCheckingInterval: Math.min(1000, opts.socketTimeoutMs),
     noDelay: true,
+    ServerResponse: SlottedResponse,
   }, opts.onRequest);
   // Inactivity: a connection that sends nothing for socket-timeout while we wait on it is closed
   // (slowloris); one waiting on us (a request in flight or waiting for admission) is left alone.

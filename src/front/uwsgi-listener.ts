@@ -14,12 +14,13 @@
 //     non-loopback host is honoured, with a warning at start-up.
 //   - A malformed packet is answered with a short HTTP 400/431 naming the problem (nginx relays it;
 //     an HTTP client that hit the uwsgi port by mistake reads why) and logged, then closed.
-import { Server, IncomingMessage, ServerResponse } from 'node:http';
+import { Server, IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { logLimited } from '../log/rate-limit.js';
 import type { HttpServerOptions } from './listeners.js';
 import { rawResponse } from './raw-response.js';
+import { SlottedResponse } from './slotted-response.js';
 import { forwardDrain } from './write-room.js';
 import { answer408, closeIdle, logReadTimeout, requestTimeoutMs } from './read-deadline.js';
 
@@ -310,7 +311,7 @@ export class UwsgiServer extends Server {
     req.httpVersionMajor = Number(head.httpVersion[0]);
     req.httpVersionMinor = Number(head.httpVersion[2]);
     setHeaders(req, head.rawHeaders);
-    const res = new ServerResponse(req);
+    const res = new SlottedResponse(req);
     // Close-delimited response, then close: what uWSGI 2.0 does and nginx expects from uwsgi.
     res.shouldKeepAlive = false;
     res.useChunkedEncodingByDefault = false;

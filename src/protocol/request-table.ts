@@ -55,6 +55,9 @@ export class RequestTable {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly text: Uint8Array;
+  /** What each entry's text was written from: a request like the entry's last one does not rewrite it. */
+  private readonly methods: string[] = new Array<string>(ENTRIES).fill('');
+  private readonly urls: string[] = new Array<string>(ENTRIES).fill('');
 
   constructor(sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab, 0, I32_WORDS);
@@ -68,7 +71,11 @@ export class RequestTable {
   add(method: string, url: string, receivedAt: number, deadline: number): number {
     for (let e = 0; e < ENTRIES; e++) {
       if (this.i32[I32_HEADER + e * 2] !== 0) continue;
-      this.i32[I32_HEADER + e * 2 + 1] = writeLine(this.text, e * TEXT_BYTES, method, url);
+      if (url !== this.urls[e] || method !== this.methods[e]) {
+        this.i32[I32_HEADER + e * 2 + 1] = writeLine(this.text, e * TEXT_BYTES, method, url);
+        this.methods[e] = method;
+        this.urls[e] = url;
+      }
       this.f64[e * 2] = timeOrigin + receivedAt;
       this.f64[e * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
       Atomics.store(this.i32, I32_HEADER + e * 2, 1); // published last: the reader sees whole entries

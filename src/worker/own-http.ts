@@ -12,6 +12,7 @@ import { errorDetail } from '../protocol/errors.js';
 import { errorMessage, SpindleError } from '../errors.js';
 import type { HttpServerOptions } from '../front/listeners.js';
 import { rawResponse } from '../front/raw-response.js';
+import type { SlottedResponse } from '../front/slotted-response.js';
 import { listenOnDescriptor } from '../front/descriptor-listener.js';
 import { CHUNKED, declaredBody, readBody } from '../front/request-body.js';
 import { answerScreened, screenRequest, type Screened } from '../front/request-screen.js';
@@ -54,9 +55,8 @@ interface OwnRequest {
   entry: number;
 }
 
-/** On a response: its request, while the app has it. */
-const kOwn = Symbol('spindle.ownRequest');
-type Marked<T> = T & { [kOwn]?: OwnRequest };
+/** A response's request, once it started (SlottedResponse's slot: both servers make their responses of that class). */
+type Tracked = SlottedResponse & { slot: OwnRequest | undefined };
 
 export class OwnHttp {
   private readonly servers: Server[] = [];
@@ -93,7 +93,7 @@ export class OwnHttp {
   private readonly share: ConnectionShare;
   /** Every response's one 'close' listener, made once (`this` is the response: no closure per request). */
   private readonly onResponseClose = ((owner: OwnHttp) => function (this: ServerResponse) {
-    owner.responseClosed(this.req, this as Marked<ServerResponse>);
+    owner.responseClosed(this.req, this as Tracked);
   })(this);
   /** Pipelined requests per connection, and whether a connection waits on us or on its client. */
   private readonly flow = new ConnectionFlow((req, res) => this.onRequest(req, res));
@@ -144,7 +144,7 @@ export class OwnHttp {
     this.abandoned = true;
     const exception = ran.note === 'worker-died';
     this.flow.nextOwed((res) => {
-      if ((res as Marked<ServerResponse>)[kOwn] !== undefined) {
+      if ((res as Tracked).slot !== undefined) {
         res.req.socket.write(rawResponse(ran.status, ran.message));
         return;
       }
@@ -304,9 +304,9 @@ export class OwnHttp {
    * The one 'close' listener of a response: the wire is free (the connection's next request may
    * start), a pass-through request is over, and an adapter's request whose client left is aborted.
    */
-  private responseClosed(req: IncomingMessage, res: Marked<ServerResponse>): void {
+  private responseClosed(req: IncomingMessage, res: Tracked): void {
     this.openResponses--;
-    const r = res[kOwn];
+    const r = res.slot;
     if (r !== undefined && r.ctx !== null) {
       const { ex } = r;
       if (!ex.done && !res.writableFinished) {
@@ -350,7 +350,7 @@ export class OwnHttp {
     const r = this.begin(req, res, null, true, now);
     const { ex } = r;
     r.sentBefore = req.socket.bytesWritten;
-    (res as Marked<ServerResponse>)[kOwn] = r; // finished by responseClosed()
+    (res as Tracked).slot = r; // finished by responseClosed()
     this.table.running(r.entry);
     try {
       const ret = runInRequest(ex.id, callNodeApp, target, req, res);
@@ -368,7 +368,7 @@ export class OwnHttp {
     const r = this.begin(req, res, body, false, now);
     const { ex } = r;
     const ctx = r.ctx!;
-    (res as Marked<ServerResponse>)[kOwn] = r; // a client that leaves aborts it: responseClosed()
+    (res as Tracked).slot = r; // a client that leaves aborts it: responseClosed()
     const socket = req.socket;
     const raw = req.rawHeaders;
     const headers: [string, string][] = [];
