@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { EarliestDeadline, type Timed } from '../src/worker/earliest-deadline.js';
 import { SlotList } from '../src/worker/slot-list.js';
 
-interface Req extends Timed { slot: number; ex: { deadline: number } }
+interface Req extends Timed { slot: number; deadline: number }
 
 function world() {
   const live = new SlotList<Req>();
@@ -15,7 +15,7 @@ function world() {
     live, deadlines,
     begin(harakiri: number): Req {
       clock += 1;
-      const r: Req = { slot: -1, ex: { deadline: harakiri > 0 ? clock + harakiri : 0 }, deadlineMoved: false };
+      const r: Req = { slot: -1, deadline: harakiri > 0 ? clock + harakiri : 0, deadlineMoved: false };
       live.add(r);
       deadlines.began(r, live.size);
       return r;
@@ -28,7 +28,7 @@ function world() {
     scan(): number {
       let e = 0;
       for (let i = 0; i < live.size; i++) {
-        const d = live.at(i).ex.deadline;
+        const d = live.at(i).deadline;
         if (d > 0 && (e === 0 || d < e)) e = d;
       }
       return e;
@@ -50,7 +50,7 @@ test('requests finishing in order, out of order, and with deadlines moved either
       w.finish(inFlight.splice(i, 1)[0]!);
     } else {
       const r = inFlight[Math.floor(random() * inFlight.length)]!;
-      r.ex.deadline = random() < 0.5 ? Math.max(1, r.ex.deadline - 900) : r.ex.deadline + 5000; // setHarakiri / graceful stage
+      r.deadline = random() < 0.5 ? Math.max(1, r.deadline - 900) : r.deadline + 5000; // setHarakiri / graceful stage
       w.deadlines.changed(r);
     }
     assert.equal(w.deadlines.earliest(w.live.size), w.scan(), `step ${step}`);
@@ -61,7 +61,7 @@ test('a long request does not make finished ones pile up behind it, even when th
   const w = world();
   const long = w.begin(1000);
   for (let i = 0; i < 100_000; i++) w.finish(w.begin(1000)); // each finishes later than `long`: no reason to read
-  assert.equal(w.deadlines.earliest(w.live.size), long.ex.deadline);
+  assert.equal(w.deadlines.earliest(w.live.size), long.deadline);
   const queue = (w.deadlines as unknown as { queue: unknown[] }).queue;
   assert.ok(queue.length < 1000, `the queue holds ${queue.length} entries for 1 request in flight`);
 });

@@ -10,7 +10,7 @@
 export interface Timed {
   /** -1 once it is no longer in flight (slot-list.ts). */
   readonly slot: number;
-  readonly ex: { readonly deadline: number };
+  readonly deadline: number;
   /** Its deadline changed after it began: it is among the `moved`, not ordered in the queue. */
   deadlineMoved: boolean;
 }
@@ -22,7 +22,7 @@ export class EarliestDeadline<T extends Timed> {
 
   /** A request began (`inFlight` are now). Requests that begin later never have an earlier deadline. */
   began(r: T, inFlight: number): void {
-    if (r.ex.deadline <= 0) return;
+    if (r.deadline <= 0) return;
     this.queue.push(r);
     // Finished ones pile up behind a long request (earliest() may not be read for a long time).
     if (this.queue.length - this.head > 2 * inFlight + 64) this.compact();
@@ -49,15 +49,15 @@ export class EarliestDeadline<T extends Timed> {
     const q = this.queue;
     while (this.head < q.length && !ordered(q[this.head]!)) q[this.head++] = undefined;
     if (q.length - this.head > 2 * inFlight + 64 || (this.head > 1024 && this.head * 2 > q.length)) this.compact();
-    let earliest = this.head < this.queue.length ? this.queue[this.head]!.ex.deadline : 0;
+    let earliest = this.head < this.queue.length ? this.queue[this.head]!.deadline : 0;
     const m = this.moved;
     for (let i = m.length - 1; i >= 0; i--) {
       const r = m[i]!;
       if (r.slot < 0) {
         m[i] = m[m.length - 1]!; // an entry already visited takes its place
         m.pop();
-      } else if (r.ex.deadline > 0 && (earliest === 0 || r.ex.deadline < earliest)) {
-        earliest = r.ex.deadline;
+      } else if (r.deadline > 0 && (earliest === 0 || r.deadline < earliest)) {
+        earliest = r.deadline;
       }
     }
     return earliest;

@@ -41,18 +41,41 @@ const TICK_MS = 100;
 /** How soon an idle worker reports what it served (see flushSoon). */
 const IDLE_FLUSH_MS = 5;
 
-interface OwnRequest {
-  ex: Exchange;
+/**
+ * A request this worker runs: its exchange (front/exchange.ts) and what the worker keeps about it,
+ * one object per request.
+ */
+class OwnRequest implements Exchange {
+  readonly method: string;
+  readonly url: string;
+  deadline = 0;
+  headSent = false;
+  bytesOut = 0;
+  status = 0;
+  done = false;
+  note: string | undefined = undefined;
   /** Its place in `live` (slot-list.ts). */
-  slot: number;
+  slot = -1;
   /** Its deadline changed after it began (earliest-deadline.ts). */
-  deadlineMoved: boolean;
-  /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
-  ctx: RequestAbort | null;
+  deadlineMoved = false;
   /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
-  sentBefore: number;
+  sentBefore = 0;
   /** Its entry in the request table (-1: not listed, the table was full). */
-  entry: number;
+  entry = -1;
+
+  constructor(
+    readonly id: number,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly body: Uint8Array | null,
+    readonly workerId: number,
+    readonly receivedAt: number,
+    /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
+    readonly ctx: RequestAbort | null,
+  ) {
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+  }
 }
 
 /** A response's request, once it started (SlottedResponse's slot: both servers make their responses of that class). */
@@ -156,10 +179,9 @@ export class OwnHttp {
     });
     for (const r of this.live.snapshot()) {
       this.live.remove(r);
-      const { ex } = r;
-      ex.note = ran.note;
-      if (!ex.res.headersSent) ex.status = ran.status;
-      this.record(ex, exception);
+      r.note = ran.note;
+      if (!r.res.headersSent) r.status = ran.status;
+      this.record(r, exception);
       this.table.remove(r.entry);
     }
     this.deadlines.clear();
@@ -200,7 +222,7 @@ export class OwnHttp {
     // net's close, not http's: http's would also close the idle connections at once, racing a
     // client that is sending its next request on one of them.
     for (const server of this.servers) NetServer.prototype.close.call(server);
-    for (let i = 0; i < this.live.size; i++) this.live.at(i).ex.res.shouldKeepAlive = false;
+    for (let i = 0; i < this.live.size; i++) this.live.at(i).res.shouldKeepAlive = false;
     const grace = Math.min(1000, this.s.socketTimeoutMs);
     setTimeout(() => {
       for (const server of this.servers) server.closeIdleConnections();
@@ -212,11 +234,11 @@ export class OwnHttp {
 
   /** setHarakiri() from the app, for a request this worker accepted: true if it was one of them. */
   setHarakiri(requestId: number, seconds: number): boolean {
-    const r = this.live.find((q) => q.ex.id === requestId);
+    const r = this.live.find((q) => q.id === requestId);
     if (r === undefined) return false;
-    lowerDeadline(r.ex, seconds);
+    lowerDeadline(r, seconds);
     this.deadlines.changed(r);
-    this.table.setDeadline(r.entry, r.ex.deadline);
+    this.table.setDeadline(r.entry, r.deadline);
     this.publishDeadline();
     return true;
   }
@@ -308,21 +330,19 @@ export class OwnHttp {
     this.openResponses--;
     const r = res.slot;
     if (r !== undefined && r.ctx !== null) {
-      const { ex } = r;
-      if (!ex.done && !res.writableFinished) {
-        ex.done = true; // the client went away first
-        ex.note = 'client-gone';
+      if (!r.done && !res.writableFinished) {
+        r.done = true; // the client went away first
+        r.note = 'client-gone';
         r.ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
     } else if (r !== undefined && this.live.has(r)) {
-      const { ex } = r;
-      ex.bytesOut = ex.req.socket.bytesWritten - r.sentBefore;
+      r.bytesOut = r.req.socket.bytesWritten - r.sentBefore;
       if (res.writableFinished) {
-        ex.status = res.statusCode;
-        ex.done = true;
+        r.status = res.statusCode;
+        r.done = true;
       } else {
-        ex.note = 'client-gone';
-        abortRequest(ex.req, new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
+        r.note = 'client-gone';
+        abortRequest(r.req, new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
       this.finish(r, false);
     }
@@ -331,29 +351,28 @@ export class OwnHttp {
   }
 
   /** A request in flight from now: deadline, busy socket. */
-  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean, now?: number): OwnRequest {
-    const ex = newExchange(this.nextId--, req, res, body, this.workerId, now);
+  private begin(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, passThrough: boolean, now = performance.now()): OwnRequest {
+    const r = new OwnRequest(this.nextId--, req, res, body, this.workerId, now, passThrough ? null : new RequestAbort(this.workerId));
     this.begun++;
-    ex.deadline = this.s.harakiriMs > 0 ? ex.receivedAt + this.s.harakiriMs : 0;
-    const entry = this.table.add(ex.method, ex.url, ex.receivedAt, ex.deadline);
-    const r: OwnRequest = { ex, slot: -1, deadlineMoved: false, ctx: passThrough ? null : new RequestAbort(this.workerId), sentBefore: 0, entry };
+    const deadline = this.s.harakiriMs > 0 ? now + this.s.harakiriMs : 0;
+    r.deadline = deadline;
+    r.entry = this.table.add(r.method, r.url, now, deadline);
     this.live.add(r);
     this.deadlines.began(r, this.live.size);
-    this.busy.inFlight(this.live.size, monoAt(ex.receivedAt));
-    if (ex.deadline > 0 && this.earliestDeadline === 0) this.setEarliest(ex.deadline);
-    else if (ex.deadline > 0 && ex.deadline < this.earliestDeadline) this.publishDeadline();
+    this.busy.inFlight(this.live.size, monoAt(now));
+    if (deadline > 0 && this.earliestDeadline === 0) this.setEarliest(deadline);
+    else if (deadline > 0 && deadline < this.earliestDeadline) this.publishDeadline();
     return r;
   }
 
   /** A Node-style app on the real request and response. */
   private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse, now?: number): void {
     const r = this.begin(req, res, null, true, now);
-    const { ex } = r;
     r.sentBefore = req.socket.bytesWritten;
     (res as Tracked).slot = r; // finished by responseClosed()
     this.table.running(r.entry);
     try {
-      const ret = runInRequest(ex.id, callNodeApp, target, req, res);
+      const ret = runInRequest(r.id, callNodeApp, target, req, res);
       if (ret !== null && typeof ret === 'object' && typeof (ret as Promise<unknown>).then === 'function') {
         (ret as Promise<unknown>).then(undefined, (err: unknown) => this.nodeAppFailed(r, err));
       }
@@ -366,7 +385,6 @@ export class OwnHttp {
 
   private run(req: IncomingMessage, res: ServerResponse, body: Uint8Array | null, now?: number): void {
     const r = this.begin(req, res, body, false, now);
-    const { ex } = r;
     const ctx = r.ctx!;
     (res as Tracked).slot = r; // a client that leaves aborts it: responseClosed()
     const socket = req.socket;
@@ -374,13 +392,13 @@ export class OwnHttp {
     const headers: [string, string][] = [];
     for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
     const rd: RequestData = {
-      id: ex.id, method: ex.method, url: ex.url, httpVersion: req.httpVersion, headers,
+      id: r.id, method: r.method, url: r.url, httpVersion: req.httpVersion, headers,
       remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0,
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink((part) => { if (writeResponsePart(ex, part, this.responseOptions)) this.finish(r, false); }, () => whenWritable(res));
+    const sink = new PortSink((part) => { if (writeResponsePart(r, part, this.responseOptions)) this.finish(r, false); }, () => whenWritable(res));
     this.table.running(r.entry);
     try {
       runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });
@@ -396,14 +414,12 @@ export class OwnHttp {
 
   /** The app failed, or settled after an abort. Client-gone and harakiri requests were answered already. */
   private failed(r: OwnRequest, err: unknown): void {
-    const { ex } = r;
-    const answerable = ex.note === undefined || ex.note === 'harakiri-graceful';
-    this.finish(r, answerable && answerAppFailure(ex, errorDetail(err), this.log, this.workerId));
+    const answerable = r.note === undefined || r.note === 'harakiri-graceful';
+    this.finish(r, answerable && answerAppFailure(r, errorDetail(err), this.log, this.workerId));
   }
 
   /** The request left the app (answered, failed, timed out or abandoned by the client). */
   private finish(r: OwnRequest, exception: boolean): void {
-    const { ex } = r;
     if (!this.live.remove(r)) return;
     this.table.remove(r.entry);
     const now = performance.now();
@@ -411,10 +427,10 @@ export class OwnHttp {
     if (this.live.size === 0) {
       this.deadlines.clear();
       this.setEarliest(0);
-    } else if (ex.deadline > 0 && ex.deadline <= this.earliestDeadline) {
+    } else if (r.deadline > 0 && r.deadline <= this.earliestDeadline) {
       this.publishDeadline();
     }
-    this.record(ex, exception, now);
+    this.record(r, exception, now);
     if (this.admission.queued > 0) this.admission.next(this.live.size);
     if (this.live.size === 0) this.flushSoon();
     if (this.stopping && this.idle) this.onStopped();
@@ -464,25 +480,24 @@ export class OwnHttp {
   private checkDeadlines(): void {
     const now = performance.now();
     for (const r of this.live.snapshot()) {
-      const { ex } = r;
-      if (ex.deadline <= 0 || now < ex.deadline) continue;
-      const ran = Math.round(now - ex.receivedAt);
+      if (r.deadline <= 0 || now < r.deadline) continue;
+      const ran = Math.round(now - r.receivedAt);
       const aborted = new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'harakiri' }));
       // Graceful stage: fire the request's AbortSignal (a Node app's req.signal, if it reads it)
       // and give the app a little time to settle.
-      if (this.s.harakiriGraceMs > 0 && ex.note === undefined && fireAbort(r, aborted)) {
-        ex.note = 'harakiri-graceful';
-        ex.deadline = now + this.s.harakiriGraceMs;
+      if (this.s.harakiriGraceMs > 0 && r.note === undefined && fireAbort(r, aborted)) {
+        r.note = 'harakiri-graceful';
+        r.deadline = now + this.s.harakiriGraceMs;
         this.deadlines.changed(r);
-        this.table.setDeadline(r.entry, ex.deadline);
-        this.log.warn({ event: 'HARAKIRI_GRACEFUL', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
+        this.table.setDeadline(r.entry, r.deadline);
+        this.log.warn({ event: 'HARAKIRI_GRACEFUL', worker: this.workerId, method: r.method, path: pathOf(r.url), ms: ran }, 'harakiri: request aborted, waiting for the worker to settle');
         continue;
       }
       // This code runs, so the thread is not stuck: answer the client and let the worker live.
-      ex.note = 'harakiri';
+      r.note = 'harakiri';
       this.harakiris++;
-      this.log.error({ event: 'HARAKIRI', worker: this.workerId, method: ex.method, path: pathOf(ex.url), ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
-      answer(ex, 504, `the request ran for ${ran} ms, past its harakiri limit`);
+      this.log.error({ event: 'HARAKIRI', worker: this.workerId, method: r.method, path: pathOf(r.url), ms: ran }, 'HARAKIRI: request ran past its deadline; answered 504 and aborted (the worker is responsive, so it keeps serving)');
+      answer(r, 504, `the request ran for ${ran} ms, past its harakiri limit`);
       fireAbort(r, aborted);
       this.finish(r, false);
     }
@@ -512,7 +527,7 @@ function pathOf(url: string): string {
 
 /** Fires the request's AbortSignal (the adapters', or a Node app's req.signal); false if it has none. */
 function fireAbort(r: OwnRequest, reason: Error): boolean {
-  if (r.ctx === null) return abortRequest(r.ex.req, reason);
+  if (r.ctx === null) return abortRequest(r.req, reason);
   r.ctx.abort(reason);
   return true;
 }
