@@ -365,6 +365,23 @@ test('a Node (req, res) app gets req.signal: harakiri\'s graceful stage fires it
     assert.equal((await get(`${s.url}/`)).status, 200);
   }));
 
+test('a Node (req, res) app: each logged request counts the bytes of its own response, pipelined on one connection', () =>
+  withServer(NODE_APP, ['--processes', '1', '--disable-logging=false'], async (s) => {
+    const sizes = [5, 3000, 0, 70000];
+    const requests = sizes.map((n, i) =>
+      `POST /echo?i=${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${n}\r\n${i === sizes.length - 1 ? 'Connection: close\r\n' : ''}\r\n${'a'.repeat(n)}`);
+    const out = await raw(s.url, requests.join(''), 10000);
+    // What the client received of each response, head and body.
+    const starts = [...out.matchAll(/HTTP\/1\.1 \d{3} /g)].map((m) => m.index);
+    assert.equal(starts.length, sizes.length, out.slice(0, 300));
+    const received = starts.map((at, i) => Buffer.byteLength(out.slice(at, starts[i + 1] ?? out.length)));
+    const lines = await until(() => {
+      const l = s.lines.filter((x) => x.event === 'REQUEST');
+      return l.length === sizes.length ? l : null;
+    }, 5000, 'a REQUEST line per request');
+    assert.deepEqual(sizes.map((_, i) => lines.find((l) => l.path === `/echo?i=${i}`)?.bytes), received);
+  }));
+
 test('a Node (req, res) app that writes after its harakiri answer: the write is dropped, the worker keeps serving', () =>
   withServer(NODE_APP, ['--processes', '1', '--harakiri', '1'], async (s) => {
     const r = await get(`${s.url}/late-write`);

@@ -58,8 +58,6 @@ class OwnRequest implements Exchange {
   slot = -1;
   /** Its deadline changed after it began (earliest-deadline.ts). */
   deadlineMoved = false;
-  /** socket.bytesWritten when a pass-through request began (its bytes out, at the end). */
-  sentBefore = 0;
   /** Its entry in the request table (-1: not listed, the table was full). */
   entry = -1;
 
@@ -328,6 +326,7 @@ export class OwnHttp {
    */
   private responseClosed(req: IncomingMessage, res: Tracked): void {
     this.openResponses--;
+    const sent = this.flow.sentSinceLast(req.socket);
     const r = res.slot;
     if (r !== undefined && r.ctx !== null) {
       if (!r.done && !res.writableFinished) {
@@ -336,7 +335,7 @@ export class OwnHttp {
         r.ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
     } else if (r !== undefined && this.live.has(r)) {
-      r.bytesOut = r.req.socket.bytesWritten - r.sentBefore;
+      r.bytesOut = sent;
       if (res.writableFinished) {
         r.status = res.statusCode;
         r.done = true;
@@ -368,7 +367,6 @@ export class OwnHttp {
   /** A Node-style app on the real request and response. */
   private runNode(target: NodeDispatchTarget, req: IncomingMessage, res: ServerResponse, now?: number): void {
     const r = this.begin(req, res, null, true, now);
-    r.sentBefore = req.socket.bytesWritten;
     (res as Tracked).slot = r; // finished by responseClosed()
     this.table.running(r.entry);
     try {
