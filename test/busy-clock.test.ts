@@ -39,6 +39,34 @@ test('BusyClock: busy while at least one request is in flight, whatever the over
   assert.equal(seq[OWN_SEQ_I32]! % 2, 0, 'no write left open');
 });
 
+test('BusyClock: a period ends with one plain store, added to the total when the next one starts; readers in between count it up to its end', () => {
+  const { sab, f64, seq } = state();
+  let now = 100;
+  const clock = new BusyClock(sab, () => now);
+  clock.inFlight(1);
+  now = 130; clock.inFlight(0);
+  assert.equal(seq[OWN_SEQ_I32], 2, 'the end wrote no sequence word');
+  assert.equal(readBusyMs(f64, seq, 10_000), 30, 'ended: not counted on up to the reader\'s now');
+  clock.inFlight(1); // starts at the very moment the last one ended
+  assert.equal(readBusyMs(f64, seq, 130), 30);
+  assert.equal(readBusyMs(f64, seq, 150), 50, 'running: up to the reader\'s now');
+  now = 170; clock.inFlight(0);
+  assert.equal(readBusyMs(f64, seq, 500), 70);
+  // Many short periods, read after every change: the figure never goes backwards and ends exact.
+  let last = 0;
+  let expected = 70;
+  for (let i = 0; i < 200; i++) {
+    now += 3; clock.inFlight(1);
+    const started = readBusyMs(f64, seq, now + 1);
+    assert.ok(started >= last, `${started} after ${last}`);
+    now += 2; clock.inFlight(0);
+    expected += 2;
+    last = readBusyMs(f64, seq, now + 50);
+    assert.equal(last, expected);
+  }
+  assert.equal(seq[OWN_SEQ_I32]! % 2, 0, 'no write left open');
+});
+
 test('BusyClock across threads: the master reads exactly what a worker thread measured, on one clock', async () => {
   const { sab, f64, seq } = state();
   const w = new Worker(new URL(`file://${fixture('cheaper/busy-writer.mjs')}`), { workerData: { ownState: sab } });

@@ -28,12 +28,14 @@ export const OWN_DEADLINE = 0;
 export const OWN_IN_FLIGHT = 1;
 /** Busy milliseconds of the busy periods that have ended (src/protocol/busy-clock.ts). */
 export const OWN_BUSY_MS = 2;
-/** Start of the current busy period (process-wide monotonic ms, busy-clock.ts monoMs()); 0 = idle. */
+/** Start of the current or last busy period (process-wide monotonic ms, busy-clock.ts monoMs()); 0 = none yet. */
 export const OWN_BUSY_SINCE = 3;
-/** Int32 index of the sequence word that guards OWN_BUSY_MS and OWN_BUSY_SINCE (a seqlock). */
+/** Int32 index of the sequence word that guards OWN_BUSY_MS, OWN_BUSY_SINCE and the reset of OWN_BUSY_UNTIL (a seqlock). */
 export const OWN_SEQ_I32 = 8;
+/** End of the last busy period, not yet added to OWN_BUSY_MS; 0 while a period runs. */
+export const OWN_BUSY_UNTIL = 5;
 /** Size of OwnHttpSettings.ownState. */
-export const OWN_STATE_BYTES = 40;
+export const OWN_STATE_BYTES = 48;
 
 export const READY = 10;
 export const LOAD_FAILED = 11;
@@ -105,7 +107,7 @@ export interface OwnHttpSettings {
    * What the worker keeps up to date for the master (OWN_STATE_BYTES): the earliest harakiri
    * deadline of the requests it accepted (OWN_DEADLINE, monotonic ms: performance.timeOrigin +
    * performance.now(); 0 = none), how many of them are in flight (OWN_IN_FLIGHT), and its busy
-   * time (OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_SEQ_I32; src/protocol/busy-clock.ts). The worker answers
+   * time (OWN_BUSY_MS, OWN_BUSY_SINCE, OWN_BUSY_UNTIL, OWN_SEQ_I32; src/protocol/busy-clock.ts). The worker answers
    * its deadlines itself; the master reads the cells to find a worker too stuck to, to count the
    * requests lost when it terminates one, and for the cheaper and the scoreboard.
    */

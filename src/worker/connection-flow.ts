@@ -13,6 +13,7 @@
 //     busy, not idle.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { SlottedResponse } from '../front/slotted-response.js';
 import { SlotList } from './slot-list.js';
 
 /** Requests of one connection started (and not yet answered) at once. */
@@ -40,6 +41,8 @@ interface Waiting { req: IncomingMessage; res: ServerResponse }
 
 type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null; _httpMessage?: ServerResponse | null };
 type Closable = ServerResponse & { _closed: boolean };
+/** A response that entered: its connection's Flow in its slot. */
+type FlowResponse = SlottedResponse & { flow: Flow | undefined };
 
 const kFlow = Symbol('spindle.connectionFlow');
 
@@ -58,6 +61,7 @@ export class ConnectionFlow {
   enter(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as FlowSocket;
     const f = socket[kFlow] ?? this.track(socket);
+    (res as FlowResponse).flow = f;
     f.open.add(res);
     if (f.started.size < PIPELINE_DEPTH && f.waiting.length === 0) {
       f.started.add(req);
@@ -75,9 +79,9 @@ export class ConnectionFlow {
 
   /** The response of `req` closed (answered, or cut): the next request of its connection may start. */
   closed(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket as FlowSocket;
-    const f = socket[kFlow];
+    const f = (res as FlowResponse).flow;
     if (f === undefined) return;
+    const socket = f.socket;
     f.open.delete(res);
     if (!f.started.delete(req)) return;
     if (!f.paused) {
@@ -94,10 +98,10 @@ export class ConnectionFlow {
    * node:http holds a pipelined response's output until the one before it has finished. One read
    * of socket.bytesWritten per response, whose getter copies the socket's write buffer.)
    */
-  sentSinceLast(socket: Socket): number {
-    const f = (socket as FlowSocket)[kFlow];
+  sentSinceLast(res: ServerResponse): number {
+    const f = (res as FlowResponse).flow;
     if (f === undefined) return 0;
-    const now = socket.bytesWritten;
+    const now = f.socket.bytesWritten;
     const sent = now - f.sent;
     f.sent = now;
     return sent;

@@ -65,7 +65,7 @@ export class ConnectionShare {
   /** At the start of a request: should its connection close after the response? */
   shouldShed(socket: Socket): boolean {
     const s = socket as Marked;
-    if (s[kShed]) return true;
+    if (this.shedding > 0 && s[kShed]) return true; // (no property read while nothing is shed: sockets' shapes vary)
     if (this.open - this.shedding <= this.limit) return false;
     // The limit is from the last tick, possibly from before a burst of connects (or from an idle
     // moment, when it is tiny): decide on the current counts, or every request until the next tick

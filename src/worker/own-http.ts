@@ -326,7 +326,7 @@ export class OwnHttp {
    */
   private responseClosed(req: IncomingMessage, res: Tracked): void {
     this.openResponses--;
-    const sent = this.flow.sentSinceLast(req.socket);
+    const sent = this.flow.sentSinceLast(res);
     const r = res.slot;
     if (r !== undefined && r.ctx !== null) {
       if (!r.done && !res.writableFinished) {
