@@ -66,6 +66,9 @@ export class RequestTable {
   }
 
   // ---- the worker ----
+  // Plain stores, not Atomics.store (a full memory fence each, four per request): the master reads
+  // the table only once this thread has stopped responding, long after they were made, and a stale
+  // value there would only list a request that had just finished, or miss one just begun.
 
   /** Lists a request from now; returns its entry, or -1 when the table is full (it goes unlisted). */
   add(method: string, url: string, receivedAt: number, deadline: number): number {
@@ -78,7 +81,7 @@ export class RequestTable {
       }
       this.f64[e * 2] = timeOrigin + receivedAt;
       this.f64[e * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
-      Atomics.store(this.i32, I32_HEADER + e * 2, 1); // published last: the reader sees whole entries
+      this.i32[I32_HEADER + e * 2] = 1;
       return e;
     }
     return -1;
@@ -87,10 +90,6 @@ export class RequestTable {
   setDeadline(entry: number, deadline: number): void {
     if (entry >= 0) this.f64[entry * 2 + 1] = deadline > 0 ? timeOrigin + deadline : 0;
   }
-
-  // Plain stores below, not Atomics.store (a full memory fence each, three per request): the master
-  // reads them only once this thread has stopped responding, long after they were made, and a stale
-  // value there would only list a request that had just finished.
 
   remove(entry: number): void {
     if (entry >= 0) this.i32[I32_HEADER + entry * 2] = 0;
