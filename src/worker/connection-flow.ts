@@ -41,7 +41,7 @@ interface Waiting { req: IncomingMessage; res: ServerResponse }
 
 type FlowSocket = Socket & { [kFlow]?: Flow; _paused?: boolean; parser?: { resume(): void } | null; _httpMessage?: ServerResponse | null };
 type Closable = ServerResponse & { _closed: boolean };
-/** A response that entered: its connection's Flow in its slot. */
+/** A response that entered: its connection's Flow in its `flow` field (SlottedResponse). */
 type FlowResponse = SlottedResponse & { flow: Flow | undefined };
 
 const kFlow = Symbol('spindle.connectionFlow');

@@ -25,6 +25,7 @@ import { PortSink } from './port-sink.js';
 import { BusyClock, monoAt } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
+import { OwnRequest } from './own-request.js';
 import { SlotList } from './slot-list.js';
 import { EarliestDeadline } from './earliest-deadline.js';
 import { Admission } from './admission.js';
@@ -40,41 +41,6 @@ import { ServedBatch } from '../protocol/served-batch.js';
 const TICK_MS = 100;
 /** How soon an idle worker reports what it served (see flushSoon). */
 const IDLE_FLUSH_MS = 5;
-
-/**
- * A request this worker runs: its exchange (front/exchange.ts) and what the worker keeps about it,
- * one object per request.
- */
-class OwnRequest implements Exchange {
-  readonly method: string;
-  readonly url: string;
-  deadline = 0;
-  headSent = false;
-  bytesOut = 0;
-  status = 0;
-  done = false;
-  note: string | undefined = undefined;
-  /** Its place in `live` (slot-list.ts). */
-  slot = -1;
-  /** Its deadline changed after it began (earliest-deadline.ts). */
-  deadlineMoved = false;
-  /** Its entry in the request table (-1: not listed, the table was full). */
-  entry = -1;
-
-  constructor(
-    readonly id: number,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly body: Uint8Array | null,
-    readonly workerId: number,
-    readonly receivedAt: number,
-    /** The adapters' abort state; null for a Node app on node:http's own req/res (nothing to tell). */
-    readonly ctx: RequestAbort | null,
-  ) {
-    this.method = req.method ?? 'GET';
-    this.url = req.url ?? '/';
-  }
-}
 
 /** A response's request, once it started (SlottedResponse's slot: both servers make their responses of that class). */
 type Tracked = SlottedResponse & { slot: OwnRequest | undefined };
