@@ -33,8 +33,6 @@ interface Flow {
   readonly open: Bag<ServerResponse>;
   /** We paused the socket (and set node:http's own _paused, so that reading a request body does not resume it). */
   paused: boolean;
-  /** socket.bytesWritten when its last response closed (sentSinceLast()). */
-  sent: number;
 }
 
 interface Waiting { req: IncomingMessage; res: ServerResponse }
@@ -93,21 +91,6 @@ export class ConnectionFlow {
   }
 
   /**
-   * The bytes written on the connection since its previous response closed: called as each
-   * response closes, the bytes of that response. (Responses close in the order they are written:
-   * node:http holds a pipelined response's output until the one before it has finished. One read
-   * of socket.bytesWritten per response, whose getter copies the socket's write buffer.)
-   */
-  sentSinceLast(res: ServerResponse): number {
-    const f = (res as FlowResponse).flow;
-    if (f === undefined) return 0;
-    const now = f.socket.bytesWritten;
-    const sent = now - f.sent;
-    f.sent = now;
-    return sent;
-  }
-
-  /**
    * Is this connection waiting on us (a started request is with the app, or queued for it)? Not
    * while the client still owes bytes of a started request that we are reading, or leaves our
    * response unread: that is a stall.
@@ -147,7 +130,7 @@ export class ConnectionFlow {
   }
 
   private track(socket: FlowSocket): Flow {
-    const flow: Flow = { socket, slot: -1, started: new Bag(), waiting: [], open: new Bag(), paused: false, sent: 0 };
+    const flow: Flow = { socket, slot: -1, started: new Bag(), waiting: [], open: new Bag(), paused: false };
     socket[kFlow] = flow;
     this.flows.add(flow);
     socket.once('close', () => {

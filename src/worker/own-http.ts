@@ -292,7 +292,6 @@ export class OwnHttp {
    */
   private responseClosed(req: IncomingMessage, res: Tracked): void {
     this.openResponses--;
-    const sent = this.flow.sentSinceLast(res);
     const r = res.slot;
     if (r !== undefined && r.ctx !== null) {
       if (!r.done && !res.writableFinished) {
@@ -301,7 +300,7 @@ export class OwnHttp {
         r.ctx.abort(new SpindleError('REQUEST_ABORTED', errorMessage('REQUEST_ABORTED', { why: 'client gone' })));
       }
     } else if (r !== undefined && this.live.has(r)) {
-      r.bytesOut = sent;
+      r.bytesOut = res.bytesSent();
       if (res.writableFinished) {
         r.status = res.statusCode;
         r.done = true;
