@@ -152,7 +152,7 @@ export const OPTIONS = [
   { name: 'socket-timeout', type: 'seconds', default: 10, min: 1, section: 'sockets', status: 'supported',
     aliases: ['http-timeout'],
     uwsgiDefault: '4s',
-    why: 'Spindle waits in the master, not in a worker, so a longer wait for slow clients costs no worker',
+    why: 'a worker waits on a slow client without blocking (its event loop serves the other requests meanwhile), so a longer wait costs a socket, not a worker',
     help: 'timeout of each wait on a client socket (head, body, response write)' },
   { name: 'request-read-timeout', type: 'seconds', default: 60, min: 0, section: 'sockets', status: 'supported', uwsgi: false,
     why: 'socket-timeout bounds each wait, so a client that sends one byte a second is never idle: this bounds the whole read',
