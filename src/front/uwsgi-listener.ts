@@ -100,7 +100,7 @@ function httpOnUwsgi(buf: Buffer): ParseResult {
   };
 }
 
-/** The request as the master sees it, built from the vars. */
+/** The request head, built from the packet's vars. */
 export interface UwsgiRequestHead {
   method: string;
   url: string;
@@ -224,7 +224,7 @@ interface Conn {
 /**
  * An http.Server whose connections speak uwsgi instead of HTTP/1.1: the 'connection' handler is
  * replaced, and close()/closeIdleConnections()/closeAllConnections() act on our own connections,
- * so the master closes it exactly like an HTTP listener.
+ * so a stopping worker closes it exactly like an HTTP listener.
  */
 export class UwsgiServer extends Server {
   private readonly conns = new Set<Conn>();

@@ -1,7 +1,8 @@
-// The contract between the worker thread entry (messaging, scoreboard) and the app adapters.
-// The master parses HTTP and ships each request to a worker as plain data (RequestData); the
-// adapter turns it into a call of the user's application and reports the response back as a
-// stream of events on a ResponseSink. No node: imports here, so any thread can use the types.
+// The contract between the worker's HTTP front (own-http.ts) and the app adapters (fetch apps,
+// and Node apps whose body is read first). The front turns a parsed request into plain data
+// (RequestData); the adapter turns it into a call of the user's application and reports the
+// response as a stream of events on a ResponseSink (port-sink.ts), which writes it to the client.
+// No node: imports here, so any thread can use the types.
 
 export interface RequestData {
   id: number;
@@ -27,7 +28,8 @@ export interface ResponseSink {
   /**
    * A body chunk. Called as soon as the app produces it (streaming: SSE must flow incrementally).
    * The bytes may be a view into memory the app or Node still uses (e.g. Buffer's shared pool):
-   * copy them (postMessage without a transfer list does) and never transfer `data.buffer`.
+   * never transfer or detach `data.buffer`. Like node:http's res.write(), the sink may keep the
+   * view until the end of the tick without copying it.
    * Empty chunks are never delivered.
    */
   chunk(data: Uint8Array): void;

@@ -1,5 +1,6 @@
-// The request worker thread: load the app once, then accept and serve HTTP connections on the
-// descriptors the master copies for it (own-http.ts), and run the handler runs it sends.
+// The request worker thread: load the app once, then accept and serve HTTP and uwsgi connections
+// on the descriptors the master copies for it (own-http.ts), and take the background work the
+// master sends it: timer, cron and signal handler runs, replies to muleMsg and offload (api/bg-thread.ts).
 import { parentPort, workerData, threadId } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { installThreadInfo, setThreadName } from '../api/context.js';

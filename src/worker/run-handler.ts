@@ -1,6 +1,6 @@
-// Runs one request through the app and settles its sink: the one place that knows how a handler's
-// promise maps to "response complete" or "failed", for requests from the master and for the ones
-// a worker accepts itself.
+// Runs one request through an app adapter and settles its sink: the one place that knows how a
+// handler's promise maps to "response complete" or "failed" (own-http.ts, for fetch apps and Node
+// apps whose body is read first).
 import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, RequestContext, RequestData } from './app-types.js';
 import type { PortSink } from './port-sink.js';
