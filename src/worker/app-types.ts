@@ -1,7 +1,7 @@
 // The contract between the worker's HTTP front (own-http.ts) and the app adapters (fetch apps,
 // and Node apps whose body is read first). The front turns a parsed request into plain data
 // (RequestData); the adapter turns it into a call of the user's application and reports the
-// response as a stream of events on a ResponseSink (port-sink.ts), which writes it to the client.
+// response as a stream of events on a ResponseSink (part-sink.ts), which writes it to the client.
 // No node: imports here, so any thread can use the types.
 
 export interface RequestData {

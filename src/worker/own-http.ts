@@ -21,7 +21,7 @@ import type { Log } from '../log/logger.js';
 import { logRequest } from '../log/request-log.js';
 import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, NodeDispatchTarget, RequestData } from './app-types.js';
-import { PortSink } from './port-sink.js';
+import { PartSink } from './part-sink.js';
 import { BusyClock, monoAt } from '../protocol/busy-clock.js';
 import { OWN_DEADLINE, type ListenFd, type OwnHttpSettings } from '../protocol/worker.js';
 import { RequestAbort } from './request-abort.js';
@@ -361,7 +361,7 @@ export class OwnHttp {
       scheme: 'http', body,
     };
     // The sink's output goes straight to the client.
-    const sink = new PortSink((part) => { if (writeResponsePart(r, part, this.responseOptions)) this.finish(r, false); }, () => whenWritable(res));
+    const sink = new PartSink((part) => { if (writeResponsePart(r, part, this.responseOptions)) this.finish(r, false); }, () => whenWritable(res));
     this.table.running(r.entry);
     try {
       runHandler(this.handler, rd, sink, ctx, (failure) => { if (failure) this.failed(r, failure.error); });

@@ -3,11 +3,11 @@
 // apps whose body is read first).
 import { runInRequest } from '../api/request-scope.js';
 import type { AppHandler, RequestContext, RequestData } from './app-types.js';
-import type { PortSink } from './port-sink.js';
+import type { PartSink } from './part-sink.js';
 
 /** `done()` once the response is complete, or `done({ error })` when the handler failed. */
 export function runHandler(
-  handler: AppHandler, req: RequestData, sink: PortSink, ctx: RequestContext,
+  handler: AppHandler, req: RequestData, sink: PartSink, ctx: RequestContext,
   done: (failure?: { error: unknown }) => void,
 ): void {
   const result = runInRequest(req.id, handler, req, sink, ctx);
@@ -25,7 +25,7 @@ export function runHandler(
   );
 }
 
-function complete(sink: PortSink, done: (failure?: { error: unknown }) => void): void {
+function complete(sink: PartSink, done: (failure?: { error: unknown }) => void): void {
   try {
     if (!sink.ended) sink.end();
   } finally {

@@ -11,7 +11,7 @@ type Post = (part: ResponsePart) => void;
 /** Body bytes gathered before drained() writes them out ahead of the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
 
-export class PortSink implements ResponseSink {
+export class PartSink implements ResponseSink {
   headSent = false;
   ended = false;
   private status = 0;
