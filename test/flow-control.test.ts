@@ -83,6 +83,40 @@ describe('a stalled request body (item 6)', () => {
         }
       }));
 
+    test(`${kind} app, HTTP: a request pipelined behind an answered one sends 50 of 100 bytes: 408 at socket-timeout`, () =>
+      withServer([app, '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const c = await open(port(s.url), 'GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' + 'a'.repeat(50));
+        try {
+          await until(() => c.isClosed(), 8000, 'the server to close the connection');
+          assert.deepEqual(statuses(c.text()), [200, 408], c.text());
+          await s.waitForLog((l) => l.event === 'BODY_TIMEOUT' && l.path === '/echo', 5000, 'the BODY_TIMEOUT log line');
+        } finally {
+          c.socket.destroy();
+        }
+      }));
+
+    // The timer the worker arms on a kept-alive request is an inactivity timer, not a deadline:
+    // a body that keeps coming, each byte within socket-timeout, is read whole however long it takes.
+    test(`${kind} app, HTTP: a kept-alive connection's second body arrives a byte every 400 ms for 2 s (socket-timeout 1 s): answered 200`, () =>
+      withServer([app, '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
+        const c = await open(port(s.url), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        try {
+          await until(() => statuses(c.text()).length === 1, 5000, 'the first answer');
+          c.socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n');
+          for (let i = 0; i < 5; i++) {
+            await new Promise((r) => setTimeout(r, 400)); // the client's pace is the test's subject
+            c.socket.write('a');
+          }
+          await until(() => statuses(c.text()).length === 2, 5000, 'the second answer');
+          assert.deepEqual(statuses(c.text()), [200, 200], c.text());
+          assert.match(c.text(), /aaaaa$/);
+          assert.equal(c.isClosed(), false, 'the connection stays open');
+          assert.equal(s.lines.filter((l) => l.event === 'BODY_TIMEOUT').length, 0);
+        } finally {
+          c.socket.destroy();
+        }
+      }));
+
     test(`${kind} app, uwsgi: CONTENT_LENGTH 100 and 50 bytes: 408 at socket-timeout, logged BODY_TIMEOUT`, () =>
       withServer([app, '--uwsgi-socket', '127.0.0.1:0', '--socket-timeout', '1', '--harakiri', '0'], async (s) => {
         const packet = encodeUwsgiPacket([['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/echo'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['CONTENT_LENGTH', '100'], ['HTTP_HOST', 'x']]);
@@ -316,6 +350,25 @@ describe('slow-drip requests have an overall deadline (item 8)', () => {
       assert.match(out, /^HTTP\/1\.1 408 /, `answered 408, got: ${JSON.stringify(out.slice(0, 80))}`);
       await s.waitForLog((l) => l.event === 'HEAD_TIMEOUT', 5000, 'the HEAD_TIMEOUT log line');
     }));
+
+  // A first head that stops half-way meets the connection's inactivity timer before node:http's
+  // headersTimeout; a later one (kept-alive) meets headersTimeout. Both are answered alike, and the
+  // client's close after our 408 is not logged as a client that left mid-request.
+  for (const [which, first] of [['first', ''], ['kept-alive second', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n']] as const) {
+    test(`HTTP: a ${which} request's head stops half-way: 408 at socket-timeout, logged HEAD_TIMEOUT only`, () =>
+      withServer([NODE_APP, '--socket-timeout', '1'], async (s) => {
+        const c = await open(port(s.url), first + 'GET /next HTTP/1.1\r\nHo');
+        try {
+          await until(() => c.isClosed(), 8000, 'the server to close the connection');
+          assert.deepEqual(statuses(c.text()), first ? [200, 408] : [408], c.text());
+          await s.waitForLog((l) => l.event === 'HEAD_TIMEOUT', 5000, 'the HEAD_TIMEOUT log line');
+          assert.equal((await get(`${s.url}/`)).status, 200, 'the worker serves on');
+          assert.equal(s.lines.filter((l) => l.event === 'CLIENT_LEFT_MID_REQUEST').length, 0, 'our own close is not the client leaving');
+        } finally {
+          c.socket.destroy();
+        }
+      }));
+  }
 
   test('HTTP: a head at 4 bytes a second: 408 at socket-timeout, logged HEAD_TIMEOUT', () =>
     withServer([FETCH_APP, '--socket-timeout', '1'], async (s) => {

@@ -18,6 +18,8 @@ export interface HttpServerOptions {
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Is a request of this socket in flight (or waiting for admission)? Then idleness is not its fault. */
   isBusy: (socket: Socket) => boolean;
+  /** Has a request of this socket been parsed? If not, bytes it sent are the start of a head. */
+  hadRequest: (socket: Socket) => boolean;
 }
 
 /**
@@ -55,6 +57,12 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       answer408(res, 'the request body was not received within socket-timeout');
       return;
     }
+    if (socket.bytesRead > 0 && !opts.hadRequest(socket)) {
+      // The first head stopped arriving: answered as node:http's headersTimeout answers a later one
+      // (this inactivity timer fires first on a connection's first request).
+      answerReadTimeout(socket, opts.log, opts.isBusy);
+      return;
+    }
     closeIdle(socket, opts.log);
   });
   // One more than are kept: a request with more fields is refused (431), not cut (request-screen.ts).
@@ -68,8 +76,9 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       return;
     }
     if (err.code === 'HPE_INVALID_EOF_STATE') {
-      // The client closed in the middle of a request (head or body): nobody to answer.
-      logLimited(opts.log, 'warn', { event: 'CLIENT_LEFT_MID_REQUEST', client: socket.remoteAddress ?? 'unix' }, 'the client closed the connection before its request was complete');
+      // The client closed in the middle of a request (head or body): nobody to answer. Unless we
+      // had answered it (a 408) and closed our side first: then its close is no news.
+      if (!socket.writableEnded) logLimited(opts.log, 'warn', { event: 'CLIENT_LEFT_MID_REQUEST', client: socket.remoteAddress ?? 'unix' }, 'the client closed the connection before its request was complete');
       socket.destroy();
       return;
     }

@@ -59,6 +59,7 @@ export class MissingApp {
       socketTimeoutMs: server.settings.socketTimeoutMs,
       log: server.log,
       isBusy: () => false,
+      hadRequest: () => false, // each answer closes its connection: no kept-alive idle ones
       onRequest: (req: IncomingMessage, res: ServerResponse) => {
         req.resume();
         res.shouldKeepAlive = false;

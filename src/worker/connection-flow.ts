@@ -103,6 +103,11 @@ export class ConnectionFlow {
     return f.started.every(isComplete);
   }
 
+  /** Has a request of this connection entered? */
+  tracks(socket: Socket): boolean {
+    return (socket as FlowSocket)[kFlow] !== undefined;
+  }
+
   /**
    * socket-timeout during a kept-alive request (listeners.ts): node:http clears a connection's
    * inactivity timer when such a request starts. A connection whose started request waits on its

@@ -162,6 +162,7 @@ export class OwnHttp {
       log: this.log,
       onRequest: (req, res) => this.arrive(req, res),
       isBusy: (socket) => this.flow.busy(socket),
+      hadRequest: (socket) => this.flow.tracks(socket),
     };
     for (const fd of fds) {
       const server = listenOnDescriptor(fd, opts, this.s.backlog);
