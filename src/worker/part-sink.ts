@@ -6,7 +6,7 @@ import type { ResponseSink } from './app-types.js';
 import type { FlatHeaders } from '../front/exchange.js';
 import { FULL, HEAD, CHUNK, END, type ResponsePart } from '../front/response-messages.js';
 
-type Post = (part: ResponsePart) => void;
+type WritePart = (part: ResponsePart) => void;
 
 /** Body bytes gathered before drained() writes them out ahead of the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
@@ -23,7 +23,7 @@ export class PartSink implements ResponseSink {
   private pendingBytes = 0;
 
   /** `room`: the writer's backpressure (see drained()). */
-  constructor(private readonly post: Post, private readonly room?: () => Promise<void> | undefined) {}
+  constructor(private readonly write: WritePart, private readonly room?: () => Promise<void> | undefined) {}
 
   head(status: number, headers: [string, string][]): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice'); // invariant: ResponseGuard (adapters/guard.ts) calls each step once, in order
@@ -61,11 +61,11 @@ export class PartSink implements ResponseSink {
       const body = concat(this.pending);
       this.pending = [];
       this.headSent = true;
-      this.post([FULL, this.status, this.headers, body]);
+      this.write([FULL, this.status, this.headers, body]);
       return;
     }
     this.flush();
-    this.post([END]);
+    this.write([END]);
   }
 
   /**
@@ -81,9 +81,9 @@ export class PartSink implements ResponseSink {
     this.ended = true;
     this.headSent = true;
     if (body === null || body.length === 0) {
-      this.post([FULL, status, flat, null]);
+      this.write([FULL, status, flat, null]);
     } else {
-      this.post([FULL, status, flat, body]);
+      this.write([FULL, status, flat, body]);
     }
   }
 
@@ -114,13 +114,13 @@ export class PartSink implements ResponseSink {
     if (!this.streaming) {
       this.streaming = true;
       this.headSent = true;
-      this.post([HEAD, this.status, this.headers!]);
+      this.write([HEAD, this.status, this.headers!]);
     }
     const body = concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     if (body) {
-      this.post([CHUNK, body]);
+      this.write([CHUNK, body]);
     }
   }
 }
