@@ -8,7 +8,8 @@
 //                      [--out bench/RESULTS.md]
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { installCleanup, spawnGroup, freePort, waitReady, treeCpu, hasCommand, sleep, httpGet } from './lib/proc.mjs';
+import { installCleanup, treeCpu, hasCommand, sleep } from './lib/proc.mjs';
+import { startSetup, primer } from './lib/start.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { SETUPS, DEFAULT_SETUPS, BASELINE, BENCH } from './lib/setups.mjs';
 import { WORKLOADS, DEFAULT_WORKLOADS } from './lib/workloads.mjs';
@@ -83,34 +84,6 @@ function pinning(mode, nproc) {
       `the single-threaded node-http gets cpu 0 to itself in practice, since wrk keeps cpu ${last} busy). ` +
       `Use --pin split for server-on-cpu0-only numbers (then 2-worker setups cannot scale).`,
   };
-}
-
-/** Start a setup; resolves {handle, port, readyMs} or {error}. Retries with a new port on EADDRINUSE. */
-async function startSetup(name, workload, cpus) {
-  const def = SETUPS[name];
-  let lastErr = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const { cmd, args, env } = def.command({ port: String(port), workload });
-    const handle = spawnGroup(cmd, args, { cpus, env, label: `${name}/${workload}` });
-    const ready = await waitReady(`http://127.0.0.1:${port}/`, handle, def.startDeadlineMs ?? 15000);
-    if (ready.ok) return { handle, port, readyMs: ready.ms, cmdline: [cmd, ...args].join(' ') };
-    await handle.stop(500);
-    const tail = handle.out.text.trim().split('\n').slice(-12).join('\n');
-    lastErr = `${ready.reason}${tail ? `; output tail:\n${tail}` : ''}`;
-    if (/ERR_MODULE_NOT_FOUND/.test(tail) && /dist\//.test(tail)) lastErr += '\n(hint: build first: npm run build)';
-    if (!/EADDRINUSE|Address already in use/i.test(tail)) break;
-  }
-  return { error: lastErr };
-}
-
-/** A few sequential requests after readiness (JIT, connection setup), bounded in time. */
-async function primer(url, workload) {
-  const t0 = performance.now();
-  const body = workload === 'body1mb' ? Buffer.alloc(1024 * 1024, 0x78) : undefined;
-  for (let i = 0; i < 20 && performance.now() - t0 < 2000; i++) {
-    try { await httpGet(url, { timeoutMs: 1000, method: body ? 'POST' : 'GET', body }); } catch { /* measured later */ }
-  }
 }
 
 /**

@@ -16,13 +16,17 @@ function haveWrk(): boolean {
 }
 
 function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return runScript('run.mjs', args, timeoutMs);
+}
+
+function runScript(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
     // SIGINT lets the harness kill its own process groups before it exits
-    const timer = setTimeout(() => { child.kill('SIGINT'); reject(new Error(`bench/run.mjs did not finish in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
+    const timer = setTimeout(() => { child.kill('SIGINT'); reject(new Error(`bench/${script} did not finish in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
   });
@@ -47,16 +51,16 @@ function cell(markdown: string, setup: string, column: string): string {
   return row.split('|')[at]!.trim();
 }
 
-test('bench smoke: node-http and node-cluster, hello, quick', { timeout: 60_000 }, async () => {
+test('bench smoke: node-http, node-cluster and node-threads, hello, quick', { timeout: 60_000 }, async () => {
   assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
   const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
   try {
     const out = path.join(dir, 'RESULTS.md');
     const { code, output } = await runBench(
-      ['--quick', '--setups', 'node-http,node-cluster', '--workloads', 'hello', '--rounds', '1', '--out', out], 50_000);
+      ['--quick', '--setups', 'node-http,node-cluster,node-threads', '--workloads', 'hello', '--rounds', '1', '--out', out], 50_000);
     assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);
     const md = readFileSync(out, 'utf8');
-    for (const setup of ['node-http', 'node-cluster']) {
+    for (const setup of ['node-http', 'node-cluster', 'node-threads']) {
       const rps = reqPerSecond(md, setup);
       assert.ok(Number.isFinite(rps) && rps > 0, `${setup}: req/s ${rps}`);
     }
@@ -90,5 +94,20 @@ test('bench smoke: spindle (default and fetch handlers) beside node-http, hello,
     assert.ok(Number.isInteger(opened) && opened >= 64, `connections opened: ${opened}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// bench/cpu-accounting.mjs: one short round of two setups; each row must carry measured numbers.
+test('bench smoke: cpu-accounting, node-threads and spindle, hello', { timeout: 60_000 }, async () => {
+  assert.ok(haveWrk(), 'wrk is not installed; the benchmark smoke test needs it. Install it: apt-get install -y wrk');
+  const { code, output } = await runScript('cpu-accounting.mjs',
+    ['--setups', 'node-threads,spindle', '--workload', 'hello', '--rounds', '1', '--duration', '1', '--warmup', '0'], 50_000);
+  assert.equal(code, 0, `bench/cpu-accounting.mjs exited with ${code}:\n${output}`);
+  for (const setup of ['node-threads', 'spindle']) {
+    const row = output.split('\n').find((l) => l.startsWith(`| ${setup} | `));
+    assert.ok(row, `no row for ${setup}:\n${output}`);
+    const [rps, user, sys, other, preempted] = row.split('|').slice(2, 7).map((c) => Number(c.trim().replace(/,/g, '')));
+    assert.ok(rps! > 0, `${setup}: req/s in ${row}`);
+    assert.ok(user! > 0 && sys! >= 0 && other! >= 0 && preempted! >= 0, `${setup}: per-request CPU in ${row}`);
   }
 });

@@ -184,6 +184,31 @@ export function processTree(rootPid) {
 }
 
 /**
+ * Every thread of the tree, with its CPU time (ms, user and system) and involuntary context switches
+ * (times the scheduler took the CPU from it while it could still run): for bench/cpu-accounting.mjs.
+ */
+export function treeThreads(rootPid) {
+  const threads = [];
+  for (const p of processTree(rootPid)) {
+    let tids = [];
+    try { tids = readdirSync(`/proc/${p.pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      try {
+        const s = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8');
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        const status = readFileSync(`/proc/${p.pid}/task/${tid}/status`, 'utf8');
+        threads.push({
+          pid: p.pid, tid: Number(tid), name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')),
+          userMs: (Number(f[11]) * 1000) / clkTck, sysMs: (Number(f[12]) * 1000) / clkTck,
+          preempted: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0),
+        });
+      } catch { /* the thread ended */ }
+    }
+  }
+  return threads;
+}
+
+/**
  * CPU seconds used so far by the tree: utime+stime of live members plus cutime+cstime (children that
  * already exited and were reaped, e.g. uWSGI workers killed by harakiri, are accounted in their parent).
  */

@@ -63,6 +63,11 @@ export const SETUPS = {
     unavailable: () => null,
     command: ({ port, workload }) => ({ cmd: process.execPath, args: [S('node-cluster.mjs'), '--port', port, '--workload', workload, '--workers', '2'] }),
   },
+  'node-threads': {
+    describe: 'node:http in 2 worker threads of one process accepting on one shared descriptor: Spindle\'s shape without Spindle',
+    unavailable: () => null,
+    command: ({ port, workload }) => ({ cmd: process.execPath, args: [S('node-threads.mjs'), '--port', port, '--workload', workload, '--workers', '2'] }),
+  },
   piscina: {
     describe: 'node:http main thread + piscina 5 pool of 2 threads doing the work',
     unavailable: () => (existsSync(path.join(ROOT, 'node_modules', 'piscina')) ? null : 'piscina not installed'),
