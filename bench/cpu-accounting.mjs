@@ -11,7 +11,7 @@
 // Prints a Markdown table of medians over the rounds (setups interleaved, order rotated per round).
 import { readFileSync } from 'node:fs';
 import { installCleanup, treeThreads, hasCommand, sleep } from './lib/proc.mjs';
-import { startSetup, primer } from './lib/start.mjs';
+import { startSetup, primer, pinning } from './lib/start.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { SETUPS } from './lib/setups.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
@@ -96,8 +96,7 @@ async function main() {
     process.exit(2);
   }
   const { nproc, node } = machineInfo();
-  // As run.mjs's default (shared) pinning: the server may use every CPU, wrk the last one.
-  const pin = nproc >= 2 ? { server: `0-${nproc - 1}`, wrk: String(nproc - 1) } : { server: undefined, wrk: undefined };
+  const pin = pinning('shared', nproc); // run.mjs's default: the server on every CPU, wrk on the last one
   console.log(`cpu-accounting: node bench/cpu-accounting.mjs ${process.argv.slice(2).join(' ')}`.trim());
   console.log(`cpu-accounting: Node ${node}, ${nproc} CPU; ${o.workload}, ${o.connections} connections, ${o.rounds} round(s) of ${o.duration} s after ${o.warmup} s of warm-up`);
   const rows = new Map(o.setups.map((s) => [s, []]));

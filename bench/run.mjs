@@ -9,7 +9,7 @@
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { installCleanup, treeCpu, hasCommand, sleep } from './lib/proc.mjs';
-import { startSetup, primer } from './lib/start.mjs';
+import { startSetup, primer, pinning } from './lib/start.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { SETUPS, DEFAULT_SETUPS, BASELINE, BENCH } from './lib/setups.mjs';
 import { WORKLOADS, DEFAULT_WORKLOADS } from './lib/workloads.mjs';
@@ -70,21 +70,6 @@ function parseCli(argv) {
   return o;
 }
 
-function pinning(mode, nproc) {
-  if (mode === 'none' || nproc < 2) {
-    return { server: undefined, wrk: undefined, text: nproc < 2 ? `none (only ${nproc} CPU)` : 'none (--pin none)' };
-  }
-  const last = nproc - 1;
-  if (mode === 'split') {
-    return { server: '0', wrk: String(last), text: `split: server \`taskset -c 0\` (all its processes/threads on one CPU), wrk \`taskset -c ${last}\` with 1 thread` };
-  }
-  return {
-    server: `0-${last}`, wrk: String(last),
-    text: `shared: wrk \`taskset -c ${last}\` with 1 thread; server \`taskset -c 0-${last}\` (every CPU, so 2-process/2-thread setups can use both cores; ` +
-      `the single-threaded node-http gets cpu 0 to itself in practice, since wrk keeps cpu ${last} busy). ` +
-      `Use --pin split for server-on-cpu0-only numbers (then 2-worker setups cannot scale).`,
-  };
-}
 
 /**
  * The chart beside a report: throughput.svg for bench/RESULTS.md, NAME.throughput.svg for any other

@@ -15,10 +15,6 @@ function haveWrk(): boolean {
   try { execFileSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return runScript('run.mjs', args, timeoutMs);
-}
-
 function runScript(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,7 +52,7 @@ test('bench smoke: node-http, node-cluster and node-threads, hello, quick', { ti
   const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
   try {
     const out = path.join(dir, 'RESULTS.md');
-    const { code, output } = await runBench(
+    const { code, output } = await runScript('run.mjs',
       ['--quick', '--setups', 'node-http,node-cluster,node-threads', '--workloads', 'hello', '--rounds', '1', '--out', out], 50_000);
     assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);
     const md = readFileSync(out, 'utf8');
@@ -79,7 +75,7 @@ test('bench smoke: spindle (default and fetch handlers) beside node-http, hello,
   const dir = mkdtempSync(path.join(tmpdir(), 'spindle-bench-'));
   try {
     const out = path.join(dir, 'RESULTS.md');
-    const { code, output } = await runBench(
+    const { code, output } = await runScript('run.mjs',
       ['--quick', '--setups', 'node-http,spindle,spindle-fetch', '--workloads', 'hello', '--rounds', '1', '--connections', '64', '--out', out], 50_000);
     assert.doesNotMatch(output, /spindle: failed to start/, `the Spindle setup did not start:\n${output}`);
     assert.equal(code, 0, `bench/run.mjs exited with ${code}:\n${output}`);

@@ -1,4 +1,4 @@
-// Starting a setup for a measurement, shared by run.mjs and cpu-accounting.mjs.
+// Starting a setup for a measurement and pinning it and wrk to CPUs, shared by run.mjs and cpu-accounting.mjs.
 import { spawnGroup, freePort, waitReady, httpGet } from './proc.mjs';
 import { SETUPS } from './setups.mjs';
 
@@ -28,4 +28,21 @@ export async function primer(url, workload) {
   for (let i = 0; i < 20 && performance.now() - t0 < 2000; i++) {
     try { await httpGet(url, { timeoutMs: 1000, method: body ? 'POST' : 'GET', body }); } catch { /* measured later */ }
   }
+}
+
+/** Where the server and wrk run: `shared` (run.mjs's default), `split` or `none`. */
+export function pinning(mode, nproc) {
+  if (mode === 'none' || nproc < 2) {
+    return { server: undefined, wrk: undefined, text: nproc < 2 ? `none (only ${nproc} CPU)` : 'none (--pin none)' };
+  }
+  const last = nproc - 1;
+  if (mode === 'split') {
+    return { server: '0', wrk: String(last), text: `split: server \`taskset -c 0\` (all its processes/threads on one CPU), wrk \`taskset -c ${last}\` with 1 thread` };
+  }
+  return {
+    server: `0-${last}`, wrk: String(last),
+    text: `shared: wrk \`taskset -c ${last}\` with 1 thread; server \`taskset -c 0-${last}\` (every CPU, so 2-process/2-thread setups can use both cores; ` +
+      `the single-threaded node-http gets cpu 0 to itself in practice, since wrk keeps cpu ${last} busy). ` +
+      `Use --pin split for server-on-cpu0-only numbers (then 2-worker setups cannot scale).`,
+  };
 }
