@@ -16,7 +16,7 @@ import { runWrk } from './lib/wrk.mjs';
 import { SETUPS } from './lib/setups.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
 import { machineInfo } from './lib/machine.mjs';
-import { median } from './lib/stats.mjs';
+import { median, sum } from './lib/stats.mjs';
 
 function parseCli(argv) {
   const o = { setups: ['node-cluster', 'node-threads', 'spindle'], workload: 'hello', connections: 64, rounds: 3, duration: 10, warmup: 2, threads: 2 };
@@ -67,19 +67,18 @@ async function measure(setup, o, pin) {
     // Threads that started inside the window count from zero; threads that ended in it are lost (rare under steady load).
     const used = treeThreads(st.handle.pid).map((t) => {
       const b = before.get(t.tid) ?? { userMs: 0, sysMs: 0, preempted: 0 };
-      return { name: t.name, userMs: t.userMs - b.userMs, sysMs: t.sysMs - b.sysMs, preempted: t.preempted - b.preempted };
+      return { userMs: t.userMs - b.userMs, sysMs: t.sysMs - b.sysMs, preempted: t.preempted - b.preempted };
     }).sort((a, b) => b.userMs + b.sysMs - (a.userMs + a.sysMs));
     const requestThreads = used.slice(0, o.threads);
     const others = used.slice(o.threads);
     const n = w.parsed.requests;
     const perReqUs = (ms) => (ms * 1000) / n;
-    const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
     return {
       rps: w.parsed.rps,
-      userUs: perReqUs(sum(requestThreads, (t) => t.userMs)),
-      sysUs: perReqUs(sum(requestThreads, (t) => t.sysMs)),
-      otherUs: perReqUs(sum(others, (t) => t.userMs + t.sysMs)),
-      preemptedPerK: (sum(requestThreads, (t) => t.preempted) * 1000) / n,
+      userUs: perReqUs(sum(requestThreads.map((t) => t.userMs))),
+      sysUs: perReqUs(sum(requestThreads.map((t) => t.sysMs))),
+      otherUs: perReqUs(sum(others.map((t) => t.userMs + t.sysMs))),
+      preemptedPerK: (sum(requestThreads.map((t) => t.preempted)) * 1000) / n,
       reschedPerK: ((res1 - res0) * 1000) / n,
       split: requestThreads.map((t) => Math.round(t.userMs + t.sysMs)).join(' / '),
     };

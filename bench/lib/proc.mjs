@@ -153,9 +153,10 @@ let clkTck = 100;
 try { clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { /* default */ }
 const pageSize = 4096;
 
-function readStat(pid) {
+/** The stat of process `pid`, or of one of its threads when `dir` is /proc/PID/task/TID. */
+function readStat(pid, dir = `/proc/${pid}`) {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const s = readFileSync(`${dir}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // f[0] = field 3 (state); field n -> f[n-3]
     return {
@@ -193,16 +194,15 @@ export function treeThreads(rootPid) {
     let tids = [];
     try { tids = readdirSync(`/proc/${p.pid}/task`); } catch { continue; }
     for (const tid of tids) {
-      try {
-        const s = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8');
-        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        const status = readFileSync(`/proc/${p.pid}/task/${tid}/status`, 'utf8');
-        threads.push({
-          pid: p.pid, tid: Number(tid), name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')),
-          userMs: (Number(f[11]) * 1000) / clkTck, sysMs: (Number(f[12]) * 1000) / clkTck,
-          preempted: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0),
-        });
-      } catch { /* the thread ended */ }
+      const dir = `/proc/${p.pid}/task/${tid}`;
+      const st = readStat(p.pid, dir);
+      let status = '';
+      try { status = readFileSync(`${dir}/status`, 'utf8'); } catch { /* the thread ended */ }
+      if (st === null || status === '') continue;
+      threads.push({
+        tid: Number(tid), userMs: (st.utime * 1000) / clkTck, sysMs: (st.stime * 1000) / clkTck,
+        preempted: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0),
+      });
     }
   }
   return threads;

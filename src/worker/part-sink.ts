@@ -80,11 +80,7 @@ export class PartSink implements ResponseSink {
     this.headers = flat;
     this.ended = true;
     this.headSent = true;
-    if (body === null || body.length === 0) {
-      this.write([FULL, status, flat, null]);
-    } else {
-      this.write([FULL, status, flat, body]);
-    }
+    this.write([FULL, status, flat, body !== null && body.length > 0 ? body : null]);
   }
 
   /** The handler failed: send nothing more for this request. */
