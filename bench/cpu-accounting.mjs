@@ -37,7 +37,11 @@ function parseCli(argv) {
       default: throw new Error(`unknown option ${argv[i]} (see the head of bench/cpu-accounting.mjs)`);
     }
   }
-  for (const s of o.setups) if (!SETUPS[s]) throw new Error(`unknown setup ${s}; known: ${Object.keys(SETUPS).join(', ')}`);
+  for (const s of o.setups) {
+    if (!SETUPS[s]) throw new Error(`unknown setup ${s}; known: ${Object.keys(SETUPS).join(', ')}`);
+    const why = SETUPS[s].unavailable();
+    if (why) throw new Error(`setup ${s} cannot run here: ${why}${SETUPS[s].install ? ` (install: ${SETUPS[s].install})` : ''}`);
+  }
   if (!WORKLOADS[o.workload]) throw new Error(`unknown workload ${o.workload}; known: ${Object.keys(WORKLOADS).join(', ')}`);
   for (const k of ['connections', 'rounds', 'duration', 'threads']) if (!(Number.isInteger(o[k]) && o[k] >= 1)) throw new Error(`--${k} must be a whole number >= 1`);
   if (!(Number.isInteger(o.warmup) && o.warmup >= 0)) throw new Error('--warmup must be a whole number >= 0');

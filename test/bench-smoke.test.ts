@@ -107,3 +107,12 @@ test('bench smoke: cpu-accounting, node-threads and spindle, hello', { timeout: 
     assert.ok(user! > 0 && sys! >= 0 && other! >= 0 && preempted! >= 0, `${setup}: per-request CPU in ${row}`);
   }
 });
+
+test('bench smoke: cpu-accounting refuses an unknown setup and a bad number, naming them, before starting anything', { timeout: 30_000 }, async () => {
+  const unknown = await runScript('cpu-accounting.mjs', ['--setups', 'node-threads,no-such-setup'], 20_000);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.output, /unknown setup no-such-setup; known: .*node-threads/);
+  const rounds = await runScript('cpu-accounting.mjs', ['--rounds', '0'], 20_000);
+  assert.equal(rounds.code, 1);
+  assert.match(rounds.output, /--rounds must be a whole number >= 1/);
+});
