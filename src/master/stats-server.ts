@@ -100,6 +100,11 @@ export class StatsServer {
         return;
       }
       socket.end(body);
+      // The answer is complete at once, so the connection gets IDLE_MS in all, not IDLE_MS of
+      // idleness: the idle timer is rearmed by socket activity (a client that reads slowly, a write
+      // the kernel queued), and a stuck client must not hold one of the 64 slots longer.
+      const deadline = setTimeout(() => socket.destroy(), IDLE_MS).unref();
+      socket.once('close', () => clearTimeout(deadline));
     });
   }
 
