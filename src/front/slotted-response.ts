@@ -22,12 +22,12 @@ export class SlottedResponse<Req extends IncomingMessage = IncomingMessage> exte
   // (At the end, not at the 'close' event: by then the next response may have written already.)
   override assignSocket(socket: Socket): void {
     this.wire = socket;
-    this.sentBefore = socket.bytesWritten;
+    this.sentBefore = bytesOnWire(socket);
     super.assignSocket(socket);
   }
 
   override detachSocket(socket: Socket): void {
-    if (this.wire === socket) this.sentTotal = socket.bytesWritten - this.sentBefore;
+    if (this.wire === socket) this.sentTotal = bytesOnWire(socket) - this.sentBefore;
     this.wire = null;
     super.detachSocket(socket);
   }
@@ -35,6 +35,21 @@ export class SlottedResponse<Req extends IncomingMessage = IncomingMessage> exte
   /** The bytes this response put on the wire: all of them once it has finished, so far if it was cut. */
   bytesSent(): number {
     if (this.sentTotal >= 0) return this.sentTotal;
-    return this.wire === null ? 0 : this.wire.bytesWritten - this.sentBefore;
+    return this.wire === null ? 0 : bytesOnWire(this.wire) - this.sentBefore;
   }
+}
+
+/** net's count of the bytes handed to the kernel (internal, in Node 20 to 24 at least). */
+type Counted = Socket & { _bytesDispatched?: number };
+
+/**
+ * socket.bytesWritten, read cheaply where it can be: the getter copies the stream's write buffer
+ * into a new array at every call to add what is still queued, twice per request here. With
+ * nothing queued (a response that went out at once, the usual case) the total is net's own
+ * count of bytes dispatched.
+ */
+export function bytesOnWire(socket: Counted): number {
+  const dispatched = socket._bytesDispatched;
+  if (socket.writableLength === 0 && typeof dispatched === 'number') return dispatched;
+  return socket.bytesWritten;
 }
