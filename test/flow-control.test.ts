@@ -406,6 +406,26 @@ describe('the stats server bounds its connections (item 8)', () => {
       }
     }));
 
+  test('raw stats: a client that keeps its side open and keeps sending after the answer is still closed (an absolute limit, not an idle one)', () =>
+    withServer([FETCH_APP, '--stats', '127.0.0.1:0'], async (s) => {
+      const socket = connect({ host: '127.0.0.1', port: port(statsAddress(s)), allowHalfOpen: true });
+      let got = '';
+      let closed = false;
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => { got += d; });
+      socket.on('error', () => {});
+      socket.once('close', () => { closed = true; });
+      // activity that would re-arm an idle timer forever
+      const chatter = setInterval(() => { if (!socket.destroyed) socket.write('x'); }, 200);
+      try {
+        await until(() => closed, 15000, 'the server to close the chattering stats connection');
+        assert.ok(got.includes('"workers"'), `the client got the document first: ${got.slice(0, 80)}`);
+      } finally {
+        clearInterval(chatter);
+        socket.destroy();
+      }
+    }));
+
   test('stats-http: 100 clients that connect and send nothing: at most 64 open at once; all time out', () =>
     withServer([FETCH_APP, '--stats', '127.0.0.1:0', '--stats-http'], async (s) => {
       const pid = s.serverPid; // the server process (s.proc is the supervising parent)

@@ -16,7 +16,7 @@ import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { buildStats, readiness, renderMetrics, renderStats, type StatsSource } from './stats.js';
 
-/** A stats client gets its answer at once: a connection idle this long is closed (never read, never closed). */
+/** A stats client gets its answer at once: a raw connection open this long, or an HTTP one idle this long, is closed. */
 const IDLE_MS = 5000;
 /** Stats connections open at once; more are closed at accept until some end. */
 export const MAX_STATS_CONNECTIONS = 64;
@@ -50,8 +50,16 @@ export class StatsServer {
     server.maxConnections = MAX_STATS_CONNECTIONS;
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-      s.setTimeout(IDLE_MS, () => s.destroy());
+      // Raw: the answer is written at once, so a connection gets IDLE_MS in all (an idle timer is
+      // re-armed by activity, such as a client reading slowly, and a stuck client must not hold one
+      // of the slots longer). HTTP: IDLE_MS of idleness between requests.
+      let deadline: NodeJS.Timeout | undefined;
+      if (this.opts.http) s.setTimeout(IDLE_MS, () => s.destroy());
+      else deadline = setTimeout(() => s.destroy(), IDLE_MS).unref();
+      s.once('close', () => {
+        clearTimeout(deadline);
+        this.sockets.delete(s);
+      });
     });
     let warnedAt = -Infinity;
     server.on('drop', () => {
@@ -100,11 +108,6 @@ export class StatsServer {
         return;
       }
       socket.end(body);
-      // The answer is complete at once, so the connection gets IDLE_MS in all, not IDLE_MS of
-      // idleness: the idle timer is rearmed by socket activity (a client that reads slowly, a write
-      // the kernel queued), and a stuck client must not hold one of the 64 slots longer.
-      const deadline = setTimeout(() => socket.destroy(), IDLE_MS).unref();
-      socket.once('close', () => clearTimeout(deadline));
     });
   }
 
