@@ -9,9 +9,10 @@
 // N2 count as per-request instructions. On Node 24 (Sparkplug and Maglev) they settle early; on
 // Node 20 they do not (stop 24: Spindle 258k against a bare thread's 172k): compare Node 20 figures
 // with each other, not with Node 24's, and raise --n1 for a steadier state.
-//   spindle     — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
-//   bare-thread — node:http in one worker thread on a descriptor bound by the main thread (the shape
-//                 Spindle's workers serve on), the same handler, nothing else
+//   spindle       — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
+//   spindle-fetch — the same on the hello fetch app (bench/apps/hello.mjs)
+//   bare-thread   — node:http in one worker thread on a descriptor bound by the main thread (the shape
+//                   Spindle's workers serve on), the same handler, nothing else
 //
 //   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--connections 1] [--setups spindle,bare-thread]
 // Needs valgrind (apt-get install -y valgrind). Takes about a minute per setup and N.
@@ -60,10 +61,11 @@ async function main() {
 /** Total instructions of a server process, under callgrind, that served `n` requests. */
 async function count(setup, n, connections) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const command = setup === 'spindle'
-    ? [path.join(ROOT, 'bin/spindle.js'), path.join(ROOT, 'bench/apps/node/hello.mjs'), '--http-socket', `127.0.0.1:${port}`, '--processes', '1', '--disable-logging', '--no-supervise']
+  const spindleApps = { spindle: 'bench/apps/node/hello.mjs', 'spindle-fetch': 'bench/apps/hello.mjs' };
+  if (!(setup in spindleApps) && setup !== 'bare-thread') throw new Error(`unknown setup ${setup}`);
+  const command = setup in spindleApps
+    ? [path.join(ROOT, 'bin/spindle.js'), path.join(ROOT, spindleApps[setup]), '--http-socket', `127.0.0.1:${port}`, '--processes', '1', '--disable-logging', '--no-supervise']
     : [fileURLToPath(import.meta.url), '--bare-thread', String(port)];
-  if (!['spindle', 'bare-thread'].includes(setup)) throw new Error(`unknown setup ${setup}`);
   const vg = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   vg.stderr.on('data', (d) => { err += d; });

@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { LightResponse, lightSource } from '../src/worker/adapters/light-response.js';
+import { LightResponse, lightHeaders, lightSource } from '../src/worker/adapters/light-response.js';
 import { BackgroundTasks, makeFetchHandler } from '../src/worker/adapters/fetch.js';
 import { requestHref } from '../src/worker/adapters/request-url.js';
 import { RequestAbort } from '../src/worker/request-abort.js';
@@ -63,6 +63,14 @@ const CASES: [string, () => unknown, unknown][] = [
   ['URLSearchParams', () => new URLSearchParams({ a: '1', b: 'two' }), undefined],
   ['FormData-free object', () => ({ toString: () => 'stringified' }), undefined],
   ['null status 204', () => null, { status: 204, headers: { 'x-empty': '1' } }],
+  // plain-object headers: kept as pairs until read (lightHeaders), or left to Headers when it would
+  // change them (trim, join names that differ in case, convert a non-string)
+  ['plain headers kept as pairs', () => 'p', { headers: { 'X-One': '1', 'Set-Cookie': 'a=1; Path=/', 'x-latin': 'caf\xe9', 'x-tab': 'a\tb', 'x-empty': '' } }],
+  ['plain headers with a null prototype', () => 'n', { headers: Object.assign(Object.create(null), { 'x-n': 'v' }) }],
+  ['plain headers whose names differ only in case', () => 'd', { headers: { 'X-Dup': 'a', 'x-dup': 'b' } }],
+  ['plain headers with values Headers trims', () => 't', { headers: { 'x-t': '\tv\n', 'x-s': 'v ' } }],
+  ['plain headers with a number', () => 's', { headers: { 'x-num': 5 } }],
+  ['Response.json-like: plain headers with a Content-Type', () => '{}', { headers: { 'Content-Type': 'application/json' } }],
 ];
 
 describe('LightResponse looks like undici Response', () => {
@@ -83,6 +91,8 @@ describe('LightResponse looks like undici Response', () => {
     const bad: [unknown, unknown][] = [
       ['x', { status: 204 }], ['', { status: 304 }], ['x', { status: 99 }], ['x', { status: 600 }],
       ['x', { statusText: 'bad\ntext' }], ['x', { headers: { 'bad name': '1' } }], ['x', { headers: { a: 'b\r\nc' } }],
+      ['x', { headers: { a: 'not latin-1 \u0100' } }], ['x', { headers: { a: 'nul \0 inside' } }], ['x', { headers: { 'é': '1' } }],
+      ['x', { headers: { a: { toString() { throw new RangeError('from toString'); } } } }], ['x', { headers: { a: '1', [Symbol('s')]: '2' } }],
       ['x', 5], ['x', { headers: 5 }], [Symbol('s'), undefined],
     ];
     for (const [body, init] of bad) {
@@ -190,6 +200,47 @@ describe('lightSource: the body the adapter sends without a stream', () => {
   });
 });
 
+describe('lightHeaders: the headers the adapter sends without a Headers object', () => {
+  test('a plain init\'s pairs, lower-case, in the app\'s order, the default Content-Type last', () => {
+    assert.deepEqual(lightHeaders(new Light('s', { headers: { 'X-B': '2', 'x-a': '1' } })), [['x-b', '2'], ['x-a', '1'], ['content-type', 'text/plain;charset=UTF-8']]);
+    assert.deepEqual(lightHeaders(new Light('s', { headers: { 'Content-Type': 'text/html' } })), [['content-type', 'text/html']]);
+    assert.deepEqual(lightHeaders(Light.json(1, { headers: { 'x-j': 'y' } })), [['x-j', 'y'], ['content-type', 'application/json']]);
+    assert.deepEqual(lightHeaders(new Light()), []);
+    assert.deepEqual(lightHeaders(new Light(new Uint8Array(1))), [], 'bytes get no default Content-Type');
+  });
+
+  test('none once the app read response.headers, which then holds them; none for other inits and Responses', () => {
+    const r = new Light('s', { headers: { 'x-a': '1' } });
+    const h = r.headers;
+    assert.equal(lightHeaders(r), undefined);
+    assert.deepEqual([...h], [['content-type', 'text/plain;charset=UTF-8'], ['x-a', '1']]);
+    assert.equal(r.headers, h, 'the same object each time');
+    for (const init of [{ headers: new Headers({ a: '1' }) }, { headers: [['a', '1']] }, { headers: { a: ' trimmed' } }, { headers: { A: '1', a: '2' } }]) {
+      assert.equal(lightHeaders(new Light('s', init as Init)), undefined, JSON.stringify(init));
+    }
+    assert.equal(lightHeaders(new Light('s', { headers: new Proxy({ a: '1' }, {}) })), undefined, 'a proxy is left to Headers');
+    assert.equal(lightHeaders(new Light(new Blob(['b']), { headers: { a: '1' } })), undefined);
+    assert.equal(lightHeaders(new Native('s', { headers: { a: '1' } })), undefined);
+  });
+
+  test('a getter in the init is read once, as undici reads it', () => {
+    let reads = 0;
+    const headers = { get 'x-g'() { reads++; return 'v'; } };
+    const r = new Light('g', { headers });
+    assert.equal(reads, 1);
+    assert.equal(r.headers.get('x-g'), 'v');
+  });
+
+  test('a clone has its own pairs; the Content-Type the carrier gets follows them', async () => {
+    const r = new Light('c', { headers: { 'content-type': 'text/x-one' } });
+    const c = r.clone();
+    c.headers.set('content-type', 'text/x-two');
+    assert.deepEqual(lightHeaders(r), [['content-type', 'text/x-one']]);
+    assert.equal((await r.blob()).type, 'text/x-one');
+    assert.equal((await c.blob()).type, 'text/x-two');
+  });
+});
+
 describe('the fetch adapter sends a light body in one call', () => {
   const rd = (method: string, url: string): RequestData => ({
     id: 1, method, url, httpVersion: '1.1', headers: [['host', 'a.test']],
@@ -222,7 +273,27 @@ describe('the fetch adapter sends a light body in one call', () => {
     assert.equal(kind, 'full');
     assert.equal(status, 200);
     assert.equal(body, 'héllo', 'the string source, not bytes read from a stream');
-    assert.deepEqual(headers, [['content-type', 'text/plain;charset=UTF-8'], ['x-a', '1'], ['content-length', '6']]);
+    assert.deepEqual(headers, [['x-a', '1'], ['content-type', 'text/plain;charset=UTF-8'], ['content-length', '6']]);
+  });
+
+  test('headers: framing ones dropped, Connection kept only when it says close, the same for pairs and Headers', async () => {
+    const init = { 'Transfer-Encoding': 'chunked', 'Keep-Alive': 'timeout=5', 'Connection': 'keep-alive', 'Set-Cookie': 'a=1', 'x-k': 'v' };
+    const asPairs = await run(() => new Light('f', { headers: init }));
+    const viaHeaders = await run(() => { const r = new Light('f', { headers: init }); void r.headers; return r; });
+    const want = [['set-cookie', 'a=1'], ['x-k', 'v'], ['content-type', 'text/plain;charset=UTF-8'], ['content-length', '1']];
+    assert.deepEqual(asPairs.calls[0]![2], want);
+    const sorted = (h: unknown) => [...(h as [string, string][])].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    assert.deepEqual(sorted(viaHeaders.calls[0]![2]), sorted(want));
+    const close = await run(() => new Light('f', { headers: { connection: 'Close' } }));
+    assert.deepEqual(close.calls[0]![2], [['connection', 'Close'], ['content-type', 'text/plain;charset=UTF-8'], ['content-length', '1']]);
+  });
+
+  test('one Response sent twice sends the same headers twice (what a send adds is not kept)', async () => {
+    const shared = new Light('same', { headers: { 'x-s': '1' } });
+    const first = await run(() => shared);
+    const second = await run(() => shared);
+    assert.deepEqual(second.calls, first.calls);
+    assert.deepEqual(lightHeaders(shared), [['x-s', '1'], ['content-type', 'text/plain;charset=UTF-8']]);
   });
 
   test('bytes: the light response\'s own copy; HEAD, 204 and null bodies: no body', async () => {

@@ -21,7 +21,7 @@ import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
 import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 import { requestHref } from './request-url.js';
-import { lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
+import { lightHeaders, lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
 import { SpindleTypeError } from '../../errors.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
@@ -187,27 +187,40 @@ function lazyUrl(rd: RequestData): string | null {
   return requestHref(rd.scheme, host, target);
 }
 
-function collectHeaders(h: Headers): [string, string][] {
+/** The headers to send: those of the Response, without framing (the master frames the response). */
+function collectHeaders(response: Response): [string, string][] {
+  const pairs = lightHeaders(response);
   const out: [string, string][] = [];
+  if (pairs !== undefined) {
+    // a LightResponse's own pairs: lower-case, each name once (set-cookie included)
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      if (sendable(pair[0], pair[1])) out.push(pair as [string, string]); // nothing downstream changes a pair
+    }
+    return out;
+  }
+  const h = response.headers;
   let cookies = false;
   for (const pair of h) {
     const name = pair[0]; // lowercase, from Headers
-    if (name.length === 10 || name.length === 17) {
-      if (name === 'set-cookie') {
-        cookies = true;
-        continue;
-      }
-      // Framing is the master's business (Hono's streamSSE sets these, for instance).
-      if (name === 'transfer-encoding' || name === 'keep-alive') continue;
-      if (name === 'connection' && !/\bclose\b/i.test(pair[1])) continue;
+    if (name === 'set-cookie') {
+      cookies = true;
+      continue;
     }
-    out.push(pair);
+    if (sendable(name, pair[1])) out.push(pair);
   }
   if (cookies) {
     if (typeof h.getSetCookie === 'function') for (const c of h.getSetCookie()) out.push(['set-cookie', c]);
     else out.push(['set-cookie', h.get('set-cookie')!]);
   }
   return out;
+}
+
+/** False for framing headers (Hono's streamSSE sets these, for instance): the master frames the response. */
+function sendable(lowerName: string, value: string): boolean {
+  if (lowerName.length !== 10 && lowerName.length !== 17) return true;
+  if (lowerName === 'transfer-encoding' || lowerName === 'keep-alive') return false;
+  return lowerName !== 'connection' || /\bclose\b/i.test(value);
 }
 
 function hasHeader(headers: [string, string][], lower: string): boolean {
@@ -308,7 +321,7 @@ function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Prom
   if (status === 0 || (response as Response).type === 'error') {
     throw new SpindleTypeError('APP_RESPONSE', 'the fetch handler returned Response.error()');
   }
-  const headers = collectHeaders(response.headers);
+  const headers = collectHeaders(response);
   const method = rd.method;
   const light = lightSource(response);
   if (light !== undefined) {

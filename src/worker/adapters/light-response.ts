@@ -5,9 +5,12 @@
 // than the rest of the request together. A worker therefore replaces the global `Response` with
 // LightResponse (installLightResponse, before the app loads; @hono/node-server does the same by
 // default). For the bodies servers send most - null, a string, bytes (ArrayBuffer or a view),
-// Response.json() - with a plain init, it keeps status, statusText, a Headers object and the body
+// Response.json() - with a plain init, it keeps status, statusText, the headers and the body
 // source, checked as undici checks them, and the adapter sends the source as it is
-// (lightSource). A real undici Response is made only when the app wants one:
+// (lightSource). Headers given as a plain object of strings are kept as checked pairs (the
+// adapter reads them with lightHeaders); the Headers object is made the first time the app reads
+// `response.headers` (undici's Headers cost about a tenth of a hello request on Node 24).
+// A real undici Response is made only when the app wants one:
 //   - "carrier": the first time the body itself is used (body, text(), json(), arrayBuffer(),
 //     blob(), formData(), …), an undici Response over the same source carries it from then on;
 //     status, statusText and headers stay this object's (so a Headers reference the app holds
@@ -22,13 +25,20 @@
 // `response.constructor` is this class (it is the global Response), and undici's internal
 // symbol-keyed state is not on these objects.
 
+import { isProxy } from 'node:util/types';
+
 /** What the adapter sends: a string, bytes (a private copy, as undici makes), or no body. */
 export type LightSource = string | Uint8Array | null;
+
+/** Header pairs as Headers would hold them: lower-case names, no name twice, values checked. */
+export type HeaderPairs = [string, string][];
 
 interface LightState {
   status: number;
   statusText: string;
-  headers: Headers;
+  /** The Headers object; null until asked for, while `pairs` holds the headers. */
+  headers: Headers | null;
+  pairs: HeaderPairs | null;
   /** The body as given (bytes copied); NONE for a clone made after the carrier existed. */
   source: LightSource | typeof NONE;
   /** undici Response carrying the body, once the body was used. */
@@ -43,6 +53,12 @@ const kMake = Symbol('spindle.makeLight');
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
 const JSON_TYPE = 'application/json';
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A header value Headers keeps as it is: Latin-1 (a ByteString), no NUL/CR/LF, nothing for it to
+// trim (HTTP whitespace at either end). Anything else goes through Headers, which trims or throws.
+const PLAIN_VALUE = /^(?:[^\0\t\n\r \u0100-\uffff](?:[^\0\n\r\u0100-\uffff]*[^\0\t\n\r \u0100-\uffff])?)?$/;
+/** More headers than this in one init: let Headers handle them (the duplicate check is quadratic). */
+const MAX_PLAIN_HEADERS = 32;
 
 // undici's Response, found on first need (touching it loads undici: ~20 ms on Node 20).
 let native: typeof Response | undefined;
@@ -87,9 +103,16 @@ function lightBody(body: unknown): LightSource | undefined {
   return undefined;
 }
 
+interface LightInit {
+  status: number;
+  statusText: string;
+  headers: Headers | null;
+  pairs: HeaderPairs | null;
+}
+
 /** status, statusText, headers from a plain init; undefined when undici must judge it. */
-function lightInit(init: unknown): { status: number; statusText: string; headers: Headers } | undefined {
-  if (init === undefined || init === null) return { status: 200, statusText: '', headers: new Headers() };
+function lightInit(init: unknown): LightInit | undefined {
+  if (init === undefined || init === null) return { status: 200, statusText: '', headers: null, pairs: [] };
   if (typeof init !== 'object') return undefined;
   const proto = Object.getPrototypeOf(init);
   if (proto !== Object.prototype && proto !== null) return undefined;
@@ -101,13 +124,68 @@ function lightInit(init: unknown): { status: number; statusText: string; headers
   if (status === undefined) status = 200;
   else if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
   if (statusText !== undefined && (typeof statusText !== 'string' || !REASON_PHRASE.test(statusText))) return undefined;
+  if (h === undefined || h === null) return { status, statusText: statusText ?? '', headers: null, pairs: [] };
+  const pairs = plainPairs(h);
+  if (pairs !== undefined) return { status, statusText: statusText ?? '', headers: null, pairs };
   let headers: Headers;
   try {
-    headers = h === undefined || h === null ? new Headers() : new Headers(h);
+    headers = new Headers(h);
   } catch {
     return undefined; // undici throws its own error for these headers
   }
-  return { status, statusText: statusText ?? '', headers };
+  return { status, statusText: statusText ?? '', headers, pairs: null };
+}
+
+/**
+ * The pairs of a headers init that is a plain object of plain string values under distinct
+ * names (`{ 'content-type': 'text/html' }`), exactly as Headers would keep them; undefined for
+ * anything else (Headers, arrays, proxies, symbols, non-strings, values it would trim or refuse,
+ * names that differ only in case), which then goes to `new Headers()` as before.
+ */
+function plainPairs(h: object): HeaderPairs | undefined {
+  const proto = Object.getPrototypeOf(h);
+  if ((proto !== Object.prototype && proto !== null) || isProxy(h)) return undefined;
+  const keys = Object.keys(h);
+  if (keys.length > MAX_PLAIN_HEADERS || Object.getOwnPropertySymbols(h).length !== 0) return undefined;
+  const pairs: HeaderPairs = [];
+  for (let k = 0; k < keys.length; k++) {
+    const name = keys[k]!;
+    const value = (h as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || !TOKEN.test(name) || !PLAIN_VALUE.test(value)) return undefined;
+    const lower = name.toLowerCase();
+    for (let j = 0; j < pairs.length; j++) if (pairs[j]![0] === lower) return undefined;
+    pairs.push([lower, value]);
+  }
+  return pairs;
+}
+
+/** Adds `type` as the Content-Type unless there is one (as undici does for string and JSON bodies). */
+function defaultContentType(p: LightInit, type: string): void {
+  if (p.pairs !== null) {
+    if (pairValue(p.pairs, 'content-type') === null) p.pairs.push(['content-type', type]);
+  } else if (!p.headers!.has('content-type')) {
+    p.headers!.append('content-type', type);
+  }
+}
+
+function pairValue(pairs: HeaderPairs, lower: string): string | null {
+  for (let i = 0; i < pairs.length; i++) if (pairs[i]![0] === lower) return pairs[i]![1];
+  return null;
+}
+
+/** The state's Headers object, made from its pairs the first time it is asked for. */
+function headersOf(s: LightState): Headers {
+  if (s.headers !== null) return s.headers;
+  const headers = new Headers();
+  for (const [name, value] of s.pairs!) headers.append(name, value);
+  s.headers = headers;
+  s.pairs = null;
+  return headers;
+}
+
+/** The current Content-Type of the state, without making its Headers. */
+function contentTypeOf(s: LightState): string | null {
+  return s.headers !== null ? s.headers.get('content-type') : pairValue(s.pairs!, 'content-type');
 }
 
 const nullBodyStatus = (status: number): boolean => status === 204 || status === 205 || status === 304;
@@ -140,8 +218,8 @@ export class LightResponse {
       this.#real = new Native(body as NativeBody, init as NativeInit); // accepts it, or throws undici's error
       return;
     }
-    if (typeof source === 'string' && !parsed.headers.has('content-type')) parsed.headers.append('content-type', TEXT_TYPE);
-    this.#s = { status: parsed.status, statusText: parsed.statusText, headers: parsed.headers, source, carrier: null };
+    if (typeof source === 'string') defaultContentType(parsed, TEXT_TYPE);
+    this.#s = { status: parsed.status, statusText: parsed.statusText, headers: parsed.headers, pairs: parsed.pairs, source, carrier: null };
     if (native === undefined) nativeResponse(); // the first one wires the prototype chain
   }
 
@@ -152,8 +230,8 @@ export class LightResponse {
     if (parsed === undefined || nullBodyStatus(parsed.status)) return Native.json(data, init as NativeInit);
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('Value is not JSON serializable'); // as undici
-    if (!parsed.headers.has('content-type')) parsed.headers.append('content-type', JSON_TYPE);
-    const state: LightState = { status: parsed.status, statusText: parsed.statusText, headers: parsed.headers, source: text, carrier: null };
+    defaultContentType(parsed, JSON_TYPE);
+    const state: LightState = { status: parsed.status, statusText: parsed.statusText, headers: parsed.headers, pairs: parsed.pairs, source: text, carrier: null };
     return new LightResponse(kMake, state) as unknown as Response;
   }
 
@@ -186,7 +264,7 @@ export class LightResponse {
   }
 
   get headers(): Headers {
-    return this.#s !== null ? this.#s.headers : this.#real!.headers;
+    return this.#s !== null ? headersOf(this.#s) : this.#real!.headers;
   }
 
   get type(): Response['type'] {
@@ -217,11 +295,12 @@ export class LightResponse {
   clone(): Response {
     const s = this.#s;
     if (s === null) return this.#real!.clone();
-    const headers = new Headers(s.headers);
+    const headers = s.headers !== null ? new Headers(s.headers) : null;
+    const pairs = s.pairs !== null ? s.pairs.slice() : null; // the pairs themselves are never changed
     // With a carrier: throws as undici's clone() does when the body was used; else tees its stream.
     const state: LightState = s.carrier === null
-      ? { status: s.status, statusText: s.statusText, headers, source: s.source, carrier: null }
-      : { status: s.status, statusText: s.statusText, headers, source: NONE, carrier: s.carrier.clone() };
+      ? { status: s.status, statusText: s.statusText, headers, pairs, source: s.source, carrier: null }
+      : { status: s.status, statusText: s.statusText, headers, pairs, source: NONE, carrier: s.carrier.clone() };
     return new LightResponse(kMake, state) as unknown as Response;
   }
 
@@ -252,7 +331,7 @@ export class LightResponse {
     if (s === null) return inspect(this.#real, options);
     const body = s.source === null ? null : s.carrier !== null ? s.carrier.body : s.source;
     const view = {
-      status: s.status, statusText: s.statusText, headers: s.headers, body,
+      status: s.status, statusText: s.statusText, headers: headersOf(s), body,
       bodyUsed: this.bodyUsed, ok: this.ok, redirected: false, type: 'default', url: '',
     };
     return `Response ${depth < 0 ? '{…}' : inspect(view, options)}`;
@@ -275,6 +354,17 @@ export function lightSource(r: object): LightSource | undefined {
   return s.source;
 }
 
+/**
+ * The headers of `r` as pairs when it is a LightResponse whose Headers object was never made
+ * (the app never read `response.headers`); undefined otherwise (then read `r.headers`). Shared:
+ * the caller must not change them.
+ */
+export function lightHeaders(r: object): readonly (readonly [string, string])[] | undefined {
+  const s = stateOf(r);
+  if (s === undefined || s === null || s.pairs === null) return undefined;
+  return s.pairs;
+}
+
 /** The undici Response behind a LightResponse that forwards everything to one (else undefined). */
 export function realResponse(r: object): Response | undefined {
   return realOf(r) ?? undefined;
@@ -293,7 +383,7 @@ function targetOf(r: LightResponse): Response {
     const Native = nativeResponse();
     carrier = s.carrier = new Native(s.source as NativeBody);
   }
-  const want = s.headers.get('content-type');
+  const want = contentTypeOf(s);
   if (carrier.headers.get('content-type') !== want) {
     if (want === null) carrier.headers.delete('content-type');
     else carrier.headers.set('content-type', want);
