@@ -84,6 +84,21 @@ describe('fetch fast path', () => {
     assert.ok(json.endsWith('\r\n\r\n'));
   });
 
+  test('framing headers of the app are dropped; its Connection: close ends the connection after the response', async () => {
+    // two pipelined requests: both answered after /framing (kept alive), only the first after /close
+    const kept = await raw(s.url, 'GET /framing HTTP/1.1\r\nHost: x\r\n\r\nGET /null HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const [framed] = kept.split(/(?=HTTP\/1\.1 )/);
+    assert.match(framed!, /\r\ncontent-length: 6\r\n/i);
+    assert.match(framed!, /\r\nx-f: 1\r\n/i);
+    assert.doesNotMatch(framed!, /transfer-encoding|keep-alive: timeout=1\r|content-length: 999/i); // (node:http adds its own Keep-Alive)
+    assert.ok(framed!.endsWith('\r\n\r\nframed'), framed);
+    assert.equal(kept.match(/HTTP\/1\.1 200 /g)?.length, 2, kept);
+    const closed = await raw(s.url, 'GET /close HTTP/1.1\r\nHost: x\r\n\r\nGET /null HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(closed, /\r\nconnection: close\r\n/i);
+    assert.ok(closed.endsWith('\r\n\r\nclosing'), 'the connection ends after the first response');
+    assert.equal(closed.match(/HTTP\/1\.1 /g)?.length, 1, closed);
+  });
+
   test('several Set-Cookie headers stay separate; an async Response takes the same path', async () => {
     const r = await get(`${s.url}/cookies`);
     assert.equal(r.status, 202);

@@ -53,17 +53,29 @@ export function refuseTooLarge(ex: Exchange, size: number, limit: number): void 
 
 /** Hop-by-hop and framing headers the app may not set: the front frames the body itself. */
 const FRAMING = new Set(['transfer-encoding', 'connection', 'keep-alive', 'content-length']);
+const CLOSE = /\bclose\b/i;
 
-/** Drops framing headers; keeps content-length only when `keepLength` (HEAD, streamed bodies). */
+/**
+ * Drops framing headers; keeps content-length only when `keepLength` (HEAD, streamed bodies), and
+ * Connection when it says `close` (the app wants the connection ended: node:http then closes it
+ * after this response). This is the one place adapters' headers are cleaned.
+ */
 export function cleanHeaders(flat: FlatHeaders, keepLength: boolean): FlatHeaders {
   let clean: FlatHeaders | null = null;
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!.toLowerCase();
-    const drop = FRAMING.has(name) && !(keepLength && name === 'content-length');
+    const drop = FRAMING.has(name) && !(keepLength && name === 'content-length') &&
+      !(name === 'connection' && CLOSE.test(flat[i + 1]!));
     if (drop && !clean) clean = flat.slice(0, i);
     else if (!drop && clean) clean.push(flat[i]!, flat[i + 1]!);
   }
   return clean ?? flat;
+}
+
+/** Does a cleaned header list already end the connection (the app's `Connection: close`)? */
+function asksToClose(flat: FlatHeaders): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === 'connection') return true;
+  return false;
 }
 
 /**
@@ -141,7 +153,7 @@ export function writeHead(ex: Exchange, status: number, headers: FlatHeaders, op
 
 /** Writes the status line and headers; false (and a 500) when the app's head is invalid. */
 function startResponse(ex: Exchange, status: number, flat: FlatHeaders, opts: ResponseOptions): boolean {
-  if (opts.closing()) flat.push('connection', 'close');
+  if (opts.closing() && !asksToClose(flat)) flat.push('connection', 'close');
   try {
     ex.res.writeHead(status, flat);
   } catch (err) {

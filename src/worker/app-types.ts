@@ -37,7 +37,8 @@ export interface ResponseSink {
   end(): void;
   /**
    * Optional: a complete response in one call, instead of head(), chunk() and end(): status,
-   * headers and the whole body (a string is sent as UTF-8; null or empty: no body).
+   * headers and the whole body (a string is sent as UTF-8; null or empty: no body). The sink
+   * frames it: its Content-Length replaces any the app gave.
    */
   full?(status: number, headers: [string, string][], body: string | Uint8Array | null): void;
   /**

@@ -6,16 +6,16 @@
 // and the signal - only when the app uses more than method, url and headers.
 // Response: status and headers (every Set-Cookie separately, via getSetCookie()), then the body:
 //   - fast path: a body made from a string / ArrayBuffer / typed array (new Response('hi'),
-//     Response.json(), Hono's c.text()/c.json()) is sent whole from its source, with a
-//     Content-Length if the app did not set one, and no web stream is read. In a worker the global
+//     Response.json(), Hono's c.text()/c.json()) is sent whole from its source (the front frames
+//     it with its Content-Length), and no web stream is read. In a worker the global
 //     Response is a LightResponse (./light-response.ts), which keeps that source and never builds
 //     the stream (lightSource); for an undici Response (fetch(), or outside a worker) the source
 //     is read from undici's internal state on Node 20 (storedSource);
 //   - otherwise the ReadableStream is read and every chunk goes to sink.chunk() as it arrives,
 //     so SSE flows incrementally. On abort the stream is cancelled (the app's cancel() runs).
 // HEAD, 204, 304 and 1xx responses send no body chunks (the body, if any, is cancelled).
-// Transfer-Encoding and Keep-Alive response headers are dropped, and Connection unless it says
-// `close`: the master frames the response.
+// Framing headers (Transfer-Encoding, Keep-Alive, Connection unless it says `close`) are the
+// front's to drop: it frames the response (cleanHeaders, src/front/exchange.ts).
 
 import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
 import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
@@ -187,40 +187,22 @@ function lazyUrl(rd: RequestData): string | null {
   return requestHref(rd.scheme, host, target);
 }
 
-/** The headers to send: those of the Response, without framing (the master frames the response). */
+/** The headers of the Response as pairs (the front drops framing ones: cleanHeaders, src/front/exchange.ts). */
 function collectHeaders(response: Response): [string, string][] {
   const pairs = lightHeaders(response);
+  if (pairs !== undefined) return pairs.slice() as [string, string][]; // a copy: streamBody may add to it
   const out: [string, string][] = [];
-  if (pairs !== undefined) {
-    // a LightResponse's own pairs: lower-case, each name once (set-cookie included)
-    for (let i = 0; i < pairs.length; i++) {
-      const pair = pairs[i]!;
-      if (sendable(pair[0], pair[1])) out.push(pair as [string, string]); // nothing downstream changes a pair
-    }
-    return out;
-  }
   const h = response.headers;
   let cookies = false;
   for (const pair of h) {
-    const name = pair[0]; // lowercase, from Headers
-    if (name === 'set-cookie') {
-      cookies = true;
-      continue;
-    }
-    if (sendable(name, pair[1])) out.push(pair);
+    if (pair[0] === 'set-cookie') cookies = true; // lower-case, from Headers; joined here, sent apart below
+    else out.push(pair);
   }
   if (cookies) {
     if (typeof h.getSetCookie === 'function') for (const c of h.getSetCookie()) out.push(['set-cookie', c]);
     else out.push(['set-cookie', h.get('set-cookie')!]);
   }
   return out;
-}
-
-/** False for framing headers (Hono's streamSSE sets these, for instance): the master frames the response. */
-function sendable(lowerName: string, value: string): boolean {
-  if (lowerName.length !== 10 && lowerName.length !== 17) return true;
-  if (lowerName === 'transfer-encoding' || lowerName === 'keep-alive') return false;
-  return lowerName !== 'connection' || /\bclose\b/i.test(value);
 }
 
 function hasHeader(headers: [string, string][], lower: string): boolean {
@@ -343,16 +325,10 @@ function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Prom
   return streamBody(body, status, headers, g);
 }
 
-/** Sends a body known up front (no stream read): whole, in one call, with a Content-Length. */
+/** Sends a body known up front (no stream read): whole, in one call (the front adds its Content-Length). */
 function sendSource(src: LightSource, status: number, headers: [string, string][], method: string, g: ResponseGuard): void {
-  if (src === null || method === 'HEAD' || status === 204 || status === 304 || status < 200) {
-    g.full(status, headers, null);
-    return;
-  }
-  if (!hasHeader(headers, 'content-length')) {
-    headers.push(['content-length', String(typeof src === 'string' ? Buffer.byteLength(src) : src.byteLength)]);
-  }
-  g.full(status, headers, src);
+  const bodiless = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+  g.full(status, headers, bodiless ? null : src);
 }
 
 /** Body bytes read before the head goes out; past this the body is streamed, not sent whole. */

@@ -101,14 +101,19 @@ export class ResponseGuard {
 
   /**
    * A complete response in one call: status, headers and the whole body (null: none). A sink with
-   * full() gets it as one call; any other as head(), chunk() (a string encoded as UTF-8), end().
+   * full() gets it as one call and frames it; any other as head() with the body's Content-Length,
+   * chunk() (a string encoded as UTF-8), end().
    */
   full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
     if (this.state !== WAITING) return;
     const sink = this.sink;
     if (sink.full === undefined) {
-      this.head(status, headers);
-      if (body !== null) this.chunk(typeof body === 'string' ? textEncoder.encode(body) : body);
+      // framed as full() is: the body's Content-Length in place of any the app gave
+      const bytes = body === null ? null : typeof body === 'string' ? textEncoder.encode(body) : body;
+      const framed = headers.filter(([name]) => name.toLowerCase() !== 'content-length');
+      if (bytes !== null) framed.push(['content-length', String(bytes.byteLength)]);
+      this.head(status, framed);
+      if (bytes !== null) this.chunk(bytes);
       this.end();
       return;
     }

@@ -144,9 +144,8 @@ function codedError(message: string, code: string): Error {
 }
 
 /**
- * Turns Node's serialised head (`HTTP/1.1 200 OK\r\nName: value\r\n…\r\n\r\n`) into pairs.
- * Framing headers are the master's business: Transfer-Encoding and Keep-Alive are dropped, and
- * Connection is kept only when it says `close` (the app asked for the connection to end).
+ * Turns Node's serialised head (`HTTP/1.1 200 OK\r\nName: value\r\n…\r\n\r\n`) into pairs, as they
+ * are: the front drops the framing headers (cleanHeaders, src/front/exchange.ts).
  */
 function parseHead(head: string): [string, string][] {
   const out: [string, string][] = [];
@@ -157,22 +156,8 @@ function parseHead(head: string): [string, string][] {
     if (eol < 0) eol = head.length;
     const colon = head.indexOf(':', pos);
     if (colon > pos && colon < eol) {
-      const name = head.slice(pos, colon);
       const value = head.slice(head.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1, eol);
-      const len = name.length;
-      // cheap pre-filter on length before the case-insensitive compare
-      if (len === 10 || len === 17) {
-        const lower = name.toLowerCase();
-        if (lower === 'keep-alive' || lower === 'transfer-encoding') {
-          pos = eol + 2;
-          continue;
-        }
-        if (lower === 'connection' && !/\bclose\b/i.test(value)) {
-          pos = eol + 2;
-          continue;
-        }
-      }
-      out.push([name, value]);
+      out.push([head.slice(pos, colon), value]);
     }
     pos = eol + 2;
   }
