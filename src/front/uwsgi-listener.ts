@@ -23,6 +23,7 @@ import { rawResponse } from './raw-response.js';
 import { SlottedResponse } from './slotted-response.js';
 import { forwardDrain } from './write-room.js';
 import { answer408, closeIdle, logReadTimeout, requestTimeoutMs } from './read-deadline.js';
+import { HTTP_TOKEN } from './http-token.js';
 
 export const UWSGI_HEADER_SIZE = 4;
 /** datasize of an HTTP request sent to a uwsgi socket ("ET" of "GET"), as uWSGI's docs note. */
@@ -121,7 +122,6 @@ const DROPPED_HEADERS = new Set(['transfer-encoding', 'content-length', 'content
 // socket either: control characters (CR, LF, NUL…; tab is allowed) in any value, header names
 // that are not tokens, methods that are not tokens, spaces in the target.
 const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_TARGET = /[\0-\x20\x7f]/;
 
 /** Maps the CGI-style vars to a request head; an error text when they cannot make a request. */
@@ -134,7 +134,7 @@ export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { 
     if (CONTROL.test(value)) return { error: `invalid uwsgi variable ${printable(key)}: its value contains a control character (CR, LF, NUL or another); nginx never sends one, so the peer is not nginx or is misconfigured` };
     if (key.startsWith('HTTP_')) {
       const name = key.slice(5).toLowerCase().replaceAll('_', '-');
-      if (name !== '' && !TOKEN.test(name)) return { error: `invalid uwsgi variable ${printable(key)}: not a valid header name` };
+      if (name !== '' && !HTTP_TOKEN.test(name)) return { error: `invalid uwsgi variable ${printable(key)}: not a valid header name` };
       if (name === '' || DROPPED_HEADERS.has(name)) continue;
       if (name === 'host') hasHost = true;
       rawHeaders.push(name, value);
@@ -162,7 +162,7 @@ export function requestFromVars(vars: [string, string][]): UwsgiRequestHead | { 
   }
   if (BAD_TARGET.test(url)) return { error: `invalid request target ${printable(url)}: it contains a space or a control character` };
   const method = (cgi.get('REQUEST_METHOD') || 'GET').toUpperCase();
-  if (!TOKEN.test(method)) return { error: `invalid REQUEST_METHOD ${printable(method)}` };
+  if (!HTTP_TOKEN.test(method)) return { error: `invalid REQUEST_METHOD ${printable(method)}` };
   const protocol = /^HTTP\/(\d)\.(\d)$/.exec(cgi.get('SERVER_PROTOCOL') ?? '');
   const port = Number(cgi.get('REMOTE_PORT'));
   return {

@@ -23,6 +23,7 @@ import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 import { requestHref } from './request-url.js';
 import { lightHeaders, lightSource, realResponse, warmUpLightResponse, type LightSource } from './light-response.js';
 import { SpindleTypeError } from '../../errors.js';
+import { HTTP_TOKEN } from '../../front/http-token.js';
 
 export type FetchFunction = (request: Request, env: FetchContext, ctx: FetchContext) => unknown;
 
@@ -155,7 +156,6 @@ export function buildRequest(rd: RequestData, signal: AbortSignal): Request {
 }
 
 const LAZY_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]|[^\0-\xff]/;
 
 /**
@@ -180,7 +180,7 @@ function lazyUrl(rd: RequestData): string | null {
   for (let i = 0; i < headers.length; i++) {
     const pair = headers[i]!;
     const name = pair[0];
-    if (!TOKEN.test(name) || BAD_VALUE.test(pair[1])) return null;
+    if (!HTTP_TOKEN.test(name) || BAD_VALUE.test(pair[1])) return null;
     if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = pair[1];
   }
   if (!host) return null;

@@ -26,6 +26,7 @@
 // symbol-keyed state is not on these objects.
 
 import { isProxy } from 'node:util/types';
+import { HTTP_TOKEN } from '../../front/http-token.js';
 
 /** What the adapter sends: a string, bytes (a private copy, as undici makes), or no body. */
 export type LightSource = string | Uint8Array | null;
@@ -53,7 +54,6 @@ const kMake = Symbol('spindle.makeLight');
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
 const JSON_TYPE = 'application/json';
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A header value Headers keeps as it is: Latin-1 (a ByteString), no NUL/CR/LF, nothing for it to
 // trim (HTTP whitespace at either end). Anything else goes through Headers, which trims or throws.
 const PLAIN_VALUE = /^(?:[^\0\t\n\r \u0100-\uffff](?:[^\0\n\r\u0100-\uffff]*[^\0\t\n\r \u0100-\uffff])?)?$/;
@@ -151,7 +151,7 @@ function plainPairs(h: object): HeaderPairs | undefined {
   for (let k = 0; k < keys.length; k++) {
     const name = keys[k]!;
     const value = (h as Record<string, unknown>)[name];
-    if (typeof value !== 'string' || !TOKEN.test(name) || !PLAIN_VALUE.test(value)) return undefined;
+    if (typeof value !== 'string' || !HTTP_TOKEN.test(name) || !PLAIN_VALUE.test(value)) return undefined;
     const lower = name.toLowerCase();
     for (let j = 0; j < pairs.length; j++) if (pairs[j]![0] === lower) return undefined;
     pairs.push([lower, value]);
