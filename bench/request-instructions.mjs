@@ -6,15 +6,17 @@
 // at once a loop turn would pass the 5 ms turn budget (src/worker/turn-budget.ts) and price its
 // deferral path, which hello never takes at native speed.
 // `--predictable` makes V8 compile on the request thread, so optimizing compiles done between N1 and
-// N2 count as per-request instructions. On Node 24 (Sparkplug and Maglev) they settle early; on
-// Node 20 they do not (stop 24: Spindle 258k against a bare thread's 172k): compare Node 20 figures
-// with each other, not with Node 24's, and raise --n1 for a steadier state.
+// N2 count as per-request instructions. On Node 24 (Sparkplug and Maglev) they settle early for
+// the (req, res) app, but not for the fetch app at the default N1 (stop 30, same build: 171k to
+// 187k between runs; with --n1 2000 --n2 8000 two runs agreed within 0.3k). On Node 20 they do not
+// settle (stop 24: Spindle 258k against a bare thread's 172k): compare Node 20 figures with each
+// other, not with Node 24's, and raise --n1 for a steadier state.
 //   spindle       — bin/spindle.js on the hello (req, res) app, 1 worker, default configuration
 //   spindle-fetch — the same on the hello fetch app (bench/apps/hello.mjs)
 //   bare-thread   — node:http in one worker thread on a descriptor bound by the main thread (the shape
 //                   Spindle's workers serve on), the same handler, nothing else
 //
-//   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--connections 1] [--setups spindle,bare-thread]
+//   node bench/request-instructions.mjs [--n1 1000] [--n2 6000] [--connections 1] [--setups spindle,spindle-fetch,bare-thread]
 // Needs valgrind (apt-get install -y valgrind). Takes about a minute per setup and N.
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
