@@ -117,6 +117,19 @@ describe('a Node (req, res) app (2 workers)', () => {
     assert.match(reply, /^HTTP\/1.1 200/);
     assert.match(reply, /\r\n\r\nhello world$/);
   });
+
+  test('after a chunked request body (the app runs on the adapter\'s response) the connection is kept alive, unless the app says Connection: close', async () => {
+    const chunked = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`;
+    const last = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const kept = await raw(s.url, chunked('/echo') + last);
+    assert.equal(kept.match(/HTTP\/1\.1 200 /g)?.length, 2, kept);
+    assert.match(kept, /\r\n\r\nhello(?=HTTP)/);
+    const closed = await raw(s.url, chunked('/echo-then-close') + last);
+    assert.equal(closed.match(/HTTP\/1\.1 /g)?.length, 1, closed);
+    assert.match(closed, /\r\nconnection: close\r\n/i);
+    assert.match(closed, /\r\nx-length: 5\r\n/i);
+    assert.ok(closed.endsWith('\r\n\r\nclosing\n'), closed);
+  });
 });
 
 test('the hello example: fresh connections are answered by both workers', () =>
