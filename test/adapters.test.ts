@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadApp, AppLoadError } from '../src/worker/load-app.js';
-import type { LoadedApp, RequestData, ResponseSink } from '../src/worker/app-types.js';
+import type { LoadedApp, RequestData, ResponseHeaders, ResponseSink } from '../src/worker/app-types.js';
 import { SpindleError } from '../src/errors.js';
 import { cleanHeaders } from '../src/front/exchange.js';
 
@@ -15,10 +15,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const APPS = `${ROOT}test/fixtures/apps/`;
 const app = (name: string) => `${APPS}${name}`;
 
-interface Event { t: number; kind: 'head' | 'chunk' | 'end'; status?: number; headers?: [string, string][]; data?: Buffer }
+interface Event { t: number; kind: 'head' | 'chunk' | 'end'; status?: number; headers?: ResponseHeaders; data?: Buffer }
 interface Result {
   status?: number;
-  headers: [string, string][];
+  headers: ResponseHeaders;
   body: Buffer;
   chunks: Buffer[];
   events: Event[];

@@ -11,7 +11,7 @@ import { buildRequest, makeFetchHandler, makeRequest, BackgroundTasks } from '..
 import { LazyRequest, lazyRequestSupported } from '../src/worker/adapters/lazy-request.js';
 import { RequestAbort } from '../src/worker/request-abort.js';
 import { loadApp } from '../src/worker/load-app.js';
-import type { RequestData, ResponseSink } from '../src/worker/app-types.js';
+import type { RequestData, ResponseHeaders, ResponseSink } from '../src/worker/app-types.js';
 
 function rd(method: string, url: string, headers: [string, string][] = [], body: Uint8Array | null = null): RequestData {
   return {
@@ -23,8 +23,8 @@ function rd(method: string, url: string, headers: [string, string][] = [], body:
 const json = new TextEncoder().encode('{"a":[1,2]}');
 const ctx = () => new RequestAbort(1);
 
-function collect(): { sink: ResponseSink; out: { status?: number; headers?: [string, string][]; body: string; ended: boolean } } {
-  const out = { status: undefined as number | undefined, headers: undefined as [string, string][] | undefined, body: '', ended: false };
+function collect(): { sink: ResponseSink; out: { status?: number; headers?: ResponseHeaders; body: string; ended: boolean } } {
+  const out = { status: undefined as number | undefined, headers: undefined as ResponseHeaders | undefined, body: '', ended: false };
   return {
     out,
     sink: {

@@ -22,9 +22,12 @@ export interface RequestData {
   body: Uint8Array | null;
 }
 
+/** A response's header pairs as an adapter hands them to its sink, which reads them and never changes them. */
+export type ResponseHeaders = readonly (readonly [string, string])[];
+
 export interface ResponseSink {
   /** Status and headers; called exactly once, before any body. Header values may repeat (set-cookie). */
-  head(status: number, headers: [string, string][]): void;
+  head(status: number, headers: ResponseHeaders): void;
   /**
    * A body chunk. Called as soon as the app produces it (streaming: SSE must flow incrementally).
    * The bytes may be a view into memory the app or Node still uses (e.g. Buffer's shared pool):
@@ -40,7 +43,7 @@ export interface ResponseSink {
    * headers and the whole body (a string is sent as UTF-8; null or empty: no body). The sink
    * frames it: its Content-Length replaces any the app gave.
    */
-  full?(status: number, headers: [string, string][], body: string | Uint8Array | null): void;
+  full?(status: number, headers: ResponseHeaders, body: string | Uint8Array | null): void;
   /**
    * Optional backpressure: undefined while the sink takes more body now; otherwise a promise that
    * settles once it does (or the response is gone). A streaming adapter waits for it between chunks.

@@ -2,7 +2,7 @@
 // (front/response-messages.ts). A response that completes within the tick it started in (the
 // common case) is one FULL part; one that is still producing body after that tick is streamed as
 // HEAD, CHUNK…, END, with the chunks of one tick coalesced.
-import type { ResponseSink } from './app-types.js';
+import type { ResponseHeaders, ResponseSink } from './app-types.js';
 import type { FlatHeaders } from '../front/exchange.js';
 import { FULL, HEAD, CHUNK, END, type ResponsePart } from '../front/response-messages.js';
 
@@ -25,7 +25,7 @@ export class PartSink implements ResponseSink {
   /** `room`: the writer's backpressure (see drained()). */
   constructor(private readonly write: WritePart, private readonly room?: () => Promise<void> | undefined) {}
 
-  head(status: number, headers: [string, string][]): void {
+  head(status: number, headers: ResponseHeaders): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice'); // invariant: ResponseGuard (adapters/guard.ts) calls each step once, in order
     this.status = status;
     const flat: FlatHeaders = [];
@@ -72,7 +72,7 @@ export class PartSink implements ResponseSink {
    * A complete response at once (ResponseGuard.full): one FULL message, with nothing scheduled
    * and no copy; a string body travels as it is (the front writes it as UTF-8).
    */
-  full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
+  full(status: number, headers: ResponseHeaders, body: string | Uint8Array | null): void {
     if (this.headers || this.abandoned) throw new Error('response head sent twice'); // invariant: ResponseGuard (adapters/guard.ts) calls each step once, in order
     const flat: FlatHeaders = [];
     for (let i = 0; i < headers.length; i++) flat.push(headers[i]![0], headers[i]![1]);

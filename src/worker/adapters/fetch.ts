@@ -17,7 +17,7 @@
 // Framing headers (Transfer-Encoding, Keep-Alive, Connection unless it says `close`) are the
 // front's to drop: it frames the response (cleanHeaders, src/front/exchange.ts).
 
-import type { AppHandler, RequestContext, RequestData } from '../app-types.js';
+import type { AppHandler, RequestContext, RequestData, ResponseHeaders } from '../app-types.js';
 import { describeValue, guardedHandler, ResponseGuard } from './guard.js';
 import { LazyRequest, lazyRequestSupported } from './lazy-request.js';
 import { requestHref } from './request-url.js';
@@ -188,9 +188,9 @@ function lazyUrl(rd: RequestData): string | null {
 }
 
 /** The headers of the Response as pairs (the front drops framing ones: cleanHeaders, src/front/exchange.ts). */
-function collectHeaders(response: Response): [string, string][] {
+function collectHeaders(response: Response): ResponseHeaders {
   const pairs = lightHeaders(response);
-  if (pairs !== undefined) return pairs.slice() as [string, string][]; // a copy: streamBody may add to it
+  if (pairs !== undefined) return pairs; // the LightResponse's own: nothing downstream changes them
   const out: [string, string][] = [];
   const h = response.headers;
   let cookies = false;
@@ -203,11 +203,6 @@ function collectHeaders(response: Response): [string, string][] {
     else out.push(['set-cookie', h.get('set-cookie')!]);
   }
   return out;
-}
-
-function hasHeader(headers: [string, string][], lower: string): boolean {
-  for (const [name] of headers) if (name === lower) return true;
-  return false;
 }
 
 function isResponseLike(v: unknown): v is Response {
@@ -326,7 +321,7 @@ function respondSync(response: unknown, rd: RequestData, g: ResponseGuard): Prom
 }
 
 /** Sends a body known up front (no stream read): whole, in one call (the front adds its Content-Length). */
-function sendSource(src: LightSource, status: number, headers: [string, string][], method: string, g: ResponseGuard): void {
+function sendSource(src: LightSource, status: number, headers: ResponseHeaders, method: string, g: ResponseGuard): void {
   const bodiless = method === 'HEAD' || status === 204 || status === 304 || status < 200;
   g.full(status, headers, bodiless ? null : src);
 }
@@ -334,14 +329,14 @@ function sendSource(src: LightSource, status: number, headers: [string, string][
 /** Body bytes read before the head goes out; past this the body is streamed, not sent whole. */
 const EARLY_LIMIT = 1024 * 1024;
 
-async function streamBody(body: ReadableStream, status: number, headers: [string, string][], g: ResponseGuard): Promise<void> {
+async function streamBody(body: ReadableStream, status: number, headers: ResponseHeaders, g: ResponseGuard): Promise<void> {
   const reader = body.getReader();
   g.onAbort = (reason) => {
     reader.cancel(reason).catch(() => {});
   };
   // A body that is complete within this tick (a fixed body where the fast path is unavailable,
-  // e.g. Node 24's undici) is sent with a Content-Length; one still producing after the tick is
-  // streamed (SSE), its head going out with what was read so far.
+  // e.g. Node 24's undici) is sent whole with full(), which frames it; one still producing after
+  // the tick is streamed (SSE), its head going out with what was read so far.
   const early: Uint8Array[] = [];
   let earlyBytes = 0;
   let tickPassed = false;
@@ -361,12 +356,7 @@ async function streamBody(body: ReadableStream, status: number, headers: [string
     if (earlyBytes >= EARLY_LIMIT) break; // a stream that produces without pause: stream it
   }
   if (done) {
-    let size = 0;
-    for (const c of early) size += c.byteLength;
-    if (!hasHeader(headers, 'content-length')) headers.push(['content-length', String(size)]);
-    g.head(status, headers);
-    for (const c of early) g.chunk(c);
-    g.end();
+    g.full(status, headers, early.length === 1 ? early[0]! : Buffer.concat(early)); // framed with its Content-Length
     return;
   }
   g.head(status, headers);

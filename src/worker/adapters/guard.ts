@@ -4,7 +4,7 @@
 // abort of ctx.signal into a rejection. Every adapter funnels its output through here, so no
 // adapter can call head twice or chunk after end, whatever the app does.
 
-import type { AbortState, AppHandler, RequestContext, RequestData, ResponseSink } from '../app-types.js';
+import type { AbortState, AppHandler, RequestContext, RequestData, ResponseHeaders, ResponseSink } from '../app-types.js';
 
 const WAITING = 0; // nothing sent yet
 const STREAMING = 1; // head sent, body may follow
@@ -74,7 +74,7 @@ export class ResponseGuard {
     return this.state !== WAITING;
   }
 
-  head(status: number, headers: [string, string][]): void {
+  head(status: number, headers: ResponseHeaders): void {
     if (this.state !== WAITING) return;
     this.state = STREAMING;
     try {
@@ -104,7 +104,7 @@ export class ResponseGuard {
    * full() gets it as one call and frames it; any other as head() with the body's Content-Length,
    * chunk() (a string encoded as UTF-8), end().
    */
-  full(status: number, headers: [string, string][], body: string | Uint8Array | null): void {
+  full(status: number, headers: ResponseHeaders, body: string | Uint8Array | null): void {
     if (this.state !== WAITING) return;
     const sink = this.sink;
     if (sink.full === undefined) {

@@ -27,12 +27,13 @@
 
 import { isProxy } from 'node:util/types';
 import { HTTP_TOKEN } from '../../front/http-token.js';
+import type { ResponseHeaders } from '../app-types.js';
 
 /** What the adapter sends: a string, bytes (a private copy, as undici makes), or no body. */
 export type LightSource = string | Uint8Array | null;
 
 /** Header pairs as Headers would hold them: lower-case names, no name twice, values checked. */
-export type HeaderPairs = [string, string][];
+type HeaderPairs = [string, string][];
 
 interface LightState {
   status: number;
@@ -359,7 +360,7 @@ export function lightSource(r: object): LightSource | undefined {
  * (the app never read `response.headers`); undefined otherwise (then read `r.headers`). Shared:
  * the caller must not change them.
  */
-export function lightHeaders(r: object): readonly (readonly [string, string])[] | undefined {
+export function lightHeaders(r: object): ResponseHeaders | undefined {
   const s = stateOf(r);
   if (s === undefined || s === null || s.pairs === null) return undefined;
   return s.pairs;
