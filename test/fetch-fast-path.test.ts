@@ -99,6 +99,13 @@ describe('fetch fast path', () => {
     assert.equal(closed.match(/HTTP\/1\.1 /g)?.length, 1, closed);
   });
 
+  test('a header value with CR LF in it (response splitting) is refused: 500, nothing injected', async () => {
+    const reply = await raw(s.url, 'GET /inject HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 500 /);
+    assert.doesNotMatch(reply, /x-injected/i);
+    await s.waitForLog((l) => l.event === 'APP_ERROR' && l.path === '/inject', 10000, 'the app error');
+  });
+
   test('several Set-Cookie headers stay separate; an async Response takes the same path', async () => {
     const r = await get(`${s.url}/cookies`);
     assert.equal(r.status, 202);
