@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { startSpindle, get, raw, fixture, until, rawStats, type Running, type LogLine } from './helpers/spindle.js';
 import { encodeUwsgiPacket } from '../src/front/uwsgi-listener.js';
 
@@ -378,7 +378,36 @@ describe('slow-drip requests have an overall deadline (item 8)', () => {
     }));
 });
 
-const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+/**
+ * The stats connections the server process holds: its descriptors that are TCP sockets on the
+ * stats port, other than the listening one (matched by inode against /proc/net/tcp). Counting all
+ * its descriptors instead also counted whatever else the process opened meanwhile.
+ */
+function statsConnections(pid: number, statsPort: number): number {
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local address (hex ip:port), state (0A = listening), inode
+    if (f.length > 9 && parseInt(f[1]!.split(':')[1]!, 16) === statsPort && f[3] !== '0A') inodes.add(f[9]!);
+  }
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; } // closed meanwhile
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1]!)) n++;
+  }
+  return n;
+}
+
+/** Polls until the server holds no stats connection; the failure says how many it still held. */
+async function statsConnectionsClosed(pid: number, statsPort: number, what: string): Promise<void> {
+  try {
+    await until(() => statsConnections(pid, statsPort) === 0, 15000, what);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (still open: ${statsConnections(pid, statsPort)})`);
+  }
+}
 
 describe('the stats server bounds its connections (item 8)', () => {
   test('raw stats: 100 clients that never close: at most 64 are served at once, and the rest closed; all time out', () =>
@@ -386,7 +415,6 @@ describe('the stats server bounds its connections (item 8)', () => {
       const pid = s.serverPid; // the server process (s.proc is the supervising parent)
       const p = port(statsAddress(s));
       assert.ok((await rawStats(statsAddress(s))).includes('"workers"'));
-      const before = openFds(pid);
       const clients = await Promise.all(Array.from({ length: 100 }, () => new Promise<{ socket: Socket; served: Promise<boolean> }>((resolve, reject) => {
         const socket = connect({ host: '127.0.0.1', port: p, allowHalfOpen: true }); // never closes its side
         let got = '';
@@ -399,7 +427,8 @@ describe('the stats server bounds its connections (item 8)', () => {
       try {
         const served = (await Promise.all(clients.map((c) => c.served))).filter(Boolean).length;
         assert.ok(served > 0 && served <= 64, `${served} of 100 were served (the cap is 64)`);
-        await until(() => openFds(pid) <= before + 2, 15000, `the stats connections to time out (open descriptors: ${openFds(pid)}, before: ${before})`);
+        assert.ok(statsConnections(pid, p) > 0, 'the served connections are still open (the count sees them)');
+        await statsConnectionsClosed(pid, p, 'the stats connections to time out');
         await s.waitForLog((l) => l.event === 'STATS_CONNECTIONS_FULL', 5000, 'the STATS_CONNECTIONS_FULL log line');
       } finally {
         for (const c of clients) c.socket.destroy();
@@ -431,12 +460,12 @@ describe('the stats server bounds its connections (item 8)', () => {
       const pid = s.serverPid; // the server process (s.proc is the supervising parent)
       const addr = statsAddress(s);
       assert.equal((await get(`${addr}/health/live`)).status, 200);
-      const before = openFds(pid);
       const clients = await Promise.all(Array.from({ length: 100 }, () => open(port(addr))));
       try {
         await until(() => clients.filter((c) => c.isClosed()).length >= 36, 5000, 'the connections over the cap to be closed');
-        assert.ok(openFds(pid) <= before + 64 + 2, `open descriptors ${openFds(pid)}, before ${before}`);
-        await until(() => openFds(pid) <= before + 2, 15000, `the idle stats connections to time out (open descriptors: ${openFds(pid)}, before: ${before})`);
+        const open64 = statsConnections(pid, port(addr));
+        assert.ok(open64 <= 64, `${open64} stats connections open (the cap is 64)`);
+        await statsConnectionsClosed(pid, port(addr), 'the idle stats connections to time out');
       } finally {
         for (const c of clients) c.socket.destroy();
       }
