@@ -86,6 +86,8 @@ test('a second SIGTERM during the drain makes it quick: the request in flight is
   const [r, exit] = await Promise.all([inflight, s.exited]);
   assert.equal(r.status, 503, 'answered, not left to its 30 s handler or the 60 s mercy');
   assert.equal(exit.code, 0);
+  assert.deepEqual(s.lines.filter((l) => l.event === 'WORKER_DIED'), [], 'the worker is not reported dead');
+  assert.ok(s.lines.some((l) => l.event === 'WORKER_EXITED' && l.reason === 'shutdown'));
 });
 
 test('SIGINT: quick shutdown, exit 0', async () => {
@@ -94,6 +96,11 @@ test('SIGINT: quick shutdown, exit 0', async () => {
   const { code } = await s.stop('SIGINT');
   assert.equal(code, 0);
   assert.ok(s.lines.some((l) => l.event === 'STOPPED'));
+  // The workers were ended by the master, not lost: no error line, and the reason says why.
+  assert.deepEqual(s.lines.filter((l) => l.event === 'WORKER_DIED'), [], 'no worker is reported dead');
+  const exits = s.lines.filter((l) => l.event === 'WORKER_EXITED');
+  assert.equal(exits.length, 2, 'each worker logged as exited');
+  for (const l of exits) assert.equal(l.reason, 'shutdown');
 });
 
 test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async () => {

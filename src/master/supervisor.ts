@@ -321,11 +321,13 @@ export class Supervisor {
    */
   private async endNow(h: WorkerHandle, reason: EndReason, message: string): Promise<void> {
     if ((h.ownInFlight > 0 || h.listening) && h.state !== 'dead') {
+      // Decided before the worker is asked: it usually exits within the grace, and onExit() must
+      // log that as the end the master chose, not as a crash.
+      h.endReason ??= reason;
       h.thread.postMessage([QUIT, message]);
       const t = setTimeout(() => void this.terminate(h, reason), QUIT_GRACE_MS);
       await h.exited;
       clearTimeout(t);
-      h.endReason ??= reason;
       return;
     }
     await this.terminate(h, reason);
