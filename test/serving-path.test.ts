@@ -395,6 +395,16 @@ test('a Node (req, res) app: each logged request counts the bytes of its own res
     assert.deepEqual(sizes.map((_, i) => lines.find((l) => l.path === `/echo?i=${i}`)?.bytes), received);
   }));
 
+test('a response cut because the app failed after its head: the request line still names the client', () =>
+  withServer(NODE_APP, ['--processes', '1'], async (s) => {
+    // A fresh connection, cut on its first request: nothing had read the peer's address before.
+    const reply = await raw(s.url, 'GET /fail-after-head HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.doesNotMatch(reply, /^HTTP\/1\.1 500/, 'the head had gone out: the response is cut, not replaced');
+    const line = await s.waitForLog((l) => l.event === 'REQUEST' && l.path === '/fail-after-head', 5000, 'the request line');
+    assert.equal(line.status, 500);
+    assert.equal(line.client, '127.0.0.1');
+  }));
+
 test('a Node (req, res) app that writes after its harakiri answer: the write is dropped, the worker keeps serving', () =>
   withServer(NODE_APP, ['--processes', '1', '--harakiri', '1'], async (s) => {
     const r = await get(`${s.url}/late-write`);

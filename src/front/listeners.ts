@@ -47,7 +47,13 @@ export function createHttpServer(opts: HttpServerOptions): Server {
   // requests node:http arms its keep-alive timeout (the same value, calling the same listener);
   // at a kept-alive request's start it clears it, and the worker arms it again only on a
   // connection whose request waits on its client (watchStalls() in connection-flow.ts).
-  server.on('connection', (socket: Socket) => socket.setTimeout(opts.socketTimeoutMs));
+  server.on('connection', (socket: Socket) => {
+    socket.setTimeout(opts.socketTimeoutMs);
+    // Read the peer's address now (net keeps it): once a socket is destroyed net no longer knows
+    // it, and the request log's `client` matters most for the requests that end that way (a
+    // response cut after the app failed, a client gone). Once per connection, not per request.
+    void socket.remoteAddress;
+  });
   server.on('timeout', (socket: Socket) => {
     if (opts.isBusy(socket)) return;
     const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
