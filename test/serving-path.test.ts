@@ -83,6 +83,27 @@ describe('a fetch app (2 workers, limit-post 1k, buffer-size 2k)', () => {
     assert.equal((await get(`${s.url}/`)).status, 200);
   });
 
+  test('Expect: 100-continue: a body declared over limit-post is refused (413) before the client sends it; one within it is asked for', async () => {
+    const refused = await raw(s.url, 'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n');
+    assert.match(refused, /^HTTP\/1.1 413/, 'no 100 Continue first: the client is told not to send the body');
+    // Within the limit: the body is sent only once the server has said 100 Continue.
+    const u = new URL(s.url);
+    const sock = connect({ host: u.hostname, port: Number(u.port) });
+    try {
+      let out = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => { out += d; });
+      sock.write('POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
+      await until(() => out.length > 0, 5000, 'the interim answer');
+      assert.match(out, /^HTTP\/1.1 100 Continue\r\n\r\n$/);
+      sock.write('hello');
+      await until(() => out.endsWith('hello'), 5000, 'the echo');
+      assert.match(out, /\r\n\r\nHTTP\/1.1 200 /);
+    } finally {
+      sock.destroy();
+    }
+  });
+
   test('a request head over buffer-size → 431', async () => {
     const reply = await raw(s.url, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(3000)}\r\n\r\n`);
     assert.match(reply, /^HTTP\/1.1 431/);

@@ -8,10 +8,13 @@ import { SlottedResponse } from './slotted-response.js';
 import { logLimited } from '../log/rate-limit.js';
 import { ALLOWED_METHODS, CONNECT_REFUSED, MAX_HEADER_FIELDS, logScreened } from './request-screen.js';
 import { answer408, answerReadTimeout, closeIdle, requestTimeoutMs } from './read-deadline.js';
+import { declaredBody } from './request-body.js';
 
 export interface HttpServerOptions {
   maxHeaderBytes: number;
   socketTimeoutMs: number;
+  /** limit-post in bytes (0 or absent: no limit): a body declared larger is refused before the client sends it. */
+  maxBodyBytes?: number;
   /** request-read-timeout: the whole request must arrive within this of its first byte (0 or absent: no limit). */
   requestReadTimeoutMs?: number;
   log: Log;
@@ -70,6 +73,14 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       return;
     }
     closeIdle(socket, opts.log);
+  });
+  // Expect: 100-continue: the client waits for a go-ahead before it sends the body. node:http gives
+  // it to every request; a body declared over limit-post is not asked for: the request goes on
+  // without it, and its 413 (own-http.ts) tells the client not to send it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const limit = opts.maxBodyBytes ?? 0;
+    if (!(limit > 0 && declaredBody(req) > limit)) res.writeContinue();
+    server.emit('request', req, res);
   });
   // One more than are kept: a request with more fields is refused (431), not cut (request-screen.ts).
   server.maxHeadersCount = MAX_HEADER_FIELDS + 1;

@@ -157,6 +157,7 @@ export class OwnHttp {
     this.share.attach(cell);
     const opts: HttpServerOptions = {
       maxHeaderBytes: this.s.maxHeaderBytes,
+      maxBodyBytes: this.s.maxBodyBytes,
       socketTimeoutMs: this.s.socketTimeoutMs,
       requestReadTimeoutMs: this.s.requestReadTimeoutMs,
       log: this.log,
