@@ -103,6 +103,38 @@ test('SIGINT: quick shutdown, exit 0', async () => {
   for (const l of exits) assert.equal(l.reason, 'shutdown');
 });
 
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} while the workers load the app: the server stops (exit 0, nothing served, vacuumed), and does not blame the app`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-'));
+    const pid = join(dir, 'app.pid');
+    try {
+      // The stats server and the pidfile: what start-up would create after the app loads.
+      // (log-level debug: the parent's SERVER_STARTED names the server process, for the cleanup)
+      const s = await startSpindle([fixture('serve/slow-load.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '2',
+        '--stats', '127.0.0.1:0', '--pidfile', pid, '--log-level', 'debug'], { expectExit: true });
+      try {
+        await s.waitForLog((l) => l.msg === 'app: loading', 15000, 'the app to start loading');
+        s.proc.kill(signal);
+        // (before the fix: SIGTERM left it running until worker-reload-mercy, 60 s; SIGINT exited 22)
+        let exit: { code: number | null } | undefined;
+        void s.exited.then((e) => { exit = e; });
+        await until(() => exit, 20000, 'the server to exit');
+        assert.equal(exit!.code, 0);
+      } finally {
+        const server = Number(s.lines.find((l) => l.event === 'SERVER_STARTED')?.serverPid);
+        if (server > 0) try { process.kill(server, 'SIGKILL'); } catch { /* exited, as it should have */ }
+        await s.stop('SIGKILL');
+      }
+      assert.ok(s.lines.some((l) => l.event === 'STOPPED'), 'the shutdown completed');
+      assert.ok(!s.lines.some((l) => l.event === 'SERVING'), 'it never started serving');
+      assert.deepEqual(s.lines.filter((l) => l.level === 'error' || l.level === 'fatal'), [], 'no error: the app did nothing wrong');
+      assert.ok(!existsSync(pid), 'no pidfile left');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-'));
   const sock = join(dir, 'app.sock');

@@ -93,7 +93,9 @@ export class WorkerAccept {
       this.server.log.error({ event: 'SOCKET_COPY_FAILED', worker: h.slot, err }, 'could not copy the listening sockets for this worker; it serves no HTTP until it is replaced');
       return;
     }
-    if (h.state !== 'ready' && h.state !== 'retiring') {
+    // Not to a worker told to stop meanwhile (a shutdown while the app loaded): it would start
+    // accepting after its stop, and never finish it.
+    if (h.state !== 'ready') {
       this.sockets.discard(fds);
       return;
     }

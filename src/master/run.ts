@@ -94,9 +94,12 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     log.fatal({ event: 'START_FAILED', err }, 'could not start');
     return EXIT.CONFIG;
   }
-  await handover?.serving();
-  await parent?.hold(outgoingSockets(server.sharedSocketList));
-  recycler.start();
+  if (!stopping) {
+    // (A stop during start-up: start() returned early and the shutdown is completing.)
+    await handover?.serving();
+    await parent?.hold(outgoingSockets(server.sharedSocketList));
+    recycler.start();
+  }
   await done;
   return EXIT.OK;
 }

@@ -74,6 +74,8 @@ export class SpindleServer {
   readonly background: Background;
   /** Where a worker's CONTROL messages go (src/master/thread-events.ts). */
   private readonly controlTargets: ControlTargets;
+  /** Settles when start()'s steps have finished or stopped early: a shutdown cleans up after that. */
+  private startSettled: Promise<void> = Promise.resolve();
 
   get parent(): ParentLink | undefined { return this.opts.parent; }
 
@@ -104,6 +106,9 @@ export class SpindleServer {
       background: this.background,
       stopCommands: () => this.fifo?.close(),
       afterDrain: async () => {
+        // A stop during start-up: what start() is still creating (a bind, the stats server) must
+        // exist before it is closed; start() creates nothing once the shutdown has begun.
+        await this.startSettled;
         this.cycle.stop();
         await this.listeners.close();
         if (!this.handedOver) await this.cacheStores.saveAtExit();
@@ -136,9 +141,27 @@ export class SpindleServer {
   /**
    * Loads the app in every worker, then listens. With need-app (the default) an app that does not
    * load is an AppLoadFailure before anything listens; without it the server listens and answers
-   * 503 until a reload loads the app.
+   * 503 until a reload loads the app. A shutdown requested meanwhile (a SIGTERM while the app
+   * loads) stops it at its next step: it then returns, and the shutdown completes.
    */
   async start(): Promise<void> {
+    const steps = this.startSteps();
+    this.startSettled = steps.then(() => undefined, () => undefined);
+    try {
+      await steps;
+    } catch (err) {
+      if (!(err instanceof StartFailure)) throw err;
+      await this.close({ graceful: false }); // after the steps settled: the shutdown waits for them
+      throw err.cause;
+    }
+  }
+
+  /** The shutdown began: start-up creates nothing more (start()). */
+  private get stopRequested(): boolean {
+    return this.shutdown.started;
+  }
+
+  private async startSteps(): Promise<void> {
     if (this.settings.names.master) process.title = this.settings.names.master;
     if (this.settings.chdir) process.chdir(this.settings.chdir);
     installSharedCore(this.core); // the runtime API works in the master too
@@ -150,10 +173,13 @@ export class SpindleServer {
     // Every address is bound before a worker starts: a taken port fails at once, before the app
     // loads. (A full reload's new process takes its sockets over once its app has loaded.)
     const bindFirst = !this.opts.handover;
+    if (this.stopRequested) return;
     if (bindFirst) await this.listeners.bindBeforeWorkers(specs);
+    if (this.stopRequested) return;
     try {
       await this.supervisor.startAll();
     } catch (err) {
+      if (this.stopRequested) return; // the workers were ended by the shutdown, not by the app
       // a full reload never replaces a working process by one without its app, need-app or not
       if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) {
         if (bindFirst) await this.listeners.release();
@@ -161,11 +187,13 @@ export class SpindleServer {
       }
       this.noApp.failed(err);
     }
+    if (this.stopRequested) return;
     this.background.start();
     const handover = this.opts.handover;
     if (handover) {
       await handover.receive();
       await this.cacheStores.restore(); // the snapshot the old process wrote right before the handover
+      if (this.stopRequested) return;
     }
     if (defaulted) this.log.info({ event: 'DEFAULT_LISTENER', address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
@@ -173,26 +201,25 @@ export class SpindleServer {
       await this.noApp.standIn();
       await handover?.adopted(this.sharedSocketList);
     } catch (err) {
-      await this.close({ graceful: false });
-      throw err instanceof SpindleError ? err : new SpindleError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, { cause: err });
+      throw new StartFailure(err instanceof SpindleError ? err : new SpindleError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, { cause: err }));
     }
+    if (this.stopRequested) return;
     this.files.writePidfile();
     this.cacheStores.startSync();
     if (this.settings.masterFifo) {
       try {
         this.fifo = MasterFifo.open(this.settings.masterFifo, this, this.log);
       } catch (err) {
-        await this.close({ graceful: false });
-        throw err;
+        throw new StartFailure(err);
       }
     }
     if (this.settings.stats && !bindFirst) {
       try {
         await this.listeners.listenStats();
       } catch (err) {
-        await this.close({ graceful: false });
-        throw err;
+        throw new StartFailure(err);
       }
+      if (this.stopRequested) return;
     }
     this.cycle.start();
     const statsUrl = this.listeners.statsUrl;
@@ -288,4 +315,9 @@ export class SpindleServer {
   stats(): ServerStats {
     return serverStats(this, this.workerAccept.kernelBacklog());
   }
+}
+
+/** A start-up step failed once the server had begun to run: start() closes it, then throws `cause`. */
+class StartFailure {
+  constructor(readonly cause: unknown) {}
 }

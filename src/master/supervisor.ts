@@ -79,6 +79,7 @@ export class Supervisor {
       await Promise.all(handles.map((h) => this.terminate(h, 'start-up-failed')));
       throw err;
     }
+    if (this.shuttingDown) return; // stopped during start-up: the shutdown logs what follows
     this.host.log.info({ event: 'WORKERS_READY', workers: handles.length, ms: Math.round(Math.max(...handles.map((h) => h.readyAt - h.spawnedAt))) }, 'workers ready');
   }
 

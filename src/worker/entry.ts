@@ -48,13 +48,32 @@ installThreadInfo({
 setThreadName(boot.threadName);
 // Before the app loads: an app that imports another copy of 'spindle' is reported (api/copies.ts).
 const { own } = onOtherCopy((app) => post([CONTROL, { kind: 'other-copy', server: own, app }]));
-// Background work (timer/signal runs, replies to muleMsg/offload): listening before the app loads,
-// so calls made at import time get their replies.
-port.on('message', (m: [number, BgToThread]) => { if (m[0] === BG) onBgMessage(m[1]); });
-
 let stopping = false;
 /** The HTTP connections this worker accepts itself (once the app is loaded). */
 let ownHttp: OwnHttp | null = null;
+
+// Listening before the app loads: calls made at import time get their replies (background work:
+// timer/signal runs, muleMsg/offload), and a stop asked for while the app loads (a shutdown
+// during start-up) is not lost: the thread exits once the app has loaded, or at once.
+type FromMaster = [typeof BG, BgToThread] | [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string];
+port.on('message', (m: FromMaster) => {
+  switch (m[0]) {
+    case BG:
+      onBgMessage(m[1]);
+      break;
+    case STOP:
+      stopping = true;
+      ownHttp?.stop();
+      finishStop();
+      break;
+    case LISTEN: // sent only once READY was
+      ownHttp!.listen(m[1], m[2]);
+      break;
+    case QUIT:
+      ownHttp?.abandonAll({ status: 503, message: m[1], note: 'shutdown' }, 'the worker was stopped');
+      process.exit(0);
+  }
+});
 
 /** Exits once a stop was asked for and no request is in flight. */
 function finishStop(): void {
@@ -94,21 +113,6 @@ async function main(): Promise<void> {
   const http = new OwnHttp(boot.ownHttp, app.handler, app.dispatch, boot.workerId, log, report, finishStop);
   ownHttp = http;
   loadLogModules(); // before any client can make this worker log
-  port.on('message', (m: [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string]) => {
-    switch (m[0]) {
-      case STOP:
-        stopping = true;
-        http.stop();
-        finishStop();
-        break;
-      case LISTEN:
-        http.listen(m[1], m[2]);
-        break;
-      case QUIT:
-        http.abandonAll({ status: 503, message: m[1], note: 'shutdown' }, 'the worker was stopped');
-        process.exit(0);
-    }
-  });
   post([READY]);
   // Load undici (about 20 ms on Node 20) while no request waits, not at the first one.
   if (app.kind === 'fetch') setImmediate(warmUpFetch);
