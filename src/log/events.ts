@@ -69,6 +69,7 @@ export const LOG_EVENTS = {
   FULL_RELOAD_SPAWNED: 'a full reload started the new process',
   FULL_RELOAD_SPAWN_FAILED: 'a full reload could not start the new process',
   FULL_RELOAD_FAILED: 'the new process did not take over: this one keeps serving',
+  FULL_RELOAD_CANCELLED: 'a stop was asked for during a full reload: the new process is stopped too',
   FULL_RELOAD_HANDED_OVER: 'the new process serves: this one stops accepting and drains',
   FULL_RELOAD_DRAINED: 'the old process has drained and exits',
   FULL_RELOAD_SOCKETS_RECEIVED: 'the new process received the listening sockets',

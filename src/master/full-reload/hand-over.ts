@@ -134,6 +134,11 @@ export async function handOverToSuccessor(server: HandOverHost, log: Log, parent
       const err = settings.stats ? await server.reclaimStatsServer() : null;
       if (err) statsNote = `the stats server was released to the new process and could not be opened again: ${err.message}`;
     }
+    if (server.observation().shuttingDown) {
+      // the operator stopped the service: nothing failed, and this process is not going on
+      log.warn({ event: 'FULL_RELOAD_CANCELLED', reason, oldPid, newPid }, 'full reload cancelled: this process is shutting down, and the new one was stopped');
+      return false;
+    }
     log.error({ event: 'FULL_RELOAD_FAILED',
       reason, oldPid, newPid, why, ...(exit ? { exitCode: (exit as { code: number | null }).code, exitSignal: (exit as { signal: string | null }).signal } : {}),
       ...(statsNote ? { note: statsNote } : {}),
