@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, utimesSync, existsSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,6 +242,31 @@ test('touch-reload replaces the process; touch-chain-reload replaces the workers
     // the new process read the touched time at start: no second reload
     assert.equal(readPid(pidfile), newPid);
     assert.match((await get(`${s.url}/`)).body.toString(), /hello from worker/);
+  } finally {
+    await cleanup(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cache2 store: a symlink planted at the temporary file a save writes is not followed (its target is untouched) and the store is still saved', { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spindle-fr-'));
+  const store = join(dir, 'c.store');
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'precious\n');
+  const s = await startUnsupervised([CACHE_APP, '--http-socket', '127.0.0.1:0', '--processes', '1',
+    '--cache2', `name=c,items=64,blocksize=256,keysize=32,store=${store},store_sync=1`, '--log-level', 'debug']); // (periodic saves log at debug)
+  try {
+    assert.equal((await get(`${s.url}/set?k=a&v=1`)).status, 200);
+    // What someone able to write into the store's directory could plant, knowing the server's pid:
+    // the temporary names of the periodic save and of the save at exit.
+    symlinkSync(victim, `${store}.${s.serverPid}.sync.tmp`);
+    symlinkSync(victim, `${store}.${s.serverPid}.tmp`);
+    await until(() => s.lines.some((l) => l.event === 'CACHE_SAVED' && l.reason === undefined), 10000, 'a periodic save');
+    await s.stop('SIGTERM');
+    assert.ok(s.lines.some((l) => l.event === 'CACHE_SAVED' && l.reason !== undefined), 'the save at exit');
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target was not written');
+    assert.match(readFileSync(store, 'latin1'), /"bytes"/, 'the store itself was written');
+    assert.deepEqual(s.lines.filter((l) => l.event === 'CACHE_SAVE_FAILED'), []);
   } finally {
     await cleanup(s);
     rmSync(dir, { recursive: true, force: true });

@@ -9,15 +9,17 @@
 //
 // File: a text line "SPINDLE-CACHE-STORE 1", a JSON line (cache name, geometry, byte count,
 // sha256 of the bytes, when and by which pid it was saved), then the region's bytes. Written to a
-// temporary file in the same directory and renamed, so a crash never leaves half a file.
+// temporary file in the same directory and renamed, so a crash never leaves half a file. The
+// temporary file is created new (O_EXCL | O_NOFOLLOW), never opened through a link planted at its
+// predictable name; a leftover of that name (a crashed run) is removed first.
 //
 // Restore refuses (CACHE_STORE, naming the file and what differs) a file saved with another
 // geometry (items, blocksize, blocks, keysize, bitmap, hash, hashsize) or one that is short,
 // corrupt or not a store file at all — never a silently empty cache — unless the cache has
 // store_delete, which discards such a file with a warning and starts empty.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, fsyncSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, fsyncSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { CacheSpec } from '../shm/cache-spec.js';
@@ -25,6 +27,8 @@ import type { SharedCore } from '../shm/layout.js';
 import { trySnapshotCache, tryRestoreCache } from '../shm/cache-store.js';
 
 const MAGIC_LINE = 'SPINDLE-CACHE-STORE 1\n';
+/** A temporary store file: created new, for writing; never an existing file or a link. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const GEOMETRY = ['items', 'blocksize', 'blocks', 'keysize', 'bitmap', 'hash', 'hashsize'] as const;
 const LOCK_WAIT_MS = 5000;
 
@@ -165,7 +169,8 @@ export class CacheStores {
       try {
         const bytes = await withLock(() => trySnapshotCache(this.core, index), `saving cache2 "${spec.name}"`);
         const tmp = `${spec.store}.${process.pid}.tmp`;
-        const fd = openSync(tmp, 'w', 0o600);
+        try { unlinkSync(tmp); } catch { /* none left over */ }
+        const fd = openSync(tmp, NEW_FILE, 0o600);
         try {
           writeFileSync(fd, this.encode(spec, bytes));
           fsyncSync(fd);
@@ -200,7 +205,13 @@ export class CacheStores {
       const bytes = await withLock(() => trySnapshotCache(this.core, index), `saving cache2 "${spec.name}"`);
       if (this.stopped) return;
       const tmp = `${spec.store}.${process.pid}.sync.tmp`;
-      await writeFile(tmp, this.encode(spec, bytes), { mode: 0o600 });
+      await unlink(tmp).catch(() => { /* none left over */ });
+      const file = await open(tmp, NEW_FILE, 0o600);
+      try {
+        await file.writeFile(this.encode(spec, bytes));
+      } finally {
+        await file.close();
+      }
       if (this.stopped) { try { unlinkSync(tmp); } catch { /* gone */ } return; }
       await rename(tmp, spec.store);
       this.log.debug({ event: 'CACHE_SAVED', cache: spec.name, path: spec.store }, 'cache saved (store_sync)');
