@@ -59,6 +59,25 @@ describe('a Node app that a client pushes into failing (1 worker)', () => {
     assert.match(reply, /\r\n\r\nhello \*\n$/);
   });
 
+  test('request smuggling shapes (Content-Length with Transfer-Encoding, two lengths, folded or malformed headers) are refused 400 alone: what follows them is never served', async () => {
+    const next = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+    const shapes: Record<string, string> = {
+      'Content-Length and Transfer-Encoding': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'two Content-Lengths': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+      'Transfer-Encoding not ending in chunked': 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
+      'a folded header line': 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n',
+      'a space before the colon': 'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
+      'bare LF line ends': 'GET / HTTP/1.1\nHost: x\n\n',
+      'two Host headers': 'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n',
+    };
+    for (const [shape, request] of Object.entries(shapes)) {
+      const reply = await raw(s.url, request + next, 5000);
+      assert.equal(reply.match(/HTTP\/1\.1 \d{3} /g)?.join(), 'HTTP/1.1 400 ', `${shape}: one answer, a 400: ${JSON.stringify(reply.slice(0, 200))}`);
+    }
+    assert.deepEqual(died(s), []);
+    assert.equal((await get(`${s.url}/`)).status, 200);
+  });
+
   test('Connection: close followed by more bytes: the response is delivered, the bytes ignored', async () => {
     const reply = await rawGet(s.url, '/slow?ms=200', 'Host: x\r\n', 'GET /seen HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200 /);
