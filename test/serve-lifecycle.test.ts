@@ -26,6 +26,29 @@ for (const [kind, file, reason] of [
   });
 }
 
+for (const [kind, mule, why] of [
+  ['a missing mule file', fixture('apps/does-not-exist.mjs'), /mule .*does-not-exist\.mjs: no such file/],
+  // uWSGI's module form, relative to the current directory (the repository root here)
+  ['a mule with an export name', 'test.fixtures.serve.app:handler', /a mule runs its module's default export; remove :handler/],
+] as const) {
+  test(`${kind} exits 22 before listening, as a missing app does (not a mule respawned forever)`, async () => {
+    const s = await startSpindle([APP, '--http-socket', '127.0.0.1:0', '--processes', '1', '--mule', mule], { expectExit: true });
+    let exit: { code: number | null } | undefined;
+    void s.exited.then((e) => { exit = e; });
+    try {
+      await until(() => exit, 15000, 'spindle to exit'); // (it used to serve, respawning the mule forever)
+    } finally {
+      await s.stop('SIGKILL');
+    }
+    assert.equal(exit!.code, 22);
+    const fatal = s.lines.find((l) => l.level === 'fatal');
+    assert.equal(fatal?.event, 'APP_NOT_FOUND');
+    assert.equal(fatal?.option, 'mule');
+    assert.match(String(fatal?.msg), why);
+    assert.ok(!s.lines.some((l) => l.event === 'SERVING' || l.event === 'MULE_DIED'));
+  });
+}
+
 test('need-app = false: serves 503 with the reason until the app loads', async () => {
   const s = await startSpindle([fixture('serve/crash-on-load.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '1', '--need-app=false']);
   try {

@@ -5,7 +5,7 @@ import {
   ConfigError, formatOrigin, inspectConfig, OPTION_LIST, SECTIONS, camelCase,
   type ConfigProblem, type ConfigWarning, type InspectResult, type LoadInput,
 } from '../config/index.js';
-import { resolveAppModule } from '../config/app-module.js';
+import { resolveAppModule, resolveMuleModule } from '../config/app-module.js';
 import { renderHelp } from '../config/doc.js';
 import { formatValue } from '../config/values.js';
 import { EXIT } from '../errors.js';
@@ -86,9 +86,8 @@ function checkModules(r: InspectResult, cwd: string, notes: string[], warnings: 
     if (app.translation) notes.push(app.translation);
   }
   for (const spec of r.config.mule.filter((m) => m.trim() !== '')) {
-    const mule = resolveAppModule(spec.trim(), base, undefined, 'mule');
+    const mule = resolveMuleModule(spec.trim(), base);
     if (mule.error) problem('mule', mule.error);
-    else if (mule.exportName) problem('mule', `mule = ${spec}: a mule runs its module's default export; remove :${mule.exportName}`);
     else if (mule.translation) notes.push(mule.translation);
   }
 }

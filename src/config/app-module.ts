@@ -73,3 +73,13 @@ export function resolveAppModule(spec: string, base: string, callable?: string, 
   }
   return { path: found[0]!, exportName, translation: `${what} = ${spec}: ${form}: ${found[0]}` };
 }
+
+/**
+ * A `mule` program: as the app, except that a mule runs its module's default export, so an export
+ * name is an error. `error` says why it cannot run (`spindle check` reports it; serving refuses).
+ */
+export function resolveMuleModule(spec: string, base: string): AppModule {
+  const m = resolveAppModule(spec, base, undefined, 'mule');
+  if (!m.error && m.exportName) return { path: m.path, error: `mule = ${spec}: a mule runs its module's default export; remove :${m.exportName}` };
+  return m;
+}

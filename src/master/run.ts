@@ -44,6 +44,10 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
     log.fatal({ event: 'APP_NOT_FOUND', reason: 'not-found' }, settings.appNotFound);
     return EXIT.APP_LOAD;
   }
+  if (settings.muleNotFound) {
+    log.fatal({ event: 'APP_NOT_FOUND', reason: 'not-found', option: 'mule' }, settings.muleNotFound);
+    return EXIT.APP_LOAD;
+  }
 
   // Under the supervising parent (src/parent/parent.ts): the pidfile names it, it starts full reloads.
   const parent = ParentLink.fromEnv(log) ?? undefined;

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { CoreSpec } from '../shm/layout.js';
 import type { CommandCron } from '../config/cron.js';
 import type { ParsedConfig, SpindleConfig } from '../config/options.js';
-import { resolveAppModule } from '../config/app-module.js';
+import { resolveAppModule, resolveMuleModule } from '../config/app-module.js';
 import type { Owner } from '../config/owner.js';
 import type { CheaperOptions } from '../cheaper/types.js';
 
@@ -17,6 +17,8 @@ export interface ServerSettings {
   appExport?: string;
   /** Why the app module cannot be found (module form explained); the server refuses to start. */
   appNotFound?: string;
+  /** Why a `mule` program cannot run (the first one that cannot); serving refuses it as an app not found. */
+  muleNotFound?: string;
   /** Directory to change to before the app loads (uWSGI chdir); the app path is relative to it. */
   chdir?: string;
   /** KEY=VALUE pairs set in the environment before the workers start. */
@@ -104,12 +106,15 @@ export function settingsFromConfig({ config: c, parsed }: TypedConfig, cwd = pro
   const app = given(c.app) ?? '';
   const chdir = given(c.chdir) ? resolve(cwd, c.chdir!) : undefined;
   const appModule = app ? resolveAppModule(app, chdir ?? cwd, given(c.callable)) : undefined;
+  const muleModules = c.mule.map((p) => (p.trim() ? resolveMuleModule(p.trim(), chdir ?? cwd) : undefined));
+  const muleNotFound = muleModules.find((m) => m?.error)?.error;
   const chmod = given(c.chmodSocket);
   const stats = given(c.stats);
   return {
     appPath: appModule?.path ?? '',
     ...(appModule?.exportName ? { appExport: appModule.exportName } : {}),
     ...(appModule?.error ? { appNotFound: appModule.error } : {}),
+    ...(muleNotFound ? { muleNotFound } : {}),
     chdir,
     env: c.env.map((kv) => {
       const i = kv.indexOf('=');
@@ -163,7 +168,7 @@ export function settingsFromConfig({ config: c, parsed }: TypedConfig, cwd = pro
       locks: c.locks,
       counters: { max: c.countersMax, declared: c.counter },
     },
-    background: backgroundSettings(c, parsed, chdir ?? cwd),
+    background: backgroundSettings(c, parsed, muleModules.map((m) => m?.path ?? '')),
     processRecycle: {
       rssBytes: c.reloadOnProcessRss !== undefined ? c.reloadOnProcessRss * MB : defaultProcessRssBytes(),
       rssDefault: c.reloadOnProcessRss === undefined,
@@ -260,10 +265,11 @@ export interface BackgroundSettings {
   offloadThreads: number;
 }
 
-function backgroundSettings(c: SpindleConfig, parsed: ParsedConfig, base: string): BackgroundSettings {
+/** `programs`: the `mule` lines' modules, resolved ('' = a generic mule). */
+function backgroundSettings(c: SpindleConfig, parsed: ParsedConfig, programs: string[]): BackgroundSettings {
   const farms = parsed.farm;
   const mules = [
-    ...c.mule.map((p) => (p.trim() ? resolveAppModule(p.trim(), base, undefined, 'mule').path : '')),
+    ...programs,
     ...new Array<string>(c.mules).fill(''),
   ].map((program, i) => ({ id: i + 1, program, farms: farms.filter((f) => f.mules.includes(i + 1)).map((f) => f.name) }));
   return {

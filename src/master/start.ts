@@ -42,6 +42,7 @@ export async function start(options: StartOptions = {}): Promise<RunningServer> 
   const settings = settingsFromConfig(loaded);
   if (!settings.appPath) throw new SpindleError('APP_LOAD', 'start(): no application given; pass { app: "path/to/app.js" }');
   if (settings.appNotFound && settings.needApp) throw new SpindleError('APP_LOAD', `start(): ${settings.appNotFound}`);
+  if (settings.muleNotFound) throw new SpindleError('APP_LOAD', `start(): ${settings.muleNotFound}`);
   // logto: Spindle's lines go to the file; the host's own stdout is left alone
   const logFd = settings.logto ? openLogFile(settings.logto) : undefined;
   const { log, logFormat } = serverLogger(settings, loaded, logFd);
