@@ -296,6 +296,21 @@ describe('ini syntax', () => {
     const v = Object.fromEntries(r.entries.map((e) => [e.key, e.value]));
     assert.deepEqual(v, { a: '1', b: '2', c: 'x;y#z', d: '  spaced  ', e: 'single ; quoted', f: 'esc " quote', g: '', h: '' });
   });
+  test('a misspelt [uwsgi] or [spindle], or a file with neither section, is an error: its settings would all be skipped without a word', () => {
+    const typo = parseIni('[uwsig]\nprocesses = 2\nharakiri = 30\n', 'f.ini');
+    assert.deepEqual(typo.entries, []);
+    assert.equal(typo.problems.length, 1);
+    assert.equal(typo.problems[0]!.line, 1);
+    assert.match(typo.problems[0]!.message, /section \[uwsig\] is not read: did you mean \[uwsgi\]\?/);
+    assert.match(parseIni('[spindel]\nprocesses = 2\n', 'f.ini').problems[0]!.message, /did you mean \[spindle\]/);
+    const none = parseIni('[app:main]\nuse = egg:x\n', 'f.ini');
+    assert.match(none.problems[0]!.message, /no \[spindle\] or \[uwsgi\] section.*\[app:main\]/);
+    // beside a section that is read, another tool's section is fine (a note)
+    const shared = parseIni('[uwsgi]\nprocesses = 2\n[app:main]\nuse = egg:x\n', 'f.ini');
+    assert.deepEqual(shared.problems, []);
+    assert.equal(shared.entries.length, 1);
+  });
+
   test('sections: [spindle] and [uwsgi] read, others skipped with a note; keys before any section are errors', () => {
     const r = parseIni('x = 1\n[other]\ny = 2\n[Spindle]\nz = 3\n[uwsgi]\nw = 4\n', 'f.ini');
     assert.deepEqual(r.entries.map((e) => e.key), ['z', 'w']);

@@ -9,8 +9,11 @@
 // - $(VAR) is replaced by the environment variable VAR (as uWSGI does); %d by the directory of
 //   the ini file (with a trailing '/'), %p by its full path, %% by '%'. Other uWSGI magic
 //   (%(name) placeholders, @(file) includes, if/for logic) is refused with an error.
-// - A key outside any section is an error (uWSGI would silently ignore it).
+// - A key outside any section is an error (uWSGI would silently ignore it), and so is a file whose
+//   settings would all be skipped without a word: a section named like [uwsgi] or [spindle] but
+//   misspelt ([uwsig]), or a file with neither section.
 import { dirname, resolve } from 'node:path';
+import { editDistance } from './suggest.js';
 
 export interface IniEntry { key: string; value: string; line: number; bare: boolean }
 export interface IniProblem { line: number; message: string }
@@ -75,6 +78,9 @@ export function parseIni(text: string, file: string, env: Record<string, string 
   const notes: string[] = [];
   let section: string | null = null;
   let reading = false;
+  let readSome = false;
+  /** Sections skipped that hold settings, with the line of their header. */
+  const skipped: { name: string; line: number }[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -84,7 +90,11 @@ export function parseIni(text: string, file: string, env: Record<string, string 
     if (sec) {
       section = sec[1]!.trim();
       reading = INI_SECTIONS.includes(section.toLowerCase());
-      if (!reading) notes.push(`${file}:${lineNo}: section [${section}] skipped (Spindle reads [spindle] and [uwsgi])`);
+      readSome ||= reading;
+      if (!reading) {
+        notes.push(`${file}:${lineNo}: section [${section}] skipped (Spindle reads [spindle] and [uwsgi])`);
+        skipped.push({ name: section, line: lineNo });
+      }
       continue;
     }
     if (line.startsWith('[')) {
@@ -114,6 +124,11 @@ export function parseIni(text: string, file: string, env: Record<string, string 
     const value = stripValue(line.slice(eq + 1), lineNo, problems);
     if (value === undefined) continue;
     entries.push({ key, value: expand(value, file, env, lineNo, problems), line: lineNo, bare: false });
+  }
+  for (const { name, line } of skipped) {
+    const meant = INI_SECTIONS.find((known) => editDistance(name.toLowerCase(), known) <= 2);
+    if (meant) problems.push({ line, message: `section [${name}] is not read: did you mean [${meant}]? (Spindle reads [spindle] and [uwsgi]; none of its settings were applied)` });
+    else if (!readSome) problems.push({ line, message: `the file has no [spindle] or [uwsgi] section, so none of its settings would be applied (its sections: ${skipped.map((x) => `[${x.name}]`).join(', ')})` });
   }
   return { entries, problems, notes };
 }
