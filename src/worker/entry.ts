@@ -54,7 +54,7 @@ let ownHttp: OwnHttp | null = null;
 
 // Listening before the app loads: calls made at import time get their replies (background work:
 // timer/signal runs, muleMsg/offload), and a stop asked for while the app loads (a shutdown
-// during start-up) is not lost: the thread exits once the app has loaded, or at once.
+// during start-up) is not lost: with nothing to drain yet, the thread exits at once.
 type FromMaster = [typeof BG, BgToThread] | [typeof STOP] | [typeof LISTEN, ListenFd[], number] | [typeof QUIT, string];
 port.on('message', (m: FromMaster) => {
   switch (m[0]) {
