@@ -58,7 +58,10 @@ async function connectWhileStarting(listen: string, target: { port: number } | {
   const loop = Promise.all(loops);
   let sp: Running | undefined;
   try {
-    sp = await startSpindle([fixture('serve/app.mjs'), '--http-socket', listen, '--processes', '2']);
+    // An app that takes 1.5 s to load: the window between bind and serving is then long enough for
+    // this process to see connections in it even on a loaded machine (with a fast app it was ~0.1 s,
+    // and once in a CI run the test saw none: 'serving' was read before any connect callback ran).
+    sp = await startSpindle([fixture('serve/slow-load.mjs'), '--http-socket', listen, '--processes', '2']);
     servingAt = attempts.length;
     // a few more once it serves, then stop
     await until(() => attempts.length >= servingAt + 20 || null, 10000, 'connections after serving');
