@@ -49,6 +49,28 @@ for (const [kind, mule, why] of [
   });
 }
 
+test('a pidfile or UNIX socket in a directory that does not exist: refused before anything starts, saying so, and the process exits', async () => {
+  const missing = join(tmpdir(), `spindle-missing-${process.pid}`, 'sub');
+  for (const [args, event, why] of [
+    [['--http-socket', '127.0.0.1:0', '--pidfile', join(missing, 'app.pid')], 'START_FAILED', /pidfile = .*app\.pid cannot be written: its directory .*sub does not exist/],
+    [['--http-socket', join(missing, 'app.sock')], 'LISTEN_FAILED', /its directory .*sub does not exist/],
+  ] as const) {
+    const s = await startSpindle([APP, '--processes', '1', ...args], { expectExit: true });
+    let exit: { code: number | null } | undefined;
+    void s.exited.then((e) => { exit = e; });
+    try {
+      await until(() => exit, 15000, 'spindle to exit'); // (a missing pidfile directory used to leave it running)
+    } finally {
+      await s.stop('SIGKILL');
+    }
+    assert.equal(exit!.code, 1);
+    const fatal = s.lines.find((l) => l.level === 'fatal');
+    assert.equal(fatal?.event, event);
+    assert.match(String(fatal?.msg), why);
+    assert.ok(!s.lines.some((l) => l.event === 'SERVING' || l.event === 'WORKERS_READY'), 'refused before the workers started');
+  }
+});
+
 test('need-app = false: serves 503 with the reason until the app loads', async () => {
   const s = await startSpindle([fixture('serve/crash-on-load.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '1', '--need-app=false']);
   try {

@@ -2,7 +2,8 @@
 // which process holds it, found as `ss -lp` does (the socket's inode in /proc/net/{tcp,tcp6,unix},
 // then the /proc/PID/fd link to it). Linux only; elsewhere, or for another user's process, the
 // line just says the address is in use.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ParsedAddress } from '../config/address.js';
 import { SpindleError } from '../errors.js';
 
@@ -21,6 +22,9 @@ export function listenFailure(option: string, addr: ParsedAddress, err: unknown)
   if (code === 'EADDRINUSE' || /in use by another server/.test((err as Error)?.message ?? '')) {
     const holder = holderOf(addr);
     why = `the address is already in use${holder ? ` by ${holder}` : ''}; stop that process or choose another address`;
+  } else if (code === 'EACCES' && addr.kind === 'unix' && !existsSync(dirname(addr.path))) {
+    // (libuv reports a missing directory as EACCES when it binds a UNIX socket)
+    why = `its directory ${dirname(addr.path)} does not exist; create it (systemd: RuntimeDirectory=) or choose another path`;
   } else if (code === 'EACCES') {
     why = addr.kind === 'tcp' && addr.port < 1024
       ? `permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE (or listen on a higher port behind a proxy)`

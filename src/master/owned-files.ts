@@ -1,6 +1,8 @@
 // The files a server creates and vacuum removes: its pidfile and its UNIX sockets — but only
 // while they are still the ones it created (another process may have replaced them since).
-import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SpindleError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { writePidfile } from './pidfile.js';
 
@@ -12,6 +14,21 @@ export class OwnedFiles {
 
   /** `pid`: the process the pidfile names (the supervising parent, if any, else this one). */
   constructor(private readonly pidfile: string | undefined, private readonly pid: number, private readonly log: Log) {}
+
+  /**
+   * Before anything starts: a pidfile that could not be written fails start-up now, with why,
+   * rather than once the workers run (an error thrown from there left the process up).
+   */
+  checkPidfile(): void {
+    if (!this.pidfile) return;
+    const dir = dirname(this.pidfile);
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      const why = existsSync(dir) ? `this user cannot create files in ${dir}` : `its directory ${dir} does not exist`;
+      throw new SpindleError('CONFIG_INVALID_VALUE', `pidfile = ${this.pidfile} cannot be written: ${why}; create the directory or give another path`);
+    }
+  }
 
   writePidfile(): void {
     if (!this.pidfile) return;

@@ -1,7 +1,7 @@
 // The server as the `spindle` command runs it: start, own the process signals, exit with
 // uWSGI-compatible codes (0 stopped, 1 configuration error or an address that cannot be bound,
 // 22 no app loaded).
-import { EXIT } from '../errors.js';
+import { EXIT, SpindleError } from '../errors.js';
 import { serverLogger } from './server-log.js';
 import { openLogFile, redirectConsole } from '../log/logto.js';
 import type { ConfigWarning } from '../config/errors.js';
@@ -95,7 +95,7 @@ export async function runServer(loaded: RunnableConfig): Promise<number> {
       log.fatal({ event: 'LISTEN_FAILED', address: err.address }, err.message); // one line: no stack to read
       return EXIT.LISTEN;
     }
-    log.fatal({ event: 'START_FAILED', err }, 'could not start');
+    log.fatal({ event: 'START_FAILED', err }, err instanceof SpindleError ? err.message : 'could not start');
     return EXIT.CONFIG;
   }
   if (!stopping) {

@@ -162,6 +162,7 @@ export class SpindleServer {
   }
 
   private async startSteps(): Promise<void> {
+    this.files.checkPidfile();
     if (this.settings.names.master) process.title = this.settings.names.master;
     if (this.settings.chdir) process.chdir(this.settings.chdir);
     installSharedCore(this.core); // the runtime API works in the master too
@@ -204,7 +205,11 @@ export class SpindleServer {
       throw new StartFailure(err instanceof SpindleError ? err : new SpindleError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, { cause: err }));
     }
     if (this.stopRequested) return;
-    this.files.writePidfile();
+    try {
+      this.files.writePidfile();
+    } catch (err) {
+      throw new StartFailure(new SpindleError('CONFIG_INVALID_VALUE', `pidfile = ${this.settings.pidfile} could not be written: ${(err as Error).message}`, { cause: err }));
+    }
     this.cacheStores.startSync();
     if (this.settings.masterFifo) {
       try {
