@@ -187,6 +187,12 @@ test('16: spindle stop refuses a stale pidfile whose pid now belongs to another 
     const r2 = cli(['stop', '--pidfile', pidfile]);
     assert.notEqual(r2.code, 0);
     assert.match(r2.stderr, new RegExp(`no process ${gone.pid} is running: .* stale`));
+
+    // No pidfile (the server removed it as it stopped): said as that, not as a bare ENOENT.
+    rmSync(pidfile);
+    const r3 = cli(['stop', '--pidfile', pidfile]);
+    assert.equal(r3.code, 1);
+    assert.match(r3.stderr, /does not exist: the server is not running/);
   } finally {
     bystander.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

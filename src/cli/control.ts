@@ -49,7 +49,11 @@ export async function signalServer(argv: string[], io: CliIO, what: 'reload' | '
   try {
     pid = Number(readFileSync(pidfile, 'utf8').trim());
   } catch (err) {
-    io.err(`spindle ${what}: cannot read ${pidfile}: ${(err as Error).message}\n`);
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    // (vacuum removes the pidfile when the server stops: usually it is simply not running)
+    io.err(missing
+      ? `spindle ${what}: ${pidfile} does not exist: the server is not running (it removes its pidfile when it stops), or it was started with another pidfile\n`
+      : `spindle ${what}: cannot read ${pidfile}: ${(err as Error).message}\n`);
     return EXIT.CONFIG;
   }
   if (!Number.isInteger(pid) || pid <= 1) {
