@@ -121,7 +121,10 @@ describe('stats (raw, uWSGI-compatible)', () => {
     assert.equal(total, 1 + 5 * 8 + 3, 'every request counted once');
     assert.equal(doc.workers.reduce((a: number, w: Doc) => a + w.exceptions, 0), 1);
     const sw = doc.workers[slowWorker - 1];
-    assert.ok(sw.running_time >= 300_000, `running_time ${sw.running_time} is µs (≥ the 300 ms request)`);
+    // (≥ 250 ms, not 300: a 300 ms timer may fire up to a millisecond before 300 ms have passed since
+    // the worker's precise clock read at the request's start, as libuv's loop time is cached; the
+    // check is of the unit, which ms would miss by a factor of 1000)
+    assert.ok(sw.running_time >= 250_000, `running_time ${sw.running_time} is µs (about the 300 ms request)`);
     assert.ok(sw.avg_rt >= 150_000 && sw.avg_rt <= sw.running_time, `avg_rt ${sw.avg_rt} is µs, uWSGI's ½-weight average`);
     assert.ok(doc.workers.reduce((a: number, w: Doc) => a + w.tx, 0) >= 30 * 'hello from worker 1\n'.length, 'tx in bytes');
     assert.equal(doc.workers[Number(labelled.headers['x-worker']) - 1].label, label, 'the setProcname label, escaped and read back intact');
@@ -135,7 +138,7 @@ describe('stats (raw, uWSGI-compatible)', () => {
     assert.equal(doc.requests_by_status['5xx'], 1);
     assert.ok(doc.latency.window === total && doc.latency.p50 > 0, JSON.stringify(doc.latency));
     assert.ok(doc.latency.p50 <= doc.latency.p90 && doc.latency.p90 <= doc.latency.p99 && doc.latency.p99 <= doc.latency.max);
-    assert.ok(doc.latency.max >= 300_000, 'percentiles in µs');
+    assert.ok(doc.latency.max >= 250_000, `percentiles in µs (max ${doc.latency.max} for the 300 ms request)`);
     assert.equal(doc.ready, 1);
     assert.ok(isInt(doc.uptime) && isInt(doc.started_at));
   });
