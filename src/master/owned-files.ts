@@ -32,7 +32,13 @@ export class OwnedFiles {
 
   writePidfile(): void {
     if (!this.pidfile) return;
-    if (writePidfile(this.pidfile, this.pid)) {
+    let replacedLink: boolean;
+    try {
+      replacedLink = writePidfile(this.pidfile, this.pid);
+    } catch (err) {
+      throw new SpindleError('CONFIG_INVALID_VALUE', `pidfile = ${this.pidfile} could not be written: ${(err as Error).message}`, { cause: err });
+    }
+    if (replacedLink) {
       this.log.warn({ event: 'PIDFILE_SYMLINK_REPLACED', path: this.pidfile }, 'the pidfile path was a symbolic link: replaced by the pidfile, its target left untouched');
     }
     this.pidfileWritten = true;

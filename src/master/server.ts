@@ -156,11 +156,6 @@ export class SpindleServer {
     }
   }
 
-  /** The shutdown began: start-up creates nothing more (start()). */
-  private get stopRequested(): boolean {
-    return this.shutdown.started;
-  }
-
   private async startSteps(): Promise<void> {
     this.files.checkPidfile();
     if (this.settings.names.master) process.title = this.settings.names.master;
@@ -174,13 +169,13 @@ export class SpindleServer {
     // Every address is bound before a worker starts: a taken port fails at once, before the app
     // loads. (A full reload's new process takes its sockets over once its app has loaded.)
     const bindFirst = !this.opts.handover;
-    if (this.stopRequested) return;
+    if (this.shutdown.started) return;
     if (bindFirst) await this.listeners.bindBeforeWorkers(specs);
-    if (this.stopRequested) return;
+    if (this.shutdown.started) return;
     try {
       await this.supervisor.startAll();
     } catch (err) {
-      if (this.stopRequested) return; // the workers were ended by the shutdown, not by the app
+      if (this.shutdown.started) return; // the workers were ended by the shutdown, not by the app
       // a full reload never replaces a working process by one without its app, need-app or not
       if (this.settings.needApp || this.opts.handover || !(err instanceof AppLoadFailure)) {
         if (bindFirst) await this.listeners.release();
@@ -188,13 +183,13 @@ export class SpindleServer {
       }
       this.noApp.failed(err);
     }
-    if (this.stopRequested) return;
+    if (this.shutdown.started) return;
     this.background.start();
     const handover = this.opts.handover;
     if (handover) {
       await handover.receive();
       await this.cacheStores.restore(); // the snapshot the old process wrote right before the handover
-      if (this.stopRequested) return;
+      if (this.shutdown.started) return;
     }
     if (defaulted) this.log.info({ event: 'DEFAULT_LISTENER', address: DEFAULT_LISTENER }, 'no http-socket given: listening on 127.0.0.1:8000');
     try {
@@ -204,11 +199,11 @@ export class SpindleServer {
     } catch (err) {
       throw new StartFailure(err instanceof SpindleError ? err : new SpindleError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, { cause: err }));
     }
-    if (this.stopRequested) return;
+    if (this.shutdown.started) return;
     try {
       this.files.writePidfile();
     } catch (err) {
-      throw new StartFailure(new SpindleError('CONFIG_INVALID_VALUE', `pidfile = ${this.settings.pidfile} could not be written: ${(err as Error).message}`, { cause: err }));
+      throw new StartFailure(err);
     }
     this.cacheStores.startSync();
     if (this.settings.masterFifo) {
@@ -224,7 +219,7 @@ export class SpindleServer {
       } catch (err) {
         throw new StartFailure(err);
       }
-      if (this.stopRequested) return;
+      if (this.shutdown.started) return;
     }
     this.cycle.start();
     const statsUrl = this.listeners.statsUrl;
