@@ -180,6 +180,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('SIGTERM during a chain reload, while the new workers load the app: the server stops cleanly and at once, the old workers answering what they hold', async () => {
+  const s = await startSpindle([fixture('serve/slow-load.mjs'), '--http-socket', '127.0.0.1:0', '--processes', '2'], { timeoutMs: 30000 });
+  try {
+    assert.equal((await get(`${s.url}/`)).status, 200);
+    const loadsBefore = s.lines.filter((l) => l.msg === 'app: loading').length;
+    process.kill(s.serverPid, 'SIGHUP');
+    await until(() => s.lines.filter((l) => l.msg === 'app: loading').length > loadsBefore, 15000, 'a new worker loading the app');
+    s.proc.kill('SIGTERM');
+    let exit: { code: number | null } | undefined;
+    void s.exited.then((e) => { exit = e; });
+    await until(() => exit, 15000, 'the server to exit'); // (not after worker-reload-mercy, 60 s)
+    assert.equal(exit!.code, 0);
+    assert.ok(s.lines.some((l) => l.event === 'STOPPED'));
+    assert.deepEqual(s.lines.filter((l) => l.level === 'error' || l.level === 'fatal'), [], 'no error: nothing failed');
+  } finally {
+    await s.stop('SIGKILL');
+  }
+});
+
 test('UNIX socket with chmod-socket, pidfile, and vacuum removing both', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spindle-'));
   const sock = join(dir, 'app.sock');

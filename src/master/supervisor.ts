@@ -277,6 +277,10 @@ export class Supervisor {
       await fresh.ready;
     } catch (err) {
       this.pending[slot] = null;
+      if (this.shuttingDown) { // ended by the shutdown while it loaded: not the app's failure
+        void this.terminate(fresh, 'shutdown');
+        return false;
+      }
       this.host.log.error({ event: 'REPLACEMENT_FAILED', worker: slot, reason, err: loadFailure(err) }, 'replacement worker failed to load the app; the old worker keeps serving');
       old.recycleRetryAt = performance.now() + RECYCLE_RETRY_MS;
       void this.terminate(fresh, 'load-failed');
@@ -487,6 +491,7 @@ export class Supervisor {
       if (this.shuttingDown) return false;
       if (old && old.state === 'ready' && old.spawnedAt < started) {
         if (!(await this.replace(old, 'reload'))) {
+          if (this.shuttingDown) return false;
           this.host.log.error({ event: 'RELOAD_FAILED', worker: slot }, 'chain reload stopped: the new code does not load; the running workers keep serving');
           return false;
         }
